@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { IMAGE_KEYS, ImageCatalog } from '../images';
+import { PlatformContext } from '../context';
+import { dnsLabel, dnsSubdomain } from './fields';
+
+const imagePin = z
+  .strictObject({
+    tag: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { error: 'expected an image tag' })
+      .refine((t) => t !== 'latest', { error: "expected a released version, not 'latest'" })
+      .optional()
+      .describe('Tag to run instead of the catalog tag.'),
+    digest: z
+      .string()
+      .regex(/^sha256:[a-f0-9]{64}$/, { error: 'expected sha256:<64 lower-case hex digits>' })
+      .optional()
+      .describe('Manifest digest of the tag.'),
+  })
+  .describe('Version pin of one image.');
+
+/**
+ * What every cluster configures regardless of its components. Component settings live under
+ * `components`, whose schema the platform composition supplies.
+ */
+export const clusterBaseShape = {
+  name: dnsLabel.describe('Cluster name; must match its folder under clusters/.'),
+  kubernetesVersion: z
+    .string()
+    .regex(/^1\.(2[89]|3[0-9])$/, { error: 'expected a supported Kubernetes minor version from 1.28 to 1.39, such as "1.28"' })
+    .describe('Kubernetes major.minor of the cluster, e.g. "1.28". Quote it in YAML.'),
+  baseDomain: dnsSubdomain.describe('DNS domain under which the cluster exposes hosts to people, e.g. ml.prod.example.internal.'),
+  clusterDomain: dnsSubdomain.default('cluster.local').describe('Kubernetes cluster DNS domain.'),
+  storageClasses: z
+    .strictObject({
+      default: dnsSubdomain.describe('StorageClass for volumes that name none.'),
+    })
+    .describe('StorageClasses of the cluster.'),
+  registryMirrors: z
+    .record(
+      dnsSubdomain,
+      z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)*$/, { error: 'expected host[:port][/path] of a mirror' }),
+    )
+    .default({})
+    .describe('Upstream registry host to internal mirror prefix. When set, every upstream registry needs an entry.'),
+  images: z
+    .partialRecord(z.enum(IMAGE_KEYS), imagePin)
+    .default({})
+    .describe('Per-image version pins for staged rollout (dev, then stage, then prod).'),
+  network: z
+    .strictObject({
+      dnsNamespace: dnsLabel.default('kube-system').describe('Namespace of the cluster DNS server.'),
+      dnsPodLabels: z.record(z.string(), z.string()).default({ 'k8s-app': 'kube-dns' }).describe('Labels of the cluster DNS pods.'),
+    })
+    .prefault({})
+    .describe('Cluster network facts the NetworkPolicies need.'),
+};
+
+/** Builds the full cluster schema from the components' schema. */
+export function defineClusterSchema<C extends z.ZodType>(components: C) {
+  return z.strictObject({ ...clusterBaseShape, components }).describe('Configuration of one cluster of the ML platform.');
+}
+
+/** The cluster-wide part of a validated configuration. */
+export type ClusterBaseConfig = z.output<z.ZodObject<typeof clusterBaseShape>>;
+
+/** The context every chart receives, built from a validated configuration. */
+export function contextFromConfig(config: ClusterBaseConfig): PlatformContext {
+  return new PlatformContext({
+    cluster: config.name,
+    kubernetesVersion: config.kubernetesVersion,
+    baseDomain: config.baseDomain,
+    clusterDomain: config.clusterDomain,
+    defaultStorageClass: config.storageClasses.default,
+    images: new ImageCatalog({ registryMirrors: config.registryMirrors, pins: config.images }),
+    dns: { namespace: config.network.dnsNamespace, podLabels: config.network.dnsPodLabels },
+  });
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/** A Kubernetes resource quantity such as `500m`, `2`, `512Mi` or `20Gi`. */
+export const quantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, { error: 'expected a Kubernetes quantity such as 500m, 2, 512Mi or 20Gi' })
+  .describe('A Kubernetes quantity such as 500m, 2, 512Mi or 20Gi.');
+
+/** A DNS label (names of namespaces, services, storage classes). */
+export const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: 'expected a DNS label: lower-case letters, digits and -' })
+  .max(63);
+
+/** A DNS subdomain (hosts, StorageClass names). */
+export const dnsSubdomain = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+    error: 'expected a DNS name: lower-case labels separated by dots',
+  })
+  .max(253);
+
+/** Requests and limits of one container. */
+export const resources = z
+  .strictObject({
+    requests: z.strictObject({ cpu: quantity, memory: quantity }),
+    limits: z.strictObject({ cpu: quantity, memory: quantity }),
+  })
+  .describe('CPU and memory requests and limits of the main container.');
+
+/** A persistent volume's size and class. */
+export const storage = z
+  .strictObject({
+    size: quantity.describe('Size of each volume, e.g. 20Gi.'),
+    storageClass: dnsSubdomain.optional().describe("StorageClass of the volumes; defaults to the cluster's storageClasses.default."),
+  })
+  .describe('Persistent storage.');
+
+/** A replica count. */
+export const replicas = z.int().min(1).max(32).describe('Number of pods.');

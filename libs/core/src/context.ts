@@ -1,0 +1,59 @@
+import { ImageCatalog } from './images';
+
+/** Where the cluster's DNS server runs; every namespace's pods may query it. */
+export interface DnsServer {
+  readonly namespace: string;
+  readonly podLabels: Readonly<Record<string, string>>;
+}
+
+/** Properties for `PlatformContext`. */
+export interface PlatformContextProps {
+  /** The cluster's name, e.g. `prod`. */
+  readonly cluster: string;
+  /** `major.minor` of the cluster's Kubernetes, e.g. `1.28`; used for Pod Security versions. */
+  readonly kubernetesVersion: string;
+  /** The base DNS domain for hosts people use, e.g. `ml.prod.example.internal`. */
+  readonly baseDomain: string;
+  /**
+   * The cluster's internal DNS domain.
+   *
+   * @default 'cluster.local'
+   */
+  readonly clusterDomain?: string;
+  /** The StorageClass used when a component does not name one. */
+  readonly defaultStorageClass: string;
+  /** The image catalog with this cluster's pins and mirrors. */
+  readonly images: ImageCatalog;
+  /**
+   * The cluster DNS server.
+   *
+   * @default - CoreDNS as deployed by kubeadm: namespace kube-system, label k8s-app=kube-dns.
+   */
+  readonly dns?: DnsServer;
+}
+
+/** Facts about the cluster being rendered that every chart needs. */
+export class PlatformContext {
+  public readonly cluster: string;
+  public readonly kubernetesVersion: string;
+  public readonly baseDomain: string;
+  public readonly clusterDomain: string;
+  public readonly defaultStorageClass: string;
+  public readonly images: ImageCatalog;
+  public readonly dns: DnsServer;
+
+  constructor(props: PlatformContextProps) {
+    this.cluster = props.cluster;
+    this.kubernetesVersion = props.kubernetesVersion;
+    this.baseDomain = props.baseDomain;
+    this.clusterDomain = props.clusterDomain ?? 'cluster.local';
+    this.defaultStorageClass = props.defaultStorageClass;
+    this.images = props.images;
+    this.dns = props.dns ?? { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
+  }
+
+  /** The fully qualified in-cluster host of a Service. */
+  public serviceHost(service: string, namespace: string): string {
+    return `${service}.${namespace}.svc.${this.clusterDomain}`;
+  }
+}

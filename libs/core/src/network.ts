@@ -1,0 +1,108 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { LabelKeys, NAMESPACE_NAME_LABEL, selectorLabels, WorkloadIdentity } from './labels';
+
+/**
+ * A typed handle on a set of pods: which namespace, which selector labels, and the chart
+ * that owns them (where policies for their side of a flow are written).
+ */
+export class PodSelection {
+  constructor(
+    /** The chart the pods are defined in. */
+    public readonly chart: Construct,
+    /** The pods' namespace. */
+    public readonly namespace: string,
+    /** Who the pods are. */
+    public readonly identity: WorkloadIdentity,
+  ) {}
+
+  /** The `app.kubernetes.io/name` + `instance` selector. */
+  public get matchLabels(): Record<string, string> {
+    return selectorLabels(this.identity);
+  }
+
+  /** A NetworkPolicy peer selecting exactly these pods, in their namespace. */
+  public toPeer(): k8s.NetworkPolicyPeer {
+    return {
+      namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: this.namespace } },
+      podSelector: { matchLabels: this.matchLabels },
+    };
+  }
+}
+
+/** Transport protocol of a port. */
+export enum Protocol {
+  TCP = 'TCP',
+  UDP = 'UDP',
+}
+
+/**
+ * A typed handle on something reachable through a Service: its DNS name, the Service port
+ * clients use, and the container port the traffic lands on (what NetworkPolicies match).
+ */
+export class ServiceEndpoint {
+  constructor(
+    /** The Service name. */
+    public readonly service: string,
+    /** Fully qualified in-cluster host of the Service. */
+    public readonly host: string,
+    /** The Service port clients connect to. */
+    public readonly port: number,
+    /** The container port behind it. */
+    public readonly targetPort: number,
+    /** The pods behind the Service. */
+    public readonly pods: PodSelection,
+    /** Protocol. */
+    public readonly protocol: Protocol = Protocol.TCP,
+  ) {}
+
+  /** `host:port`. */
+  public get authority(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  /** A URL for this endpoint, `http://host:port` by default. */
+  public url(scheme: 'http' | 'https' = 'http'): string {
+    return `${scheme}://${this.authority}`;
+  }
+}
+
+function flowLabels(side: PodSelection): Record<string, string> {
+  return { [LabelKeys.NAME]: side.identity.name, [LabelKeys.COMPONENT]: 'network-policy' };
+}
+
+/**
+ * Declares that `from` talks to `to`, and writes the two NetworkPolicies that allow exactly
+ * that flow on top of each namespace's default deny: egress from the client pods (in the
+ * client's chart) and ingress to the server pods (in the server's chart). Declaring the same
+ * flow twice is harmless.
+ */
+export function allowFlow(from: PodSelection, to: ServiceEndpoint): void {
+  const port: k8s.NetworkPolicyPort = { port: k8s.IntOrString.fromNumber(to.targetPort), protocol: to.protocol };
+  const target = to.pods;
+  const egressName = `allow-${from.identity.name}-to-${target.identity.name}-${to.targetPort}`;
+  if (!from.chart.node.tryFindChild(`NetworkPolicy-${egressName}`)) {
+    new k8s.KubeNetworkPolicy(from.chart, `NetworkPolicy-${egressName}`, {
+      metadata: { name: egressName, namespace: from.namespace, labels: flowLabels(from) },
+      spec: {
+        podSelector: { matchLabels: from.matchLabels },
+        policyTypes: ['Egress'],
+        egress: [{ to: [target.toPeer()], ports: [port] }],
+      },
+    });
+  }
+  const ingressName = `allow-${target.identity.name}-from-${from.identity.name}-${to.targetPort}`;
+  // Same-namespace flows (e.g. between MinIO peers) would collide with nothing, but keep the
+  // namespace in the name when the client lives elsewhere, so readers see where it comes from.
+  const ingressFullName = from.namespace === target.namespace ? ingressName : `allow-${target.identity.name}-from-${from.identity.name}.${from.namespace}-${to.targetPort}`;
+  if (!target.chart.node.tryFindChild(`NetworkPolicy-${ingressFullName}`)) {
+    new k8s.KubeNetworkPolicy(target.chart, `NetworkPolicy-${ingressFullName}`, {
+      metadata: { name: ingressFullName, namespace: target.namespace, labels: flowLabels(target) },
+      spec: {
+        podSelector: { matchLabels: target.matchLabels },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [from.toPeer()], ports: [port] }],
+      },
+    });
+  }
+}

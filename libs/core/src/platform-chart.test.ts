@@ -1,0 +1,121 @@
+import { App, Testing } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { describe, expect, test } from 'vitest';
+import { PlatformContext } from './context';
+import { ImageCatalog } from './images';
+import { Layer } from './layers';
+import { allowFlow } from './network';
+import { PlatformChart } from './platform-chart';
+import { SecretKeyRef, SecretRequirements } from './secrets';
+import { PlatformService } from './service';
+import { EnvValue, PlatformDeployment, PlatformJob, PlatformWorkloadProps } from './workload';
+
+const context = new PlatformContext({
+  cluster: 'test',
+  kubernetesVersion: '1.28',
+  baseDomain: 'ml.test.internal',
+  defaultStorageClass: 'standard',
+  images: new ImageCatalog(),
+});
+
+const container = (extra: object = {}) => ({
+  name: 'main',
+  image: context.images.image('mlflow'),
+  resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
+  livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(80) } },
+  readinessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(80) } },
+  ...extra,
+});
+const workload = (name: string, extra: object = {}): PlatformWorkloadProps => ({
+  identity: { name, instance: name, component: 'test', version: '1.0' },
+  pod: { user: 1000, group: 1000, containers: [container(extra)] },
+});
+
+describe('PlatformChart', () => {
+  test('creates its namespace with restricted Pod Security, default deny and DNS egress', () => {
+    // GIVEN
+    const app = Testing.app();
+    // WHEN
+    const chart = new PlatformChart(app, 'demo', { context, layer: Layer.APPS });
+    // THEN
+    const objects = Testing.synth(chart);
+    const ns = objects.find((o) => o.kind === 'Namespace');
+    expect(ns.metadata.namespace).toBeUndefined();
+    expect(ns.metadata.labels).toMatchObject({
+      'kubernetes.io/metadata.name': 'demo',
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/enforce-version': 'v1.28',
+    });
+    expect(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name)).toEqual(['default-deny', 'allow-dns-egress']);
+  });
+
+  test('fails on a chart id that is not a DNS label', () => {
+    expect(() => new PlatformChart(Testing.app(), 'Demo_1', { context, layer: Layer.APPS })).toThrowError(
+      "namespace of chart 'Demo_1' 'Demo_1' is not a valid DNS label: use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",
+    );
+  });
+});
+
+describe('hardened workloads', () => {
+  test('a Deployment gets the full security context and records the secrets it reads', () => {
+    const app = new App();
+    const chart = new PlatformChart(app, 'demo', { context, layer: Layer.APPS });
+    const ref = SecretKeyRef.of('demo-token', 'token', 'token of demo');
+    new PlatformDeployment(chart, 'Server', workload('demo', { env: { TOKEN: EnvValue.fromSecret(ref) }, writablePaths: [{ path: '/tmp' }] }));
+    const deployment = Testing.synth(chart).find((o) => o.kind === 'Deployment');
+    const pod = deployment.spec.template.spec;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, allowPrivilegeEscalation: false });
+    expect(pod.containers[0].imagePullPolicy).toBe('IfNotPresent');
+    expect(pod.volumes).toEqual([{ name: 'writable-tmp', emptyDir: { sizeLimit: '1Gi' } }]);
+    expect(deployment.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'demo', 'app.kubernetes.io/instance': 'demo' });
+    expect(SecretRequirements.of(chart).list()).toEqual([{ name: 'demo-token', namespaces: ['demo'], keys: [{ key: 'token', description: 'token of demo' }] }]);
+  });
+
+  test('fails when a long-running container has no probes', () => {
+    const chart = new PlatformChart(Testing.app(), 'demo', { context, layer: Layer.APPS });
+    expect(() => new PlatformDeployment(chart, 'Server', workload('demo', { livenessProbe: undefined }))).toThrowError(
+      "Deployment 'demo/demo' container 'main' needs a livenessProbe and a readinessProbe; long-running containers must tell Kubernetes when they are alive and ready",
+    );
+  });
+
+  test('fails when a pod would run as root', () => {
+    const chart = new PlatformChart(Testing.app(), 'demo', { context, layer: Layer.APPS });
+    const props = workload('demo');
+    expect(() => new PlatformDeployment(chart, 'Server', { ...props, pod: { ...props.pod, user: 0 } })).toThrowError(/would run as root/);
+  });
+
+  test('one key of one secret cannot hold two different things', () => {
+    const chart = new PlatformChart(Testing.app(), 'demo', { context, layer: Layer.APPS });
+    const registry = SecretRequirements.of(chart);
+    registry.require(SecretKeyRef.of('s', 'k', 'one thing'), 'a');
+    expect(() => registry.require(SecretKeyRef.of('s', 'k', 'another'), 'b')).toThrowError(/one key must hold one value/);
+  });
+});
+
+describe('allowFlow', () => {
+  test('writes egress in the client chart and ingress in the server chart, once', () => {
+    const app = Testing.app();
+    const server = new PlatformChart(app, 'server', { context, layer: Layer.DATA });
+    const client = new PlatformChart(app, 'client', { context, layer: Layer.APPS });
+    const backend = new PlatformDeployment(server, 'Backend', workload('backend'));
+    const endpoint = new PlatformService(server, 'Service', { name: 'backend', pods: backend.pods, ports: [{ name: 'http', port: 80, targetPort: 8080 }] }).endpoint('http');
+    const job = new PlatformJob(client, 'Job', { ...workload('client-job'), name: 'client-job-1' });
+    allowFlow(job.pods, endpoint);
+    allowFlow(job.pods, endpoint);
+    const egress = Testing.synth(client).filter((o) => o.kind === 'NetworkPolicy' && o.spec.egress && o.metadata.name !== 'allow-dns-egress');
+    const ingress = Testing.synth(server).filter((o) => o.kind === 'NetworkPolicy' && o.spec.ingress);
+    expect(egress.map((o) => o.metadata.name)).toEqual(['allow-client-job-to-backend-8080']);
+    expect(ingress.map((o) => o.metadata.name)).toEqual(['allow-backend-from-client-job.client-8080']);
+    expect(ingress[0].spec.ingress[0].ports).toEqual([{ port: 8080, protocol: 'TCP' }]);
+    expect(endpoint.url()).toBe('http://backend.server.svc.cluster.local:80');
+  });
+
+  test('a Service endpoint must name an existing port', () => {
+    const chart = new PlatformChart(Testing.app(), 'server', { context, layer: Layer.DATA });
+    const backend = new PlatformDeployment(chart, 'Backend', workload('backend'));
+    const service = new PlatformService(chart, 'Service', { name: 'backend', pods: backend.pods, ports: [{ name: 'http', port: 80 }] });
+    expect(() => service.endpoint('grpc')).toThrowError("service 'server/backend' has no port 'grpc'; ports: http");
+  });
+});

@@ -1,0 +1,113 @@
+import { Chart, JsonPatch } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { PlatformContext } from './context';
+import { LabelKeys, MANAGED_BY, NAMESPACE_NAME_LABEL, PART_OF } from './labels';
+import { Layer } from './layers';
+import { assertDnsLabel } from './names';
+import { podSecurityLevelFor } from './pod-security';
+
+const PLATFORM_CHART = Symbol.for('ml-platform.PlatformChart');
+
+/** Properties for `PlatformChart`. */
+export interface PlatformChartProps {
+  /** The cluster being rendered. */
+  readonly context: PlatformContext;
+  /** The apply-order layer this component belongs to. */
+  readonly layer: Layer;
+  /**
+   * The namespace the chart creates and puts its objects in.
+   *
+   * @default - the chart id, e.g. `mlflow`.
+   */
+  readonly namespace?: string;
+}
+
+/**
+ * The base of every component chart: one component, one namespace. It creates the Namespace
+ * with Pod Security labels (`restricted` unless `POD_SECURITY_EXCEPTIONS` says otherwise), a
+ * default-deny NetworkPolicy for ingress and egress, and the DNS egress every pod needs.
+ * Flows beyond that are declared with `allowFlow`.
+ */
+export class PlatformChart extends Chart {
+  /** True when `x` is a PlatformChart (cdk8s's own `instanceof` check types it as a plain Chart). */
+  public static isPlatformChart(x: unknown): x is PlatformChart {
+    return typeof x === 'object' && x !== null && PLATFORM_CHART in x;
+  }
+
+  /** The component name: the chart id, used as `app.kubernetes.io/instance`. */
+  public readonly component: string;
+  public readonly context: PlatformContext;
+  public readonly layer: Layer;
+  /** The namespace this chart owns. */
+  public override readonly namespace: string;
+
+  constructor(scope: Construct, id: string, props: PlatformChartProps) {
+    const namespace = assertDnsLabel(props.namespace ?? id, `namespace of chart '${id}'`);
+    assertDnsLabel(id, 'chart id');
+    super(scope, id, {
+      namespace,
+      disableResourceNameHashes: true,
+      labels: {
+        [LabelKeys.INSTANCE]: id,
+        [LabelKeys.PART_OF]: PART_OF,
+        [LabelKeys.MANAGED_BY]: MANAGED_BY,
+      },
+    });
+    Object.defineProperty(this, PLATFORM_CHART, { value: true });
+    this.component = id;
+    this.context = props.context;
+    this.layer = props.layer;
+    this.namespace = namespace;
+
+    const level = podSecurityLevelFor(namespace);
+    const version = `v${props.context.kubernetesVersion}`;
+    const ns = new k8s.KubeNamespace(this, 'Namespace', {
+      metadata: {
+        name: namespace,
+        labels: {
+          [NAMESPACE_NAME_LABEL]: namespace,
+          [LabelKeys.NAME]: namespace,
+          [LabelKeys.COMPONENT]: 'namespace',
+          'pod-security.kubernetes.io/enforce': level,
+          'pod-security.kubernetes.io/enforce-version': version,
+          'pod-security.kubernetes.io/audit': level,
+          'pod-security.kubernetes.io/audit-version': version,
+          'pod-security.kubernetes.io/warn': level,
+          'pod-security.kubernetes.io/warn-version': version,
+        },
+      },
+    });
+    // cdk8s stamps the chart namespace on every object; a Namespace is cluster-scoped.
+    ns.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+
+    const policyLabels = { [LabelKeys.NAME]: namespace, [LabelKeys.COMPONENT]: 'network-policy' };
+    new k8s.KubeNetworkPolicy(this, 'DefaultDeny', {
+      metadata: { name: 'default-deny', namespace, labels: policyLabels },
+      spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+    });
+
+    const dns = props.context.dns;
+    new k8s.KubeNetworkPolicy(this, 'AllowDns', {
+      metadata: { name: 'allow-dns-egress', namespace, labels: policyLabels },
+      spec: {
+        podSelector: {},
+        policyTypes: ['Egress'],
+        egress: [
+          {
+            to: [
+              {
+                namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: dns.namespace } },
+                podSelector: { matchLabels: { ...dns.podLabels } },
+              },
+            ],
+            ports: [
+              { port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' },
+              { port: k8s.IntOrString.fromNumber(53), protocol: 'TCP' },
+            ],
+          },
+        ],
+      },
+    });
+  }
+}

@@ -1,0 +1,25 @@
+import { isClusterScoped, RenderedObject } from './collect';
+
+/**
+ * Invariants the render itself guarantees before anything is written. Deeper validation
+ * (schemas, policy, references, a real API server) runs over the written tree in CI.
+ */
+export function checkRendered(objects: readonly RenderedObject[]): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, RenderedObject>();
+  for (const o of objects) {
+    const where = `${o.path} (${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name})`;
+    const other = seen.get(o.path);
+    if (other) problems.push(`${where}: another object renders to the same file (${other.kind} ${other.namespace}/${other.name}); give them distinct names`);
+    seen.set(o.path, o);
+    if (o.kind === 'Secret') {
+      problems.push(`${where}: the render must never write a Secret; reference it with SecretKeyRef and provide it through the secrets backend`);
+    }
+    if (isClusterScoped(o.kind) && o.namespace) problems.push(`${where}: cluster-scoped kind carries metadata.namespace '${o.namespace}'`);
+    if (!isClusterScoped(o.kind) && !o.namespace) problems.push(`${where}: namespaced kind has no metadata.namespace`);
+    if (JSON.stringify(o.manifest).includes('cdk8s.io/metadata.addr')) {
+      problems.push(`${where}: carries the cdk8s-internal label cdk8s.io/metadata.addr; select by app.kubernetes.io/name and instance`);
+    }
+  }
+  return problems;
+}

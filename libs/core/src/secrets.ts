@@ -1,0 +1,96 @@
+import { Construct } from 'constructs';
+import { assertDnsLabel } from './names';
+
+/**
+ * A reference to one key of a Kubernetes Secret, by name. The render never knows the value:
+ * the Secret is provided by the cluster's secrets backend (SOPS-encrypted manifests or Vault)
+ * in every namespace that reads it.
+ */
+export class SecretKeyRef {
+  /**
+   * @param secretName the Secret's name, the same in every namespace that needs it
+   * @param key the key within the Secret
+   * @param description what the value is, for the people and tools that provision it
+   */
+  public static of(secretName: string, key: string, description: string): SecretKeyRef {
+    return new SecretKeyRef(assertDnsLabel(secretName, 'secret name'), key, description);
+  }
+
+  private constructor(
+    public readonly secretName: string,
+    public readonly key: string,
+    public readonly description: string,
+  ) {
+    if (!/^[-._a-zA-Z0-9]+$/.test(key)) {
+      throw new Error(`secret key '${key}' of '${secretName}' is invalid: use letters, digits, '-', '_' and '.'`);
+    }
+  }
+}
+
+/** One Secret the cluster needs: which keys, in which namespaces. */
+export interface SecretRequirement {
+  readonly name: string;
+  /** Namespaces that must each hold a copy with identical values, sorted. */
+  readonly namespaces: string[];
+  /** Keys with what each holds, sorted by key. */
+  readonly keys: { readonly key: string; readonly description: string }[];
+}
+
+const REGISTRIES = new WeakMap<Construct, SecretRequirements>();
+
+/**
+ * The Secrets a cluster's render refers to. Every secret reference that goes into a manifest
+ * is recorded here, so the render can list what the cluster needs (and, with a secrets
+ * backend, fail when something is missing).
+ */
+export class SecretRequirements {
+  /** The registry of the app that `scope` belongs to. */
+  public static of(scope: Construct): SecretRequirements {
+    const root = scope.node.root;
+    let registry = REGISTRIES.get(root);
+    if (!registry) {
+      registry = new SecretRequirements();
+      REGISTRIES.set(root, registry);
+    }
+    return registry;
+  }
+
+  private readonly secrets = new Map<string, { namespaces: Set<string>; keys: Map<string, string> }>();
+
+  private constructor() {
+    // One registry per app: obtain it with SecretRequirements.of(scope).
+  }
+
+  /** Records that `namespace` reads `ref`. */
+  public require(ref: SecretKeyRef, namespace: string): void {
+    let entry = this.secrets.get(ref.secretName);
+    if (!entry) {
+      entry = { namespaces: new Set(), keys: new Map() };
+      this.secrets.set(ref.secretName, entry);
+    }
+    entry.namespaces.add(namespace);
+    const known = entry.keys.get(ref.key);
+    if (known !== undefined && known !== ref.description) {
+      throw new Error(
+        `secret '${ref.secretName}' key '${ref.key}' is described both as '${known}' and as '${ref.description}'; one key must hold one value`,
+      );
+    }
+    entry.keys.set(ref.key, ref.description);
+  }
+
+  /** Everything required, sorted by name, for the inventory. */
+  public list(): SecretRequirement[] {
+    return [...this.secrets.entries()]
+      .sort(([a], [b]) => compare(a, b))
+      .map(([name, entry]) => ({
+        name,
+        namespaces: [...entry.namespaces].sort(compare),
+        keys: [...entry.keys.entries()].sort(([a], [b]) => compare(a, b)).map(([key, description]) => ({ key, description })),
+      }));
+  }
+}
+
+/** Locale-independent string order, so output is identical on every machine. */
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

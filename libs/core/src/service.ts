@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { workloadLabels } from './labels';
+import { PodSelection, Protocol, ServiceEndpoint } from './network';
+import { PlatformChart } from './platform-chart';
+
+/** A Service port and the container port behind it. */
+export interface ServicePortSpec {
+  readonly name: string;
+  readonly port: number;
+  /** @default - same as `port` */
+  readonly targetPort?: number;
+}
+
+/** Properties for `PlatformService`. */
+export interface PlatformServiceProps {
+  /** The Service name; a DNS label that clients will use. */
+  readonly name: string;
+  /** The pods behind the Service. */
+  readonly pods: PodSelection;
+  readonly ports: ServicePortSpec[];
+  /**
+   * Headless (`clusterIP: None`), for StatefulSet pod DNS names.
+   *
+   * @default false
+   */
+  readonly headless?: boolean;
+  /**
+   * Publish pods before they are ready (peers of a clustered StatefulSet must find each other
+   * to become ready).
+   *
+   * @default false
+   */
+  readonly publishNotReadyAddresses?: boolean;
+}
+
+/** A Service that selects its pods by name and instance labels and hands out typed endpoints. */
+export class PlatformService extends Construct {
+  public readonly name: string;
+  private readonly chart: PlatformChart;
+  private readonly props: PlatformServiceProps;
+
+  constructor(scope: PlatformChart, id: string, props: PlatformServiceProps) {
+    super(scope, id);
+    this.chart = scope;
+    this.props = props;
+    this.name = props.name;
+    new k8s.KubeService(this, 'Resource', {
+      metadata: { name: props.name, namespace: scope.namespace, labels: workloadLabels(props.pods.identity) },
+      spec: {
+        type: 'ClusterIP',
+        clusterIp: props.headless ? 'None' : undefined,
+        publishNotReadyAddresses: props.publishNotReadyAddresses,
+        selector: props.pods.matchLabels,
+        ports: props.ports.map((p) => ({
+          name: p.name,
+          port: p.port,
+          targetPort: k8s.IntOrString.fromNumber(p.targetPort ?? p.port),
+          protocol: 'TCP',
+        })),
+      },
+    });
+  }
+
+  /** The endpoint of the port named `portName`. */
+  public endpoint(portName: string): ServiceEndpoint {
+    const port = this.props.ports.find((p) => p.name === portName);
+    if (!port) {
+      throw new Error(`service '${this.chart.namespace}/${this.name}' has no port '${portName}'; ports: ${this.props.ports.map((p) => p.name).join(', ')}`);
+    }
+    return new ServiceEndpoint(
+      this.name,
+      this.chart.context.serviceHost(this.name, this.chart.namespace),
+      port.port,
+      port.targetPort ?? port.port,
+      this.props.pods,
+      Protocol.TCP,
+    );
+  }
+}
+
+/** Properties for `PlatformDisruptionBudget`. */
+export interface PlatformDisruptionBudgetProps {
+  readonly pods: PodSelection;
+  /** @default 1 */
+  readonly maxUnavailable?: number;
+}
+
+/** A PodDisruptionBudget named after its workload: voluntary evictions take at most one pod at a time. */
+export class PlatformDisruptionBudget extends Construct {
+  constructor(scope: PlatformChart, id: string, props: PlatformDisruptionBudgetProps) {
+    super(scope, id);
+    new k8s.KubePodDisruptionBudget(this, 'Resource', {
+      metadata: { name: props.pods.identity.name, namespace: scope.namespace, labels: workloadLabels(props.pods.identity) },
+      spec: {
+        maxUnavailable: k8s.IntOrString.fromNumber(props.maxUnavailable ?? 1),
+        selector: { matchLabels: props.pods.matchLabels },
+      },
+    });
+  }
+}
+
+/** Annotation that records the content revision a Job name carries. */
+export const REVISION_ANNOTATION = 'ml-platform.io/revision';
+
+/**
+ * Content revision of a Job: Jobs are immutable, so work that changes needs a new Job name.
+ * The name is `<base>-<revision>`, where the revision is the first 10 hex digits of the SHA-256
+ * of everything that defines the work (script, image, targets).
+ */
+export function contentRevision(...parts: string[]): string {
+  const hash = createHash('sha256');
+  for (const p of parts) hash.update(p).update('\0');
+  return hash.digest('hex').slice(0, 10);
+}

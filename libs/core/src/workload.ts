@@ -1,0 +1,384 @@
+import { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { ImageRef } from './images';
+import { workloadLabels, WorkloadIdentity } from './labels';
+import { PodSelection } from './network';
+import { PlatformChart } from './platform-chart';
+import { SecretKeyRef, SecretRequirements } from './secrets';
+
+/** A value for an environment variable: literal, secret reference or pod field. */
+export class EnvValue {
+  /** A literal value. Never a secret: use `fromSecret`. */
+  public static fromValue(value: string): EnvValue {
+    return new EnvValue({ value });
+  }
+
+  /** A key of a Secret; recorded as a requirement of the cluster. */
+  public static fromSecret(ref: SecretKeyRef): EnvValue {
+    return new EnvValue({ secretKeyRef: { name: ref.secretName, key: ref.key } }, ref);
+  }
+
+  /** A field of the pod, e.g. `metadata.name`. */
+  public static fromField(fieldPath: string): EnvValue {
+    return new EnvValue({ fieldRef: { fieldPath } });
+  }
+
+  private constructor(
+    private readonly source: { value?: string; secretKeyRef?: k8s.SecretKeySelector; fieldRef?: k8s.ObjectFieldSelector },
+    /** The secret this value reads, if any. */
+    public readonly secret?: SecretKeyRef,
+  ) {}
+
+  /** @internal */
+  public _toKube(name: string): k8s.EnvVar {
+    if (this.source.value !== undefined) return { name, value: this.source.value };
+    return { name, valueFrom: { secretKeyRef: this.source.secretKeyRef, fieldRef: this.source.fieldRef } };
+  }
+}
+
+/** CPU and memory, each with a request and a limit (Kubernetes quantities). */
+export interface ResourceSpec {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly cpu: string; readonly memory: string };
+}
+
+/** A path the image writes to; it gets its own emptyDir because the root filesystem is read-only. */
+export interface WritablePath {
+  readonly path: string;
+  /**
+   * `Memory` for tmpfs (e.g. `/dev/shm`); counts against the memory limit.
+   *
+   * @default - node disk
+   */
+  readonly medium?: 'Memory';
+  /**
+   * Upper bound of the emptyDir.
+   *
+   * @default '1Gi'
+   */
+  readonly sizeLimit?: string;
+}
+
+/** A named container port. */
+export interface ContainerPortSpec {
+  readonly name: string;
+  readonly number: number;
+}
+
+/** A mount of a volume declared on the pod. */
+export interface MountSpec {
+  readonly volume: string;
+  readonly path: string;
+  /** @default true */
+  readonly readOnly?: boolean;
+}
+
+/** Properties of one hardened container. */
+export interface HardenedContainerProps {
+  readonly name: string;
+  readonly image: ImageRef;
+  /** @default - the image's entrypoint */
+  readonly command?: string[];
+  /** @default - the image's command */
+  readonly args?: string[];
+  /** @default - the image's working directory */
+  readonly workingDir?: string;
+  /**
+   * Environment, in the order given.
+   *
+   * @default - none
+   */
+  readonly env?: Readonly<Record<string, EnvValue>>;
+  /** @default - none */
+  readonly ports?: ContainerPortSpec[];
+  /** Requests and limits; required, because cdk8s-plus defaults (1-1.5 CPU, 0.5-2 GiB) fit nothing. */
+  readonly resources: ResourceSpec;
+  /** @default - none; long-running workloads must set liveness and readiness */
+  readonly startupProbe?: k8s.Probe;
+  /** @default - none */
+  readonly livenessProbe?: k8s.Probe;
+  /** @default - none */
+  readonly readinessProbe?: k8s.Probe;
+  /**
+   * Paths the image writes; each gets an emptyDir.
+   *
+   * @default - none
+   */
+  readonly writablePaths?: WritablePath[];
+  /** @default - none */
+  readonly mounts?: MountSpec[];
+}
+
+/** Properties of a hardened pod. */
+export interface HardenedPodProps {
+  /** UID the containers run as; must not be 0. */
+  readonly user: number;
+  /** GID the containers run as; must not be 0. */
+  readonly group: number;
+  /**
+   * Group that owns mounted volumes.
+   *
+   * @default - same as `group`
+   */
+  readonly fsGroup?: number;
+  readonly containers: HardenedContainerProps[];
+  /** @default - none */
+  readonly initContainers?: HardenedContainerProps[];
+  /**
+   * Volumes other than the emptyDirs of writable paths (PVCs, ConfigMaps, projected).
+   *
+   * @default - none
+   */
+  readonly volumes?: k8s.Volume[];
+  /**
+   * Mount a ServiceAccount token. Only for workloads that talk to the Kubernetes API, and then
+   * with a least-privilege Role.
+   *
+   * @default false
+   */
+  readonly mountServiceAccountToken?: boolean;
+  /** @default - the namespace's `default` ServiceAccount (no token mounted) */
+  readonly serviceAccountName?: string;
+  /** @default Duration.seconds(30) */
+  readonly terminationGracePeriod?: Duration;
+  /** @default - Always (Never/OnFailure for Jobs) */
+  readonly restartPolicy?: 'Always' | 'OnFailure' | 'Never';
+}
+
+const CONTAINER_SECURITY: k8s.SecurityContext = {
+  allowPrivilegeEscalation: false,
+  privileged: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+function volumeNameFor(path: string): string {
+  const slug = path.replace(/^\/+/, '').replace(/[^a-z0-9]+/gi, '-').toLowerCase().replace(/-+$/, '');
+  return `writable-${slug}`.slice(0, 63).replace(/-+$/, '');
+}
+
+/**
+ * Builds a pod spec that satisfies Pod Security `restricted` and the platform's own rules:
+ * explicit non-root UID/GID, no privilege escalation, all capabilities dropped, seccomp
+ * RuntimeDefault, read-only root with emptyDirs only where the image writes, requests and
+ * limits, pull policy IfNotPresent and no ServiceAccount token unless asked for.
+ * Secrets the containers read are recorded as requirements of the namespace.
+ */
+export function hardenedPodSpec(chart: PlatformChart, props: HardenedPodProps): k8s.PodSpec {
+  if (props.user === 0 || props.group === 0 || props.fsGroup === 0) {
+    throw new Error(`pod in '${chart.namespace}' would run as root (user ${props.user}, group ${props.group}); set a non-zero UID and GID`);
+  }
+  const secrets = SecretRequirements.of(chart);
+  const writable = new Map<string, WritablePath>();
+  const toContainer = (c: HardenedContainerProps): k8s.Container => {
+    for (const w of c.writablePaths ?? []) writable.set(w.path, w);
+    const env = Object.entries(c.env ?? {}).map(([name, value]) => {
+      if (value.secret) secrets.require(value.secret, chart.namespace);
+      return value._toKube(name);
+    });
+    const mounts: k8s.VolumeMount[] = [
+      ...(c.writablePaths ?? []).map((w) => ({ name: volumeNameFor(w.path), mountPath: w.path })),
+      ...(c.mounts ?? []).map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly ?? true })),
+    ];
+    return {
+      name: c.name,
+      image: c.image.reference,
+      imagePullPolicy: 'IfNotPresent',
+      command: c.command,
+      args: c.args,
+      workingDir: c.workingDir,
+      env: env.length ? env : undefined,
+      ports: c.ports?.map((p) => ({ name: p.name, containerPort: p.number, protocol: 'TCP' })),
+      resources: {
+        requests: { cpu: k8s.Quantity.fromString(c.resources.requests.cpu), memory: k8s.Quantity.fromString(c.resources.requests.memory) },
+        limits: { cpu: k8s.Quantity.fromString(c.resources.limits.cpu), memory: k8s.Quantity.fromString(c.resources.limits.memory) },
+      },
+      startupProbe: c.startupProbe,
+      livenessProbe: c.livenessProbe,
+      readinessProbe: c.readinessProbe,
+      securityContext: { ...CONTAINER_SECURITY, runAsUser: props.user, runAsGroup: props.group },
+      volumeMounts: mounts.length ? mounts : undefined,
+    };
+  };
+  const initContainers = props.initContainers?.map(toContainer);
+  const containers = props.containers.map(toContainer);
+  const volumes: k8s.Volume[] = [
+    ...[...writable.values()].map((w) => ({
+      name: volumeNameFor(w.path),
+      emptyDir: { medium: w.medium, sizeLimit: k8s.Quantity.fromString(w.sizeLimit ?? '1Gi') },
+    })),
+    ...(props.volumes ?? []),
+  ];
+  return {
+    automountServiceAccountToken: props.mountServiceAccountToken ?? false,
+    serviceAccountName: props.serviceAccountName,
+    enableServiceLinks: false,
+    restartPolicy: props.restartPolicy,
+    terminationGracePeriodSeconds: props.terminationGracePeriod?.toSeconds(),
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: props.user,
+      runAsGroup: props.group,
+      fsGroup: props.fsGroup ?? props.group,
+      fsGroupChangePolicy: 'OnRootMismatch',
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    initContainers,
+    containers,
+    volumes: volumes.length ? volumes : undefined,
+  };
+}
+
+function assertProbed(chart: PlatformChart, kind: string, name: string, pod: HardenedPodProps): void {
+  for (const c of pod.containers) {
+    if (!c.livenessProbe || !c.readinessProbe) {
+      throw new Error(
+        `${kind} '${chart.namespace}/${name}' container '${c.name}' needs a livenessProbe and a readinessProbe; long-running containers must tell Kubernetes when they are alive and ready`,
+      );
+    }
+  }
+}
+
+function assertReplicas(chart: PlatformChart, kind: string, name: string, replicas: number): void {
+  if (!Number.isInteger(replicas) || replicas < 1) {
+    throw new Error(`${kind} '${chart.namespace}/${name}' replicas must be an integer >= 1, got ${replicas}`);
+  }
+}
+
+/** Common properties of a platform workload. */
+export interface PlatformWorkloadProps {
+  /** Who the pods are; the workload is named `identity.name`. */
+  readonly identity: WorkloadIdentity;
+  readonly pod: HardenedPodProps;
+  /**
+   * Extra annotations on the pod template (e.g. a checksum that rolls pods on config change).
+   *
+   * @default - none
+   */
+  readonly podAnnotations?: Readonly<Record<string, string>>;
+}
+
+/** Properties for `PlatformStatefulSet`. */
+export interface PlatformStatefulSetProps extends PlatformWorkloadProps {
+  /** @default 1 */
+  readonly replicas?: number;
+  /** The headless Service that gives pods their DNS names. */
+  readonly serviceName: string;
+  /** @default - none */
+  readonly volumeClaimTemplates?: k8s.KubePersistentVolumeClaimProps[];
+  /** @default 'OrderedReady' */
+  readonly podManagementPolicy?: 'OrderedReady' | 'Parallel';
+}
+
+/** A StatefulSet with a hardened pod, a stable name and label selectors. */
+export class PlatformStatefulSet extends Construct {
+  public readonly pods: PodSelection;
+  public readonly replicas: number;
+
+  constructor(scope: PlatformChart, id: string, props: PlatformStatefulSetProps) {
+    super(scope, id);
+    const name = props.identity.name;
+    this.replicas = props.replicas ?? 1;
+    assertReplicas(scope, 'StatefulSet', name, this.replicas);
+    assertProbed(scope, 'StatefulSet', name, props.pod);
+    this.pods = new PodSelection(scope, scope.namespace, props.identity);
+    const labels = workloadLabels(props.identity);
+    new k8s.KubeStatefulSet(this, 'Resource', {
+      metadata: { name, namespace: scope.namespace, labels },
+      spec: {
+        replicas: this.replicas,
+        serviceName: props.serviceName,
+        podManagementPolicy: props.podManagementPolicy,
+        selector: { matchLabels: this.pods.matchLabels },
+        updateStrategy: { type: 'RollingUpdate' },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+        template: {
+          metadata: { labels, annotations: props.podAnnotations },
+          spec: hardenedPodSpec(scope, props.pod),
+        },
+        volumeClaimTemplates: props.volumeClaimTemplates,
+      },
+    });
+  }
+}
+
+/** Properties for `PlatformDeployment`. */
+export interface PlatformDeploymentProps extends PlatformWorkloadProps {
+  /** @default 1 */
+  readonly replicas?: number;
+}
+
+/**
+ * A Deployment with a hardened pod. Rolls out by surging first and never going below the
+ * desired count (maxUnavailable 0), so a bad release never takes the service down.
+ */
+export class PlatformDeployment extends Construct {
+  public readonly pods: PodSelection;
+  public readonly replicas: number;
+
+  constructor(scope: PlatformChart, id: string, props: PlatformDeploymentProps) {
+    super(scope, id);
+    const name = props.identity.name;
+    this.replicas = props.replicas ?? 1;
+    assertReplicas(scope, 'Deployment', name, this.replicas);
+    assertProbed(scope, 'Deployment', name, props.pod);
+    this.pods = new PodSelection(scope, scope.namespace, props.identity);
+    const labels = workloadLabels(props.identity);
+    new k8s.KubeDeployment(this, 'Resource', {
+      metadata: { name, namespace: scope.namespace, labels },
+      spec: {
+        replicas: this.replicas,
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: this.pods.matchLabels },
+        strategy: {
+          type: 'RollingUpdate',
+          rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) },
+        },
+        template: {
+          metadata: { labels, annotations: props.podAnnotations },
+          spec: hardenedPodSpec(scope, props.pod),
+        },
+      },
+    });
+  }
+}
+
+/** Properties for `PlatformJob`. */
+export interface PlatformJobProps extends PlatformWorkloadProps {
+  /**
+   * The Job's name. Jobs are immutable, so a Job whose work changes must get a new name: use
+   * `versionedName`.
+   */
+  readonly name: string;
+  /** @default 10 */
+  readonly backoffLimit?: number;
+  /** @default Duration.minutes(30) */
+  readonly activeDeadline?: Duration;
+}
+
+/** A run-to-completion Job with a hardened pod. */
+export class PlatformJob extends Construct {
+  public readonly pods: PodSelection;
+  public readonly name: string;
+
+  constructor(scope: PlatformChart, id: string, props: PlatformJobProps) {
+    super(scope, id);
+    this.name = props.name;
+    this.pods = new PodSelection(scope, scope.namespace, props.identity);
+    const labels = workloadLabels(props.identity);
+    new k8s.KubeJob(this, 'Resource', {
+      metadata: { name: props.name, namespace: scope.namespace, labels },
+      spec: {
+        backoffLimit: props.backoffLimit ?? 10,
+        activeDeadlineSeconds: (props.activeDeadline ?? Duration.minutes(30)).toSeconds(),
+        template: {
+          metadata: { labels, annotations: props.podAnnotations },
+          spec: hardenedPodSpec(scope, { ...props.pod, restartPolicy: props.pod.restartPolicy ?? 'OnFailure' }),
+        },
+      },
+    });
+  }
+}
