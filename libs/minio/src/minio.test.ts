@@ -1,0 +1,50 @@
+import { Testing } from 'cdk8s';
+import { expect, test } from 'vitest';
+import { ImageCatalog, PlatformContext } from '@ml-platform/core';
+import { MinioChart, MinioMode } from './minio';
+
+const context = new PlatformContext({ cluster: 't', kubernetesVersion: '1.28', baseDomain: 'ml.t.internal', defaultStorageClass: 'standard', images: new ImageCatalog() });
+
+test('hands out a generic S3 bucket with consumer-specific credentials', () => {
+  const chart = new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', buckets: [{ name: 'mlflow', consumer: 'mlflow' }] });
+  expect(chart.bucket('mlflow')).toMatchObject({
+    bucket: 'mlflow',
+    region: 'us-east-1',
+    pathStyle: true,
+    accessKeyId: { secretName: 'minio-user-mlflow', key: 'accessKey' },
+    secretAccessKey: { secretName: 'minio-user-mlflow', key: 'secretKey' },
+  });
+  expect(chart.bucket('mlflow').endpoint.url()).toBe('http://minio.minio.svc.cluster.local:9000');
+  const script: string = Testing.synth(chart).find((o) => o.kind === 'Job').spec.template.spec.containers[0].command[2];
+  expect(script).toContain('mc mb --ignore-existing platform/mlflow');
+  expect(script).toContain('"Resource":["arn:aws:s3:::mlflow/*"]');
+  expect(script).toContain('mc admin policy attach platform bucket-mlflow-rw --user "$MLFLOW_ACCESS_KEY"');
+});
+
+test('distributed mode lists every peer and spreads the budget', () => {
+  const chart = new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', mode: MinioMode.DISTRIBUTED, replicas: 6 });
+  const objects = Testing.synth(chart);
+  const sts = objects.find((o) => o.kind === 'StatefulSet');
+  expect(sts.spec.template.spec.containers[0].args[1]).toBe('http://minio-{0...5}.minio-headless.minio.svc.cluster.local/export');
+  expect(objects.find((o) => o.kind === 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+  // Peers may reach each other on the API port, nothing else.
+  const peerIngress = objects.find((o) => o.metadata.name === 'allow-minio-from-minio-9000');
+  expect(peerIngress.spec.ingress[0].ports).toEqual([{ port: 9000, protocol: 'TCP' }]);
+});
+
+test('fails on replica counts the mode cannot run', () => {
+  expect(() => new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', replicas: 2 })).toThrowError(
+    'minio: standalone mode runs exactly 1 replica, got 2; use MinioMode.DISTRIBUTED for more',
+  );
+  expect(() => new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', mode: MinioMode.DISTRIBUTED, replicas: 3 })).toThrowError(
+    'minio: distributed mode needs at least 4 replicas, got 3',
+  );
+});
+
+test('fails on invalid bucket names and unknown buckets', () => {
+  expect(() => new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', buckets: [{ name: 'ML_Flow', consumer: 'mlflow' }] })).toThrowError(
+    "minio: bucket name 'ML_Flow' breaks S3 naming rules; use 3-63 lower-case letters, digits, '-' and '.'",
+  );
+  const chart = new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi' });
+  expect(() => chart.bucket('mlflow')).toThrowError("minio has no bucket 'mlflow'; add it to the chart's 'buckets' (known: none)");
+});

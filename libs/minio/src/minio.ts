@@ -1,0 +1,300 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import {
+  allowFlow,
+  contentRevision,
+  EnvValue,
+  Layer,
+  PlatformChart,
+  PlatformContext,
+  PlatformDisruptionBudget,
+  PlatformJob,
+  PlatformService,
+  PlatformStatefulSet,
+  PodSelection,
+  replicas,
+  resources as resourcesSchema,
+  ResourceSpec,
+  REVISION_ANNOTATION,
+  S3Bucket,
+  SecretKeyRef,
+  ServiceEndpoint,
+  storage,
+} from '@ml-platform/core';
+
+/** Smallest distributed deployment: erasure coding needs at least 4 drives for useful redundancy. */
+export const MIN_DISTRIBUTED_REPLICAS = 4;
+
+/** The `components.minio` section of cluster.yaml. */
+export const minioConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().describe('Render MinIO.'),
+    mode: z
+      .enum(['standalone', 'distributed'])
+      .describe('standalone: one pod, one drive (dev). distributed: erasure-coded across 4 or more pods (prod).'),
+    replicas: replicas.describe('Pods: 1 for standalone, 4 to 32 for distributed.'),
+    storage,
+    resources: resourcesSchema.optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.mode === 'standalone' && value.replicas !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'expected 1 for mode standalone' });
+    }
+    if (value.mode === 'distributed' && value.replicas < MIN_DISTRIBUTED_REPLICAS) {
+      ctx.addIssue({ code: 'custom', path: ['replicas'], message: `expected at least ${MIN_DISTRIBUTED_REPLICAS} for mode distributed` });
+    }
+  })
+  .describe('MinIO object storage (S3 API).');
+
+/** How MinIO spreads data. */
+export enum MinioMode {
+  /** One pod, one drive, no redundancy: for development. */
+  STANDALONE = 'standalone',
+  /** Erasure-coded across pods, tolerates the loss of pods and drives. */
+  DISTRIBUTED = 'distributed',
+}
+
+/** A bucket and the component that owns it. */
+export interface MinioBucketSpec {
+  /** Bucket name (S3 rules: 3-63 lower-case letters, digits, '-' and '.'). */
+  readonly name: string;
+  /** Component that reads and writes it; gets its own MinIO user limited to the bucket. */
+  readonly consumer: string;
+}
+
+/** Properties for `MinioChart`. */
+export interface MinioChartProps {
+  readonly context: PlatformContext;
+  /** @default MinioMode.STANDALONE */
+  readonly mode?: MinioMode;
+  /** @default - 1 standalone, 4 distributed */
+  readonly replicas?: number;
+  /** Size of each pod's drive, e.g. `50Gi`. */
+  readonly storageSize: string;
+  /** @default - the cluster's default StorageClass */
+  readonly storageClass?: string;
+  /** @default - none */
+  readonly buckets?: MinioBucketSpec[];
+  /** @default - 250m/512Mi requested, 1 CPU/2Gi limit */
+  readonly resources?: ResourceSpec;
+}
+
+const API_PORT = 9000;
+const CONSOLE_PORT = 9001;
+/** The upstream chart runs MinIO as 1000:1000; the image itself has no USER. */
+const MINIO_UID = 1000;
+const DATA_MOUNT = '/export';
+const REGION = 'us-east-1';
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+const DEFAULT_RESOURCES: ResourceSpec = {
+  requests: { cpu: '250m', memory: '512Mi' },
+  limits: { cpu: '1', memory: '2Gi' },
+};
+
+/**
+ * MinIO, the S3 server of the platform: a StatefulSet (standalone or distributed with a
+ * headless Service and parallel pod management), API and console Services, and a bucket
+ * bootstrap Job that creates each bucket with a user and policy limited to it.
+ *
+ * The community edition is unmaintained (last image 2025-09); consumers only see `S3Bucket`,
+ * so another S3 server can replace this chart without touching them.
+ */
+export class MinioChart extends PlatformChart {
+  public readonly mode: MinioMode;
+  public readonly replicas: number;
+  /** The S3 API. */
+  public readonly api: ServiceEndpoint;
+  /** The web console (no Ingress yet: it comes with single sign-on). */
+  public readonly console: ServiceEndpoint;
+  public readonly server: PodSelection;
+  public readonly rootUser: SecretKeyRef;
+  public readonly rootPassword: SecretKeyRef;
+  private readonly buckets = new Map<string, S3Bucket & { consumer: string }>();
+
+  constructor(scope: Construct, id: string, props: MinioChartProps) {
+    super(scope, id, { context: props.context, layer: Layer.DATA });
+    this.mode = props.mode ?? MinioMode.STANDALONE;
+    this.replicas = props.replicas ?? (this.mode === MinioMode.DISTRIBUTED ? MIN_DISTRIBUTED_REPLICAS : 1);
+    if (this.mode === MinioMode.STANDALONE && this.replicas !== 1) {
+      throw new Error(`minio: standalone mode runs exactly 1 replica, got ${this.replicas}; use MinioMode.DISTRIBUTED for more`);
+    }
+    if (this.mode === MinioMode.DISTRIBUTED && this.replicas < MIN_DISTRIBUTED_REPLICAS) {
+      throw new Error(`minio: distributed mode needs at least ${MIN_DISTRIBUTED_REPLICAS} replicas, got ${this.replicas}`);
+    }
+    const image = props.context.images.image('minio');
+    this.rootUser = SecretKeyRef.of('minio-root', 'rootUser', 'MinIO root user name');
+    this.rootPassword = SecretKeyRef.of('minio-root', 'rootPassword', 'MinIO root password (at least 8 characters)');
+
+    const headlessName = 'minio-headless';
+    const server = this.mode === MinioMode.DISTRIBUTED
+      ? `http://minio-{0...${this.replicas - 1}}.${props.context.serviceHost(headlessName, this.namespace)}${DATA_MOUNT}`
+      : DATA_MOUNT;
+    const health = (path: string): k8s.Probe => ({ httpGet: { path, port: k8s.IntOrString.fromNumber(API_PORT), scheme: 'HTTP' } });
+    const statefulSet = new PlatformStatefulSet(this, 'Server', {
+      identity: { name: 'minio', instance: id, component: 'object-storage', version: image.version },
+      replicas: this.replicas,
+      serviceName: headlessName,
+      // Distributed peers must all start before any becomes ready.
+      podManagementPolicy: 'Parallel',
+      pod: {
+        user: MINIO_UID,
+        group: MINIO_UID,
+        containers: [
+          {
+            name: 'minio',
+            image,
+            command: ['minio'],
+            args: ['server', server, '--address', `:${API_PORT}`, '--console-address', `:${CONSOLE_PORT}`],
+            env: {
+              MINIO_ROOT_USER: EnvValue.fromSecret(this.rootUser),
+              MINIO_ROOT_PASSWORD: EnvValue.fromSecret(this.rootPassword),
+              // Prometheus scrapes without a bearer token; NetworkPolicy limits who may.
+              MINIO_PROMETHEUS_AUTH_TYPE: EnvValue.fromValue('public'),
+              // MinIO keeps its certs dir under $HOME; the root filesystem is read-only.
+              HOME: EnvValue.fromValue('/tmp'),
+            },
+            ports: [
+              { name: 'http', number: API_PORT },
+              { name: 'http-console', number: CONSOLE_PORT },
+            ],
+            resources: props.resources ?? DEFAULT_RESOURCES,
+            startupProbe: { ...health('/minio/health/live'), periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
+            livenessProbe: { ...health('/minio/health/live'), periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
+            readinessProbe: { ...health('/minio/health/ready'), periodSeconds: 15, timeoutSeconds: 10, failureThreshold: 3 },
+            writablePaths: [{ path: '/tmp', sizeLimit: '1Gi' }],
+            mounts: [{ volume: 'export', path: DATA_MOUNT, readOnly: false }],
+          },
+        ],
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'export' },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: props.storageClass ?? props.context.defaultStorageClass,
+            resources: { requests: { storage: k8s.Quantity.fromString(props.storageSize) } },
+          },
+        },
+      ],
+    });
+    this.server = statefulSet.pods;
+
+    const headless = new PlatformService(this, 'Headless', {
+      name: headlessName,
+      pods: this.server,
+      headless: true,
+      publishNotReadyAddresses: true,
+      ports: [{ name: 'http', port: API_PORT }],
+    });
+    this.api = new PlatformService(this, 'Api', {
+      name: 'minio',
+      pods: this.server,
+      ports: [{ name: 'http', port: API_PORT }],
+    }).endpoint('http');
+    this.console = new PlatformService(this, 'Console', {
+      name: 'minio-console',
+      pods: this.server,
+      ports: [{ name: 'http-console', port: CONSOLE_PORT }],
+    }).endpoint('http-console');
+
+    if (this.mode === MinioMode.DISTRIBUTED) {
+      // Peers replicate erasure-coded shards to each other over the API port.
+      allowFlow(this.server, headless.endpoint('http'));
+      new PlatformDisruptionBudget(this, 'Budget', { pods: this.server, maxUnavailable: 1 });
+    }
+
+    for (const spec of props.buckets ?? []) {
+      if (!BUCKET_NAME.test(spec.name) || spec.name.includes('..')) {
+        throw new Error(`minio: bucket name '${spec.name}' breaks S3 naming rules; use 3-63 lower-case letters, digits, '-' and '.'`);
+      }
+      if (this.buckets.has(spec.name)) throw new Error(`minio: bucket '${spec.name}' is listed twice`);
+      const secretName = `minio-user-${spec.consumer}`;
+      this.buckets.set(spec.name, {
+        consumer: spec.consumer,
+        endpoint: this.api,
+        bucket: spec.name,
+        region: REGION,
+        pathStyle: true,
+        accessKeyId: SecretKeyRef.of(secretName, 'accessKey', `MinIO access key of ${spec.consumer}, limited to its buckets`),
+        secretAccessKey: SecretKeyRef.of(secretName, 'secretKey', `MinIO secret key of ${spec.consumer}`),
+      });
+    }
+    if (this.buckets.size > 0) this.addBootstrapJob(id);
+  }
+
+  /** The bucket `name`, which must be listed in `buckets`. */
+  public bucket(name: string): S3Bucket {
+    const bucket = this.buckets.get(name);
+    if (!bucket) {
+      throw new Error(`minio has no bucket '${name}'; add it to the chart's 'buckets' (known: ${[...this.buckets.keys()].join(', ') || 'none'})`);
+    }
+    return bucket;
+  }
+
+  private addBootstrapJob(instance: string): void {
+    const image = this.context.images.image('mc');
+    const buckets = [...this.buckets.values()];
+    const envPrefix = (consumer: string) => consumer.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+    const lines = ['set -eu', 'until mc alias set platform "$MINIO_URL" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null && mc ready platform; do', '  echo "waiting for $MINIO_URL"; sleep 3', 'done'];
+    for (const b of buckets) {
+      const policy = `bucket-${b.bucket}-rw`;
+      const user = `"$${envPrefix(b.consumer)}_ACCESS_KEY"`;
+      const document = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: [`arn:aws:s3:::${b.bucket}`] },
+          {
+            Effect: 'Allow',
+            Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+            Resource: [`arn:aws:s3:::${b.bucket}/*`],
+          },
+        ],
+      });
+      lines.push(
+        `mc mb --ignore-existing platform/${b.bucket}`,
+        `printf '%s' '${document}' > /tmp/${policy}.json`,
+        `mc admin policy create platform ${policy} /tmp/${policy}.json`,
+        `mc admin user add platform ${user} "$${envPrefix(b.consumer)}_SECRET_KEY"`,
+        // attach fails when the policy is already attached; that is the state we want.
+        `mc admin policy attach platform ${policy} --user ${user} || mc admin user info platform ${user} | grep -q '${policy}'`,
+      );
+    }
+    lines.push(`echo "buckets ready: ${buckets.map((b) => b.bucket).join(', ')}"`);
+    const script = lines.join('\n');
+    const revision = contentRevision(script, image.reference, this.api.url());
+    const job = new PlatformJob(this, 'Bootstrap', {
+      name: `minio-bootstrap-${revision}`,
+      identity: { name: 'minio-bootstrap', instance, component: 'bootstrap', version: image.version },
+      podAnnotations: { [REVISION_ANNOTATION]: revision },
+      pod: {
+        user: MINIO_UID,
+        group: MINIO_UID,
+        containers: [
+          {
+            name: 'bootstrap',
+            image,
+            command: ['/bin/sh', '-c', script],
+            env: {
+              HOME: EnvValue.fromValue('/tmp'),
+              MC_CONFIG_DIR: EnvValue.fromValue('/tmp/.mc'),
+              MINIO_URL: EnvValue.fromValue(this.api.url()),
+              MINIO_ROOT_USER: EnvValue.fromSecret(this.rootUser),
+              MINIO_ROOT_PASSWORD: EnvValue.fromSecret(this.rootPassword),
+              ...Object.fromEntries(
+                buckets.flatMap((b) => [
+                  [`${envPrefix(b.consumer)}_ACCESS_KEY`, EnvValue.fromSecret(b.accessKeyId)],
+                  [`${envPrefix(b.consumer)}_SECRET_KEY`, EnvValue.fromSecret(b.secretAccessKey)],
+                ]),
+              ),
+            },
+            resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+            writablePaths: [{ path: '/tmp', sizeLimit: '64Mi' }],
+          },
+        ],
+      },
+    });
+    allowFlow(job.pods, this.api);
+  }
+}

@@ -1,0 +1,138 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import {
+  allowFlow,
+  EnvValue,
+  Layer,
+  libpqEnv,
+  PlatformChart,
+  PlatformContext,
+  PlatformDeployment,
+  PlatformDisruptionBudget,
+  PlatformService,
+  PodSelection,
+  PostgresDatabase,
+  replicas,
+  resources as resourcesSchema,
+  ResourceSpec,
+  S3Bucket,
+  s3Env,
+  ServiceEndpoint,
+} from '@ml-platform/core';
+
+/** The `components.mlflow` section of cluster.yaml. */
+export const mlflowConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().describe('Render MLflow (needs postgres and minio enabled).'),
+    replicas: replicas.describe('Tracking server pods; 2 or more get a PodDisruptionBudget.'),
+    resources: resourcesSchema.optional(),
+  })
+  .describe('MLflow tracking server and model registry.');
+
+/** Properties for `MlflowChart`. */
+export interface MlflowChartProps {
+  readonly context: PlatformContext;
+  /** The backend store: experiments, runs, registered models. */
+  readonly database: PostgresDatabase;
+  /** Where artifacts go; the server proxies them, so clients need no S3 credentials. */
+  readonly artifacts: S3Bucket;
+  /** @default 1 */
+  readonly replicas?: number;
+  /** @default - 250m/1Gi requested, 1 CPU/2Gi limit */
+  readonly resources?: ResourceSpec;
+  /**
+   * Host people will use once an Ingress with single sign-on exists; allowed now so that adding
+   * the Ingress needs no change here.
+   *
+   * @default - `mlflow.<baseDomain>`
+   */
+  readonly externalHost?: string;
+}
+
+const PORT = 5000;
+/** The official image has no USER; any non-root UID works for a Python server with HOME set. */
+const MLFLOW_UID = 1001;
+
+const DEFAULT_RESOURCES: ResourceSpec = {
+  requests: { cpu: '250m', memory: '1Gi' },
+  limits: { cpu: '1', memory: '2Gi' },
+};
+
+/**
+ * MLflow tracking server and model registry: PostgreSQL backend store, artifacts proxied to an
+ * S3 bucket (`--serve-artifacts`), Host-header allow list for its Service and future Ingress.
+ */
+export class MlflowChart extends PlatformChart {
+  /** Where clients (notebooks, pipelines, prediction APIs) send tracking calls. */
+  public readonly endpoint: ServiceEndpoint;
+  public readonly server: PodSelection;
+  /** The Host headers the server accepts. */
+  public readonly allowedHosts: string[];
+
+  constructor(scope: Construct, id: string, props: MlflowChartProps) {
+    super(scope, id, { context: props.context, layer: Layer.APPS });
+    const image = props.context.images.image('mlflow');
+    const replicaCount = props.replicas ?? 1;
+    const serviceName = 'mlflow';
+    const externalHost = props.externalHost ?? `mlflow.${props.context.baseDomain}`;
+    const serviceHosts = [serviceName, `${serviceName}.${this.namespace}`, `${serviceName}.${this.namespace}.svc`, props.context.serviceHost(serviceName, this.namespace)];
+    // Clients send the port in Host unless it is the scheme default; probes use localhost.
+    this.allowedHosts = [...serviceHosts.flatMap((h) => [h, `${h}:${PORT}`]), externalHost, 'localhost', `localhost:${PORT}`];
+
+    const health = (): k8s.Probe => ({
+      httpGet: { path: '/health', port: k8s.IntOrString.fromNumber(PORT), scheme: 'HTTP', httpHeaders: [{ name: 'Host', value: `localhost:${PORT}` }] },
+    });
+    const deployment = new PlatformDeployment(this, 'Server', {
+      identity: { name: 'mlflow', instance: id, component: 'tracking-server', version: image.version },
+      replicas: replicaCount,
+      pod: {
+        user: MLFLOW_UID,
+        group: MLFLOW_UID,
+        containers: [
+          {
+            name: 'mlflow',
+            image,
+            command: ['mlflow'],
+            args: [
+              'server',
+              '--host=0.0.0.0',
+              `--port=${PORT}`,
+              // Host, port, database, user and password come from the libpq environment.
+              '--backend-store-uri=postgresql://',
+              '--serve-artifacts',
+              `--artifacts-destination=s3://${props.artifacts.bucket}/`,
+              `--allowed-hosts=${this.allowedHosts.join(',')}`,
+            ],
+            workingDir: '/tmp',
+            env: {
+              ...libpqEnv(props.database),
+              ...s3Env(props.artifacts),
+              MLFLOW_S3_ENDPOINT_URL: EnvValue.fromValue(props.artifacts.endpoint.url()),
+              MLFLOW_DISABLE_TELEMETRY: EnvValue.fromValue('true'),
+              DO_NOT_TRACK: EnvValue.fromValue('true'),
+              HOME: EnvValue.fromValue('/tmp'),
+            },
+            ports: [{ name: 'http', number: PORT }],
+            resources: props.resources ?? DEFAULT_RESOURCES,
+            // The first start creates the schema in PostgreSQL, which takes a while.
+            startupProbe: { ...health(), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60 },
+            livenessProbe: { ...health(), periodSeconds: 30, timeoutSeconds: 3, failureThreshold: 5 },
+            readinessProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+            writablePaths: [{ path: '/tmp', sizeLimit: '2Gi' }],
+          },
+        ],
+      },
+    });
+    this.server = deployment.pods;
+    this.endpoint = new PlatformService(this, 'Service', {
+      name: serviceName,
+      pods: this.server,
+      ports: [{ name: 'http', port: PORT }],
+    }).endpoint('http');
+    if (replicaCount > 1) new PlatformDisruptionBudget(this, 'Budget', { pods: this.server });
+
+    allowFlow(this.server, props.database.endpoint);
+    allowFlow(this.server, props.artifacts.endpoint);
+  }
+}

@@ -1,0 +1,47 @@
+import { Testing } from 'cdk8s';
+import { expect, test } from 'vitest';
+import { ImageCatalog, PlatformContext } from '@ml-platform/core';
+import { PostgresChart } from './postgres';
+
+const contextWith = (images = new ImageCatalog()) =>
+  new PlatformContext({ cluster: 't', kubernetesVersion: '1.28', baseDomain: 'ml.t.internal', defaultStorageClass: 'standard', images });
+
+test('creates one database and role per consumer, with the password by reference', () => {
+  const chart = new PostgresChart(Testing.app(), 'postgres', { context: contextWith(), storageSize: '1Gi', databases: ['mlflow', 'airflow'] });
+  const db = chart.database('airflow');
+  expect(db).toMatchObject({ database: 'airflow', user: 'airflow', password: { secretName: 'postgres-role-airflow', key: 'password' } });
+  expect(db.endpoint.authority).toBe('postgres.postgres.svc.cluster.local:5432');
+  const job = Testing.synth(chart).find((o) => o.kind === 'Job');
+  const script: string = job.spec.template.spec.containers[0].command[2];
+  expect(script).toContain(`ALTER ROLE "airflow" WITH LOGIN PASSWORD :'password_airflow';`);
+  expect(script).toContain(`-v password_mlflow="$ROLE_PASSWORD_MLFLOW"`);
+  expect(script).not.toMatch(/PASSWORD '[^:]/);
+});
+
+test('without consumers there is no bootstrap Job', () => {
+  const chart = new PostgresChart(Testing.app(), 'postgres', { context: contextWith(), storageSize: '1Gi' });
+  expect(Testing.synth(chart).some((o) => o.kind === 'Job')).toBe(false);
+});
+
+test('the bootstrap Job is renamed when its work changes', () => {
+  const name = (databases: string[]) =>
+    Testing.synth(new PostgresChart(Testing.app(), 'postgres', { context: contextWith(), storageSize: '1Gi', databases })).find((o) => o.kind === 'Job')
+      .metadata.name;
+  expect(name(['mlflow'])).toBe(name(['mlflow']));
+  expect(name(['mlflow'])).not.toBe(name(['mlflow', 'airflow']));
+});
+
+test('fails on a PostgreSQL older than the 18 data layout', () => {
+  const images = new ImageCatalog({ pins: { postgres: { tag: '17.9-trixie' } } });
+  expect(() => new PostgresChart(Testing.app(), 'postgres', { context: contextWith(images), storageSize: '1Gi' })).toThrowError(
+    "postgres image tag '17.9-trixie' is not PostgreSQL 18 or newer; this chart mounts data at /var/lib/postgresql (the 18+ layout). Pin a 18.x tag",
+  );
+});
+
+test('fails on database names that are not plain identifiers, and on unknown consumers', () => {
+  expect(() => new PostgresChart(Testing.app(), 'postgres', { context: contextWith(), storageSize: '1Gi', databases: ['ml-flow'] })).toThrowError(
+    "database 'ml-flow' is not a plain SQL identifier; use lower-case letters, digits and '_', starting with a letter",
+  );
+  const chart = new PostgresChart(Testing.app(), 'postgres', { context: contextWith(), storageSize: '1Gi', databases: ['mlflow'] });
+  expect(() => chart.database('superset')).toThrowError("postgres has no database for 'superset'; add it to the chart's 'databases' (known: mlflow)");
+});

@@ -1,0 +1,222 @@
+import { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import {
+  allowFlow,
+  contentRevision,
+  EnvValue,
+  Layer,
+  PlatformChart,
+  PlatformContext,
+  PlatformJob,
+  PlatformService,
+  PlatformStatefulSet,
+  PodSelection,
+  PostgresDatabase,
+  resources as resourcesSchema,
+  ResourceSpec,
+  REVISION_ANNOTATION,
+  SecretKeyRef,
+  ServiceEndpoint,
+  storage,
+} from '@ml-platform/core';
+
+/** The `components.postgres` section of cluster.yaml. */
+export const postgresConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().describe('Render PostgreSQL.'),
+    storage,
+    resources: resourcesSchema.optional(),
+  })
+  .describe('PostgreSQL: one server, one database and role per consuming component.');
+
+/** The UID and GID of `postgres` in the official Debian-based image. */
+const POSTGRES_UID = 999;
+const PORT = 5432;
+/** PostgreSQL 18 images keep data under /var/lib/postgresql (PGDATA /var/lib/postgresql/18/docker). */
+const DATA_MOUNT = '/var/lib/postgresql';
+const MIN_MAJOR = 18;
+
+const DEFAULT_RESOURCES: ResourceSpec = {
+  requests: { cpu: '250m', memory: '512Mi' },
+  limits: { cpu: '1', memory: '1Gi' },
+};
+
+/** Properties for `PostgresChart`. */
+export interface PostgresChartProps {
+  readonly context: PlatformContext;
+  /** Size of the data volume, e.g. `20Gi`. */
+  readonly storageSize: string;
+  /** @default - the cluster's default StorageClass */
+  readonly storageClass?: string;
+  /**
+   * The components that get a database, each with a role of the same name that owns it.
+   *
+   * @default - none
+   */
+  readonly databases?: string[];
+  /** @default - 250m/512Mi requested, 1 CPU/1Gi limit */
+  readonly resources?: ResourceSpec;
+}
+
+const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
+
+/**
+ * PostgreSQL as a single-instance StatefulSet (official image, non-root, read-only root) with a
+ * bootstrap Job that creates one database and one login role per consuming component,
+ * idempotently. High availability needs an operator (e.g. CloudNativePG) and is not this chart's job.
+ */
+export class PostgresChart extends PlatformChart {
+  /** Where clients connect. */
+  public readonly endpoint: ServiceEndpoint;
+  /** The server pods. */
+  public readonly server: PodSelection;
+  /** The superuser password; only the bootstrap Job uses it. */
+  public readonly superuserPassword: SecretKeyRef;
+  private readonly databases = new Map<string, PostgresDatabase>();
+
+  constructor(scope: Construct, id: string, props: PostgresChartProps) {
+    super(scope, id, { context: props.context, layer: Layer.DATA });
+    const image = props.context.images.image('postgres');
+    const major = Number.parseInt(image.tag, 10);
+    if (!(major >= MIN_MAJOR)) {
+      throw new Error(
+        `postgres image tag '${image.tag}' is not PostgreSQL ${MIN_MAJOR} or newer; this chart mounts data at ${DATA_MOUNT} (the 18+ layout). Pin a ${MIN_MAJOR}.x tag`,
+      );
+    }
+    this.superuserPassword = SecretKeyRef.of('postgres-superuser', 'password', 'password of the PostgreSQL superuser postgres');
+
+    const identity = { name: 'postgres', instance: id, component: 'database', version: image.version };
+    const isReady: k8s.Probe = {
+      exec: { command: ['pg_isready', '--username=postgres', '--dbname=postgres', '--host=127.0.0.1', `--port=${PORT}`] },
+    };
+    const statefulSet = new PlatformStatefulSet(this, 'Server', {
+      identity,
+      serviceName: 'postgres-headless',
+      replicas: 1,
+      pod: {
+        user: POSTGRES_UID,
+        group: POSTGRES_UID,
+        // Fast shutdown flushes WAL; the image notes that 10 s is often too short.
+        terminationGracePeriod: Duration.seconds(120),
+        containers: [
+          {
+            name: 'postgres',
+            image,
+            env: { POSTGRES_PASSWORD: EnvValue.fromSecret(this.superuserPassword) },
+            ports: [{ name: 'postgresql', number: PORT }],
+            resources: props.resources ?? DEFAULT_RESOURCES,
+            startupProbe: { ...isReady, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
+            livenessProbe: { ...isReady, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+            readinessProbe: { ...isReady, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
+            writablePaths: [
+              { path: '/var/run/postgresql', sizeLimit: '16Mi' },
+              { path: '/tmp', sizeLimit: '1Gi' },
+              { path: '/dev/shm', medium: 'Memory', sizeLimit: '256Mi' },
+            ],
+            mounts: [{ volume: 'data', path: DATA_MOUNT, readOnly: false }],
+          },
+        ],
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'data' },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: props.storageClass ?? props.context.defaultStorageClass,
+            resources: { requests: { storage: k8s.Quantity.fromString(props.storageSize) } },
+          },
+        },
+      ],
+    });
+    this.server = statefulSet.pods;
+
+    new PlatformService(this, 'Headless', {
+      name: 'postgres-headless',
+      pods: this.server,
+      headless: true,
+      ports: [{ name: 'postgresql', port: PORT }],
+    });
+    const service = new PlatformService(this, 'Service', {
+      name: 'postgres',
+      pods: this.server,
+      ports: [{ name: 'postgresql', port: PORT }],
+    });
+    this.endpoint = service.endpoint('postgresql');
+
+    for (const consumer of props.databases ?? []) {
+      if (!IDENTIFIER.test(consumer)) {
+        throw new Error(`database '${consumer}' is not a plain SQL identifier; use lower-case letters, digits and '_', starting with a letter`);
+      }
+      if (this.databases.has(consumer)) throw new Error(`database '${consumer}' is listed twice`);
+      this.databases.set(consumer, {
+        endpoint: this.endpoint,
+        database: consumer,
+        user: consumer,
+        password: SecretKeyRef.of(`postgres-role-${consumer.replace(/_/g, '-')}`, 'password', `password of PostgreSQL role ${consumer}`),
+      });
+    }
+    if (this.databases.size > 0) this.addBootstrapJob(id, image.version);
+  }
+
+  /** The database of `consumer`, which must be listed in `databases`. */
+  public database(consumer: string): PostgresDatabase {
+    const db = this.databases.get(consumer);
+    if (!db) {
+      throw new Error(`postgres has no database for '${consumer}'; add it to the chart's 'databases' (known: ${[...this.databases.keys()].join(', ') || 'none'})`);
+    }
+    return db;
+  }
+
+  private addBootstrapJob(instance: string, version: string): void {
+    const databases = [...this.databases.values()];
+    const variable = (db: PostgresDatabase) => `password_${db.user}`;
+    const envName = (db: PostgresDatabase) => `ROLE_PASSWORD_${db.user.toUpperCase()}`;
+    // psql fills :'variable' as a quoted literal, so no password ever appears in the script.
+    const sql = databases.flatMap((db) => [
+      `SELECT format('CREATE ROLE %I LOGIN', '${db.user}') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${db.user}')\\gexec`,
+      `ALTER ROLE "${db.user}" WITH LOGIN PASSWORD :'${variable(db)}';`,
+      `SELECT format('CREATE DATABASE %I OWNER %I', '${db.database}', '${db.user}') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${db.database}')\\gexec`,
+      `REVOKE ALL ON DATABASE "${db.database}" FROM PUBLIC;`,
+    ]);
+    const script = [
+      'set -eu',
+      'until pg_isready --quiet --timeout=5; do echo "waiting for $PGHOST:$PGPORT"; sleep 3; done',
+      `psql --no-psqlrc -v ON_ERROR_STOP=1 ${databases.map((db) => `-v ${variable(db)}="$${envName(db)}"`).join(' ')} <<'SQL'`,
+      ...sql,
+      'SQL',
+      `echo "databases ready: ${databases.map((db) => db.database).join(', ')}"`,
+    ].join('\n');
+    const image = this.context.images.image('postgres');
+    const revision = contentRevision(script, image.reference, this.endpoint.host);
+    const job = new PlatformJob(this, 'Bootstrap', {
+      name: `postgres-bootstrap-${revision}`,
+      identity: { name: 'postgres-bootstrap', instance, component: 'bootstrap', version },
+      podAnnotations: { [REVISION_ANNOTATION]: revision },
+      pod: {
+        user: POSTGRES_UID,
+        group: POSTGRES_UID,
+        containers: [
+          {
+            name: 'bootstrap',
+            image,
+            command: ['/bin/sh', '-c', script],
+            env: {
+              HOME: EnvValue.fromValue('/tmp'),
+              PGHOST: EnvValue.fromValue(this.endpoint.host),
+              PGPORT: EnvValue.fromValue(String(this.endpoint.port)),
+              PGUSER: EnvValue.fromValue('postgres'),
+              PGDATABASE: EnvValue.fromValue('postgres'),
+              PGPASSWORD: EnvValue.fromSecret(this.superuserPassword),
+              ...Object.fromEntries(databases.map((db) => [envName(db), EnvValue.fromSecret(db.password)])),
+            },
+            resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+            writablePaths: [{ path: '/tmp', sizeLimit: '64Mi' }],
+          },
+        ],
+      },
+    });
+    allowFlow(job.pods, this.endpoint);
+  }
+}
