@@ -1,0 +1,249 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { LabelKeys, loadClusterConfig, REVISION_ANNOTATION, RenderedObject, renderInMemory } from '@ml-platform/core';
+import { clusterJsonSchema, platformRenderSpec } from './platform';
+
+const root = join(__dirname, '../../..');
+const clusters = readdirSync(join(root, 'clusters'), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
+
+function render(cluster: string) {
+  const spec = platformRenderSpec(cluster);
+  const file = join(root, 'clusters', cluster, 'cluster.yaml');
+  return renderInMemory(spec, loadClusterConfig(spec, file, `clusters/${cluster}/cluster.yaml`));
+}
+
+const rendered = Object.fromEntries(clusters.map((c) => [c, render(c)]));
+const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const podSpecOf = (o: RenderedObject): any => o.manifest.spec.template.spec;
+const find = (cluster: string, kind: string, name: string, namespace?: string) => {
+  const found = rendered[cluster].objects.find((o) => o.kind === kind && o.name === name && (!namespace || o.namespace === namespace));
+  if (!found) throw new Error(`${cluster}: no ${kind} ${namespace ?? '*'}/${name}`);
+  return found.manifest;
+};
+const jobIn = (cluster: string, namespace: string) => {
+  const job = rendered[cluster].objects.find((o) => o.kind === 'Job' && o.namespace === namespace);
+  if (!job) throw new Error(`${cluster}: no Job in ${namespace}`);
+  return job.manifest;
+};
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const envOf = (container: any) => Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+
+test('every cluster folder is rendered', () => {
+  expect(clusters.sort()).toEqual(['dev', 'prod', 'stage']);
+});
+
+describe.each(clusters)('cluster %s', (cluster) => {
+  const { objects } = rendered[cluster];
+  const workloads = objects.filter((o) => WORKLOAD_KINDS.includes(o.kind));
+  const namespaces = objects.filter((o) => o.kind === 'Namespace').map((o) => o.name);
+
+  test('every container follows the security rules', () => {
+    expect(workloads.length).toBeGreaterThan(0);
+    for (const w of workloads) {
+      const pod = podSpecOf(w);
+      const where = `${w.path}`;
+      expect(pod.securityContext, where).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(pod.securityContext.runAsUser, where).toBeGreaterThan(0);
+      expect(pod.securityContext.runAsGroup, where).toBeGreaterThan(0);
+      expect(pod.automountServiceAccountToken, where).toBe(false);
+      for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+        const at = `${where} container ${c.name}`;
+        expect(c.securityContext, at).toMatchObject({
+          allowPrivilegeEscalation: false,
+          privileged: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+        expect(c.securityContext.capabilities.add, at).toBeUndefined();
+        expect(c.imagePullPolicy, at).toBe('IfNotPresent');
+        expect(c.image, at).toMatch(/:[A-Za-z0-9._-]+(@sha256:[a-f0-9]{64})?$/);
+        expect(c.image, at).not.toMatch(/:latest(@|$)/);
+        expect(Object.keys(c.resources.requests).sort(), at).toEqual(['cpu', 'memory']);
+        expect(Object.keys(c.resources.limits).sort(), at).toEqual(['cpu', 'memory']);
+        if (w.kind !== 'Job') {
+          expect(c.livenessProbe, at).toBeDefined();
+          expect(c.readinessProbe, at).toBeDefined();
+        }
+        // Every writable mount is a declared volume.
+        const volumes = new Set((pod.volumes ?? []).map((v: { name: string }) => v.name));
+        const claims = new Set((w.manifest.spec.volumeClaimTemplates ?? []).map((v: { metadata: { name: string } }) => v.metadata.name));
+        for (const m of c.volumeMounts ?? []) expect(volumes.has(m.name) || claims.has(m.name), `${at} mount ${m.name}`).toBe(true);
+      }
+    }
+  });
+
+  test('every namespace enforces restricted Pod Security and denies by default', () => {
+    expect(namespaces.sort()).toEqual(['minio', 'mlflow', 'postgres']);
+    for (const ns of namespaces) {
+      const labels = find(cluster, 'Namespace', ns).metadata.labels;
+      for (const mode of ['enforce', 'audit', 'warn']) {
+        expect(labels[`pod-security.kubernetes.io/${mode}`]).toBe('restricted');
+        expect(labels[`pod-security.kubernetes.io/${mode}-version`]).toBe('v1.28');
+      }
+      expect(find(cluster, 'NetworkPolicy', 'default-deny', ns).spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+      const dns = find(cluster, 'NetworkPolicy', 'allow-dns-egress', ns).spec;
+      expect(dns.egress[0].to[0].namespaceSelector.matchLabels).toEqual({ 'kubernetes.io/metadata.name': 'kube-system' });
+      expect(dns.egress[0].ports).toEqual([{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }]);
+    }
+  });
+
+  test('names are stable: no hash suffixes, Job names carry their content revision', () => {
+    for (const o of objects) {
+      if (o.kind === 'Job') {
+        const revision = o.manifest.spec.template.metadata.annotations[REVISION_ANNOTATION];
+        expect(o.name).toBe(`${o.manifest.metadata.labels[LabelKeys.NAME]}-${revision}`);
+      } else {
+        expect(o.name, o.path).not.toMatch(/-c8[0-9a-f]{6,}$|-[0-9a-f]{8}$/);
+      }
+      expect(JSON.stringify(o.manifest)).not.toContain('cdk8s.io/metadata.addr');
+    }
+  });
+
+  test('every object carries the standard labels', () => {
+    for (const o of objects) {
+      const labels = o.manifest.metadata.labels ?? {};
+      for (const key of [LabelKeys.NAME, LabelKeys.INSTANCE, LabelKeys.COMPONENT, LabelKeys.PART_OF, LabelKeys.MANAGED_BY]) {
+        expect(labels[key], `${o.path} ${key}`).toBeTruthy();
+      }
+      if (WORKLOAD_KINDS.includes(o.kind)) expect(labels[LabelKeys.VERSION], o.path).toBeTruthy();
+    }
+  });
+
+  test('every Service selects pods that expose its target ports', () => {
+    for (const svc of objects.filter((o) => o.kind === 'Service')) {
+      const selector = svc.manifest.spec.selector;
+      const backing = workloads.filter(
+        (w) => w.namespace === svc.namespace && w.kind !== 'Job' && Object.entries(selector).every(([k, v]) => w.manifest.spec.template.metadata.labels[k] === v),
+      );
+      expect(backing.length, svc.path).toBe(1);
+      const ports = podSpecOf(backing[0]).containers.flatMap((c: { ports?: { containerPort: number }[] }) => (c.ports ?? []).map((p) => p.containerPort));
+      for (const p of svc.manifest.spec.ports) expect(ports, `${svc.path} port ${p.name}`).toContain(p.targetPort);
+    }
+  });
+
+  test('every replicated workload has a PodDisruptionBudget', () => {
+    for (const w of workloads.filter((o) => (o.manifest.spec.replicas ?? 1) > 1)) {
+      const pdb = find(cluster, 'PodDisruptionBudget', w.name, w.namespace);
+      expect(pdb.spec.selector.matchLabels).toEqual(w.manifest.spec.selector.matchLabels);
+    }
+  });
+
+  test('every secret reference is listed in the inventory for its namespace', () => {
+    const listed = new Set(rendered[cluster].inventory.secrets.flatMap((s) => s.namespaces.flatMap((ns) => s.keys.map((k) => `${ns}/${s.name}/${k.key}`))));
+    for (const w of workloads) {
+      for (const c of podSpecOf(w).containers) {
+        for (const e of c.env ?? []) {
+          const ref = e.valueFrom?.secretKeyRef;
+          if (ref) expect(listed.has(`${w.namespace}/${ref.name}/${ref.key}`), `${w.path} ${e.name}`).toBe(true);
+        }
+      }
+    }
+    expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+  });
+
+  test('MLflow uses its PostgreSQL database and proxies artifacts to its MinIO bucket', () => {
+    const deployment = find(cluster, 'Deployment', 'mlflow', 'mlflow');
+    const container = deployment.spec.template.spec.containers[0];
+    const env = envOf(container);
+    expect(env).toMatchObject({
+      PGHOST: 'postgres.postgres.svc.cluster.local',
+      PGPORT: '5432',
+      PGDATABASE: 'mlflow',
+      PGUSER: 'mlflow',
+      PGPASSWORD: { secretKeyRef: { name: 'postgres-role-mlflow', key: 'password' } },
+      AWS_ACCESS_KEY_ID: { secretKeyRef: { name: 'minio-user-mlflow', key: 'accessKey' } },
+      AWS_SECRET_ACCESS_KEY: { secretKeyRef: { name: 'minio-user-mlflow', key: 'secretKey' } },
+      MLFLOW_S3_ENDPOINT_URL: 'http://minio.minio.svc.cluster.local:9000',
+    });
+    expect(container.command).toEqual(['mlflow']);
+    expect(container.args).toEqual(expect.arrayContaining(['server', '--backend-store-uri=postgresql://', '--serve-artifacts', '--artifacts-destination=s3://mlflow/', `--port=5000`]));
+    const allowed = container.args.find((a: string) => a.startsWith('--allowed-hosts=')).split('=')[1].split(',');
+    expect(allowed).toEqual(expect.arrayContaining(['mlflow.mlflow.svc.cluster.local:5000', 'mlflow.mlflow:5000', `mlflow.ml.${cluster}.example.internal`]));
+    expect(container.image).toMatch(/\/mlflow\/mlflow:v3\.\d+\.\d+-full$/);
+    expect(container.livenessProbe.httpGet.path).toBe('/health');
+    expect(container.readinessProbe.httpGet.path).toBe('/health');
+    expect(find(cluster, 'Service', 'mlflow', 'mlflow').spec.ports).toEqual([{ name: 'http', port: 5000, targetPort: 5000, protocol: 'TCP' }]);
+
+    // The bootstrap Jobs create the same role and user MLflow logs in with.
+    const pgJob = jobIn(cluster, 'postgres');
+    const pgEnv = envOf(pgJob.spec.template.spec.containers[0]);
+    expect(pgEnv.ROLE_PASSWORD_MLFLOW).toEqual({ secretKeyRef: { name: 'postgres-role-mlflow', key: 'password' } });
+    expect(pgJob.spec.template.spec.containers[0].command[2]).toContain(`CREATE DATABASE %I OWNER %I', 'mlflow', 'mlflow'`);
+    const minioJob = jobIn(cluster, 'minio');
+    const minioEnv = envOf(minioJob.spec.template.spec.containers[0]);
+    expect(minioEnv.MLFLOW_ACCESS_KEY).toEqual({ secretKeyRef: { name: 'minio-user-mlflow', key: 'accessKey' } });
+    expect(minioJob.spec.template.spec.containers[0].command[2]).toContain('mc mb --ignore-existing platform/mlflow');
+  });
+
+  test('NetworkPolicies allow exactly the declared flows', () => {
+    const policy = (ns: string, name: string) => find(cluster, 'NetworkPolicy', name, ns).spec;
+    const selects = (ns: string, name: string) => ({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+      podSelector: { matchLabels: { [LabelKeys.NAME]: name, [LabelKeys.INSTANCE]: ns } },
+    });
+    expect(policy('mlflow', 'allow-mlflow-to-postgres-5432')).toEqual({
+      podSelector: { matchLabels: { [LabelKeys.NAME]: 'mlflow', [LabelKeys.INSTANCE]: 'mlflow' } },
+      policyTypes: ['Egress'],
+      egress: [{ to: [selects('postgres', 'postgres')], ports: [{ port: 5432, protocol: 'TCP' }] }],
+    });
+    expect(policy('postgres', 'allow-postgres-from-mlflow.mlflow-5432')).toEqual({
+      podSelector: { matchLabels: { [LabelKeys.NAME]: 'postgres', [LabelKeys.INSTANCE]: 'postgres' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [selects('mlflow', 'mlflow')], ports: [{ port: 5432, protocol: 'TCP' }] }],
+    });
+    expect(policy('minio', 'allow-minio-from-mlflow.mlflow-9000').ingress[0].ports).toEqual([{ port: 9000, protocol: 'TCP' }]);
+    expect(policy('mlflow', 'allow-mlflow-to-minio-9000').egress[0].to).toEqual([selects('minio', 'minio')]);
+    // Nothing may reach MLflow yet: the Ingress with single sign-on comes later.
+    const intoMlflow = rendered[cluster].objects.filter((o) => o.kind === 'NetworkPolicy' && o.namespace === 'mlflow' && o.manifest.spec.ingress);
+    expect(intoMlflow).toEqual([]);
+  });
+
+  test('PostgreSQL keeps its data on a volume and shuts down gracefully', () => {
+    const sts = find(cluster, 'StatefulSet', 'postgres', 'postgres');
+    const pod = sts.spec.template.spec;
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(60);
+    expect(pod.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 999, fsGroup: 999 });
+    const container = pod.containers[0];
+    expect(container.livenessProbe.exec.command[0]).toBe('pg_isready');
+    expect(container.volumeMounts.map((m: { mountPath: string }) => m.mountPath).sort()).toEqual(['/dev/shm', '/tmp', '/var/lib/postgresql', '/var/run/postgresql']);
+    expect(sts.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
+    expect(envOf(container).POSTGRES_PASSWORD).toEqual({ secretKeyRef: { name: 'postgres-superuser', key: 'password' } });
+  });
+});
+
+test('dev runs MinIO standalone and everything single-replica', () => {
+  const sts = find('dev', 'StatefulSet', 'minio', 'minio');
+  expect(sts.spec.replicas).toBe(1);
+  expect(sts.spec.template.spec.containers[0].args.slice(0, 2)).toEqual(['server', '/export']);
+  expect(find('dev', 'Deployment', 'mlflow', 'mlflow').spec.replicas).toBe(1);
+  expect(rendered.dev.objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
+});
+
+test('prod runs MinIO distributed and MLflow highly available, from the internal mirror', () => {
+  const sts = find('prod', 'StatefulSet', 'minio', 'minio');
+  expect(sts.spec.replicas).toBeGreaterThanOrEqual(4);
+  expect(sts.spec.podManagementPolicy).toBe('Parallel');
+  expect(sts.spec.serviceName).toBe('minio-headless');
+  expect(sts.spec.template.spec.containers[0].args[1]).toBe('http://minio-{0...3}.minio-headless.minio.svc.cluster.local/export');
+  expect(find('prod', 'Service', 'minio-headless', 'minio').spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+  expect(find('prod', 'Deployment', 'mlflow', 'mlflow').spec.replicas).toBe(2);
+  expect(find('prod', 'PodDisruptionBudget', 'mlflow', 'mlflow').spec.maxUnavailable).toBe(1);
+  for (const image of rendered.prod.inventory.images) expect(image).toMatch(/^registry\.prod\.example\.internal\//);
+});
+
+test('the published JSON Schema is generated from the current definition', () => {
+  const committed = readFileSync(join(root, 'clusters', 'cluster.schema.json'), 'utf8');
+  expect(committed, "run 'npm run schema' and commit clusters/cluster.schema.json").toBe(clusterJsonSchema());
+});
+
+test('every cluster.yaml points editors at the schema', () => {
+  for (const c of clusters) {
+    expect(readFileSync(join(root, 'clusters', c, 'cluster.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\.\/cluster\.schema\.json$/m);
+  }
+});

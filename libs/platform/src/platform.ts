@@ -1,0 +1,81 @@
+import { App } from 'cdk8s';
+import { z } from 'zod';
+import { ClusterRenderSpec, defineClusterSchema, PlatformContext } from '@ml-platform/core';
+import { MinioChart, minioConfigSchema, MinioMode } from '@ml-platform/minio';
+import { MlflowChart, mlflowConfigSchema } from '@ml-platform/mlflow';
+import { PostgresChart, postgresConfigSchema } from '@ml-platform/postgres';
+
+/** The `components` section of cluster.yaml: one entry per component library. */
+export const componentsSchema = z
+  .strictObject({
+    postgres: postgresConfigSchema,
+    minio: minioConfigSchema,
+    mlflow: mlflowConfigSchema,
+  })
+  .describe('Components of the platform, each switched on or off per cluster.');
+
+/** The whole cluster.yaml, with the cross-component rules. */
+export const clusterConfigSchema = defineClusterSchema(componentsSchema).superRefine((config, ctx) => {
+  const { postgres, minio, mlflow } = config.components;
+  if (mlflow.enabled && !postgres.enabled) {
+    ctx.addIssue({ code: 'custom', path: ['components', 'mlflow', 'enabled'], message: 'expected false while components.postgres.enabled is false (MLflow keeps its runs in PostgreSQL)' });
+  }
+  if (mlflow.enabled && !minio.enabled) {
+    ctx.addIssue({ code: 'custom', path: ['components', 'mlflow', 'enabled'], message: 'expected false while components.minio.enabled is false (MLflow keeps its artifacts in S3)' });
+  }
+});
+
+/** A validated cluster configuration. */
+export type ClusterConfig = z.output<typeof clusterConfigSchema>;
+
+/**
+ * Composes the platform for one cluster. The only place where components are wired to each
+ * other: producers hand out typed handles, consumers take them (and with them the
+ * NetworkPolicies for each flow).
+ */
+export function composePlatform(app: App, config: ClusterConfig, context: PlatformContext): void {
+  const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig } = config.components;
+
+  const postgres = pgConfig.enabled
+    ? new PostgresChart(app, 'postgres', {
+        context,
+        storageSize: pgConfig.storage.size,
+        storageClass: pgConfig.storage.storageClass,
+        resources: pgConfig.resources,
+        databases: mlflowConfig.enabled ? ['mlflow'] : [],
+      })
+    : undefined;
+
+  const minio = minioConfig.enabled
+    ? new MinioChart(app, 'minio', {
+        context,
+        mode: minioConfig.mode === 'distributed' ? MinioMode.DISTRIBUTED : MinioMode.STANDALONE,
+        replicas: minioConfig.replicas,
+        storageSize: minioConfig.storage.size,
+        storageClass: minioConfig.storage.storageClass,
+        resources: minioConfig.resources,
+        buckets: mlflowConfig.enabled ? [{ name: 'mlflow', consumer: 'mlflow' }] : [],
+      })
+    : undefined;
+
+  if (mlflowConfig.enabled && postgres && minio) {
+    new MlflowChart(app, 'mlflow', {
+      context,
+      database: postgres.database('mlflow'),
+      artifacts: minio.bucket('mlflow'),
+      replicas: mlflowConfig.replicas,
+      resources: mlflowConfig.resources,
+    });
+  }
+}
+
+/** What the app of cluster `cluster` renders. */
+export function platformRenderSpec(cluster: string): ClusterRenderSpec<ClusterConfig> {
+  return { cluster, schema: clusterConfigSchema, compose: composePlatform };
+}
+
+/** The JSON Schema of cluster.yaml (what users write, so defaults are optional), as file text. */
+export function clusterJsonSchema(): string {
+  const schema = z.toJSONSchema(clusterConfigSchema, { io: 'input', target: 'draft-2020-12' });
+  return `${JSON.stringify({ ...schema, title: 'ML platform cluster configuration', $id: 'cluster.schema.json' }, null, 2)}\n`;
+}

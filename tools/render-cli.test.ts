@@ -1,0 +1,107 @@
+// The cluster apps as users run them: the bundled app, a config file and an output folder.
+// Broken configuration must fail with a precise message and leave the rendered tree untouched.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+const root = join(__dirname, '..');
+const app = join(root, 'dist/apps/dev/main.js');
+const devConfig = readFileSync(join(root, 'clusters/dev/cluster.yaml'), 'utf8');
+let scratch: string;
+
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d)) {
+      const p = join(d, entry);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(dir, p)] = readFileSync(p, 'utf8');
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+}
+
+function run(config: string, out: string) {
+  const file = join(scratch, `cluster-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, config);
+  const result = spawnSync('node', [app, '--config', file, '--out', out], { cwd: root, encoding: 'utf8' });
+  return { ...result, file };
+}
+
+beforeAll(() => {
+  if (!existsSync(app)) throw new Error(`${app} is missing; run 'node tools/build.mjs dev' (nx runs it before this test)`);
+  scratch = mkdtempSync(join(tmpdir(), 'ml-platform-cli-'));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+test('renders the committed dev cluster byte for byte, twice', () => {
+  const out = join(scratch, 'twice');
+  for (let i = 0; i < 2; i++) {
+    const r = run(devConfig, out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(snapshot(join(out, 'dev'))).toEqual(snapshot(join(root, 'dist-manifests/dev')));
+  }
+});
+
+test('removes files the render no longer produces', () => {
+  const out = join(scratch, 'stale');
+  expect(run(devConfig, out).status).toBe(0);
+  writeFileSync(join(out, 'dev/20-data/minio/service-old.yaml'), 'stale');
+  expect(run(devConfig.replace(/mlflow:\n {4}enabled: true/, 'mlflow:\n    enabled: false'), out).status).toBe(0);
+  const files = Object.keys(snapshot(join(out, 'dev')));
+  expect(files).not.toContain('20-data/minio/service-old.yaml');
+  expect(files.some((f) => f.startsWith('30-apps/mlflow/'))).toBe(false);
+  expect(readdirSync(out)).toEqual(['dev']);
+});
+
+describe('broken cluster.yaml', () => {
+  const cases: [string, string, RegExp][] = [
+    ['wrong type', devConfig.replace('replicas: 1\n    storage:\n      size: 10Gi', 'replicas: one\n    storage:\n      size: 10Gi'), /components\.minio\.replicas: expected number, found the string "one"/],
+    ['unknown key', devConfig.replace('  mlflow:\n    enabled: true', '  mlflow:\n    enabeld: true\n    enabled: true'), /components\.mlflow\.enabeld: unknown key/],
+    ['missing key', devConfig.replace(/storageClasses:\n {2}default: local-path\n/, ''), /storageClasses: expected object, found nothing \(the key is missing\)/],
+    ['invalid YAML', devConfig.replace('  postgres:\n', '  postgres: [\n'), /invalid YAML at line \d+, column \d+/],
+    ['empty file', '', /\(top level\): expected a mapping of cluster settings, found an empty file/],
+    ['not a mapping', '- a\n- b\n', /\(top level\): expected a mapping of cluster settings, found a list of 2/],
+    ['bad quantity', devConfig.replace('size: 5Gi', 'size: 5 GB'), /components\.postgres\.storage\.size: expected a Kubernetes quantity such as 500m, 2, 512Mi or 20Gi, found the string "5 GB"/],
+    ['rule across components', devConfig.replace('  postgres:\n    enabled: true', '  postgres:\n    enabled: false'), /components\.mlflow\.enabled: expected false while components\.postgres\.enabled is false/],
+    ['distributed MinIO too small', devConfig.replace('mode: standalone', 'mode: distributed'), /components\.minio\.replicas: expected at least 4 for mode distributed, found number 1/],
+    ['latest tag pin', `${devConfig}images:\n  mlflow:\n    tag: latest\n`, /images\.mlflow\.tag: expected a released version, not 'latest', found the string "latest"/],
+    ['unknown image pin', `${devConfig}images:\n  jupyter:\n    tag: "1.0"\n`, /images\.jupyter/],
+    ['wrong cluster name', devConfig.replace('name: dev', 'name: prod'), /name: expected "dev" \(the cluster's folder and app\), found the string "prod"/],
+  ];
+
+  test.each(cases)('%s: exits non-zero, names file and key path, changes nothing', (_name, config, message) => {
+    const out = join(scratch, 'broken');
+    expect(run(devConfig, out).status).toBe(0);
+    const before = snapshot(out);
+    const r = run(config, out);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(r.file);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain('dist-manifests/dev is unchanged');
+    expect(snapshot(out)).toEqual(before);
+  });
+
+  test('a missing file is reported as such', () => {
+    const r = spawnSync('node', [app, '--config', join(scratch, 'nope.yaml'), '--out', join(scratch, 'x')], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/nope\.yaml: invalid cluster configuration\n {2}- cannot be read: ENOENT/);
+    expect(existsSync(join(scratch, 'x'))).toBe(false);
+  });
+});
+
+test('an unknown argument fails with usage', () => {
+  const r = spawnSync('node', [app, '--outdir', 'x'], { cwd: root, encoding: 'utf8' });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain("unknown argument '--outdir'");
+});
+
+test('the render copies nothing by hand: files carry the generated header', () => {
+  const files = snapshot(join(root, 'dist-manifests/dev'));
+  for (const [path, text] of Object.entries(files)) {
+    if (path.endsWith('.yaml')) expect(text.split('\n')[0], path).toBe("# Generated by apps/dev from clusters/dev/cluster.yaml; do not edit, run 'npm run synth'.");
+  }
+});
