@@ -70,6 +70,7 @@ describe('broken cluster.yaml', () => {
     ['distributed MinIO too small', devConfig.replace('mode: standalone', 'mode: distributed'), /components\.minio\.replicas: expected at least 4 for mode distributed, found number 1/],
     ['latest tag pin', `${devConfig}images:\n  mlflow:\n    tag: latest\n`, /images\.mlflow\.tag: expected a released version, not 'latest', found the string "latest"/],
     ['unknown image pin', `${devConfig}images:\n  jupyter:\n    tag: "1.0"\n`, /images\.jupyter/],
+    ['secret neither rendered nor declared', devConfig.replace('    - minio-root\n', ''), /external\.secrets: secret 'minio-root' \(keys rootPassword, rootUser; namespaces minio\) is needed but neither rendered nor listed here/],
     ['wrong cluster name', devConfig.replace('name: dev', 'name: prod'), /name: expected "dev" \(the cluster's folder and app\), found the string "prod"/],
   ];
 

@@ -34,8 +34,19 @@ export const clusterBaseShape = {
   storageClasses: z
     .strictObject({
       default: dnsSubdomain.describe('StorageClass for volumes that name none.'),
+      additional: z.array(dnsSubdomain).default([]).describe('Other StorageClasses the cluster has, which components may name.'),
     })
     .describe('StorageClasses of the cluster.'),
+  external: z
+    .strictObject({
+      secrets: z
+        .array(dnsSubdomain)
+        .default([])
+        .describe('Secrets provided outside the render (by the secrets backend or by hand), by name. The render fails when it needs one that is neither rendered nor listed here.'),
+      configMaps: z.array(dnsSubdomain).default([]).describe('ConfigMaps provided outside the render, by name.'),
+    })
+    .prefault({})
+    .describe('Objects the cluster provides that the render refers to but does not create.'),
   registryMirrors: z
     .record(
       dnsSubdomain,

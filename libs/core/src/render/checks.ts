@@ -1,3 +1,4 @@
+import { SecretRequirement } from '../secrets';
 import { isClusterScoped, RenderedObject } from './collect';
 
 /**
@@ -22,4 +23,17 @@ export function checkRendered(objects: readonly RenderedObject[]): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * Every Secret the render refers to must reach the cluster: rendered (SOPS-encrypted) or
+ * declared under `external.secrets` in cluster.yaml. Names what is missing and who needs it.
+ */
+export function checkSecretsProvided(required: readonly SecretRequirement[], objects: readonly RenderedObject[], external: readonly string[]): string[] {
+  const rendered = new Set(objects.filter((o) => o.kind === 'Secret').map((o) => `${o.namespace}/${o.name}`));
+  const missing = required.filter((s) => !external.includes(s.name) && s.namespaces.some((ns) => !rendered.has(`${ns}/${s.name}`)));
+  return missing.map(
+    (s) =>
+      `secret '${s.name}' (keys ${s.keys.map((k) => k.key).join(', ')}; namespaces ${s.namespaces.join(', ')}) is needed but neither rendered nor listed here`,
+  );
 }
