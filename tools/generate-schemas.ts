@@ -1,0 +1,44 @@
+// Generates kubeconform schemas for every Kubernetes minor the clusters use, from the OpenAPI v3
+// documents pinned in the kubectl-validate module (the same ones kubectl-validate checks against).
+// Usage: generate-schemas.js <builtins dir> <output dir>. Reuses the output when its inputs match.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { findWorkspaceRoot } from '@ml-platform/core';
+import { convertOpenApi } from './validate/schemas';
+
+const [builtins, outDir] = process.argv.slice(2);
+if (!builtins || !outDir) {
+  console.error('usage: generate-schemas.js <kubectl-validate builtins dir> <output dir>');
+  process.exit(2);
+}
+const root = findWorkspaceRoot(process.cwd());
+const versions = [
+  ...new Set(
+    readdirSync(join(root, 'clusters'))
+      .filter((c) => existsSync(join(root, 'clusters', c, 'cluster.yaml')))
+      .map((c) => String(parse(readFileSync(join(root, 'clusters', c, 'cluster.yaml'), 'utf8'))?.kubernetesVersion)),
+  ),
+].sort();
+
+const walk = (dir: string): string[] =>
+  readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? walk(join(dir, e)) : e.endsWith('.json') ? [join(dir, e)] : []));
+
+for (const version of versions) {
+  const source = join(builtins, version);
+  if (!existsSync(source)) {
+    console.error(`generate-schemas: no OpenAPI documents for Kubernetes ${version} in ${builtins}; pin a kubectl-validate version that embeds it`);
+    process.exit(1);
+  }
+  const target = join(outDir, `v${version}.0-local-strict`);
+  const inputs = walk(source).sort();
+  const stamp = createHash('sha256').update(readFileSync(__filename)).update(inputs.join('\n')).digest('hex');
+  if (existsSync(join(target, '.stamp')) && readFileSync(join(target, '.stamp'), 'utf8') === stamp) continue;
+  const files = convertOpenApi(inputs.map((f) => JSON.parse(readFileSync(f, 'utf8'))));
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(target, { recursive: true });
+  for (const [name, content] of files) writeFileSync(join(target, name), JSON.stringify(content));
+  writeFileSync(join(target, '.stamp'), stamp);
+  console.error(`generate-schemas: ${files.size - 1} kinds for Kubernetes ${version} in ${target}`);
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs the pinned Go tools (tools/tool-versions.env) into .tools/bin with `go install`,
+# building them from the Go module proxy, and generates the Kubernetes JSON schemas kubeconform
+# needs from the OpenAPI documents pinned in the kubectl-validate module. Everything already
+# present at its pinned version is reused, so later runs take well under a second and need no Go.
+# Usage: bash tools/install-tools.sh [--go-only]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=tool-versions.env
+source tools/tool-versions.env
+tools="$PWD/.tools"
+mkdir -p "$tools/bin"
+
+need_go() {
+  command -v go >/dev/null 2>&1 && return 0
+  cat >&2 <<'MSG'
+install-tools: Go is needed to build the validation tools and is not installed. Install Go 1.22
+or newer (your distribution's package if recent enough, or https://go.dev/doc/install), put `go`
+on PATH, make sure the Go module proxy is reachable (GOPROXY), and run this again.
+MSG
+  exit 1
+}
+
+install() { # name module version
+  local name=$1 module=$2 version=$3 stamp="$tools/bin/.$1.version"
+  if [ -x "$tools/bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$module@$version" ]; then
+    return 0
+  fi
+  need_go
+  echo "install-tools: building $name $version (go install $module@$version)" >&2
+  local started=$SECONDS
+  # Static binaries, so they also run in CI images other than the one that built them.
+  GOBIN="$tools/bin" CGO_ENABLED=0 GOFLAGS=-buildvcs=false go install "$module@$version"
+  echo "$module@$version" >"$stamp"
+  echo "install-tools: $name ready in $((SECONDS - started)) s" >&2
+}
+
+install kubeconform "$KUBECONFORM_MODULE" "$KUBECONFORM_VERSION"
+install kubectl-validate "$KUBECTL_VALIDATE_MODULE" "$KUBECTL_VALIDATE_VERSION"
+
+# The OpenAPI v3 documents kubectl-validate embeds, per Kubernetes minor, copied out of the
+# pinned module so kubeconform's schemas come from exactly the same source.
+openapi="$tools/openapi"
+pinned="$KUBECTL_VALIDATE_MODULE@$KUBECTL_VALIDATE_VERSION"
+if [ "$(cat "$openapi/.version" 2>/dev/null)" != "$pinned" ]; then
+  need_go
+  module_dir=$(go mod download -json "$pinned" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  rm -rf "$openapi"
+  cp -r "$module_dir/pkg/openapiclient/builtins" "$openapi"
+  chmod -R u+w "$openapi"
+  echo "$pinned" >"$openapi/.version"
+fi
+# `--go-only` stops here, for a CI job whose image has Go but no Node.
+[ "${1:-}" = "--go-only" ] && exit 0
+node tools/build.mjs generate-schemas
+node dist/tools/generate-schemas.js "$openapi" "$tools/schemas"
