@@ -1,0 +1,152 @@
+// Plants one defect at a time in a copy of a rendered cluster and checks that the right layer
+// reports it, with the file, object and field; the unmodified copy must pass every layer.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { formatFailure, junitReport } from './validate/report';
+import { checkedObjects, LAYERS, validateManifests } from './validate/run';
+import { missingTools, toolPaths } from './validate/tools';
+import { Json } from './validate/model';
+
+const root = join(__dirname, '..');
+const tools = toolPaths(root);
+let scratch: string;
+
+beforeAll(() => {
+  const missing = missingTools(tools, ['1.28']);
+  if (missing.length) throw new Error(`run 'bash tools/install-tools.sh' first; missing: ${missing.join(', ')}`);
+  scratch = mkdtempSync(join(tmpdir(), 'ml-platform-validate-test-'));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A fresh copy of the committed prod render, with `edit` applied to one file. */
+function plant(file: string, edit: (obj: Json) => Json | void, extraFiles: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(scratch, 'prod-'));
+  cpSync(join(root, 'dist-manifests/prod'), dir, { recursive: true });
+  if (file) {
+    const path = join(dir, file);
+    const obj = parse(readFileSync(path, 'utf8'));
+    writeFileSync(path, stringify(edit(obj) ?? obj));
+  }
+  for (const [name, text] of Object.entries(extraFiles)) writeFileSync(join(dir, name), text);
+  const result = validateManifests({ root, tools, paths: [dir], cluster: 'prod' });
+  return { ...result, dir, lines: result.failures.map(formatFailure) };
+}
+
+const MLFLOW = '30-apps/mlflow/deployment-mlflow.yaml';
+const container = (o: Json) => o.spec.template.spec.containers[0];
+
+test('the unmodified render passes every layer', () => {
+  const { failures, docs } = plant('', () => undefined);
+  expect(failures).toEqual([]);
+  expect(docs.length).toBe(32);
+});
+
+describe('each planted defect is caught by the right layer', () => {
+  // `in` names the file blamed when it is not the edited one.
+  const cases: [string, string, (o: Json) => Json | void, { layer: string; rule: string; field: string; in?: string }[]][] = [
+    ['unknown field', MLFLOW, (o) => void (o.spec.replica = 3), [
+      { layer: 'schema', rule: 'schema/unknown-field', field: 'spec.replica' },
+      { layer: 'api-schema', rule: 'api-schema/unknown-field', field: 'spec.replica' },
+    ]],
+    ['wrong type', MLFLOW, (o) => void (o.spec.replicas = 'two'), [
+      { layer: 'schema', rule: 'schema/invalid', field: 'spec.replicas' },
+    ]],
+    ['privileged container', MLFLOW, (o) => void (container(o).securityContext.privileged = true), [
+      { layer: 'policy', rule: 'pod-security/privileged', field: 'spec.template.spec.containers[0].securityContext.privileged' },
+    ]],
+    ['missing resources', MLFLOW, (o) => void delete container(o).resources, [
+      { layer: 'policy', rule: 'hardening/resources', field: 'spec.template.spec.containers[0].resources.requests.cpu' },
+      { layer: 'policy', rule: 'hardening/resources', field: 'spec.template.spec.containers[0].resources.limits.memory' },
+    ]],
+    ['dangling Secret reference', MLFLOW, (o) => void (container(o).env.find((e: Json) => e.name === 'PGPASSWORD').valueFrom.secretKeyRef.name = 'postgres-role-mlfow'), [
+      { layer: 'references', rule: 'references/secret', field: 'spec.template.spec.containers[0].env[4].valueFrom.secretKeyRef.name' },
+    ]],
+    ['Service port that no pod exposes', '20-data/minio/service-minio-console.yaml', (o) => void (o.spec.ports[0].targetPort = 9002), [
+      { layer: 'references', rule: 'references/service-port', field: 'spec.ports[0].targetPort' },
+    ]],
+    ['latest tag', MLFLOW, (o) => void (container(o).image = 'ghcr.io/mlflow/mlflow:latest'), [
+      { layer: 'policy', rule: 'images/pinned', field: 'spec.template.spec.containers[0].image' },
+    ]],
+    ['NetworkPolicy peer that selects nothing', '30-apps/mlflow/networkpolicy-allow-mlflow-to-postgres-5432.yaml', (o) => void (o.spec.egress[0].to[0].podSelector.matchLabels['app.kubernetes.io/name'] = 'postgresql'), [
+      { layer: 'references', rule: 'references/network-peer', field: 'spec.egress[0].to[0].podSelector' },
+    ]],
+    ['StorageClass the cluster does not have', '20-data/minio/statefulset-minio.yaml', (o) => void (o.spec.volumeClaimTemplates[0].spec.storageClassName = 'bulk-hdd2'), [
+      { layer: 'references', rule: 'references/storageclass', field: 'spec.volumeClaimTemplates[0].spec.storageClassName' },
+    ]],
+    ['replicated workload without a PodDisruptionBudget', '30-apps/mlflow/poddisruptionbudget-mlflow.yaml', (o) => void (o.spec.selector.matchLabels['app.kubernetes.io/name'] = 'other'), [
+      { layer: 'policy', rule: 'availability/pdb', field: 'spec.replicas', in: MLFLOW },
+    ]],
+  ];
+
+  test.each(cases)('%s', (_name, file, edit, expected) => {
+    const { failures, lines } = plant(file, edit);
+    for (const { in: blamed, ...e } of expected) {
+      expect(failures, lines.join('\n')).toContainEqual(expect.objectContaining({ ...e, cluster: 'prod', file: expect.stringContaining(blamed ?? file) }));
+    }
+    // Nothing else in the cluster is blamed.
+    expect(failures.filter((f) => !f.file.endsWith(file) && !f.file.endsWith('poddisruptionbudget-mlflow.yaml') && !f.file.endsWith(MLFLOW)), lines.join('\n')).toEqual([]);
+  });
+
+  test('plaintext Secret', () => {
+    const secret = stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'minio-root', namespace: 'minio' }, stringData: { rootUser: 'admin', rootPassword: 'hunter2hunter2' } });
+    const { failures, lines } = plant('', () => undefined, { 'secret-minio-root.yaml': secret });
+    expect(failures, lines.join('\n')).toContainEqual(expect.objectContaining({ layer: 'policy', rule: 'secrets/plaintext', field: 'data', object: 'Secret minio/minio-root' }));
+  });
+
+  test('wildcard RBAC and a cluster-admin binding', () => {
+    const role = stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'everything', namespace: 'mlflow' }, rules: [{ apiGroups: [''], resources: ['*'], verbs: ['*'] }] });
+    const binding = stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'mlflow-admin' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'mlflow' }] });
+    const { failures, lines } = plant('', () => undefined, { 'role.yaml': role, 'binding.yaml': binding });
+    expect(failures.map((f) => `${f.rule} ${f.field}`), lines.join('\n')).toEqual(['rbac/cluster-admin roleRef.name', 'rbac/wildcard rules[0].resources', 'rbac/wildcard rules[0].verbs']);
+  });
+});
+
+test('a kind without a schema is an error, never skipped', () => {
+  const widget = stringify({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'mlflow' }, spec: {} });
+  const { failures } = plant('', () => undefined, { 'widget.yaml': widget });
+  expect(failures).toContainEqual(expect.objectContaining({ layer: 'schema', rule: 'schema/missing', object: 'Widget mlflow/w' }));
+});
+
+test('a SOPS-encrypted Secret validates once its sops metadata is set aside', () => {
+  const enc = (n: number) => `ENC[AES256_GCM,data:${'A'.repeat(n)}=,iv:${'B'.repeat(43)}=,tag:${'C'.repeat(22)}==,type:str]`;
+  const secret = stringify({
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'minio-root', namespace: 'minio' },
+    stringData: { rootUser: enc(8), rootPassword: enc(32) },
+    sops: { age: [{ recipient: 'age1qqqq', enc: '-----BEGIN AGE ENCRYPTED FILE-----' }], lastmodified: '2026-11-29T00:00:00Z', mac: enc(64), version: '3.9.0' },
+  });
+  const { failures, lines } = plant('', () => undefined, { 'secret-minio-root.yaml': secret });
+  expect(failures, lines.join('\n')).toEqual([]);
+});
+
+test('a reviewed exception silences exactly its rule, and an unused one is reported', () => {
+  const exceptions = join(scratch, 'exceptions.yaml');
+  writeFileSync(exceptions, stringify({ exceptions: [
+    { rule: 'hardening/read-only-root', cluster: 'prod', namespace: 'mlflow', kind: 'Deployment', name: 'mlflow', reason: 'test: the image writes to its root filesystem' },
+    { rule: 'hardening/probes', namespace: 'nowhere', reason: 'test: an exception that matches nothing at all' },
+  ] }));
+  const dir = mkdtempSync(join(scratch, 'exc-'));
+  cpSync(join(root, 'dist-manifests/prod'), dir, { recursive: true });
+  const path = join(dir, MLFLOW);
+  const obj = parse(readFileSync(path, 'utf8'));
+  container(obj).securityContext.readOnlyRootFilesystem = false;
+  writeFileSync(path, stringify(obj));
+  const result = validateManifests({ root, tools, paths: [dir], cluster: 'prod', exceptionsFile: exceptions });
+  expect(result.failures).toEqual([]);
+  expect(result.excepted).toBe(1);
+});
+
+test('the JUnit report lists every object per layer with the failures attached', () => {
+  const { docs, failures } = plant(MLFLOW, (o) => void (container(o).image = 'ghcr.io/mlflow/mlflow'));
+  const xml = junitReport(checkedObjects(docs), [...LAYERS], failures);
+  expect(xml).toContain('<testsuite name="prod policy" tests="32" failures="1">');
+  expect(xml).toContain(`<failure type="images/pinned" message="spec.template.spec.containers[0].image: image 'ghcr.io/mlflow/mlflow' is not pinned to a version">`);
+});
+
+test('every committed cluster passes, with no stale exception', () => {
+  const result = validateManifests({ root, tools, paths: [] });
+  expect(result.failures.map(formatFailure)).toEqual([]);
+  expect(result.clusters).toEqual(['dev', 'prod', 'stage']);
+});
