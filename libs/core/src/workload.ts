@@ -232,6 +232,15 @@ export function hardenedPodSpec(chart: PlatformChart, props: HardenedPodProps): 
   };
 }
 
+/**
+ * Spreads the replicas of a workload across nodes, so one node failure takes at most its share.
+ * Soft (ScheduleAnyway): a small cluster still schedules every replica.
+ */
+function spreadAcrossNodes(pods: PodSelection, replicas: number): k8s.TopologySpreadConstraint[] | undefined {
+  if (replicas < 2) return undefined;
+  return [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: pods.matchLabels } }];
+}
+
 function assertProbed(chart: PlatformChart, kind: string, name: string, pod: HardenedPodProps): void {
   for (const c of pod.containers) {
     if (!c.livenessProbe || !c.readinessProbe) {
@@ -297,7 +306,7 @@ export class PlatformStatefulSet extends Construct {
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
           metadata: { labels, annotations: props.podAnnotations },
-          spec: hardenedPodSpec(scope, props.pod),
+          spec: { ...hardenedPodSpec(scope, props.pod), topologySpreadConstraints: spreadAcrossNodes(this.pods, this.replicas) },
         },
         volumeClaimTemplates: props.volumeClaimTemplates,
       },
@@ -339,7 +348,7 @@ export class PlatformDeployment extends Construct {
         },
         template: {
           metadata: { labels, annotations: props.podAnnotations },
-          spec: hardenedPodSpec(scope, props.pod),
+          spec: { ...hardenedPodSpec(scope, props.pod), topologySpreadConstraints: spreadAcrossNodes(this.pods, this.replicas) },
         },
       },
     });

@@ -127,10 +127,13 @@ describe.each(clusters)('cluster %s', (cluster) => {
     }
   });
 
-  test('every replicated workload has a PodDisruptionBudget', () => {
+  test('every replicated workload has a PodDisruptionBudget and spreads across nodes', () => {
     for (const w of workloads.filter((o) => (o.manifest.spec.replicas ?? 1) > 1)) {
       const pdb = find(cluster, 'PodDisruptionBudget', w.name, w.namespace);
       expect(pdb.spec.selector.matchLabels).toEqual(w.manifest.spec.selector.matchLabels);
+      expect(podSpecOf(w).topologySpreadConstraints).toEqual([
+        { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: w.manifest.spec.selector.matchLabels } },
+      ]);
     }
   });
 
