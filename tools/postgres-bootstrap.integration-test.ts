@@ -1,0 +1,90 @@
+// Runs the PostgreSQL bootstrap script exactly as rendered (dev cluster's Job) against a real
+// PostgreSQL server on loopback: twice, to prove it is idempotent, then with a rotated password.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { parse } from 'yaml';
+
+const root = join(__dirname, '..');
+const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort() : [];
+const bin = join('/usr/lib/postgresql', versions[versions.length - 1] ?? 'missing', 'bin');
+const superuserPassword = 'test-only-superuser-password';
+let dir: string;
+let port: number;
+
+// PostgreSQL refuses to run as root; CI runs as root, so the server runs as the postgres user.
+const asPostgres = (cmd: string, args: string[]) =>
+  process.getuid?.() === 0 ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8' }) : execFileSync(cmd, args, { encoding: 'utf8' });
+
+const jobDir = join(root, 'dist-manifests/dev/20-data/postgres');
+const job = parse(readFileSync(join(jobDir, readdirSync(jobDir).find((f) => f.startsWith('job-postgres-bootstrap-')) as string), 'utf8'));
+const script: string = job.spec.template.spec.containers[0].command[2];
+
+function bootstrap(rolePassword: string) {
+  return spawnSync('/bin/sh', ['-c', script], {
+    encoding: 'utf8',
+    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ROLE_PASSWORD_MLFLOW: rolePassword },
+  });
+}
+
+function psql(user: string, password: string, database: string, sql: string) {
+  return spawnSync(join(bin, 'psql'), ['-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: user, PGPASSWORD: password, PGDATABASE: database },
+  });
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(bin, 'initdb'))) throw new Error("PostgreSQL server binaries not found under /usr/lib/postgresql; run 'bash tools/install-integration.sh'");
+  port = await new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  dir = mkdtempSync(join(tmpdir(), 'ml-platform-pg-'));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'pw'), superuserPassword);
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
+    chownSync(dir, uid, gid);
+    chownSync(join(dir, 'pw'), uid, gid);
+  }
+  asPostgres(join(bin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${join(dir, 'pw')}`, '--no-sync']);
+  asPostgres(join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), '-w', '-l', join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+});
+
+afterAll(() => {
+  if (dir && existsSync(join(dir, 'data', 'postmaster.pid'))) asPostgres(join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', 'stop']);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('creates the role and its database, and running it again changes nothing', () => {
+  for (let run = 0; run < 2; run++) {
+    const r = bootstrap('first-password');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('databases ready: mlflow');
+  }
+  const r = psql('mlflow', 'first-password', 'mlflow', "SELECT current_user || ' ' || pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()");
+  expect(r.stderr).toBe('');
+  expect(r.stdout.trim()).toBe('mlflow mlflow');
+  // The owner can create MLflow's tables in the public schema.
+  expect(psql('mlflow', 'first-password', 'mlflow', 'CREATE TABLE probe (id int); DROP TABLE probe;').status).toBe(0);
+});
+
+test('no other role may connect to the database', () => {
+  expect(psql('postgres', superuserPassword, 'postgres', "CREATE ROLE intruder LOGIN PASSWORD 'intruder-password'").status).toBe(0);
+  const r = psql('intruder', 'intruder-password', 'mlflow', 'SELECT 1');
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toContain('permission denied for database "mlflow"');
+});
+
+test('a rotated password takes effect when the Job runs again', () => {
+  expect(bootstrap('rotated-password').status).toBe(0);
+  expect(psql('mlflow', 'rotated-password', 'mlflow', 'SELECT 1').stdout.trim()).toBe('1');
+  expect(psql('mlflow', 'first-password', 'mlflow', 'SELECT 1').stderr).toContain('password authentication failed');
+});
