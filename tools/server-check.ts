@@ -1,0 +1,61 @@
+// npm run test:server [-- <file or folder> ...] [--cluster <name>]
+// Starts etcd and kube-apiserver on loopback and server-side applies every object with
+// dryRun=All and strict field validation; Namespaces and CRDs are created for real first.
+// One line per failure; exit 1 on any. Everything it started is stopped, even on interrupt.
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { findWorkspaceRoot } from '@ml-platform/core';
+import { ControlPlane } from './server/control-plane';
+import { dryRun } from './server/dry-run';
+import { loadManifests, ManifestDoc, yamlFiles } from './validate/model';
+import { formatFailure } from './validate/report';
+import { readdirSync, existsSync } from 'node:fs';
+
+function which(cmd: string): string {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim();
+  } catch {
+    return join('/usr/bin', cmd);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const paths: string[] = [];
+  let cluster: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--cluster') cluster = argv[++i];
+    else if (argv[i].startsWith('--')) throw new Error(`unknown option '${argv[i]}'; usage: server-check [paths...] [--cluster <name>]`);
+    else paths.push(resolve(argv[i]));
+  }
+  const root = findWorkspaceRoot(process.cwd());
+  const targets = paths.length
+    ? paths
+    : readdirSync(join(root, 'dist-manifests')).filter((d) => !d.startsWith('.') && existsSync(join(root, 'dist-manifests', d, 'inventory.json'))).map((d) => join(root, 'dist-manifests', d));
+  const { docs, failures } = loadManifests([...new Set(targets.flatMap((p) => yamlFiles(p)))], root, cluster);
+  const started = Date.now();
+  const cp = await ControlPlane.start({ kubeApiserver: join(root, '.tools', 'bin', 'kube-apiserver'), etcd: which('etcd') });
+  const ready = Date.now();
+  try {
+    const groups = new Map<string, ManifestDoc[]>();
+    for (const d of docs) groups.set(d.cluster ?? '', [...(groups.get(d.cluster ?? '') ?? []), d]);
+    for (const group of groups.values()) failures.push(...(await dryRun(cp, group)));
+  } finally {
+    await cp.stop();
+  }
+  for (const f of failures) console.log(formatFailure(f));
+  const clusters = [...new Set(docs.map((d) => d.cluster).filter(Boolean))].sort();
+  console.log(
+    `test:server: ${docs.length} objects${clusters.length ? ` in clusters ${clusters.join(', ')}` : ''} dry-run on kube-apiserver; ${failures.length} failures; start ${((ready - started) / 1000).toFixed(1)} s, checks ${((Date.now() - ready) / 1000).toFixed(1)} s`,
+  );
+  return failures.length > 0 ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(`test:server: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 2;
+  },
+);
