@@ -6,6 +6,12 @@ export interface DnsServer {
   readonly podLabels: Readonly<Record<string, string>>;
 }
 
+/** Where the Kubernetes API server's endpoints are, for NetworkPolicies of API clients. */
+export interface ApiServerEndpoints {
+  readonly cidrs: readonly string[];
+  readonly port: number;
+}
+
 /** Properties for `PlatformContext`. */
 export interface PlatformContextProps {
   /** The cluster's name, e.g. `prod`. */
@@ -30,6 +36,12 @@ export interface PlatformContextProps {
    * @default - CoreDNS as deployed by kubeadm: namespace kube-system, label k8s-app=kube-dns.
    */
   readonly dns?: DnsServer;
+  /**
+   * The API server endpoints.
+   *
+   * @default - none known: workloads cannot be allowed to reach the API server
+   */
+  readonly apiServer?: ApiServerEndpoints;
 }
 
 /** Facts about the cluster being rendered that every chart needs. */
@@ -41,6 +53,7 @@ export class PlatformContext {
   public readonly defaultStorageClass: string;
   public readonly images: ImageCatalog;
   public readonly dns: DnsServer;
+  public readonly apiServer?: ApiServerEndpoints;
 
   constructor(props: PlatformContextProps) {
     this.cluster = props.cluster;
@@ -50,6 +63,7 @@ export class PlatformContext {
     this.defaultStorageClass = props.defaultStorageClass;
     this.images = props.images;
     this.dns = props.dns ?? { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
+    this.apiServer = props.apiServer;
   }
 
   /** The fully qualified in-cluster host of a Service. */

@@ -45,6 +45,12 @@ export const IMAGE_CATALOG = {
     tag: 'v3.16.1-full',
     note: 'Official image, -full variant (PostgreSQL drivers and boto3 for S3). Digest not pinned: not verifiable offline.',
   },
+  agentk: {
+    registry: 'registry.gitlab.com',
+    repository: 'gitlab-org/cluster-integration/gitlab-agent/agentk',
+    tag: 'v19.4.1',
+    note: 'GitLab agent for Kubernetes. Must match the GitLab instance major.minor (one minor of skew is supported): pin it per cluster. Digest not pinned: not verifiable offline.',
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 /** The key of an image in the catalog. */

@@ -18,3 +18,4 @@ export * from './secrets';
 export * from './service';
 export * from './wiring';
 export * from './workload';
+export * from './repository-files';

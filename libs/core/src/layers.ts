@@ -12,7 +12,13 @@ export class Layer {
   /** ML applications that use the data services. */
   public static readonly APPS = new Layer('30-apps', 30);
 
-  /** Every layer in apply order. */
+  /**
+   * The GitOps entry points (Flux Kustomizations or Argo CD Applications) that apply the other
+   * layers. Applied once at bootstrap, then they manage themselves; not part of the chain.
+   */
+  public static readonly ENTRYPOINTS = new Layer('gitops', -1);
+
+  /** Every applied layer in apply order. */
   public static readonly ALL: readonly Layer[] = [Layer.CLUSTER, Layer.PLATFORM, Layer.DATA, Layer.APPS];
 
   private constructor(

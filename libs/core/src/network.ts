@@ -106,3 +106,44 @@ export function allowFlow(from: PodSelection, to: ServiceEndpoint): void {
     });
   }
 }
+
+/**
+ * Allows `from` to open connections to addresses outside the cluster's pod network (the API
+ * server's endpoints, an external service), on one TCP port. Written in the client's chart.
+ */
+export function allowEgressToAddresses(from: PodSelection, target: string, cidrs: readonly string[], port: number): void {
+  const name = `allow-${from.identity.name}-to-${target}-${port}`;
+  if (from.chart.node.tryFindChild(`NetworkPolicy-${name}`)) return;
+  if (cidrs.length === 0) throw new Error(`${name}: no addresses for '${target}'; declare them in cluster.yaml`);
+  new k8s.KubeNetworkPolicy(from.chart, `NetworkPolicy-${name}`, {
+    metadata: { name, namespace: from.namespace, labels: flowLabels(from) },
+    spec: {
+      podSelector: { matchLabels: from.matchLabels },
+      policyTypes: ['Egress'],
+      egress: [{ to: cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' }] }],
+    },
+  });
+}
+
+/**
+ * Allows `from` to reach pods of a namespace the platform does not render (an operator's,
+ * installed at bootstrap), selected by their labels, on one TCP port. Egress only: the other
+ * side's policies are not ours.
+ */
+export function allowEgressToExternalPods(from: PodSelection, namespace: string, podLabels: Readonly<Record<string, string>>, port: number, target: string): void {
+  const name = `allow-${from.identity.name}-to-${target}-${port}`;
+  if (from.chart.node.tryFindChild(`NetworkPolicy-${name}`)) return;
+  new k8s.KubeNetworkPolicy(from.chart, `NetworkPolicy-${name}`, {
+    metadata: { name, namespace: from.namespace, labels: flowLabels(from) },
+    spec: {
+      podSelector: { matchLabels: from.matchLabels },
+      policyTypes: ['Egress'],
+      egress: [
+        {
+          to: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } }, podSelector: { matchLabels: { ...podLabels } } }],
+          ports: [{ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' }],
+        },
+      ],
+    },
+  });
+}

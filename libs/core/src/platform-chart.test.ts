@@ -40,7 +40,6 @@ describe('PlatformChart', () => {
     // THEN
     const objects = Testing.synth(chart);
     const ns = objects.find((o) => o.kind === 'Namespace');
-    expect(ns.metadata.namespace).toBeUndefined();
     expect(ns.metadata.labels).toMatchObject({
       'kubernetes.io/metadata.name': 'demo',
       'pod-security.kubernetes.io/enforce': 'restricted',

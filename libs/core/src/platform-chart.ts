@@ -1,4 +1,4 @@
-import { Chart, JsonPatch } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PlatformContext } from './context';
@@ -21,6 +21,14 @@ export interface PlatformChartProps {
    * @default - the chart id, e.g. `mlflow`.
    */
   readonly namespace?: string;
+  /**
+   * Create the Namespace with its Pod Security labels and default-deny policies. Off for
+   * namespaces an operator installed at bootstrap owns (flux-system, argocd): the chart only
+   * adds objects to them.
+   *
+   * @default true
+   */
+  readonly manageNamespace?: boolean;
 }
 
 /**
@@ -41,6 +49,8 @@ export class PlatformChart extends Chart {
   public readonly layer: Layer;
   /** The namespace this chart owns. */
   public override readonly namespace: string;
+  /** Whether the chart creates and secures its namespace. */
+  public readonly managesNamespace: boolean;
 
   constructor(scope: Construct, id: string, props: PlatformChartProps) {
     const namespace = assertDnsLabel(props.namespace ?? id, `namespace of chart '${id}'`);
@@ -60,9 +70,12 @@ export class PlatformChart extends Chart {
     this.layer = props.layer;
     this.namespace = namespace;
 
+    this.managesNamespace = props.manageNamespace ?? true;
+    if (!this.managesNamespace) return;
+
     const level = podSecurityLevelFor(namespace);
     const version = `v${props.context.kubernetesVersion}`;
-    const ns = new k8s.KubeNamespace(this, 'Namespace', {
+    new k8s.KubeNamespace(this, 'Namespace', {
       metadata: {
         name: namespace,
         labels: {
@@ -78,8 +91,6 @@ export class PlatformChart extends Chart {
         },
       },
     });
-    // cdk8s stamps the chart namespace on every object; a Namespace is cluster-scoped.
-    ns.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
 
     const policyLabels = { [LabelKeys.NAME]: namespace, [LabelKeys.COMPONENT]: 'network-policy' };
     new k8s.KubeNetworkPolicy(this, 'DefaultDeny', {
@@ -110,4 +121,18 @@ export class PlatformChart extends Chart {
       },
     });
   }
+}
+
+/** The applied layers that `scope`'s app renders into, in apply order (entry points excluded). */
+export function renderedLayers(scope: Construct): Layer[] {
+  const charts = scope.node.root.node.children.filter((c): c is PlatformChart => PlatformChart.isPlatformChart(c));
+  const used = new Set<Layer>(charts.map((c) => c.layer));
+  if (charts.some((c) => c.managesNamespace)) used.add(Layer.CLUSTER);
+  return Layer.ALL.filter((l) => used.has(l));
+}
+
+/** Namespaces that `scope`'s app puts objects in, sorted. */
+export function renderedNamespaces(scope: Construct): string[] {
+  const charts = scope.node.root.node.children.filter((c): c is PlatformChart => PlatformChart.isPlatformChart(c));
+  return [...new Set(charts.map((c) => c.namespace))].sort();
 }

@@ -108,6 +108,13 @@ export interface HardenedContainerProps {
   readonly writablePaths?: WritablePath[];
   /** @default - none */
   readonly mounts?: MountSpec[];
+  /**
+   * Secret keys mounted as read-only files `<directory>/<key>`, for programs that read
+   * credentials from files. Recorded as requirements of the namespace like env references.
+   *
+   * @default - none
+   */
+  readonly secretFiles?: { readonly directory: string; readonly keys: SecretKeyRef[] }[];
 }
 
 /** Properties of a hardened pod. */
@@ -173,8 +180,18 @@ export function hardenedPodSpec(chart: PlatformChart, props: HardenedPodProps): 
   }
   const secrets = SecretRequirements.of(chart);
   const writable = new Map<string, WritablePath>();
+  const secretVolumes = new Map<string, k8s.Volume>();
   const toContainer = (c: HardenedContainerProps): k8s.Container => {
     for (const w of c.writablePaths ?? []) writable.set(w.path, w);
+    const secretMounts = (c.secretFiles ?? []).map((f) => {
+      const names = new Set(f.keys.map((k) => k.secretName));
+      if (names.size !== 1) throw new Error(`secretFiles at ${f.directory} must come from one Secret, got ${[...names].join(', ')}`);
+      const secretName = f.keys[0].secretName;
+      for (const k of f.keys) secrets.require(k, chart.namespace);
+      const volume = `secret-${secretName}`.slice(0, 63).replace(/-+$/, '');
+      secretVolumes.set(volume, { name: volume, secret: { secretName, items: f.keys.map((k) => ({ key: k.key, path: k.key })), defaultMode: 0o440 } });
+      return { name: volume, mountPath: f.directory, readOnly: true };
+    });
     const env = Object.entries(c.env ?? {}).map(([name, value]) => {
       if (value.secret) secrets.require(value.secret, chart.namespace);
       return value._toKube(name);
@@ -182,6 +199,7 @@ export function hardenedPodSpec(chart: PlatformChart, props: HardenedPodProps): 
     const mounts: k8s.VolumeMount[] = [
       ...(c.writablePaths ?? []).map((w) => ({ name: volumeNameFor(w.path), mountPath: w.path })),
       ...(c.mounts ?? []).map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly ?? true })),
+      ...secretMounts,
     ];
     return {
       name: c.name,
@@ -210,6 +228,7 @@ export function hardenedPodSpec(chart: PlatformChart, props: HardenedPodProps): 
       name: volumeNameFor(w.path),
       emptyDir: { medium: w.medium, sizeLimit: k8s.Quantity.fromString(w.sizeLimit ?? '1Gi') },
     })),
+    ...secretVolumes.values(),
     ...(props.volumes ?? []),
   ];
   return {

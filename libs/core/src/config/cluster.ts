@@ -23,6 +23,23 @@ const imagePin = z
  * What every cluster configures regardless of its components. Component settings live under
  * `components`, whose schema the platform composition supplies.
  */
+const cidr = z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$|^[0-9a-f:]+\/[0-9]{1,3}$/, { error: 'expected a CIDR such as 10.0.0.10/32' });
+
+/** The delivery of the rendered tree into the cluster. */
+export const gitopsShape = z
+  .strictObject({
+    engine: z.enum(['flux', 'argocd']).describe('flux: Flux beside the GitLab agent (default for GitLab). argocd: Argo CD app-of-apps.'),
+    repository: z
+      .strictObject({
+        url: z.string().regex(/^(https:\/\/|ssh:\/\/)[^\s]+$/, { error: 'expected an https:// or ssh:// Git URL' }).describe('URL of this repository as the cluster reaches it.'),
+        branch: z.string().min(1).default('main').describe('Branch the cluster follows.'),
+        credentialsSecret: dnsSubdomain.optional().describe('Secret with the read-only deploy token (Flux: in flux-system; Argo CD: a repository secret in argocd).'),
+      })
+      .describe('The Git repository the cluster pulls.'),
+    interval: z.string().regex(/^[0-9]+(s|m|h)$/, { error: 'expected a duration such as 1m or 10m' }).default('5m').describe('How often the agent checks for changes.'),
+  })
+  .describe('How the cluster pulls dist-manifests/<cluster>/.');
+
 export const clusterBaseShape = {
   name: dnsLabel.describe('Cluster name; must match its folder under clusters/.'),
   kubernetesVersion: z
@@ -62,9 +79,15 @@ export const clusterBaseShape = {
     .strictObject({
       dnsNamespace: dnsLabel.default('kube-system').describe('Namespace of the cluster DNS server.'),
       dnsPodLabels: z.record(z.string(), z.string()).default({ 'k8s-app': 'kube-dns' }).describe('Labels of the cluster DNS pods.'),
+      apiServer: z
+        .strictObject({
+          cidrs: z.array(cidr).min(1).describe('Addresses of the Kubernetes API server endpoints (control-plane nodes or their load balancer), as CIDRs.'),
+          port: z.int().min(1).max(65535).default(6443).describe('Port of the API server endpoints (not the kubernetes Service port).'),
+        })
+        .describe('Where workloads that talk to the Kubernetes API connect; NetworkPolicies allow exactly this.'),
     })
-    .prefault({})
     .describe('Cluster network facts the NetworkPolicies need.'),
+  gitops: gitopsShape,
 };
 
 /** Builds the full cluster schema from the components' schema. */
@@ -85,5 +108,6 @@ export function contextFromConfig(config: ClusterBaseConfig): PlatformContext {
     defaultStorageClass: config.storageClasses.default,
     images: new ImageCatalog({ registryMirrors: config.registryMirrors, pins: config.images }),
     dns: { namespace: config.network.dnsNamespace, podLabels: config.network.dnsPodLabels },
+    apiServer: config.network.apiServer,
   });
 }

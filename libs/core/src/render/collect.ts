@@ -55,6 +55,8 @@ export function collectObjects(app: App): RenderedObject[] {
       const kind: string = manifest.kind;
       const name: string = manifest.metadata?.name;
       if (!name) throw new Error(`chart '${chart.component}' rendered a ${kind} without metadata.name; give every object an explicit name`);
+      // cdk8s stamps the chart's namespace on every object; cluster-scoped kinds have none.
+      if (isClusterScoped(kind) && manifest.metadata?.namespace === chart.namespace) delete manifest.metadata.namespace;
       const layer = kind === 'Namespace' ? Layer.CLUSTER : chart.layer;
       objects.push({
         path: `${layer.directory}/${chart.component}/${kind.toLowerCase()}-${name}.yaml`,

@@ -6,11 +6,12 @@ import { z } from 'zod';
 import { ClusterBaseConfig, contextFromConfig } from '../config/cluster';
 import { ConfigError, loadConfigFile } from '../config/load';
 import { PlatformContext } from '../context';
+import { RepositoryFiles } from '../repository-files';
 import { SecretRequirements } from '../secrets';
 import { checkRendered, checkSecretsProvided } from './checks';
 import { collectObjects, RenderedObject } from './collect';
 import { buildInventory, Inventory, inventoryMarkdown } from './inventory';
-import { OutputFile, writeTreeAtomically } from './write';
+import { OutputFile, writeFileAtomically, writeTreeAtomically } from './write';
 
 /** Composes a cluster's charts into `app` from its validated configuration. */
 export type ComposeFn<C extends ClusterBaseConfig> = (app: App, config: C, context: PlatformContext) => void;
@@ -37,7 +38,10 @@ export interface RenderLocations {
 /** The outcome of a render, in memory. */
 export interface RenderResult {
   readonly objects: RenderedObject[];
+  /** Files of `dist-manifests/<cluster>/`. */
   readonly files: OutputFile[];
+  /** Files elsewhere in the repository, relative to its root. */
+  readonly repositoryFiles: OutputFile[];
   readonly inventory: Inventory;
 }
 
@@ -76,7 +80,10 @@ export function renderInMemory<C extends ClusterBaseConfig>(
     { path: 'inventory.json', content: `${JSON.stringify(inventory, null, 2)}\n` },
     { path: 'INVENTORY.md', content: inventoryMarkdown(inventory, header) },
   ];
-  return { objects, files, inventory };
+  const repositoryFiles = RepositoryFiles.of(app)
+    .list()
+    .map((f) => ({ path: f.path, content: `# ${header}\n${f.content}` }));
+  return { objects, files, repositoryFiles, inventory };
 }
 
 /** Loads the cluster's configuration; throws `ConfigError` naming file and key paths. */
@@ -101,6 +108,7 @@ export function renderCluster<C extends ClusterBaseConfig>(spec: ClusterRenderSp
   const config = loadClusterConfig(spec, configFile, displayName.startsWith('..') ? configFile : displayName);
   const result = renderInMemory(spec, config, displayName.startsWith('..') ? configFile : displayName);
   writeTreeAtomically(outRoot, spec.cluster, result.files);
+  for (const f of result.repositoryFiles) writeFileAtomically(join(dirname(outRoot), f.path), f.content);
   return result;
 }
 

@@ -32,3 +32,11 @@ export function writeTreeAtomically(outRoot: string, cluster: string, files: rea
   renameSync(staging, target);
   rmSync(previous, { recursive: true, force: true });
 }
+
+/** Writes one file by renaming a finished temporary file over it. */
+export function writeFileAtomically(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.rendering`;
+  writeFileSync(temporary, content);
+  renameSync(temporary, path);
+}
