@@ -8,11 +8,11 @@ npx nx run-many -t synth --skip-nx-cache --outputStyle=static >/tmp/ml-platform-
   echo "drift check: the render failed" >&2
   exit 1
 }
-changed=$(git status --porcelain --untracked-files=all -- dist-manifests)
+changed=$(git status --porcelain --untracked-files=all -- dist-manifests .gitlab)
 if [ -n "$changed" ]; then
-  echo "drift check: dist-manifests/ differs from the render of the committed sources:" >&2
+  echo "drift check: dist-manifests/ or .gitlab/ differs from the render of the committed sources:" >&2
   echo "$changed" | head -n 40 >&2
-  echo "Run 'npm run synth' and commit dist-manifests/ together with the change that caused it." >&2
+  echo "Run 'npm run synth' and commit dist-manifests/ and .gitlab/ together with the change that caused it." >&2
   exit 1
 fi
 echo "drift check: dist-manifests/ matches the render of every cluster"

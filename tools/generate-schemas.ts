@@ -1,14 +1,15 @@
 // Generates kubeconform schemas for every Kubernetes minor the clusters use, from the OpenAPI v3
 // documents pinned in the kubectl-validate module (the same ones kubectl-validate checks against).
-// Usage: generate-schemas.js <builtins dir> <output dir>. Reuses the output when its inputs match.
+// Custom resources get schemas converted from the pinned upstream CRDs (third argument).
+// Usage: generate-schemas.js <builtins dir> <output dir> [<crd dir>]. Reuses output whose inputs match.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { findWorkspaceRoot } from '@ml-platform/core';
-import { convertOpenApi } from './validate/schemas';
+import { convertCrds, convertOpenApi } from './validate/schemas';
 
-const [builtins, outDir] = process.argv.slice(2);
+const [builtins, outDir, crdDir] = process.argv.slice(2);
 if (!builtins || !outDir) {
   console.error('usage: generate-schemas.js <kubectl-validate builtins dir> <output dir>');
   process.exit(2);
@@ -41,4 +42,19 @@ for (const version of versions) {
   for (const [name, content] of files) writeFileSync(join(target, name), JSON.stringify(content));
   writeFileSync(join(target, '.stamp'), stamp);
   console.error(`generate-schemas: ${files.size - 1} kinds for Kubernetes ${version} in ${target}`);
+}
+
+if (crdDir) {
+  const target = join(outDir, 'crds');
+  const inputs = readdirSync(crdDir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(crdDir, f));
+  const stamp = createHash('sha256').update(readFileSync(__filename)).update(inputs.map((f) => readFileSync(f, 'utf8')).join('\n')).digest('hex');
+  if (!existsSync(join(target, '.stamp')) || readFileSync(join(target, '.stamp'), 'utf8') !== stamp) {
+    const crds = inputs.flatMap((f) => parseAllDocuments(readFileSync(f, 'utf8')).map((d) => d.toJS()));
+    const files = convertCrds(crds);
+    rmSync(target, { recursive: true, force: true });
+    mkdirSync(target, { recursive: true });
+    for (const [name, content] of files) writeFileSync(join(target, name), JSON.stringify(content));
+    writeFileSync(join(target, '.stamp'), stamp);
+    console.error(`generate-schemas: ${files.size} custom resource kinds from ${inputs.length} CRD files in ${target}`);
+  }
 }

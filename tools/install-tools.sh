@@ -50,7 +50,32 @@ if [ "$(cat "$openapi/.version" 2>/dev/null)" != "$pinned" ]; then
   chmod -R u+w "$openapi"
   echo "$pinned" >"$openapi/.version"
 fi
+# CRDs of the bootstrap operators, from their Go module zips at the pinned versions.
+crds="$tools/crd-manifests"
+crd_pins="$FLUX_SOURCE_MODULE@$FLUX_SOURCE_VERSION $FLUX_KUSTOMIZE_MODULE@$FLUX_KUSTOMIZE_VERSION $ARGOCD_MODULE@$ARGOCD_VERSION"
+if [ "$(cat "$crds/.version" 2>/dev/null)" != "$crd_pins" ]; then
+  need_go
+  rm -rf "$crds" && mkdir -p "$crds"
+  fetch_crds() { # module version files...
+    local module=$1 version=$2 zip
+    shift 2
+    # The zip is enough: some of these modules need a newer Go to build, not to be read.
+    zip=$(GOFLAGS=-mod=mod go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Zip": "\(.*\)",$/\1/p')
+    for f in "$@"; do
+      if command -v unzip >/dev/null 2>&1; then
+        unzip -p "$zip" "$module@$version/$f" >"$crds/$(basename "$f")"
+      else
+        python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' "$zip" "$module@$version/$f" >"$crds/$(basename "$f")"
+      fi
+    done
+  }
+  fetch_crds "$FLUX_SOURCE_MODULE" "$FLUX_SOURCE_VERSION" $FLUX_SOURCE_CRDS
+  fetch_crds "$FLUX_KUSTOMIZE_MODULE" "$FLUX_KUSTOMIZE_VERSION" $FLUX_KUSTOMIZE_CRDS
+  fetch_crds "$ARGOCD_MODULE" "$ARGOCD_VERSION" $ARGOCD_CRDS
+  echo "$crd_pins" >"$crds/.version"
+fi
+
 # `--go-only` stops here, for a CI job whose image has Go but no Node.
 [ "${1:-}" = "--go-only" ] && exit 0
 node tools/build.mjs generate-schemas
-node dist/tools/generate-schemas.js "$openapi" "$tools/schemas"
+node dist/tools/generate-schemas.js "$openapi" "$tools/schemas" "$crds"

@@ -6,10 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { findWorkspaceRoot } from '@ml-platform/core';
 import { ControlPlane } from './server/control-plane';
-import { dryRun } from './server/dry-run';
+import { bootstrapCrds, BOOTSTRAP_NAMESPACES, dryRun, installBootstrap } from './server/dry-run';
 import { loadManifests, ManifestDoc, yamlFiles } from './validate/model';
 import { formatFailure } from './validate/report';
-import { readdirSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+
 
 function which(cmd: string): string {
   try {
@@ -36,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
   const cp = await ControlPlane.start({ kubeApiserver: join(root, '.tools', 'bin', 'kube-apiserver'), etcd: which('etcd') });
   const ready = Date.now();
   try {
+    const problems = await installBootstrap(cp, bootstrapCrds(root), BOOTSTRAP_NAMESPACES);
+    if (problems.length > 0) throw new Error(`could not install the bootstrap CRDs and namespaces:\n  ${problems.join('\n  ')}`);
     const groups = new Map<string, ManifestDoc[]>();
     for (const d of docs) groups.set(d.cluster ?? '', [...(groups.get(d.cluster ?? '') ?? []), d]);
     for (const group of groups.values()) failures.push(...(await dryRun(cp, group)));

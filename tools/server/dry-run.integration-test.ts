@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { Json, ManifestDoc } from '../validate/model';
 import { runKubeconform, toolPaths } from '../validate/tools';
 import { ControlPlane } from './control-plane';
-import { dryRun } from './dry-run';
+import { bootstrapCrds, BOOTSTRAP_NAMESPACES, dryRun, installBootstrap } from './dry-run';
 
 const root = join(__dirname, '../..');
 let cp: ControlPlane;
@@ -25,6 +25,7 @@ const deployment = clusterDocs('dev').find((d) => d.obj.kind === 'Deployment') a
 beforeAll(async () => {
   const etcd = execFileSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).trim();
   cp = await ControlPlane.start({ kubeApiserver: join(root, '.tools/bin/kube-apiserver'), etcd });
+  expect(await installBootstrap(cp, bootstrapCrds(root), BOOTSTRAP_NAMESPACES)).toEqual([]);
   expect(await dryRun(cp, [namespace])).toEqual([]);
 });
 afterAll(async () => {

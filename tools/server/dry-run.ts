@@ -2,7 +2,13 @@
 // GitOps agent would apply it, except that Namespaces and CRDs are created for real first (the
 // objects inside them need them). Any error and any warning (Pod Security warns on workloads
 // whose pods it would refuse) is a failure.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { ARGOCD_NAMESPACE } from '@ml-platform/argocd';
+import { FLUX_NAMESPACE } from '@ml-platform/flux';
 import { describeObject, Failure, Json, ManifestDoc } from '../validate/model';
+import { toolPaths } from '../validate/tools';
 import { ControlPlane } from './control-plane';
 
 const FIELD_MANAGER = 'ml-platform-ci';
@@ -102,4 +108,41 @@ export async function dryRun(cp: ControlPlane, docs: ManifestDoc[]): Promise<Fai
     }
   }
   return failures;
+}
+
+/**
+ * What the bootstrap installs before the platform (docs/bootstrap.md): the operators' CRDs and
+ * namespaces. Applied for real, so the platform's custom resources and entry points can be
+ * dry-run against them. Returns problems, which mean the check itself cannot run.
+ */
+export async function installBootstrap(cp: ControlPlane, crds: Json[], namespaces: string[]): Promise<string[]> {
+  const discovery = new Discovery(cp);
+  const problems: string[] = [];
+  for (const name of namespaces) {
+    const r = await apply(cp, discovery, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, false);
+    if (r.message) problems.push(`namespace ${name}: ${r.message}`);
+  }
+  for (const crd of crds) {
+    const r = await apply(cp, discovery, crd, false);
+    if (r.message) problems.push(`CRD ${crd.metadata?.name}: ${r.message}`);
+    else {
+      const problem = await waitEstablished(cp, crd.metadata.name);
+      if (problem) problems.push(problem);
+    }
+  }
+  return problems;
+}
+
+/** Namespaces the bootstrap creates for the GitOps operators. */
+export const BOOTSTRAP_NAMESPACES = [FLUX_NAMESPACE, ARGOCD_NAMESPACE];
+
+/** The bootstrap operators' CRDs, as tools/install-tools.sh fetched them. */
+export function bootstrapCrds(root: string): Json[] {
+  const dir = toolPaths(root).crds;
+  if (!existsSync(dir)) throw new Error(`${dir} is missing; run 'bash tools/install-tools.sh'`);
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS()))
+    .filter(Boolean);
 }

@@ -1,6 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadClusterConfig } from '@ml-platform/core';
+import { ARGOCD_COMPONENT_LABELS, ARGOCD_NAMESPACE } from '@ml-platform/argocd';
+import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE } from '@ml-platform/flux';
 import { platformRenderSpec } from '@ml-platform/platform';
 import { applyExceptions, loadExceptions } from './exceptions';
 import { Failure, loadManifests, ManifestDoc, yamlFiles, describeObject } from './model';
@@ -45,7 +47,13 @@ function clusterFacts(root: string, cluster: string): ClusterFacts {
       secrets: config.external.secrets,
       configMaps: config.external.configMaps,
       storageClasses: [config.storageClasses.default, ...config.storageClasses.additional],
-      namespaces: [{ name: config.network.dnsNamespace, podLabels: [config.network.dnsPodLabels] }],
+      namespaces: [
+        { name: config.network.dnsNamespace, podLabels: [config.network.dnsPodLabels] },
+        // The GitOps operator's namespace, installed at bootstrap.
+        config.gitops.engine === 'flux'
+          ? { name: FLUX_NAMESPACE, podLabels: FLUX_CONTROLLER_LABELS }
+          : { name: ARGOCD_NAMESPACE, podLabels: ARGOCD_COMPONENT_LABELS },
+      ],
     },
   };
 }

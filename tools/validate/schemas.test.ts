@@ -47,12 +47,12 @@ const widget = (spec: object): ManifestDoc => ({
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'ml-platform-crd-'));
   const real = toolPaths(root);
-  paths = { bin: real.bin, schemas: join(scratch, 'schemas') };
+  paths = { bin: real.bin, schemas: join(scratch, 'schemas'), crds: join(scratch, 'crd-manifests') };
   mkdirSync(join(paths.schemas, 'crds'), { recursive: true });
-  mkdirSync(join(paths.schemas, 'crd-manifests'), { recursive: true });
+  mkdirSync(paths.crds, { recursive: true });
   symlinkSync(join(real.schemas, 'v1.28.0-local-strict'), join(paths.schemas, 'v1.28.0-local-strict'));
   for (const [name, schema] of convertCrds([crd])) writeFileSync(join(paths.schemas, 'crds', name), JSON.stringify(schema));
-  writeFileSync(join(paths.schemas, 'crd-manifests', 'widgets.yaml'), stringify(crd));
+  writeFileSync(join(paths.crds, 'widgets.yaml'), stringify(crd));
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -11,15 +11,18 @@ import { describeObject, Failure, ManifestDoc } from './model';
 export interface ToolPaths {
   readonly bin: string;
   readonly schemas: string;
+  /** Upstream CRD manifests of the bootstrap operators (kubectl-validate reads them as is). */
+  readonly crds: string;
 }
 
 export function toolPaths(root: string): ToolPaths {
-  return { bin: join(root, '.tools', 'bin'), schemas: join(root, '.tools', 'schemas') };
+  return { bin: join(root, '.tools', 'bin'), schemas: join(root, '.tools', 'schemas'), crds: join(root, '.tools', 'crd-manifests') };
 }
 
 /** Checks the tools and schemas for `versions` are installed; returns what is missing. */
 export function missingTools(paths: ToolPaths, versions: string[]): string[] {
   const missing = ['kubeconform', 'kubectl-validate'].filter((t) => !existsSync(join(paths.bin, t))).map((t) => join(paths.bin, t));
+  if (!existsSync(join(paths.schemas, 'crds'))) missing.push(join(paths.schemas, 'crds'));
   for (const v of versions) {
     const dir = join(paths.schemas, `v${v}.0-local-strict`);
     if (!existsSync(join(dir, '_definitions.json'))) missing.push(dir);
@@ -108,9 +111,8 @@ export function runKubectlValidate(paths: ToolPaths, docs: ManifestDoc[], kubern
   if (docs.length === 0) return [];
   const staged = stage(docs);
   try {
-    const crds = join(paths.schemas, 'crd-manifests');
-    mkdirSync(crds, { recursive: true });
-    const result = spawnSync(join(paths.bin, 'kubectl-validate'), ['--version', kubernetesVersion, '--output', 'json', '--local-crds', crds, staged.dir], {
+    mkdirSync(paths.crds, { recursive: true });
+    const result = spawnSync(join(paths.bin, 'kubectl-validate'), ['--version', kubernetesVersion, '--output', 'json', '--local-crds', paths.crds, staged.dir], {
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
       // Never ask a live cluster: validate against the pinned built-in schemas only.
