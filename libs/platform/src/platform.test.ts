@@ -49,7 +49,12 @@ describe.each(clusters)('cluster %s', (cluster) => {
       expect(pod.securityContext, where).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
       expect(pod.securityContext.runAsUser, where).toBeGreaterThan(0);
       expect(pod.securityContext.runAsGroup, where).toBeGreaterThan(0);
-      expect(pod.automountServiceAccountToken, where).toBe(false);
+      // A token only for workloads that talk to the API, under their own, bound ServiceAccount.
+      if (pod.automountServiceAccountToken !== false) {
+        expect(pod.serviceAccountName, where).toBeTruthy();
+        const bound = objects.some((o) => /RoleBinding$/.test(o.kind) && o.manifest.subjects?.some((s: { kind: string; name: string; namespace?: string }) => s.kind === 'ServiceAccount' && s.name === pod.serviceAccountName && s.namespace === w.namespace));
+        expect(bound, `${where}: ServiceAccount ${pod.serviceAccountName} has no binding`).toBe(true);
+      }
       for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
         const at = `${where} container ${c.name}`;
         expect(c.securityContext, at).toMatchObject({
@@ -79,7 +84,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
   });
 
   test('every namespace enforces restricted Pod Security and denies by default', () => {
-    expect(namespaces.sort()).toEqual(['minio', 'mlflow', 'postgres']);
+    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'postgres']);
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
       for (const mode of ['enforce', 'audit', 'warn']) {
@@ -220,12 +225,12 @@ describe.each(clusters)('cluster %s', (cluster) => {
   });
 });
 
-test('dev runs MinIO standalone and everything single-replica', () => {
+test('dev runs MinIO standalone and the data and ML services single-replica', () => {
   const sts = find('dev', 'StatefulSet', 'minio', 'minio');
   expect(sts.spec.replicas).toBe(1);
   expect(sts.spec.template.spec.containers[0].args.slice(0, 2)).toEqual(['server', '/export']);
   expect(find('dev', 'Deployment', 'mlflow', 'mlflow').spec.replicas).toBe(1);
-  expect(rendered.dev.objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
+  expect(rendered.dev.objects.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.namespace)).toEqual(['gitlab-agent']);
 });
 
 test('prod runs MinIO distributed and MLflow highly available, from the internal mirror', () => {

@@ -1,6 +1,9 @@
 import { App } from 'cdk8s';
 import { z } from 'zod';
 import { ClusterRenderSpec, defineClusterSchema, PlatformContext } from '@ml-platform/core';
+import { ArgoCdSyncChart } from '@ml-platform/argocd';
+import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platform/flux';
+import { GitlabAgentChart, gitlabAgentConfigSchema } from '@ml-platform/gitlab-agent';
 import { MinioChart, minioConfigSchema, MinioMode } from '@ml-platform/minio';
 import { MlflowChart, mlflowConfigSchema } from '@ml-platform/mlflow';
 import { PostgresChart, postgresConfigSchema } from '@ml-platform/postgres';
@@ -11,6 +14,7 @@ export const componentsSchema = z
     postgres: postgresConfigSchema,
     minio: minioConfigSchema,
     mlflow: mlflowConfigSchema,
+    gitlabAgent: gitlabAgentConfigSchema,
   })
   .describe('Components of the platform, each switched on or off per cluster.');
 
@@ -67,6 +71,20 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
       resources: mlflowConfig.resources,
     });
   }
+
+  const { engine, repository, interval } = config.gitops;
+  if (config.components.gitlabAgent.enabled) {
+    const receiver = FLUX_CONTROLLER_LABELS.find((l) => l.app === 'notification-controller');
+    new GitlabAgentChart(app, 'gitlab-agent', {
+      context,
+      config: config.components.gitlabAgent,
+      flux: engine === 'flux' && receiver ? { namespace: FLUX_NAMESPACE, podLabels: receiver } : undefined,
+    });
+  }
+
+  // Delivery comes last: its entry points cover every layer the charts above render into.
+  if (engine === 'flux') new FluxSyncChart(app, 'flux', { context, repository, interval });
+  else new ArgoCdSyncChart(app, 'argocd', { context, repository });
 }
 
 /** What the app of cluster `cluster` renders. */

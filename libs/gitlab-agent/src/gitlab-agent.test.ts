@@ -1,0 +1,51 @@
+import { Testing } from 'cdk8s';
+import { expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { ImageCatalog, PlatformContext, RepositoryFiles } from '@ml-platform/core';
+import { GitlabAgentChart, gitlabAgentConfigSchema } from './gitlab-agent';
+
+const context = (apiServer?: { cidrs: string[]; port: number }) =>
+  new PlatformContext({ cluster: 'edge', kubernetesVersion: '1.28', baseDomain: 'ml.edge.internal', defaultStorageClass: 'standard', images: new ImageCatalog(), apiServer });
+const config = gitlabAgentConfigSchema.parse({
+  enabled: true,
+  kasAddress: 'wss://gitlab.example.internal/-/kubernetes-agent/',
+  kasCidrs: ['10.0.0.5/32'],
+  ciAccess: { projects: ['platform/ml-platform'] },
+});
+
+test('writes .gitlab/agents/<name>/config.yaml from the cluster configuration', () => {
+  const app = Testing.app();
+  new GitlabAgentChart(app, 'gitlab-agent', { context: context({ cidrs: ['10.1.0.1/32'], port: 6443 }), config, flux: { namespace: 'flux-system', podLabels: { app: 'notification-controller' } } });
+  const [file] = RepositoryFiles.of(app).list();
+  expect(file.path).toBe('.gitlab/agents/edge/config.yaml');
+  expect(parse(file.content)).toEqual({
+    ci_access: { projects: [{ id: 'platform/ml-platform' }] },
+    flux: { webhook_receiver_url: 'http://webhook-receiver.flux-system.svc.cluster.local' },
+  });
+});
+
+test('runs two hardened replicas with the token from a Secret file and no cluster-admin', () => {
+  const app = Testing.app();
+  const chart = new GitlabAgentChart(app, 'gitlab-agent', { context: context({ cidrs: ['10.1.0.1/32'], port: 6443 }), config });
+  const objects = Testing.synth(chart);
+  const deployment = objects.find((o) => o.kind === 'Deployment');
+  expect(deployment.spec.replicas).toBe(2);
+  const pod = deployment.spec.template.spec;
+  expect(pod.serviceAccountName).toBe('gitlab-agent');
+  expect(pod.containers[0].args).toEqual(['--token-file=/etc/agentk/secrets/token', '--kas-address=wss://gitlab.example.internal/-/kubernetes-agent/']);
+  expect(pod.volumes).toContainEqual({ name: 'secret-gitlab-agent-token', secret: { secretName: 'gitlab-agent-token', items: [{ key: 'token', path: 'token' }], defaultMode: 0o440 } });
+  const roles = objects.filter((o) => /RoleBinding$/.test(o.kind)).map((o) => o.roleRef.name);
+  expect(roles).not.toContain('cluster-admin');
+  expect(roles).toContain('view');
+  const egress = objects.filter((o) => o.kind === 'NetworkPolicy' && o.spec.egress?.[0]?.to?.[0]?.ipBlock).map((o) => [o.metadata.name, o.spec.egress[0].to[0].ipBlock.cidr]);
+  expect(egress).toEqual([
+    ['allow-gitlab-agent-to-kubernetes-api-6443', '10.1.0.1/32'],
+    ['allow-gitlab-agent-to-gitlab-kas-443', '10.0.0.5/32'],
+  ]);
+});
+
+test('fails without the API server endpoints it must be allowed to reach', () => {
+  expect(() => new GitlabAgentChart(Testing.app(), 'gitlab-agent', { context: context(), config })).toThrowError(
+    'gitlab-agent talks to the Kubernetes API: set network.apiServer in cluster.yaml',
+  );
+});

@@ -1,0 +1,169 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import {
+  allowEgressToAddresses,
+  allowEgressToExternalPods,
+  dnsLabel,
+  EnvValue,
+  Layer,
+  PlatformChart,
+  PlatformContext,
+  PlatformDeployment,
+  PlatformDisruptionBudget,
+  PodSelection,
+  RepositoryFiles,
+  SecretKeyRef,
+  workloadLabels,
+} from '@ml-platform/core';
+
+const gitlabPath = z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, { error: 'expected a GitLab project or group path such as group/project' });
+const cidr = z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$/, { error: 'expected an IPv4 CIDR such as 10.0.0.5/32' });
+
+/** The `components.gitlabAgent` section of cluster.yaml. */
+export const gitlabAgentConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().describe('Render agentk and its .gitlab/agents/<name>/config.yaml.'),
+    name: dnsLabel.optional().describe('Agent name registered in GitLab; defaults to the cluster name.'),
+    kasAddress: z.string().regex(/^wss?:\/\/\S+$/, { error: 'expected the KAS address, e.g. wss://gitlab.example.internal/-/kubernetes-agent/' }).describe('GitLab agent server (KAS) address.'),
+    kasCidrs: z.array(cidr).min(1).describe('Addresses agentk connects to for KAS (the GitLab instance or its load balancer), as CIDRs; port 443.'),
+    ciAccess: z
+      .strictObject({ projects: z.array(gitlabPath).default([]), groups: z.array(gitlabPath).default([]) })
+      .prefault({})
+      .describe('Projects and groups whose CI jobs may use the cluster (read-only, as the agent).'),
+    userAccess: z
+      .strictObject({ projects: z.array(gitlabPath).default([]), groups: z.array(gitlabPath).default([]) })
+      .prefault({})
+      .describe('Projects and groups whose members may view the cluster through GitLab (read-only, as the agent).'),
+  })
+  .describe('The GitLab agent for Kubernetes (agentk): CI and user access, and Flux reconciliation on push.');
+
+export type GitlabAgentConfig = z.output<typeof gitlabAgentConfigSchema>;
+
+/** Properties for `GitlabAgentChart`. */
+export interface GitlabAgentChartProps {
+  readonly context: PlatformContext;
+  readonly config: GitlabAgentConfig;
+  /**
+   * Where Flux's notification-controller receives webhooks, when the cluster uses Flux: agentk
+   * calls it on every push so Flux reconciles at once.
+   *
+   * @default - no Flux
+   */
+  readonly flux?: { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>> };
+}
+
+const OBSERVABILITY_PORT = 8080;
+/** Webhook receiver port of Flux's notification-controller (its Service maps 80 to it). */
+const FLUX_RECEIVER_PORT = 9292;
+/** agentk images are distroless; run as its nonroot user (inference: the image UID is not documented). */
+const AGENTK_UID = 65532;
+
+/**
+ * agentk, the GitLab agent for Kubernetes: two replicas with the agent token from a Secret,
+ * read-only access for CI jobs and users (the built-in `view` role, never cluster-admin), the
+ * Flux objects it needs to trigger reconciliation on push, and its
+ * `.gitlab/agents/<name>/config.yaml` generated from the cluster's configuration.
+ */
+export class GitlabAgentChart extends PlatformChart {
+  public readonly agentName: string;
+  public readonly agent: PodSelection;
+
+  constructor(scope: Construct, id: string, props: GitlabAgentChartProps) {
+    super(scope, id, { context: props.context, layer: Layer.PLATFORM });
+    const { config, context } = props;
+    this.agentName = config.name ?? context.cluster;
+    const image = context.images.image('agentk');
+    const identity = { name: 'gitlab-agent', instance: id, component: 'agent', version: image.version };
+    const serviceAccount = 'gitlab-agent';
+    const token = SecretKeyRef.of('gitlab-agent-token', 'token', `access token of GitLab agent '${this.agentName}' (created when the agent is registered)`);
+
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: serviceAccount, namespace: this.namespace, labels: workloadLabels(identity) },
+      automountServiceAccountToken: false,
+    });
+    const health = (path: string): k8s.Probe => ({ httpGet: { path, port: k8s.IntOrString.fromNumber(OBSERVABILITY_PORT), scheme: 'HTTP' } });
+    const deployment = new PlatformDeployment(this, 'Agent', {
+      identity,
+      replicas: 2,
+      pod: {
+        user: AGENTK_UID,
+        group: AGENTK_UID,
+        serviceAccountName: serviceAccount,
+        // agentk talks to the API server for CI and user access and for Flux.
+        mountServiceAccountToken: true,
+        containers: [
+          {
+            name: 'agent',
+            image,
+            args: ['--token-file=/etc/agentk/secrets/token', `--kas-address=${config.kasAddress}`],
+            env: {
+              POD_NAMESPACE: EnvValue.fromField('metadata.namespace'),
+              POD_NAME: EnvValue.fromField('metadata.name'),
+              SERVICE_ACCOUNT_NAME: EnvValue.fromValue(serviceAccount),
+            },
+            ports: [{ name: 'observability', number: OBSERVABILITY_PORT }],
+            resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
+            livenessProbe: { ...health('/liveness'), initialDelaySeconds: 15, periodSeconds: 20 },
+            readinessProbe: { ...health('/readiness'), initialDelaySeconds: 5, periodSeconds: 10 },
+            secretFiles: [{ directory: '/etc/agentk/secrets', keys: [token] }],
+            writablePaths: [{ path: '/tmp', sizeLimit: '64Mi' }],
+          },
+        ],
+      },
+    });
+    this.agent = deployment.pods;
+    new PlatformDisruptionBudget(this, 'Budget', { pods: this.agent });
+
+    const labels = workloadLabels(identity);
+    const subject = { kind: 'ServiceAccount', name: serviceAccount, namespace: this.namespace };
+    // CI jobs and users act as the agent: read-only, never Secrets (the view role excludes them).
+    new k8s.KubeClusterRoleBinding(this, 'View', {
+      metadata: { name: 'gitlab-agent-view', labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      subjects: [subject],
+    });
+    // Leader election between the two replicas (inference from the chart: agentk coordinates modules).
+    new k8s.KubeRole(this, 'Leases', {
+      metadata: { name: 'gitlab-agent-leases', namespace: this.namespace, labels },
+      rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'LeasesBinding', {
+      metadata: { name: 'gitlab-agent-leases', namespace: this.namespace, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gitlab-agent-leases' },
+      subjects: [subject],
+    });
+
+    const api = context.apiServer;
+    if (!api) throw new Error('gitlab-agent talks to the Kubernetes API: set network.apiServer in cluster.yaml');
+    allowEgressToAddresses(this.agent, 'kubernetes-api', api.cidrs, api.port);
+    allowEgressToAddresses(this.agent, 'gitlab-kas', config.kasCidrs, 443);
+
+    const agentConfig: Record<string, unknown> = {};
+    const access = (a: { projects: string[]; groups: string[] }) => ({
+      ...(a.projects.length ? { projects: a.projects.map((id) => ({ id })) } : {}),
+      ...(a.groups.length ? { groups: a.groups.map((id) => ({ id })) } : {}),
+    });
+    if (config.ciAccess.projects.length || config.ciAccess.groups.length) agentConfig.ci_access = access(config.ciAccess);
+    if (config.userAccess.projects.length || config.userAccess.groups.length) agentConfig.user_access = { access_as: { agent: {} }, ...access(config.userAccess) };
+    if (props.flux) {
+      // agentk turns pushes into Flux reconciliations through the notification-controller's receiver.
+      new k8s.KubeClusterRole(this, 'Flux', {
+        metadata: { name: 'gitlab-agent-flux', labels },
+        rules: [
+          { apiGroups: ['source.toolkit.fluxcd.io'], resources: ['gitrepositories'], verbs: ['get', 'list', 'watch'] },
+          { apiGroups: ['notification.toolkit.fluxcd.io'], resources: ['receivers'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+        ],
+      });
+      new k8s.KubeClusterRoleBinding(this, 'FluxBinding', {
+        metadata: { name: 'gitlab-agent-flux', labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'gitlab-agent-flux' },
+        subjects: [subject],
+      });
+      allowEgressToExternalPods(this.agent, props.flux.namespace, props.flux.podLabels, FLUX_RECEIVER_PORT, 'flux-receiver');
+      agentConfig.flux = { webhook_receiver_url: `http://webhook-receiver.${props.flux.namespace}.svc.${context.clusterDomain}` };
+    }
+    RepositoryFiles.of(this).add(`.gitlab/agents/${this.agentName}/config.yaml`, stringify(agentConfig, { lineWidth: 0 }));
+  }
+}
