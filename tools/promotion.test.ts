@@ -1,0 +1,34 @@
+// Promotion: a version pinned in one cluster's cluster.yaml changes that cluster alone, so a new
+// MLflow goes dev -> stage -> prod by three small merge requests (docs/bootstrap.md).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { IMAGE_CATALOG, renderInMemory } from '@ml-platform/core';
+import { clusterConfigSchema, platformRenderSpec } from '@ml-platform/platform';
+import { diffCluster, treeOnDisk } from './diff/rendered-diff';
+
+const root = join(__dirname, '..');
+const committed = treeOnDisk(root);
+const NEXT = 'v3.17.0-full';
+
+function renderWithPin(cluster: string) {
+  const raw = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
+  raw.images = { ...(raw.images ?? {}), mlflow: { tag: NEXT } };
+  const { objects } = renderInMemory(platformRenderSpec(cluster), clusterConfigSchema.parse(raw));
+  return new Map(objects.map((o) => [`${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`, { obj: o.manifest }]));
+}
+
+test.each(['dev', 'stage', 'prod'])('pinning the next MLflow in %s changes only MLflow there', (cluster) => {
+  const diff = diffCluster(cluster, committed.get(cluster) ?? new Map(), renderWithPin(cluster));
+  expect(diff.added).toEqual([]);
+  expect(diff.removed).toEqual([]);
+  // The Deployment rolls to the new image; the other MLflow objects only carry the new version label.
+  for (const c of diff.changed) {
+    expect(c.object).toMatch(/^\w+ mlflow\/mlflow$/);
+    if (!c.object.startsWith('Deployment')) expect(c.fields).toEqual(['metadata.labels.app.kubernetes.io/version']);
+  }
+  expect(diff.changed.map((c) => c.object)).toContain('Deployment mlflow/mlflow');
+  expect(diff.images).toEqual([expect.objectContaining({ container: 'mlflow', from: expect.stringContaining(`:${IMAGE_CATALOG.mlflow.tag}`), to: expect.stringContaining(`:${NEXT}`) })]);
+  expect(diff.risks).toEqual([]);
+});
