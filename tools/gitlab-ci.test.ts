@@ -1,0 +1,44 @@
+// The pipeline definition is checked against GitLab's CI JSON schema (as bundled and applied by
+// gitlab-ci-local), so a typo in .gitlab-ci.yml fails here rather than in GitLab.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, test } from 'vitest';
+
+const root = join(__dirname, '..');
+const cli = join(root, 'node_modules/.bin/gitlab-ci-local');
+let dir: string | undefined;
+afterEach(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+function check(pipeline: string, ...args: string[]) {
+  dir = mkdtempSync(join(tmpdir(), 'ml-platform-ci-'));
+  execFileSync('git', ['init', '-q'], { cwd: dir });
+  writeFileSync(join(dir, '.gitlab-ci.yml'), pipeline);
+  copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
+  const r = spawnSync(cli, ['--list', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+  // Nx forces colours on child processes; compare plain text.
+  const plain = (t: string) => t.replace(/\u001b\[[0-9;]*m/g, '');
+  return { status: r.status, stdout: plain(r.stdout), stderr: plain(r.stderr) };
+}
+
+test('.gitlab-ci.yml passes GitLab\'s CI schema and defines the delivery stages', () => {
+  const r = check(readFileSync(join(root, '.gitlab-ci.yml'), 'utf8'));
+  expect(r.status, r.stdout + r.stderr).toBe(0);
+  expect(r.stdout + r.stderr).toContain('json schema validated');
+  for (const job of ['install', 'check', 'render', 'validate', 'server']) expect(r.stdout).toMatch(new RegExp(`^${job}\\s`, 'm'));
+  expect(r.stdout).not.toMatch(/^diff\s/m);
+});
+
+test('merge requests also get the rendered diff', () => {
+  const r = check(readFileSync(join(root, '.gitlab-ci.yml'), 'utf8'), '--variable', 'CI_PIPELINE_SOURCE=merge_request_event');
+  expect(r.status, r.stdout + r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/^diff\s+render/m);
+});
+
+test('a misspelled keyword fails the schema check', () => {
+  const broken = readFileSync(join(root, '.gitlab-ci.yml'), 'utf8').replace('  artifacts:\n    when: always', '  artefacts:\n    when: always');
+  const r = check(broken);
+  expect(r.status).toBe(1);
+  expect(r.stdout + r.stderr).toContain("'artefacts' property is not expected to be here");
+});

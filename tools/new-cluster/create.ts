@@ -1,0 +1,32 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDnsLabel } from '@ml-platform/core';
+
+/** Creates clusters/<name>/ and apps/<name>/ from an existing cluster; returns the files written. */
+export function createCluster(root: string, name: string, from: string): string[] {
+  if (!isDnsLabel(name)) throw new Error(`cluster name '${name}' is not a DNS label: use lower-case letters, digits and '-'`);
+  const source = join(root, 'clusters', from, 'cluster.yaml');
+  if (!existsSync(source)) throw new Error(`clusters/${from}/cluster.yaml does not exist; pass --from with an existing cluster`);
+  for (const dir of [join('clusters', name), join('apps', name)]) {
+    if (existsSync(join(root, dir))) throw new Error(`${dir} already exists`);
+  }
+  const config = readFileSync(source, 'utf8');
+  if (!/^name: .+$/m.test(config)) throw new Error(`clusters/${from}/cluster.yaml has no top-level name`);
+  const files: Record<string, string> = {
+    [`clusters/${name}/cluster.yaml`]: config
+      .replace(/^name: .+$/m, `name: ${name}`)
+      .replace(/^# (?!yaml-language-server).*$/m, `# The ${name} cluster, created from ${from}: review every value below before the first render.`),
+    [`clusters/${name}/project.json`]: `${JSON.stringify({ name: `cluster-${name}`, $schema: '../../node_modules/nx/schemas/project-schema.json', projectType: 'library', tags: ['type:config'], targets: {} }, null, 2)}\n`,
+    [`apps/${name}/project.json`]: `${JSON.stringify(
+      { name, $schema: '../../node_modules/nx/schemas/project-schema.json', sourceRoot: `apps/${name}/src`, projectType: 'application', tags: ['type:app'], implicitDependencies: [`cluster-${name}`], targets: { build: {}, synth: {}, lint: {} } },
+      null,
+      2,
+    )}\n`,
+    [`apps/${name}/src/main.ts`]: `// The ${name} cluster: renders clusters/${name}/cluster.yaml into dist-manifests/${name}/.\nimport { runClusterRenderCli } from '@ml-platform/core';\nimport { platformRenderSpec } from '@ml-platform/platform';\n\nprocess.exitCode = runClusterRenderCli(platformRenderSpec('${name}'), process.argv.slice(2));\n`,
+  };
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), content);
+  }
+  return Object.keys(files);
+}
