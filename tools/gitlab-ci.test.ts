@@ -18,7 +18,8 @@ function check(pipeline: string, ...args: string[]) {
   copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
   const r = spawnSync(cli, ['--list', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
   // Nx forces colours on child processes; compare plain text.
-  const plain = (t: string) => t.replace(/\u001b\[[0-9;]*m/g, '');
+  const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+  const plain = (t: string) => t.replace(ansi, '');
   return { status: r.status, stdout: plain(r.stdout), stderr: plain(r.stderr) };
 }
 

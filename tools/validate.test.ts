@@ -1,10 +1,12 @@
 // Plants one defect at a time in a copy of a rendered cluster and checks that the right layer
 // reports it, with the file, object and field; the unmodified copy must pass every layer.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { renderInMemory } from '@ml-platform/core';
+import { clusterConfigSchema, platformRenderSpec } from '@ml-platform/platform';
 import { formatFailure, junitReport } from './validate/report';
 import { checkedObjects, LAYERS, validateManifests } from './validate/run';
 import { missingTools, toolPaths } from './validate/tools';
@@ -149,4 +151,21 @@ test('every committed cluster passes, with no stale exception', () => {
   const result = validateManifests({ root, tools, paths: [] });
   expect(result.failures.map(formatFailure)).toEqual([]);
   expect(result.clusters).toEqual(['dev', 'prod', 'stage']);
+});
+
+test('a cluster delivered by Argo CD validates too, against the pinned Argo CD CRDs', () => {
+  const raw = parse(readFileSync(join(root, 'clusters/stage/cluster.yaml'), 'utf8'));
+  raw.gitops.engine = 'argocd';
+  const { files } = renderInMemory(platformRenderSpec('stage'), clusterConfigSchema.parse(raw));
+  const dir = mkdtempSync(join(scratch, 'argocd-'));
+  for (const f of files) {
+    mkdirSync(dirname(join(dir, f.path)), { recursive: true });
+    writeFileSync(join(dir, f.path), f.content);
+  }
+  const result = validateManifests({ root, tools, paths: [dir], cluster: 'stage' });
+  expect(result.failures.map(formatFailure)).toEqual([]);
+  expect(result.docs.filter((d) => d.obj.kind === 'Application').map((d) => d.obj.metadata.name)).toEqual([
+    'ml-platform-00-cluster', 'ml-platform-10-platform', 'ml-platform-20-data', 'ml-platform-30-apps', 'ml-platform-gitops',
+  ]);
+  expect(result.docs.some((d) => d.obj.kind === 'AppProject')).toBe(true);
 });
