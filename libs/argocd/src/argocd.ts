@@ -15,6 +15,13 @@ export const ARGOCD_COMPONENT_LABELS: readonly Record<string, string>[] = [
 /** Properties for `ArgoCdSyncChart`. */
 export interface ArgoCdSyncChartProps {
   readonly context: PlatformContext;
+  /**
+   * Layers rendered from files rather than charts (the encrypted Secrets), applied in their
+   * place in the chain.
+   *
+   * @default - none
+   */
+  readonly fileLayers?: Layer[];
   /** Repository URL and the branch the cluster follows. */
   readonly repository: {
     readonly url: string;
@@ -95,10 +102,11 @@ export class ArgoCdSyncChart extends PlatformChart {
       });
 
     application(`${PROJECT}-gitops`, `dist-manifests/${cluster}/${Layer.ENTRYPOINTS.directory}`, 0);
-    const layers = renderedLayers(this);
+    const fromFiles = new Set(props.fileLayers ?? []);
+    const layers = Layer.ALL.filter((l) => fromFiles.has(l) || renderedLayers(this).includes(l));
     layers.forEach((layer, i) => application(`${PROJECT}-${layer.directory}`, `dist-manifests/${cluster}/${layer.directory}`, i + 1));
     this.node.addValidation({
-      validate: () => (renderedLayers(this).length === layers.length ? [] : ['ArgoCdSyncChart was created before other charts; create it last so it covers every layer']),
+      validate: () => (renderedLayers(this).every((l) => layers.includes(l)) ? [] : ['ArgoCdSyncChart was created before other charts; create it last so it covers every layer']),
     });
   }
 }

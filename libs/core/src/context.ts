@@ -42,6 +42,14 @@ export interface PlatformContextProps {
    * @default - none known: workloads cannot be allowed to reach the API server
    */
   readonly apiServer?: ApiServerEndpoints;
+  /**
+   * A version of each encrypted Secret (`<namespace>/<name>` to its SOPS MAC), so that work
+   * which copies a secret somewhere (a bootstrap Job setting a password) runs again when the
+   * secret is rotated.
+   *
+   * @default - none known
+   */
+  readonly secretVersions?: Readonly<Record<string, string>>;
 }
 
 /** Facts about the cluster being rendered that every chart needs. */
@@ -54,6 +62,7 @@ export class PlatformContext {
   public readonly images: ImageCatalog;
   public readonly dns: DnsServer;
   public readonly apiServer?: ApiServerEndpoints;
+  private readonly secretVersions: Readonly<Record<string, string>>;
 
   constructor(props: PlatformContextProps) {
     this.cluster = props.cluster;
@@ -64,6 +73,12 @@ export class PlatformContext {
     this.images = props.images;
     this.dns = props.dns ?? { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
     this.apiServer = props.apiServer;
+    this.secretVersions = props.secretVersions ?? {};
+  }
+
+  /** The version of an encrypted Secret, or '' when it is not kept in Git. */
+  public secretVersion(namespace: string, name: string): string {
+    return this.secretVersions[`${namespace}/${name}`] ?? '';
   }
 
   /** The fully qualified in-cluster host of a Service. */

@@ -5,6 +5,8 @@
 export class Layer {
   /** Namespaces and cluster-scoped prerequisites. Every chart's Namespace goes here. */
   public static readonly CLUSTER = new Layer('00-cluster', 0);
+  /** SOPS-encrypted Secrets, decrypted by the GitOps agent, before anything that reads them. */
+  public static readonly SECRETS = new Layer('05-secrets', 5);
   /** Platform services every other layer may use (monitoring, secrets, delivery). */
   public static readonly PLATFORM = new Layer('10-platform', 10);
   /** Stateful data services: databases, object storage. */
@@ -19,7 +21,7 @@ export class Layer {
   public static readonly ENTRYPOINTS = new Layer('gitops', -1);
 
   /** Every applied layer in apply order. */
-  public static readonly ALL: readonly Layer[] = [Layer.CLUSTER, Layer.PLATFORM, Layer.DATA, Layer.APPS];
+  public static readonly ALL: readonly Layer[] = [Layer.CLUSTER, Layer.SECRETS, Layer.PLATFORM, Layer.DATA, Layer.APPS];
 
   private constructor(
     /** The folder name, which sorts in apply order. */

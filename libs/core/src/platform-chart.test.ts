@@ -100,7 +100,7 @@ describe('allowFlow', () => {
     const client = new PlatformChart(app, 'client', { context, layer: Layer.APPS });
     const backend = new PlatformDeployment(server, 'Backend', workload('backend'));
     const endpoint = new PlatformService(server, 'Service', { name: 'backend', pods: backend.pods, ports: [{ name: 'http', port: 80, targetPort: 8080 }] }).endpoint('http');
-    const job = new PlatformJob(client, 'Job', { ...workload('client-job'), name: 'client-job-1' });
+    const job = new PlatformJob(client, 'Job', workload('client-job'));
     allowFlow(job.pods, endpoint);
     allowFlow(job.pods, endpoint);
     const egress = Testing.synth(client).filter((o) => o.kind === 'NetworkPolicy' && o.spec.egress && o.metadata.name !== 'allow-dns-egress');

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { workloadLabels } from './labels';
@@ -101,16 +100,3 @@ export class PlatformDisruptionBudget extends Construct {
   }
 }
 
-/** Annotation that records the content revision a Job name carries. */
-export const REVISION_ANNOTATION = 'ml-platform.io/revision';
-
-/**
- * Content revision of a Job: Jobs are immutable, so work that changes needs a new Job name.
- * The name is `<base>-<revision>`, where the revision is the first 10 hex digits of the SHA-256
- * of everything that defines the work (script, image, targets).
- */
-export function contentRevision(...parts: string[]): string {
-  const hash = createHash('sha256');
-  for (const p of parts) hash.update(p).update('\0');
-  return hash.digest('hex').slice(0, 10);
-}

@@ -6,6 +6,7 @@ import { workloadLabels, WorkloadIdentity } from './labels';
 import { PodSelection } from './network';
 import { PlatformChart } from './platform-chart';
 import { SecretKeyRef, SecretRequirements } from './secrets';
+import { contentRevision, REVISION_ANNOTATION } from './revision';
 
 /** A value for an environment variable: literal, secret reference or pod field. */
 export class EnvValue {
@@ -377,10 +378,14 @@ export class PlatformDeployment extends Construct {
 /** Properties for `PlatformJob`. */
 export interface PlatformJobProps extends PlatformWorkloadProps {
   /**
-   * The Job's name. Jobs are immutable, so a Job whose work changes must get a new name: use
-   * `versionedName`.
+   * Everything that defines the Job's work besides its pod (script inputs, targets). Jobs are
+   * immutable, so the Job is named `<identity.name>-<revision>`, where the revision hashes the
+   * pod spec, these parts and the versions of the Secrets it reads: changed work or a rotated
+   * secret gives a new Job, which runs again.
+   *
+   * @default - none
    */
-  readonly name: string;
+  readonly revisionOf?: string[];
   /** @default 10 */
   readonly backoffLimit?: number;
   /** @default Duration.minutes(30) */
@@ -394,17 +399,20 @@ export class PlatformJob extends Construct {
 
   constructor(scope: PlatformChart, id: string, props: PlatformJobProps) {
     super(scope, id);
-    this.name = props.name;
     this.pods = new PodSelection(scope, scope.namespace, props.identity);
     const labels = workloadLabels(props.identity);
+    const pod = hardenedPodSpec(scope, { ...props.pod, restartPolicy: props.pod.restartPolicy ?? 'OnFailure' });
+    const secretsRead = [...new Set([...JSON.stringify(pod).matchAll(/"secretKeyRef":\{"name":"([^"]+)"|"secretName":"([^"]+)"/g)].map((m) => m[1] ?? m[2]))].sort();
+    const revision = contentRevision(JSON.stringify(pod), ...(props.revisionOf ?? []), ...secretsRead.map((s) => `${s}=${scope.context.secretVersion(scope.namespace, s)}`));
+    this.name = `${props.identity.name}-${revision}`;
     new k8s.KubeJob(this, 'Resource', {
-      metadata: { name: props.name, namespace: scope.namespace, labels },
+      metadata: { name: this.name, namespace: scope.namespace, labels },
       spec: {
         backoffLimit: props.backoffLimit ?? 10,
         activeDeadlineSeconds: (props.activeDeadline ?? Duration.minutes(30)).toSeconds(),
         template: {
-          metadata: { labels, annotations: props.podAnnotations },
-          spec: hardenedPodSpec(scope, { ...props.pod, restartPolicy: props.pod.restartPolicy ?? 'OnFailure' }),
+          metadata: { labels, annotations: { ...props.podAnnotations, [REVISION_ANNOTATION]: revision } },
+          spec: pod,
         },
       },
     });

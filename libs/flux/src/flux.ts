@@ -28,6 +28,13 @@ export interface GitSource {
 /** Properties for `FluxSyncChart`. */
 export interface FluxSyncChartProps {
   readonly context: PlatformContext;
+  /**
+   * Layers rendered from files rather than charts (the encrypted Secrets), applied in their
+   * place in the chain.
+   *
+   * @default - none
+   */
+  readonly fileLayers?: Layer[];
   readonly repository: GitSource;
   /** @default '5m' */
   readonly interval?: string;
@@ -94,7 +101,8 @@ export class FluxSyncChart extends PlatformChart {
       });
 
     kustomization(`${SOURCE_NAME}-gitops`, `./dist-manifests/${cluster}/${Layer.ENTRYPOINTS.directory}`, { wait: false });
-    const layers = renderedLayers(this);
+    const fromFiles = new Set(props.fileLayers ?? []);
+    const layers = Layer.ALL.filter((l) => fromFiles.has(l) || renderedLayers(this).includes(l));
     layers.forEach((layer, i) => {
       kustomization(`${SOURCE_NAME}-${layer.directory}`, `./dist-manifests/${cluster}/${layer.directory}`, {
         wait: true,
@@ -104,7 +112,7 @@ export class FluxSyncChart extends PlatformChart {
     });
     this.node.addValidation({
       validate: () =>
-        renderedLayers(this).length === layers.length ? [] : ['FluxSyncChart was created before other charts; create it last so it covers every layer'],
+        renderedLayers(this).every((l) => layers.includes(l)) ? [] : ['FluxSyncChart was created before other charts; create it last so it covers every layer'],
     });
   }
 }

@@ -3,7 +3,6 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import {
   allowFlow,
-  contentRevision,
   EnvValue,
   Layer,
   PlatformChart,
@@ -16,7 +15,6 @@ import {
   replicas,
   resources as resourcesSchema,
   ResourceSpec,
-  REVISION_ANNOTATION,
   S3Bucket,
   SecretKeyRef,
   ServiceEndpoint,
@@ -263,11 +261,8 @@ export class MinioChart extends PlatformChart {
     }
     lines.push(`echo "buckets ready: ${buckets.map((b) => b.bucket).join(', ')}"`);
     const script = lines.join('\n');
-    const revision = contentRevision(script, image.reference, this.api.url());
     const job = new PlatformJob(this, 'Bootstrap', {
-      name: `minio-bootstrap-${revision}`,
       identity: { name: 'minio-bootstrap', instance, component: 'bootstrap', version: image.version },
-      podAnnotations: { [REVISION_ANNOTATION]: revision },
       pod: {
         user: MINIO_UID,
         group: MINIO_UID,

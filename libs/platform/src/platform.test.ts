@@ -152,7 +152,11 @@ describe.each(clusters)('cluster %s', (cluster) => {
         }
       }
     }
-    expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+    // Secrets are rendered only SOPS-encrypted, from clusters/<cluster>/secrets/.
+    for (const s of objects.filter((o) => o.kind === 'Secret')) {
+      expect(s.manifest.sops?.age?.length, s.path).toBeGreaterThan(0);
+      for (const v of Object.values({ ...s.manifest.data, ...s.manifest.stringData })) expect(v, s.path).toMatch(/^ENC\[AES256_GCM,data:/);
+    }
   });
 
   test('MLflow uses its PostgreSQL database and proxies artifacts to its MinIO bucket', () => {

@@ -1,6 +1,6 @@
 import { App } from 'cdk8s';
 import { z } from 'zod';
-import { ClusterRenderSpec, defineClusterSchema, PlatformContext } from '@ml-platform/core';
+import { ClusterRenderSpec, defineClusterSchema, Layer, PlatformContext } from '@ml-platform/core';
 import { ArgoCdSyncChart } from '@ml-platform/argocd';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platform/flux';
 import { GitlabAgentChart, gitlabAgentConfigSchema } from '@ml-platform/gitlab-agent';
@@ -83,8 +83,10 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
   }
 
   // Delivery comes last: its entry points cover every layer the charts above render into.
-  if (engine === 'flux') new FluxSyncChart(app, 'flux', { context, repository, interval });
-  else new ArgoCdSyncChart(app, 'argocd', { context, repository });
+  // The encrypted Secrets come from clusters/<cluster>/secrets/, not from a chart.
+  const fileLayers = [Layer.SECRETS];
+  if (engine === 'flux') new FluxSyncChart(app, 'flux', { context, repository, interval, fileLayers, sopsLayers: [Layer.SECRETS] });
+  else new ArgoCdSyncChart(app, 'argocd', { context, repository, fileLayers });
 }
 
 /** What the app of cluster `cluster` renders. */

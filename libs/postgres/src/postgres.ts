@@ -4,7 +4,6 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import {
   allowFlow,
-  contentRevision,
   EnvValue,
   Layer,
   PlatformChart,
@@ -16,7 +15,6 @@ import {
   PostgresDatabase,
   resources as resourcesSchema,
   ResourceSpec,
-  REVISION_ANNOTATION,
   SecretKeyRef,
   ServiceEndpoint,
   storage,
@@ -189,11 +187,8 @@ export class PostgresChart extends PlatformChart {
       `echo "databases ready: ${databases.map((db) => db.database).join(', ')}"`,
     ].join('\n');
     const image = this.context.images.image('postgres');
-    const revision = contentRevision(script, image.reference, this.endpoint.host);
     const job = new PlatformJob(this, 'Bootstrap', {
-      name: `postgres-bootstrap-${revision}`,
       identity: { name: 'postgres-bootstrap', instance, component: 'bootstrap', version },
-      podAnnotations: { [REVISION_ANNOTATION]: revision },
       pod: {
         user: POSTGRES_UID,
         group: POSTGRES_UID,

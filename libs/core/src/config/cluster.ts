@@ -54,6 +54,14 @@ export const clusterBaseShape = {
       additional: z.array(dnsSubdomain).default([]).describe('Other StorageClasses the cluster has, which components may name.'),
     })
     .describe('StorageClasses of the cluster.'),
+  secrets: z
+    .strictObject({
+      ageRecipients: z
+        .array(z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, { error: 'expected an age public key (age1 followed by 58 characters)' }))
+        .min(1)
+        .describe("Public age keys that can decrypt this cluster's Secrets: the cluster's own (its private half is the sops-age Secret in flux-system) and its operators'. Each cluster has its own."),
+    })
+    .describe('SOPS + age: Secrets live encrypted in clusters/<cluster>/secrets/<namespace>/<name>.yaml and are rendered still encrypted.'),
   external: z
     .strictObject({
       secrets: z
@@ -99,7 +107,7 @@ export function defineClusterSchema<C extends z.ZodType>(components: C) {
 export type ClusterBaseConfig = z.output<z.ZodObject<typeof clusterBaseShape>>;
 
 /** The context every chart receives, built from a validated configuration. */
-export function contextFromConfig(config: ClusterBaseConfig): PlatformContext {
+export function contextFromConfig(config: ClusterBaseConfig, secretVersions?: Readonly<Record<string, string>>): PlatformContext {
   return new PlatformContext({
     cluster: config.name,
     kubernetesVersion: config.kubernetesVersion,
@@ -109,5 +117,6 @@ export function contextFromConfig(config: ClusterBaseConfig): PlatformContext {
     images: new ImageCatalog({ registryMirrors: config.registryMirrors, pins: config.images }),
     dns: { namespace: config.network.dnsNamespace, podLabels: config.network.dnsPodLabels },
     apiServer: config.network.apiServer,
+    secretVersions,
   });
 }

@@ -13,8 +13,8 @@ export function checkRendered(objects: readonly RenderedObject[]): string[] {
     const other = seen.get(o.path);
     if (other) problems.push(`${where}: another object renders to the same file (${other.kind} ${other.namespace}/${other.name}); give them distinct names`);
     seen.set(o.path, o);
-    if (o.kind === 'Secret') {
-      problems.push(`${where}: the render must never write a Secret; reference it with SecretKeyRef and provide it through the secrets backend`);
+    if (o.kind === 'Secret' && !o.manifest.sops) {
+      problems.push(`${where}: the render must never write a plaintext Secret; reference it with SecretKeyRef and keep its values SOPS-encrypted under clusters/<cluster>/secrets/`);
     }
     if (isClusterScoped(o.kind) && o.namespace) problems.push(`${where}: cluster-scoped kind carries metadata.namespace '${o.namespace}'`);
     if (!isClusterScoped(o.kind) && !o.namespace) problems.push(`${where}: namespaced kind has no metadata.namespace`);
