@@ -37,6 +37,10 @@ install() { # name module version
 
 install kubeconform "$KUBECONFORM_MODULE" "$KUBECONFORM_VERSION"
 install kubectl-validate "$KUBECTL_VALIDATE_MODULE" "$KUBECTL_VALIDATE_VERSION"
+install sops "$SOPS_MODULE" "$SOPS_VERSION"
+install age "$AGE_MODULE" "$AGE_VERSION"
+install age-keygen "$AGE_KEYGEN_MODULE" "$AGE_VERSION"
+install gitleaks "$GITLEAKS_MODULE" "$GITLEAKS_VERSION"
 
 # The OpenAPI v3 documents kubectl-validate embeds, per Kubernetes minor, copied out of the
 # pinned module so kubeconform's schemas come from exactly the same source.

@@ -2,8 +2,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDnsLabel } from '@ml-platform/core';
 
-/** Creates clusters/<name>/ and apps/<name>/ from an existing cluster; returns the files written. */
-export function createCluster(root: string, name: string, from: string): string[] {
+/**
+ * Creates clusters/<name>/ and apps/<name>/ from an existing cluster, with an age public key of
+ * its own as the only recipient of its Secrets; returns the files written.
+ */
+export function createCluster(root: string, name: string, from: string, ageRecipient: string): string[] {
   if (!isDnsLabel(name)) throw new Error(`cluster name '${name}' is not a DNS label: use lower-case letters, digits and '-'`);
   const source = join(root, 'clusters', from, 'cluster.yaml');
   if (!existsSync(source)) throw new Error(`clusters/${from}/cluster.yaml does not exist; pass --from with an existing cluster`);
@@ -15,6 +18,7 @@ export function createCluster(root: string, name: string, from: string): string[
   const files: Record<string, string> = {
     [`clusters/${name}/cluster.yaml`]: config
       .replace(/^name: .+$/m, `name: ${name}`)
+      .replace(/^( {2}ageRecipients:\n)( {4}- age1\w+\n)+/m, `$1    - ${ageRecipient}\n`)
       .replace(/^# (?!yaml-language-server).*$/m, `# The ${name} cluster, created from ${from}: review every value below before the first render.`),
     [`clusters/${name}/project.json`]: `${JSON.stringify({ name: `cluster-${name}`, $schema: '../../node_modules/nx/schemas/project-schema.json', projectType: 'library', tags: ['type:config'], targets: {} }, null, 2)}\n`,
     [`apps/${name}/project.json`]: `${JSON.stringify(

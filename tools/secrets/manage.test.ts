@@ -1,0 +1,132 @@
+// Secrets end to end with throwaway age keys made at run time: create, decrypt, share across
+// namespaces, rotate, detect tampering, and fail the render when one is missing.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { loadClusterConfig, renderInMemory } from '@ml-platform/core';
+import { platformRenderSpec } from '@ml-platform/platform';
+import { toolPaths } from '../validate/tools';
+import { gitleaksFindings, plaintextSecrets } from '../scan-secrets';
+import { checkSecrets, createSecrets, generateValue, listSecrets, rotateSecret } from './manage';
+import { decryptFile } from './sops';
+
+const root = join(__dirname, '../..');
+const bin = toolPaths(root).bin;
+let ws: string;
+let ctx: { root: string; bin: string };
+let recipient: string;
+
+const decrypt = (path: string) => {
+  const r = decryptFile(bin, join(ws, path));
+  if (!r.ok) throw new Error(r.error);
+  return parse(r.text).stringData as Record<string, string>;
+};
+
+beforeAll(() => {
+  ws = mkdtempSync(join(tmpdir(), 'ml-platform-secrets-'));
+  writeFileSync(join(ws, 'nx.json'), '{}');
+  cpSync(join(root, 'clusters/dev/cluster.yaml'), join(ws, 'clusters/dev/cluster.yaml'));
+  execFileSync(join(bin, 'age-keygen'), ['-o', join(ws, 'test-key.txt')], { stdio: 'ignore' });
+  recipient = /public key: (age1\w+)/.exec(readFileSync(join(ws, 'test-key.txt'), 'utf8'))?.[1] as string;
+  const config = readFileSync(join(ws, 'clusters/dev/cluster.yaml'), 'utf8').replace(/^ {4}- age1\w+$/m, `    - ${recipient}`);
+  writeFileSync(join(ws, 'clusters/dev/cluster.yaml'), config);
+  process.env.SOPS_AGE_KEY_FILE = join(ws, 'test-key.txt');
+  ctx = { root: ws, bin };
+});
+afterAll(() => {
+  delete process.env.SOPS_AGE_KEY_FILE;
+  rmSync(ws, { recursive: true, force: true });
+});
+
+const render = () => {
+  const spec = platformRenderSpec('dev');
+  return renderInMemory(spec, loadClusterConfig(spec, join(ws, 'clusters/dev/cluster.yaml'), 'clusters/dev/cluster.yaml'), 'clusters/dev/cluster.yaml', join(ws, 'clusters/dev/secrets'));
+};
+
+test('a missing secret fails the render with its name', () => {
+  expect(render).toThrowError(/external\.secrets: secret 'minio-root' \(keys rootPassword, rootUser; namespaces minio\) is needed but neither rendered nor listed here/);
+  expect(listSecrets(ctx, 'dev')).toContain('MISSING  postgres/postgres-superuser  keys: password');
+});
+
+test('create encrypts every missing secret to the cluster, with the same values wherever it is read', () => {
+  const written = createSecrets(ctx, 'dev');
+  expect(written).toContain('clusters/dev/secrets/mlflow/postgres-role-mlflow.yaml');
+  expect(written).toContain('clusters/dev/secrets/postgres/postgres-role-mlflow.yaml');
+  const onDisk = readFileSync(join(ws, 'clusters/dev/secrets/postgres/postgres-superuser.yaml'), 'utf8');
+  expect(onDisk).toMatch(/password: ENC\[AES256_GCM,data:/);
+  expect(parse(onDisk).sops.age.map((a: { recipient: string }) => a.recipient)).toEqual([recipient]);
+  const inMlflow = decrypt('clusters/dev/secrets/mlflow/postgres-role-mlflow.yaml');
+  expect(inMlflow.password).toMatch(/^[A-Za-z0-9]{40}$/);
+  expect(decrypt('clusters/dev/secrets/postgres/postgres-role-mlflow.yaml')).toEqual(inMlflow);
+  expect(createSecrets(ctx, 'dev')).toEqual([]);
+  // The render now has them, still encrypted, byte for byte.
+  const { files } = render();
+  expect(files.find((f) => f.path === '05-secrets/postgres/secret-postgres-superuser.yaml')?.content).toBe(onDisk);
+  expect(checkSecrets(ctx, ['dev'])).toEqual({ problems: [], verified: 6, unverifiedClusters: [] });
+});
+
+test('rotate replaces the values everywhere and re-runs the Job that sets them', () => {
+  const jobName = () => render().objects.find((o) => o.kind === 'Job' && o.namespace === 'postgres')?.name;
+  const before = decrypt('clusters/dev/secrets/postgres/postgres-role-mlflow.yaml').password;
+  const job = jobName();
+  rotateSecret(ctx, 'dev', 'postgres-role-mlflow');
+  const after = decrypt('clusters/dev/secrets/postgres/postgres-role-mlflow.yaml').password;
+  expect(after).not.toBe(before);
+  expect(decrypt('clusters/dev/secrets/mlflow/postgres-role-mlflow.yaml').password).toBe(after);
+  expect(jobName()).not.toBe(job);
+});
+
+test('a tampered file fails the check when the key is present', () => {
+  const path = join(ws, 'clusters/dev/secrets/minio/minio-root.yaml');
+  const original = readFileSync(path, 'utf8');
+  writeFileSync(path, original.replace(/(rootPassword: ENC\[AES256_GCM,data:)(.)/, (_m, head, c) => `${head}${c === 'A' ? 'B' : 'A'}`));
+  const { problems } = checkSecrets(ctx, ['dev']);
+  expect(problems).toEqual([expect.stringMatching(/^clusters\/dev\/secrets\/minio\/minio-root\.yaml: does not decrypt with the key given/)]);
+  writeFileSync(path, original);
+});
+
+test('plaintext, wrongly addressed and extra files fail the check and the render', () => {
+  const plain = join(ws, 'clusters/dev/secrets/minio/minio-root.yaml');
+  const original = readFileSync(plain, 'utf8');
+  writeFileSync(plain, 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: minio-root\n  namespace: minio\nstringData:\n  rootUser: admin\n  rootPassword: hunter2hunter2\n');
+  const extra = join(ws, 'clusters/dev/secrets/mlflow/unused.yaml');
+  writeFileSync(extra, original.replace('name: minio-root', 'name: unused').replace('namespace: minio', 'namespace: mlflow'));
+  const { problems } = checkSecrets(ctx, ['dev']);
+  expect(problems).toEqual(
+    expect.arrayContaining([
+      'clusters/dev/secrets/minio/minio-root.yaml: not SOPS-encrypted (no sops metadata); encrypt it with \'npm run secrets -- create\' or sops',
+      "clusters/dev/secrets/minio/minio-root.yaml: value of 'rootUser' is not encrypted",
+      'clusters/dev/secrets/mlflow/unused.yaml: nothing in the cluster reads Secret mlflow/unused; remove the file',
+    ]),
+  );
+  expect(render).toThrowError(/clusters\/dev\/secrets\/minio\/minio-root\.yaml: value of 'rootPassword' is not encrypted/);
+  writeFileSync(plain, original);
+  unlinkSync(extra);
+});
+
+test('a private key or a plaintext Secret anywhere in the repository is found', () => {
+  const repo = mkdtempSync(join(tmpdir(), 'ml-platform-leak-'));
+  try {
+    execFileSync('git', ['init', '-q'], { cwd: repo });
+    execFileSync(join(bin, 'age-keygen'), ['-o', join(repo, 'keys.txt')], { stdio: 'ignore' });
+    writeFileSync(join(repo, 'db.yaml'), 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: plain\n');
+    expect(gitleaksFindings(repo, bin, ['keys.txt', 'db.yaml'])).toContainEqual(expect.stringMatching(/^working tree: keys\.txt:\d+: age-secret-key$/));
+    expect(plaintextSecrets(repo, ['keys.txt', 'db.yaml'])).toEqual(['db.yaml: Secret -/db has values that are not SOPS-encrypted']);
+    execFileSync('git', ['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', 'add', '-A'], { cwd: repo });
+    execFileSync('git', ['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', 'commit', '-qm', 'leak'], { cwd: repo });
+    rmSync(join(repo, 'keys.txt'));
+    // Deleting the file does not remove it from history.
+    expect(gitleaksFindings(repo, bin, ['db.yaml'])).toContainEqual(expect.stringMatching(/^history: keys\.txt:\d+ \(commit \w{8}\): age-secret-key$/));
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
+});
+
+test('generated values are strong and shaped for their key', () => {
+  expect(generateValue('rootUser')).toMatch(/^[A-Za-z0-9]{20}$/);
+  expect(generateValue('secretKey')).toMatch(/^[A-Za-z0-9]{40}$/);
+  expect(new Set(Array.from({ length: 50 }, () => generateValue('password'))).size).toBe(50);
+});
