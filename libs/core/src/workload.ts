@@ -290,6 +290,40 @@ export interface PlatformWorkloadProps {
   readonly podAnnotations?: Readonly<Record<string, string>>;
 }
 
+/**
+ * What a StatefulSet and a Deployment share: checked replicas and probes, the pods' identity
+ * and labels, and a hardened pod template spread across nodes.
+ */
+function longRunning(scope: PlatformChart, kind: string, props: PlatformWorkloadProps & { readonly replicas?: number }) {
+  const name = props.identity.name;
+  const replicas = props.replicas ?? 1;
+  assertReplicas(scope, kind, name, replicas);
+  assertProbed(scope, kind, name, props.pod);
+  const pods = new PodSelection(scope, scope.namespace, props.identity);
+  const labels = workloadLabels(props.identity);
+  return {
+    pods,
+    replicas,
+    metadata: { name, namespace: scope.namespace, labels },
+    template: {
+      metadata: { labels, annotations: props.podAnnotations },
+      spec: { ...hardenedPodSpec(scope, props.pod), topologySpreadConstraints: spreadAcrossNodes(pods, replicas) },
+    },
+  };
+}
+
+/** A ReadWriteOnce volume claim template of `size`, on the cluster's default StorageClass unless one is named. */
+export function volumeClaimTemplate(scope: PlatformChart, name: string, size: string, storageClass?: string): k8s.KubePersistentVolumeClaimProps {
+  return {
+    metadata: { name },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: storageClass ?? scope.context.defaultStorageClass,
+      resources: { requests: { storage: k8s.Quantity.fromString(size) } },
+    },
+  };
+}
+
 /** Properties for `PlatformStatefulSet`. */
 export interface PlatformStatefulSetProps extends PlatformWorkloadProps {
   /** @default 1 */
@@ -309,25 +343,19 @@ export class PlatformStatefulSet extends Construct {
 
   constructor(scope: PlatformChart, id: string, props: PlatformStatefulSetProps) {
     super(scope, id);
-    const name = props.identity.name;
-    this.replicas = props.replicas ?? 1;
-    assertReplicas(scope, 'StatefulSet', name, this.replicas);
-    assertProbed(scope, 'StatefulSet', name, props.pod);
-    this.pods = new PodSelection(scope, scope.namespace, props.identity);
-    const labels = workloadLabels(props.identity);
+    const { pods, replicas, metadata, template } = longRunning(scope, 'StatefulSet', props);
+    this.pods = pods;
+    this.replicas = replicas;
     new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: { name, namespace: scope.namespace, labels },
+      metadata,
       spec: {
-        replicas: this.replicas,
+        replicas,
         serviceName: props.serviceName,
         podManagementPolicy: props.podManagementPolicy,
-        selector: { matchLabels: this.pods.matchLabels },
+        selector: { matchLabels: pods.matchLabels },
         updateStrategy: { type: 'RollingUpdate' },
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-        template: {
-          metadata: { labels, annotations: props.podAnnotations },
-          spec: { ...hardenedPodSpec(scope, props.pod), topologySpreadConstraints: spreadAcrossNodes(this.pods, this.replicas) },
-        },
+        template,
         volumeClaimTemplates: props.volumeClaimTemplates,
       },
     });
@@ -350,26 +378,20 @@ export class PlatformDeployment extends Construct {
 
   constructor(scope: PlatformChart, id: string, props: PlatformDeploymentProps) {
     super(scope, id);
-    const name = props.identity.name;
-    this.replicas = props.replicas ?? 1;
-    assertReplicas(scope, 'Deployment', name, this.replicas);
-    assertProbed(scope, 'Deployment', name, props.pod);
-    this.pods = new PodSelection(scope, scope.namespace, props.identity);
-    const labels = workloadLabels(props.identity);
+    const { pods, replicas, metadata, template } = longRunning(scope, 'Deployment', props);
+    this.pods = pods;
+    this.replicas = replicas;
     new k8s.KubeDeployment(this, 'Resource', {
-      metadata: { name, namespace: scope.namespace, labels },
+      metadata,
       spec: {
-        replicas: this.replicas,
+        replicas,
         revisionHistoryLimit: 5,
-        selector: { matchLabels: this.pods.matchLabels },
+        selector: { matchLabels: pods.matchLabels },
         strategy: {
           type: 'RollingUpdate',
           rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) },
         },
-        template: {
-          metadata: { labels, annotations: props.podAnnotations },
-          spec: { ...hardenedPodSpec(scope, props.pod), topologySpreadConstraints: spreadAcrossNodes(this.pods, this.replicas) },
-        },
+        template,
       },
     });
   }

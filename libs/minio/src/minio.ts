@@ -19,6 +19,7 @@ import {
   SecretKeyRef,
   ServiceEndpoint,
   storage,
+  volumeClaimTemplate,
 } from '@ml-platform/core';
 
 /** Smallest distributed deployment: erasure coding needs at least 4 drives for useful redundancy. */
@@ -166,16 +167,7 @@ export class MinioChart extends PlatformChart {
           },
         ],
       },
-      volumeClaimTemplates: [
-        {
-          metadata: { name: 'export' },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: props.storageClass ?? props.context.defaultStorageClass,
-            resources: { requests: { storage: k8s.Quantity.fromString(props.storageSize) } },
-          },
-        },
-      ],
+      volumeClaimTemplates: [volumeClaimTemplate(this, 'export', props.storageSize, props.storageClass)],
     });
     this.server = statefulSet.pods;
 

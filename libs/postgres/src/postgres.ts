@@ -18,6 +18,7 @@ import {
   SecretKeyRef,
   ServiceEndpoint,
   storage,
+  volumeClaimTemplate,
 } from '@ml-platform/core';
 
 /** The `components.postgres` section of cluster.yaml. */
@@ -117,16 +118,7 @@ export class PostgresChart extends PlatformChart {
           },
         ],
       },
-      volumeClaimTemplates: [
-        {
-          metadata: { name: 'data' },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: props.storageClass ?? props.context.defaultStorageClass,
-            resources: { requests: { storage: k8s.Quantity.fromString(props.storageSize) } },
-          },
-        },
-      ],
+      volumeClaimTemplates: [volumeClaimTemplate(this, 'data', props.storageSize, props.storageClass)],
     });
     this.server = statefulSet.pods;
 
