@@ -1,4 +1,18 @@
 import { ImageCatalog } from './images';
+import type { PodSelection } from './network';
+
+/**
+ * Delivery of secrets by HashiCorp Vault's agent injector instead of Kubernetes Secrets: pods
+ * that read secrets get the injector's annotations and source the rendered file, and may reach Vault.
+ */
+export interface VaultDelivery {
+  /** KV version 2 mount, e.g. `secret`. */
+  readonly kvMount: string;
+  /** Path under the mount where the platform keeps its secrets, e.g. `ml-platform`. */
+  readonly pathPrefix: string;
+  /** Allows the agents injected into `pods` to reach Vault. */
+  allowAgents(pods: PodSelection): void;
+}
 
 /** Where the cluster's DNS server runs; every namespace's pods may query it. */
 export interface DnsServer {
@@ -63,6 +77,7 @@ export class PlatformContext {
   public readonly dns: DnsServer;
   public readonly apiServer?: ApiServerEndpoints;
   private readonly secretVersions: Readonly<Record<string, string>>;
+  private vaultDelivery?: VaultDelivery;
 
   constructor(props: PlatformContextProps) {
     this.cluster = props.cluster;
@@ -74,6 +89,17 @@ export class PlatformContext {
     this.dns = props.dns ?? { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
     this.apiServer = props.apiServer;
     this.secretVersions = props.secretVersions ?? {};
+  }
+
+  /** From now on, workloads receive their secrets from Vault (set once, before the workloads exist). */
+  public deliverSecretsWithVault(delivery: VaultDelivery): void {
+    if (this.vaultDelivery) throw new Error('secrets are already delivered by Vault');
+    this.vaultDelivery = delivery;
+  }
+
+  /** How workloads receive secrets: Vault, or Kubernetes Secrets when undefined. */
+  public get vault(): VaultDelivery | undefined {
+    return this.vaultDelivery;
   }
 
   /** The version of an encrypted Secret, or '' when it is not kept in Git. */

@@ -51,6 +51,18 @@ export const IMAGE_CATALOG = {
     tag: 'v19.4.1',
     note: 'GitLab agent for Kubernetes. Must match the GitLab instance major.minor (one minor of skew is supported): pin it per cluster. Digest not pinned: not verifiable offline.',
   },
+  vault: {
+    registry: 'docker.io',
+    repository: 'hashicorp/vault',
+    tag: '2.0.4',
+    note: 'Vault server and the injected agent (vault-helm 0.34.1 default, tested by HashiCorp). Digest not pinned: not verifiable offline.',
+  },
+  'vault-k8s': {
+    registry: 'docker.io',
+    repository: 'hashicorp/vault-k8s',
+    tag: '1.7.6',
+    note: 'Vault agent injector (mutating webhook), vault-helm 0.34.1 default. Digest not pinned: not verifiable offline.',
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 /** The key of an image in the catalog. */

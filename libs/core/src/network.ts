@@ -147,3 +147,21 @@ export function allowEgressToExternalPods(from: PodSelection, namespace: string,
     },
   });
 }
+
+/**
+ * Allows connections into `to` from addresses outside the pod network (the API server calling
+ * a webhook), on one TCP port. Written in the server's chart.
+ */
+export function allowIngressFromAddresses(to: PodSelection, source: string, cidrs: readonly string[], port: number): void {
+  const name = `allow-${to.identity.name}-from-${source}-${port}`;
+  if (to.chart.node.tryFindChild(`NetworkPolicy-${name}`)) return;
+  if (cidrs.length === 0) throw new Error(`${name}: no addresses for '${source}'; declare them in cluster.yaml`);
+  new k8s.KubeNetworkPolicy(to.chart, `NetworkPolicy-${name}`, {
+    metadata: { name, namespace: to.namespace, labels: flowLabels(to) },
+    spec: {
+      podSelector: { matchLabels: to.matchLabels },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' }] }],
+    },
+  });
+}

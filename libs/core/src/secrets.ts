@@ -78,6 +78,23 @@ export class SecretRequirements {
     entry.keys.set(ref.key, ref.description);
   }
 
+  private readonly fromVault = new Map<string, { keys: Set<string>; namespaces: Set<string> }>();
+
+  /** Records that `namespace` reads `ref` from Vault at `path` (no Kubernetes Secret exists for it). */
+  public requireFromVault(ref: SecretKeyRef, path: string, namespace: string): void {
+    const entry = this.fromVault.get(path) ?? { keys: new Set<string>(), namespaces: new Set<string>() };
+    entry.keys.add(ref.key);
+    entry.namespaces.add(namespace);
+    this.fromVault.set(path, entry);
+  }
+
+  /** Vault KV paths the render reads, with their keys and the namespaces (Vault roles) that read them. */
+  public vaultPaths(): { path: string; keys: string[]; namespaces: string[] }[] {
+    return [...this.fromVault.entries()]
+      .sort(([a], [b]) => compare(a, b))
+      .map(([path, e]) => ({ path, keys: [...e.keys].sort(compare), namespaces: [...e.namespaces].sort(compare) }));
+  }
+
   /** Everything required, sorted by name, for the inventory. */
   public list(): SecretRequirement[] {
     return [...this.secrets.entries()]

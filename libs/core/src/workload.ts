@@ -2,7 +2,7 @@ import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ImageRef } from './images';
-import { workloadLabels, WorkloadIdentity } from './labels';
+import { LabelKeys, workloadLabels, WorkloadIdentity } from './labels';
 import { PodSelection } from './network';
 import { PlatformChart } from './platform-chart';
 import { SecretKeyRef, SecretRequirements } from './secrets';
@@ -175,14 +175,38 @@ function volumeNameFor(path: string): string {
  * limits, pull policy IfNotPresent and no ServiceAccount token unless asked for.
  * Secrets the containers read are recorded as requirements of the namespace.
  */
-export function hardenedPodSpec(chart: PlatformChart, props: HardenedPodProps): k8s.PodSpec {
+export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { spec: k8s.PodSpec; annotations: Record<string, string>; usesVault: boolean } {
   if (props.user === 0 || props.group === 0 || props.fsGroup === 0) {
     throw new Error(`pod in '${chart.namespace}' would run as root (user ${props.user}, group ${props.group}); set a non-zero UID and GID`);
   }
   const secrets = SecretRequirements.of(chart);
   const writable = new Map<string, WritablePath>();
   const secretVolumes = new Map<string, k8s.Volume>();
+  const vault = chart.context.vault;
+  const annotations: Record<string, string> = {};
   const toContainer = (c: HardenedContainerProps): k8s.Container => {
+    const fromVault = vault ? Object.entries(c.env ?? {}).filter(([, v]) => v.secret) : [];
+    let command = c.command;
+    let args = c.args;
+    if (vault && fromVault.length > 0) {
+      if (!c.command) throw new Error(`container '${c.name}' in '${chart.namespace}' reads secrets from Vault and needs an explicit command to wrap`);
+      // The agent renders `export NAME='value'` lines; the container sources them, then runs as before.
+      const file = `${c.name}-env`;
+      const paths = new Map<string, [string, SecretKeyRef][]>();
+      for (const [name, value] of fromVault) {
+        const ref = value.secret as SecretKeyRef;
+        // One path per secret, wherever it is read; the Vault role of each namespace may read it.
+        const path = `${vault.kvMount}/data/${vault.pathPrefix}/${ref.secretName}`;
+        secrets.requireFromVault(ref, path, chart.namespace);
+        paths.set(path, [...(paths.get(path) ?? []), [name, ref]]);
+      }
+      annotations[`vault.hashicorp.com/agent-inject-secret-${file}`] = [...paths.keys()][0];
+      annotations[`vault.hashicorp.com/agent-inject-template-${file}`] = [...paths.entries()]
+        .map(([path, vars]) => [`{{- with secret "${path}" }}`, ...vars.map(([name, ref]) => `export ${name}='{{ .Data.data.${ref.key} }}'`), '{{- end }}'].join('\n'))
+        .join('\n');
+      command = ['/bin/sh', '-c', `. /vault/secrets/${file} && exec "$@"`, 'vault-env', ...c.command, ...(c.args ?? [])];
+      args = undefined;
+    }
     for (const w of c.writablePaths ?? []) writable.set(w.path, w);
     const secretMounts = (c.secretFiles ?? []).map((f) => {
       const names = new Set(f.keys.map((k) => k.secretName));
@@ -193,10 +217,12 @@ export function hardenedPodSpec(chart: PlatformChart, props: HardenedPodProps): 
       secretVolumes.set(volume, { name: volume, secret: { secretName, items: f.keys.map((k) => ({ key: k.key, path: k.key })), defaultMode: 0o440 } });
       return { name: volume, mountPath: f.directory, readOnly: true };
     });
-    const env = Object.entries(c.env ?? {}).map(([name, value]) => {
-      if (value.secret) secrets.require(value.secret, chart.namespace);
-      return value._toKube(name);
-    });
+    const env = Object.entries(c.env ?? {})
+      .filter(([, value]) => !(vault && value.secret))
+      .map(([name, value]) => {
+        if (value.secret) secrets.require(value.secret, chart.namespace);
+        return value._toKube(name);
+      });
     const mounts: k8s.VolumeMount[] = [
       ...(c.writablePaths ?? []).map((w) => ({ name: volumeNameFor(w.path), mountPath: w.path })),
       ...(c.mounts ?? []).map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly ?? true })),
@@ -206,8 +232,8 @@ export function hardenedPodSpec(chart: PlatformChart, props: HardenedPodProps): 
       name: c.name,
       image: c.image.reference,
       imagePullPolicy: 'IfNotPresent',
-      command: c.command,
-      args: c.args,
+      command,
+      args,
       workingDir: c.workingDir,
       env: env.length ? env : undefined,
       ports: c.ports?.map((p) => ({ name: p.name, containerPort: p.number, protocol: 'TCP' })),
@@ -232,9 +258,28 @@ export function hardenedPodSpec(chart: PlatformChart, props: HardenedPodProps): 
     ...secretVolumes.values(),
     ...(props.volumes ?? []),
   ];
-  return {
-    automountServiceAccountToken: props.mountServiceAccountToken ?? false,
-    serviceAccountName: props.serviceAccountName,
+  const usesVault = Object.keys(annotations).length > 0;
+  let serviceAccountName = props.serviceAccountName;
+  if (usesVault) {
+    if (props.serviceAccountName) throw new Error(`pod in '${chart.namespace}' has ServiceAccount '${props.serviceAccountName}' and reads secrets from Vault; Vault logs pods in as vault-auth`);
+    Object.assign(annotations, {
+      'vault.hashicorp.com/agent-inject': 'true',
+      'vault.hashicorp.com/role': chart.namespace,
+      // Static secrets: render them once before the containers start, no sidecar.
+      'vault.hashicorp.com/agent-pre-populate-only': 'true',
+    });
+    serviceAccountName = VAULT_AUTH_SERVICE_ACCOUNT;
+    if (!chart.node.tryFindChild('VaultAuthServiceAccount')) {
+      new k8s.KubeServiceAccount(chart, 'VaultAuthServiceAccount', {
+        metadata: { name: VAULT_AUTH_SERVICE_ACCOUNT, namespace: chart.namespace, labels: { [LabelKeys.NAME]: VAULT_AUTH_SERVICE_ACCOUNT, [LabelKeys.COMPONENT]: 'vault-auth' } },
+        automountServiceAccountToken: false,
+      });
+    }
+  }
+  const spec: k8s.PodSpec = {
+    // The injected agent logs in to Vault with the pod's token; it grants nothing in Kubernetes.
+    automountServiceAccountToken: usesVault || (props.mountServiceAccountToken ?? false),
+    serviceAccountName,
     enableServiceLinks: false,
     restartPolicy: props.restartPolicy,
     terminationGracePeriodSeconds: props.terminationGracePeriod?.toSeconds(),
@@ -250,7 +295,11 @@ export function hardenedPodSpec(chart: PlatformChart, props: HardenedPodProps): 
     containers,
     volumes: volumes.length ? volumes : undefined,
   };
+  return { spec, annotations, usesVault };
 }
+
+/** The ServiceAccount pods log in to Vault with; bound to a Vault role named after the namespace. */
+export const VAULT_AUTH_SERVICE_ACCOUNT = 'vault-auth';
 
 /**
  * Spreads the replicas of a workload across nodes, so one node failure takes at most its share.
@@ -301,13 +350,16 @@ function longRunning(scope: PlatformChart, kind: string, props: PlatformWorkload
   assertProbed(scope, kind, name, props.pod);
   const pods = new PodSelection(scope, scope.namespace, props.identity);
   const labels = workloadLabels(props.identity);
+  const pod = hardenedPod(scope, props.pod);
+  if (pod.usesVault) scope.context.vault?.allowAgents(pods);
+  const annotations = { ...props.podAnnotations, ...pod.annotations };
   return {
     pods,
     replicas,
     metadata: { name, namespace: scope.namespace, labels },
     template: {
-      metadata: { labels, annotations: props.podAnnotations },
-      spec: { ...hardenedPodSpec(scope, props.pod), topologySpreadConstraints: spreadAcrossNodes(pods, replicas) },
+      metadata: { labels, annotations: Object.keys(annotations).length ? annotations : undefined },
+      spec: { ...pod.spec, topologySpreadConstraints: spreadAcrossNodes(pods, replicas) },
     },
   };
 }
@@ -334,6 +386,12 @@ export interface PlatformStatefulSetProps extends PlatformWorkloadProps {
   readonly volumeClaimTemplates?: k8s.KubePersistentVolumeClaimProps[];
   /** @default 'OrderedReady' */
   readonly podManagementPolicy?: 'OrderedReady' | 'Parallel';
+  /**
+   * `OnDelete` for servers whose pods must be restarted by an operator (Vault must be unsealed).
+   *
+   * @default 'RollingUpdate'
+   */
+  readonly updateStrategy?: 'RollingUpdate' | 'OnDelete';
 }
 
 /** A StatefulSet with a hardened pod, a stable name and label selectors. */
@@ -353,7 +411,7 @@ export class PlatformStatefulSet extends Construct {
         serviceName: props.serviceName,
         podManagementPolicy: props.podManagementPolicy,
         selector: { matchLabels: pods.matchLabels },
-        updateStrategy: { type: 'RollingUpdate' },
+        updateStrategy: { type: props.updateStrategy ?? 'RollingUpdate' },
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template,
         volumeClaimTemplates: props.volumeClaimTemplates,
@@ -423,9 +481,10 @@ export class PlatformJob extends Construct {
     super(scope, id);
     this.pods = new PodSelection(scope, scope.namespace, props.identity);
     const labels = workloadLabels(props.identity);
-    const pod = hardenedPodSpec(scope, { ...props.pod, restartPolicy: props.pod.restartPolicy ?? 'OnFailure' });
+    const { spec: pod, annotations, usesVault } = hardenedPod(scope, { ...props.pod, restartPolicy: props.pod.restartPolicy ?? 'OnFailure' });
+    if (usesVault) scope.context.vault?.allowAgents(this.pods);
     const secretsRead = [...new Set([...JSON.stringify(pod).matchAll(/"secretKeyRef":\{"name":"([^"]+)"|"secretName":"([^"]+)"/g)].map((m) => m[1] ?? m[2]))].sort();
-    const revision = contentRevision(JSON.stringify(pod), ...(props.revisionOf ?? []), ...secretsRead.map((s) => `${s}=${scope.context.secretVersion(scope.namespace, s)}`));
+    const revision = contentRevision(JSON.stringify({ pod, annotations }), ...(props.revisionOf ?? []), ...secretsRead.map((s) => `${s}=${scope.context.secretVersion(scope.namespace, s)}`));
     this.name = `${props.identity.name}-${revision}`;
     new k8s.KubeJob(this, 'Resource', {
       metadata: { name: this.name, namespace: scope.namespace, labels },
@@ -433,7 +492,7 @@ export class PlatformJob extends Construct {
         backoffLimit: props.backoffLimit ?? 10,
         activeDeadlineSeconds: (props.activeDeadline ?? Duration.minutes(30)).toSeconds(),
         template: {
-          metadata: { labels, annotations: { ...props.podAnnotations, [REVISION_ANNOTATION]: revision } },
+          metadata: { labels, annotations: { ...props.podAnnotations, ...annotations, [REVISION_ANNOTATION]: revision } },
           spec: pod,
         },
       },

@@ -56,12 +56,21 @@ export const clusterBaseShape = {
     .describe('StorageClasses of the cluster.'),
   secrets: z
     .strictObject({
+      backend: z
+        .enum(['sops', 'vault'])
+        .default('sops')
+        .describe('sops: Kubernetes Secrets, SOPS-encrypted in Git. vault: the platform components read their credentials from HashiCorp Vault through its agent injector (needs components.vault).'),
       ageRecipients: z
         .array(z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, { error: 'expected an age public key (age1 followed by 58 characters)' }))
-        .min(1)
+        .default([])
         .describe("Public age keys that can decrypt this cluster's Secrets: the cluster's own (its private half is the sops-age Secret in flux-system) and its operators'. Each cluster has its own."),
     })
-    .describe('SOPS + age: Secrets live encrypted in clusters/<cluster>/secrets/<namespace>/<name>.yaml and are rendered still encrypted.'),
+    .superRefine((value, ctx) => {
+      if (value.backend === 'sops' && value.ageRecipients.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['ageRecipients'], message: 'expected at least one age recipient when backend is sops' });
+      }
+    })
+    .describe('Where secret values live: SOPS-encrypted in clusters/<cluster>/secrets/<namespace>/<name>.yaml (rendered still encrypted), or Vault.'),
   external: z
     .strictObject({
       secrets: z

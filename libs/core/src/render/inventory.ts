@@ -17,6 +17,8 @@ export interface Inventory {
   }[];
   readonly images: string[];
   readonly secrets: SecretRequirement[];
+  /** Vault KV paths, when secrets.backend is vault. */
+  readonly vaultPaths: { path: string; keys: string[]; namespaces: string[] }[];
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -35,6 +37,7 @@ export function buildInventory(
   kubernetesVersion: string,
   objects: readonly RenderedObject[],
   secrets: SecretRequirement[],
+  vaultPaths: Inventory['vaultPaths'] = [],
 ): Inventory {
   const byComponent = new Map<string, RenderedObject[]>();
   for (const o of objects) {
@@ -64,6 +67,7 @@ export function buildInventory(
     components,
     images: uniqueSorted(components.flatMap((c) => c.images)),
     secrets,
+    vaultPaths,
   };
 }
 
@@ -98,6 +102,18 @@ export function inventoryMarkdown(inv: Inventory, header: string): string {
     '| --- | --- | --- |',
     ...inv.secrets.map((s) => `| ${s.name} | ${s.namespaces.join(', ')} | ${s.keys.map((k) => `\`${k.key}\`: ${k.description}`).join('<br>')} |`),
     '',
+    ...(inv.vaultPaths.length
+      ? [
+          '## Secrets read from Vault',
+          '',
+          'KV version 2 paths; the Vault role named after each namespace must be allowed to read them (docs/secrets.md).',
+          '',
+          '| path | keys | read by (namespace = Vault role) |',
+          '| --- | --- | --- |',
+          ...inv.vaultPaths.map((v) => `| \`${v.path}\` | ${v.keys.join(', ')} | ${v.namespaces.join(', ')} |`),
+          '',
+        ]
+      : []),
   ];
   return lines.join('\n');
 }
