@@ -13,6 +13,7 @@ export default defineConfig({
       '@ml-platform/flux': lib('flux'),
       '@ml-platform/gitlab-agent': lib('gitlab-agent'),
       '@ml-platform/argocd': lib('argocd'),
+      '@ml-platform/vault': lib('vault'),
       '@ml-platform/platform': lib('platform'),
     },
   },

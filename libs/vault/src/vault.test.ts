@@ -1,0 +1,56 @@
+import { Testing } from 'cdk8s';
+import { expect, test } from 'vitest';
+import { ImageCatalog, PlatformContext } from '@ml-platform/core';
+import { VaultChart } from './vault';
+
+const context = new PlatformContext({
+  cluster: 'edge', kubernetesVersion: '1.28', baseDomain: 'ml.edge.internal', defaultStorageClass: 'standard', images: new ImageCatalog(),
+  apiServer: { cidrs: ['10.1.0.1/32'], port: 6443 },
+});
+
+test('three Raft voters that join each other, updated by hand, with a disruption budget', () => {
+  const objects = Testing.synth(new VaultChart(Testing.app(), 'vault', { context, replicas: 3, storageSize: '10Gi' }));
+  const sts = objects.find((o) => o.kind === 'StatefulSet');
+  expect(sts.spec).toMatchObject({ replicas: 3, serviceName: 'vault-internal', podManagementPolicy: 'Parallel', updateStrategy: { type: 'OnDelete' } });
+  const config: string = objects.find((o) => o.kind === 'ConfigMap').data['vault.hcl'];
+  expect(config.match(/leader_api_addr = "http:\/\/vault-\d\.vault-internal\.vault\.svc\.cluster\.local:8200"/g)).toHaveLength(3);
+  expect(config).toContain('storage "raft"');
+  expect(config).toContain('tls_disable = 1');
+  const container = sts.spec.template.spec.containers[0];
+  expect(container.readinessProbe.exec.command).toEqual(['vault', 'status']);
+  expect(container.livenessProbe.httpGet.path).toBe('/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204');
+  expect(sts.spec.template.spec.securityContext).toMatchObject({ runAsUser: 100, runAsGroup: 1000 });
+  expect(objects.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.metadata.name)).toEqual(['vault', 'vault-agent-injector']);
+  expect(objects.find((o) => o.kind === 'Service' && o.metadata.name === 'vault-internal').spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+});
+
+test('with a TLS secret the listener and the peers use it', () => {
+  const objects = Testing.synth(new VaultChart(Testing.app(), 'vault', { context, replicas: 3, storageSize: '10Gi', tlsSecret: 'vault-tls' }));
+  const config: string = objects.find((o) => o.kind === 'ConfigMap').data['vault.hcl'];
+  expect(config).toContain('tls_cert_file = "/vault/tls/tls.crt"');
+  expect(config).toContain('leader_api_addr = "https://vault-0.vault-internal.vault.svc.cluster.local:8200"');
+  expect(config).toContain('leader_ca_cert_file = "/vault/tls/ca.crt"');
+  const pod = objects.find((o) => o.kind === 'StatefulSet').spec.template.spec;
+  expect(pod.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'vault-tls', defaultMode: 0o440 } });
+  const injector = objects.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0];
+  expect(injector.env).toContainEqual({ name: 'AGENT_INJECT_VAULT_ADDR', value: 'https://vault.vault.svc.cluster.local:8200' });
+});
+
+test('the injector is a webhook the API server may call, managing its own certificate, with narrow RBAC', () => {
+  const objects = Testing.synth(new VaultChart(Testing.app(), 'vault', { context, storageSize: '1Gi' }));
+  const webhook = objects.find((o) => o.kind === 'MutatingWebhookConfiguration');
+  expect(webhook.webhooks[0]).toMatchObject({ name: 'vault.hashicorp.com', failurePolicy: 'Ignore', sideEffects: 'None', clientConfig: { service: { name: 'vault-agent-injector-svc', namespace: 'vault', path: '/mutate', port: 443 } } });
+  const fromApi = objects.find((o) => o.metadata.name === 'allow-vault-agent-injector-from-kubernetes-api-8080');
+  expect(fromApi.spec.ingress).toEqual([{ from: [{ ipBlock: { cidr: '10.1.0.1/32' } }], ports: [{ port: 8080, protocol: 'TCP' }] }]);
+  for (const role of objects.filter((o) => /Role$/.test(o.kind))) {
+    for (const rule of role.rules) expect([...rule.verbs, ...rule.resources]).not.toContain('*');
+  }
+  expect(objects.find((o) => o.kind === 'ClusterRoleBinding' && o.roleRef.name === 'system:auth-delegator')).toBeDefined();
+  // One voter in dev: no budget, no leader election between injectors.
+  expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
+});
+
+test('refuses to run without the API server endpoints', () => {
+  const bare = new PlatformContext({ cluster: 'edge', kubernetesVersion: '1.28', baseDomain: 'ml.edge.internal', defaultStorageClass: 'standard', images: new ImageCatalog() });
+  expect(() => new VaultChart(Testing.app(), 'vault', { context: bare, storageSize: '1Gi' })).toThrowError('vault talks to the Kubernetes API: set network.apiServer in cluster.yaml');
+});

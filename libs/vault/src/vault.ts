@@ -1,0 +1,332 @@
+import { ApiObject, Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import {
+  allowEgressToAddresses,
+  allowFlow,
+  allowIngressFromAddresses,
+  contentRevision,
+  EnvValue,
+  Layer,
+  PlatformChart,
+  PlatformContext,
+  PlatformDeployment,
+  PlatformDisruptionBudget,
+  PlatformService,
+  PlatformStatefulSet,
+  PodSelection,
+  resources as resourcesSchema,
+  ResourceSpec,
+  ServiceEndpoint,
+  storage,
+  volumeClaimTemplate,
+  workloadLabels,
+} from '@ml-platform/core';
+
+/** The `components.vault` section of cluster.yaml. */
+export const vaultConfigSchema = z
+  .strictObject({
+    enabled: z.boolean().describe('Render HashiCorp Vault and its agent injector.'),
+    replicas: z.union([z.literal(1), z.literal(3), z.literal(5)]).describe('Raft voters: 1 (dev) or an odd quorum of 3 or 5.'),
+    storage,
+    tlsSecret: z.string().optional().describe('Secret (tls.crt, tls.key, ca.crt) for the listener, e.g. from cert-manager, with SANs vault, vault.vault.svc and vault-N.vault-internal. Without it the listener is plain HTTP inside the cluster.'),
+    resources: resourcesSchema.optional(),
+  })
+  .describe('HashiCorp Vault (Raft storage) with the agent injector, the secrets backend when secrets.backend is vault.');
+
+/** Properties for `VaultChart`. */
+export interface VaultChartProps {
+  readonly context: PlatformContext;
+  /** @default 1 */
+  readonly replicas?: 1 | 3 | 5;
+  readonly storageSize: string;
+  /** @default - the cluster's default StorageClass */
+  readonly storageClass?: string;
+  /** @default - plain HTTP listener inside the cluster */
+  readonly tlsSecret?: string;
+  /** @default - 250m/256Mi requested, 1 CPU/1Gi limit */
+  readonly resources?: ResourceSpec;
+}
+
+const API_PORT = 8200;
+const CLUSTER_PORT = 8201;
+const INJECTOR_PORT = 8080;
+/** The vault user of the official image and the group vault-helm runs it with. */
+const VAULT_UID = 100;
+const VAULT_GID = 1000;
+
+/**
+ * HashiCorp Vault with integrated (Raft) storage: a StatefulSet (1 voter in dev, 3 or 5 in
+ * prod) that joins its peers by itself, its Services, a TLS-ready listener, probes that tell
+ * sealed from dead, a PodDisruptionBudget, the Kubernetes auth delegation, and the agent
+ * injector (a mutating webhook, no CRDs) that renders secrets into pods that ask for them.
+ * Initialising, unsealing and the policies are an operator's one-time work: docs/secrets.md.
+ */
+export class VaultChart extends PlatformChart {
+  /** The Vault API, for agents and clients. */
+  public readonly api: ServiceEndpoint;
+  public readonly server: PodSelection;
+  /** `https` when the listener serves TLS. */
+  public readonly scheme: 'http' | 'https';
+
+  constructor(scope: Construct, id: string, props: VaultChartProps) {
+    super(scope, id, { context: props.context, layer: Layer.PLATFORM });
+    const { context } = props;
+    const replicas = props.replicas ?? 1;
+    const image = context.images.image('vault');
+    const tls = props.tlsSecret !== undefined;
+    const scheme = tls ? 'https' : 'http';
+    this.scheme = scheme;
+    const internal = 'vault-internal';
+    const peer = (i: number) => `${scheme}://vault-${i}.${context.serviceHost(internal, this.namespace)}:${API_PORT}`;
+    const listenerTls = tls
+      ? ['  tls_disable   = 0', '  tls_cert_file = "/vault/tls/tls.crt"', '  tls_key_file  = "/vault/tls/tls.key"', '  tls_client_ca_file = "/vault/tls/ca.crt"']
+      : ['  # Plain HTTP inside the cluster; set components.vault.tlsSecret to serve TLS.', '  tls_disable = 1'];
+    const config = [
+      'ui            = true',
+      '# Integrated storage: HashiCorp recommends disabling mlock with Raft.',
+      'disable_mlock = true',
+      'listener "tcp" {',
+      `  address         = "[::]:${API_PORT}"`,
+      `  cluster_address = "[::]:${CLUSTER_PORT}"`,
+      ...listenerTls,
+      '}',
+      'storage "raft" {',
+      '  path = "/vault/data"',
+      ...Array.from({ length: replicas }, (_, i) => [
+        '  retry_join {',
+        `    leader_api_addr = "${peer(i)}"`,
+        ...(tls ? ['    leader_ca_cert_file = "/vault/tls/ca.crt"'] : []),
+        '  }',
+      ]).flat(),
+      '}',
+      '# Labels pods vault-active, vault-sealed, ... for the Services and operators.',
+      'service_registration "kubernetes" {}',
+      '',
+    ].join('\n');
+    const identity = { name: 'vault', instance: id, component: 'secrets-server', version: image.version };
+    new k8s.KubeConfigMap(this, 'Config', {
+      metadata: { name: 'vault-config', namespace: this.namespace, labels: workloadLabels(identity) },
+      data: { 'vault.hcl': config },
+    });
+
+    const serviceAccount = 'vault';
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: serviceAccount, namespace: this.namespace, labels: workloadLabels(identity) },
+      automountServiceAccountToken: false,
+    });
+    const statefulSet = new PlatformStatefulSet(this, 'Server', {
+      identity,
+      replicas,
+      serviceName: internal,
+      podManagementPolicy: 'Parallel',
+      // Every restarted pod comes back sealed: an operator rolls the pods one by one.
+      updateStrategy: 'OnDelete',
+      // Changing the configuration rolls nothing by itself (OnDelete), but marks the pods stale.
+      podAnnotations: { 'ml-platform.io/config-revision': contentRevision(config) },
+      pod: {
+        user: VAULT_UID,
+        group: VAULT_GID,
+        serviceAccountName: serviceAccount,
+        // Kubernetes auth (TokenReview) and service registration use the API.
+        mountServiceAccountToken: true,
+        terminationGracePeriod: Duration.seconds(30),
+        volumes: [
+          { name: 'config', configMap: { name: 'vault-config' } },
+          ...(tls ? [{ name: 'tls', secret: { secretName: props.tlsSecret, defaultMode: 0o440 } }] : []),
+        ],
+        containers: [
+          {
+            name: 'vault',
+            image,
+            command: ['vault'],
+            args: ['server', '-config=/vault/config/vault.hcl'],
+            env: {
+              POD_IP: EnvValue.fromField('status.podIP'),
+              HOSTNAME: EnvValue.fromField('metadata.name'),
+              VAULT_RAFT_NODE_ID: EnvValue.fromField('metadata.name'),
+              VAULT_K8S_POD_NAME: EnvValue.fromField('metadata.name'),
+              VAULT_K8S_NAMESPACE: EnvValue.fromField('metadata.namespace'),
+              VAULT_ADDR: EnvValue.fromValue(`${scheme}://127.0.0.1:${API_PORT}`),
+              VAULT_API_ADDR: EnvValue.fromValue(`${scheme}://$(POD_IP):${API_PORT}`),
+              VAULT_CLUSTER_ADDR: EnvValue.fromValue(`https://$(HOSTNAME).${internal}:${CLUSTER_PORT}`),
+              ...(tls ? { VAULT_CACERT: EnvValue.fromValue('/vault/tls/ca.crt') } : {}),
+              HOME: EnvValue.fromValue('/home/vault'),
+            },
+            ports: [
+              { name: scheme, number: API_PORT },
+              { name: 'https-internal', number: CLUSTER_PORT },
+            ],
+            resources: props.resources ?? { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+            // Ready only when unsealed (vault status exits 2 while sealed).
+            readinessProbe: { exec: { command: ['vault', 'status'] }, initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 },
+            // Alive while sealed or uninitialised too: restarting would not unseal it.
+            livenessProbe: {
+              httpGet: { path: '/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204', port: k8s.IntOrString.fromNumber(API_PORT), scheme: tls ? 'HTTPS' : 'HTTP' },
+              initialDelaySeconds: 60,
+              periodSeconds: 10,
+              timeoutSeconds: 3,
+            },
+            writablePaths: [{ path: '/home/vault', sizeLimit: '16Mi' }, { path: '/tmp', sizeLimit: '64Mi' }],
+            mounts: [
+              { volume: 'data', path: '/vault/data', readOnly: false },
+              { volume: 'config', path: '/vault/config' },
+              ...(tls ? [{ volume: 'tls', path: '/vault/tls' }] : []),
+            ],
+          },
+        ],
+      },
+      volumeClaimTemplates: [volumeClaimTemplate(this, 'data', props.storageSize, props.storageClass)],
+    });
+    this.server = statefulSet.pods;
+    const ports = [
+      { name: scheme, port: API_PORT },
+      { name: 'https-internal', port: CLUSTER_PORT },
+    ];
+    const peers = new PlatformService(this, 'Internal', { name: internal, pods: this.server, headless: true, publishNotReadyAddresses: true, ports });
+    this.api = new PlatformService(this, 'Api', { name: 'vault', pods: this.server, ports }).endpoint(scheme);
+    if (replicas > 1) new PlatformDisruptionBudget(this, 'Budget', { pods: this.server });
+    allowFlow(this.server, peers.endpoint(scheme));
+    allowFlow(this.server, peers.endpoint('https-internal'));
+
+    const labels = workloadLabels(identity);
+    const subject = { kind: 'ServiceAccount', name: serviceAccount, namespace: this.namespace };
+    // The Kubernetes auth method reviews the tokens pods log in with.
+    new k8s.KubeClusterRoleBinding(this, 'AuthDelegator', {
+      metadata: { name: 'vault-auth-delegator', labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
+      subjects: [subject],
+    });
+    new k8s.KubeRole(this, 'Discovery', {
+      metadata: { name: 'vault-discovery', namespace: this.namespace, labels },
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'watch', 'list', 'update', 'patch'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'DiscoveryBinding', {
+      metadata: { name: 'vault-discovery', namespace: this.namespace, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'vault-discovery' },
+      subjects: [subject],
+    });
+    const apiServer = context.apiServer;
+    if (!apiServer) throw new Error('vault talks to the Kubernetes API: set network.apiServer in cluster.yaml');
+    allowEgressToAddresses(this.server, 'kubernetes-api', apiServer.cidrs, apiServer.port);
+
+    this.addInjector(id, replicas > 1 ? 2 : 1, apiServer);
+  }
+
+  /** Lets the Vault agents injected into `pods` reach the Vault API. */
+  public allowAgents(pods: PodSelection): void {
+    allowFlow(pods, this.api);
+  }
+
+  private addInjector(instance: string, replicas: number, apiServer: { cidrs: readonly string[]; port: number }): void {
+    const image = this.context.images.image('vault-k8s');
+    const identity = { name: 'vault-agent-injector', instance, component: 'webhook', version: image.version };
+    const labels = workloadLabels(identity);
+    const serviceName = 'vault-agent-injector-svc';
+    const webhookName = 'vault-agent-injector-cfg';
+    const hosts = [serviceName, `${serviceName}.${this.namespace}`, `${serviceName}.${this.namespace}.svc`];
+    const serviceAccount = 'vault-agent-injector';
+    new k8s.KubeServiceAccount(this, 'InjectorServiceAccount', {
+      metadata: { name: serviceAccount, namespace: this.namespace, labels },
+      automountServiceAccountToken: false,
+    });
+    const ready: k8s.Probe = { httpGet: { path: '/health/ready', port: k8s.IntOrString.fromNumber(INJECTOR_PORT), scheme: 'HTTPS' } };
+    const injector = new PlatformDeployment(this, 'Injector', {
+      identity,
+      replicas,
+      pod: {
+        user: VAULT_UID,
+        group: VAULT_GID,
+        serviceAccountName: serviceAccount,
+        mountServiceAccountToken: true,
+        containers: [
+          {
+            name: 'sidecar-injector',
+            image,
+            args: ['agent-inject'],
+            env: {
+              AGENT_INJECT_LISTEN: EnvValue.fromValue(`:${INJECTOR_PORT}`),
+              AGENT_INJECT_LOG_LEVEL: EnvValue.fromValue('info'),
+              AGENT_INJECT_VAULT_ADDR: EnvValue.fromValue(this.api.url(this.scheme)),
+              AGENT_INJECT_VAULT_AUTH_PATH: EnvValue.fromValue('auth/kubernetes'),
+              AGENT_INJECT_VAULT_IMAGE: EnvValue.fromValue(this.context.images.image('vault').reference),
+              // The injector keeps its own serving certificate and patches the webhook's caBundle.
+              AGENT_INJECT_TLS_AUTO: EnvValue.fromValue(webhookName),
+              AGENT_INJECT_TLS_AUTO_HOSTS: EnvValue.fromValue(hosts.join(',')),
+              AGENT_INJECT_LOG_FORMAT: EnvValue.fromValue('standard'),
+              AGENT_INJECT_REVOKE_ON_SHUTDOWN: EnvValue.fromValue('false'),
+              AGENT_INJECT_CPU_REQUEST: EnvValue.fromValue('50m'),
+              AGENT_INJECT_CPU_LIMIT: EnvValue.fromValue('200m'),
+              AGENT_INJECT_MEM_REQUEST: EnvValue.fromValue('64Mi'),
+              AGENT_INJECT_MEM_LIMIT: EnvValue.fromValue('128Mi'),
+              AGENT_INJECT_DEFAULT_TEMPLATE: EnvValue.fromValue('map'),
+              AGENT_INJECT_TEMPLATE_CONFIG_EXIT_ON_RETRY_FAILURE: EnvValue.fromValue('true'),
+              AGENT_INJECT_USE_LEADER_ELECTOR: EnvValue.fromValue(replicas > 1 ? 'true' : 'false'),
+              NAMESPACE: EnvValue.fromField('metadata.namespace'),
+              POD_NAME: EnvValue.fromField('metadata.name'),
+            },
+            ports: [{ name: 'https', number: INJECTOR_PORT }],
+            resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '250m', memory: '256Mi' } },
+            livenessProbe: { ...ready, initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 2 },
+            readinessProbe: { ...ready, initialDelaySeconds: 5, periodSeconds: 5, failureThreshold: 2 },
+            writablePaths: [{ path: '/tmp', sizeLimit: '16Mi' }],
+          },
+        ],
+      },
+    });
+    if (replicas > 1) new PlatformDisruptionBudget(this, 'InjectorBudget', { pods: injector.pods });
+    new PlatformService(this, 'InjectorService', { name: serviceName, pods: injector.pods, ports: [{ name: 'https', port: 443, targetPort: INJECTOR_PORT }] });
+
+    new ApiObject(this, 'Webhook', {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: webhookName, labels },
+      webhooks: [
+        {
+          name: 'vault.hashicorp.com',
+          admissionReviewVersions: ['v1', 'v1beta1'],
+          sideEffects: 'None',
+          // Pods that do not ask for secrets must start even when the injector is down.
+          failurePolicy: 'Ignore',
+          matchPolicy: 'Exact',
+          timeoutSeconds: 30,
+          clientConfig: { service: { name: serviceName, namespace: this.namespace, path: '/mutate', port: 443 } },
+          rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+          objectSelector: { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'NotIn', values: ['vault-agent-injector'] }] },
+        },
+      ],
+    });
+    new k8s.KubeClusterRole(this, 'InjectorRole', {
+      metadata: { name: 'vault-agent-injector', labels },
+      rules: [
+        { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['get', 'list', 'watch', 'patch'] },
+        { apiGroups: [''], resources: ['nodes'], verbs: ['get'] },
+      ],
+    });
+    new k8s.KubeClusterRoleBinding(this, 'InjectorBinding', {
+      metadata: { name: 'vault-agent-injector', labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'vault-agent-injector' },
+      subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace: this.namespace }],
+    });
+    if (replicas > 1) {
+      // Leader election between injector replicas (which one renews the certificate).
+      new k8s.KubeRole(this, 'InjectorLeader', {
+        metadata: { name: 'vault-agent-injector-leader', namespace: this.namespace, labels },
+        rules: [
+          { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['create', 'get', 'watch', 'list', 'update'] },
+          { apiGroups: [''], resources: ['configmaps'], verbs: ['delete'] },
+          { apiGroups: [''], resources: ['pods'], verbs: ['get', 'patch', 'delete'] },
+        ],
+      });
+      new k8s.KubeRoleBinding(this, 'InjectorLeaderBinding', {
+        metadata: { name: 'vault-agent-injector-leader', namespace: this.namespace, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'vault-agent-injector-leader' },
+        subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace: this.namespace }],
+      });
+    }
+    // The API server calls the webhook; the injector watches and patches its configuration.
+    allowIngressFromAddresses(injector.pods, 'kubernetes-api', apiServer.cidrs, INJECTOR_PORT);
+    allowEgressToAddresses(injector.pods, 'kubernetes-api', apiServer.cidrs, apiServer.port);
+  }
+}
