@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
 import { LabelKeys, loadClusterConfig, REVISION_ANNOTATION, RenderedObject, renderInMemory } from '@ml-platform/core';
-import { clusterJsonSchema, platformRenderSpec } from './platform';
+import { clusterConfigSchema, clusterJsonSchema, platformRenderSpec } from './platform';
 
 const root = join(__dirname, '../../..');
 const clusters = readdirSync(join(root, 'clusters'), { withFileTypes: true })
@@ -84,7 +85,8 @@ describe.each(clusters)('cluster %s', (cluster) => {
   });
 
   test('every namespace enforces restricted Pod Security and denies by default', () => {
-    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'postgres']);
+    const withVault = cluster === 'dev' ? [] : ['vault'];
+    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'postgres', ...withVault]);
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
       for (const mode of ['enforce', 'audit', 'warn']) {
@@ -258,4 +260,58 @@ test('every cluster.yaml points editors at the schema', () => {
   for (const c of clusters) {
     expect(readFileSync(join(root, 'clusters', c, 'cluster.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\.\/cluster\.schema\.json$/m);
   }
+});
+
+test('prod runs Vault with three Raft voters', () => {
+  const sts = find('prod', 'StatefulSet', 'vault', 'vault');
+  expect(sts.spec.replicas).toBe(3);
+  expect(find('prod', 'PodDisruptionBudget', 'vault', 'vault').spec.maxUnavailable).toBe(1);
+});
+
+describe('a cluster switched to secrets.backend: vault', () => {
+  const raw = parse(readFileSync(join(root, 'clusters/stage/cluster.yaml'), 'utf8'));
+  raw.secrets.backend = 'vault';
+  const spec = platformRenderSpec('stage');
+  // Its credentials come from Vault, so no encrypted Secret files are read.
+  const { objects, inventory } = renderInMemory(spec, clusterConfigSchema.parse(raw), 'clusters/stage/cluster.yaml', join(root, 'clusters/stage/no-secrets'));
+  const firstSlice = objects.filter((o) => ['postgres', 'minio', 'mlflow'].includes(o.namespace ?? '') && WORKLOAD_KINDS.includes(o.kind));
+
+  test('gives the first slice its credentials through the Vault agent injector', () => {
+    expect(firstSlice.map((o) => o.name.replace(/-[0-9a-f]{10}$/, '')).sort()).toEqual(['minio', 'minio-bootstrap', 'mlflow', 'postgres', 'postgres-bootstrap']);
+    for (const w of firstSlice) {
+      const annotations = w.manifest.spec.template.metadata.annotations;
+      expect(annotations, w.path).toMatchObject({ 'vault.hashicorp.com/agent-inject': 'true', 'vault.hashicorp.com/role': w.namespace, 'vault.hashicorp.com/agent-pre-populate-only': 'true' });
+      const pod = podSpecOf(w);
+      expect(pod.serviceAccountName).toBe('vault-auth');
+      expect(JSON.stringify(pod)).not.toContain('secretKeyRef');
+      for (const c of pod.containers) expect(c.command.slice(0, 3)).toEqual(['/bin/sh', '-c', `. /vault/secrets/${c.name}-env && exec "$@"`]);
+    }
+    const mlflow = find('stage', 'Deployment', 'mlflow', 'mlflow');
+    expect(mlflow).toBeDefined();
+    const template = firstSlice.find((w) => w.name === 'mlflow')?.manifest.spec.template.metadata.annotations['vault.hashicorp.com/agent-inject-template-mlflow-env'];
+    expect(template).toContain('{{- with secret "secret/data/ml-platform/stage/postgres-role-mlflow" }}');
+    expect(template).toContain("export PGPASSWORD='{{ .Data.data.password }}'");
+  });
+
+  test('renders no Kubernetes Secret and needs none for them, and lets their agents reach Vault', () => {
+    expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+    expect(inventory.secrets.map((s) => s.name)).toEqual(['gitlab-agent-token', 'ml-platform-deploy-token']);
+    expect(inventory.vaultPaths.map((v) => v.path)).toEqual([
+      'secret/data/ml-platform/stage/minio-root',
+      'secret/data/ml-platform/stage/minio-user-mlflow',
+      'secret/data/ml-platform/stage/postgres-role-mlflow',
+      'secret/data/ml-platform/stage/postgres-superuser',
+    ]);
+    expect(objects.find((o) => o.kind === 'NetworkPolicy' && o.name === 'allow-mlflow-to-vault-8200')).toBeDefined();
+    expect(objects.find((o) => o.kind === 'NetworkPolicy' && o.name === 'allow-vault-from-mlflow.mlflow-8200')).toBeDefined();
+    // The Flux chain has no encrypted-Secrets layer to wait for.
+    expect(objects.filter((o) => o.kind === 'Kustomization').map((o) => o.name)).not.toContain('ml-platform-05-secrets');
+  });
+
+  test('is refused without the Vault component', () => {
+    const noVault = { ...raw, components: { ...raw.components, vault: undefined } };
+    const result = clusterConfigSchema.safeParse(noVault);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]).toMatchObject({ path: ['secrets', 'backend'], message: 'expected sops while components.vault is not enabled (Vault delivers the secrets)' });
+  });
 });

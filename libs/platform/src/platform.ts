@@ -7,6 +7,7 @@ import { GitlabAgentChart, gitlabAgentConfigSchema } from '@ml-platform/gitlab-a
 import { MinioChart, minioConfigSchema, MinioMode } from '@ml-platform/minio';
 import { MlflowChart, mlflowConfigSchema } from '@ml-platform/mlflow';
 import { PostgresChart, postgresConfigSchema } from '@ml-platform/postgres';
+import { VaultChart, vaultConfigSchema } from '@ml-platform/vault';
 
 /** The `components` section of cluster.yaml: one entry per component library. */
 export const componentsSchema = z
@@ -15,12 +16,16 @@ export const componentsSchema = z
     minio: minioConfigSchema,
     mlflow: mlflowConfigSchema,
     gitlabAgent: gitlabAgentConfigSchema,
+    vault: vaultConfigSchema.optional(),
   })
   .describe('Components of the platform, each switched on or off per cluster.');
 
 /** The whole cluster.yaml, with the cross-component rules. */
 export const clusterConfigSchema = defineClusterSchema(componentsSchema).superRefine((config, ctx) => {
-  const { postgres, minio, mlflow } = config.components;
+  const { postgres, minio, mlflow, vault } = config.components;
+  if (config.secrets.backend === 'vault' && !vault?.enabled) {
+    ctx.addIssue({ code: 'custom', path: ['secrets', 'backend'], message: 'expected sops while components.vault is not enabled (Vault delivers the secrets)' });
+  }
   if (mlflow.enabled && !postgres.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'mlflow', 'enabled'], message: 'expected false while components.postgres.enabled is false (MLflow keeps its runs in PostgreSQL)' });
   }
@@ -38,7 +43,22 @@ export type ClusterConfig = z.output<typeof clusterConfigSchema>;
  * NetworkPolicies for each flow).
  */
 export function composePlatform(app: App, config: ClusterConfig, context: PlatformContext): void {
-  const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig } = config.components;
+  const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, vault: vaultConfig } = config.components;
+
+  if (vaultConfig?.enabled) {
+    const vault = new VaultChart(app, 'vault', {
+      context,
+      replicas: vaultConfig.replicas,
+      storageSize: vaultConfig.storage.size,
+      storageClass: vaultConfig.storage.storageClass,
+      tlsSecret: vaultConfig.tlsSecret,
+      resources: vaultConfig.resources,
+    });
+    // Every chart created after this receives its credentials from Vault.
+    if (config.secrets.backend === 'vault') {
+      context.deliverSecretsWithVault({ kvMount: 'secret', pathPrefix: `ml-platform/${config.name}`, allowAgents: (pods) => vault.allowAgents(pods) });
+    }
+  }
 
   const postgres = pgConfig.enabled
     ? new PostgresChart(app, 'postgres', {
@@ -84,8 +104,8 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
 
   // Delivery comes last: its entry points cover every layer the charts above render into.
   // The encrypted Secrets come from clusters/<cluster>/secrets/, not from a chart.
-  const fileLayers = [Layer.SECRETS];
-  if (engine === 'flux') new FluxSyncChart(app, 'flux', { context, repository, interval, fileLayers, sopsLayers: [Layer.SECRETS] });
+  const fileLayers = config.secrets.backend === 'sops' ? [Layer.SECRETS] : [];
+  if (engine === 'flux') new FluxSyncChart(app, 'flux', { context, repository, interval, fileLayers, sopsLayers: fileLayers });
   else new ArgoCdSyncChart(app, 'argocd', { context, repository, fileLayers });
 }
 

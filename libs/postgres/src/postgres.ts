@@ -103,6 +103,9 @@ export class PostgresChart extends PlatformChart {
           {
             name: 'postgres',
             image,
+            // The image's entrypoint and command, spelled out so wrappers (Vault) can run them.
+            command: ['docker-entrypoint.sh'],
+            args: ['postgres'],
             env: { POSTGRES_PASSWORD: EnvValue.fromSecret(this.superuserPassword) },
             ports: [{ name: 'postgresql', number: PORT }],
             resources: props.resources ?? DEFAULT_RESOURCES,
