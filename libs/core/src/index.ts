@@ -21,3 +21,4 @@ export * from './wiring';
 export * from './workload';
 export * from './repository-files';
 export * from './render/sops-secrets';
+export * from './rbac';

@@ -5,8 +5,10 @@ import { z } from 'zod';
 import {
   allowEgressToAddresses,
   allowEgressToExternalPods,
+  bindClusterRole,
   dnsLabel,
   EnvValue,
+  grant,
   Layer,
   PlatformChart,
   PlatformContext,
@@ -117,22 +119,15 @@ export class GitlabAgentChart extends PlatformChart {
     new PlatformDisruptionBudget(this, 'Budget', { pods: this.agent });
 
     const labels = workloadLabels(identity);
-    const subject = { kind: 'ServiceAccount', name: serviceAccount, namespace: this.namespace };
+    const subject = { serviceAccount, namespace: this.namespace };
     // CI jobs and users act as the agent: read-only, never Secrets (the view role excludes them).
-    new k8s.KubeClusterRoleBinding(this, 'View', {
-      metadata: { name: 'gitlab-agent-view', labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-      subjects: [subject],
-    });
+    bindClusterRole(this, 'View', { name: 'gitlab-agent-view', clusterRole: 'view', subject, labels });
     // Leader election between the two replicas (inference from the chart: agentk coordinates modules).
-    new k8s.KubeRole(this, 'Leases', {
-      metadata: { name: 'gitlab-agent-leases', namespace: this.namespace, labels },
+    grant(this, 'Leases', {
+      name: 'gitlab-agent-leases',
+      subject,
+      labels,
       rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] }],
-    });
-    new k8s.KubeRoleBinding(this, 'LeasesBinding', {
-      metadata: { name: 'gitlab-agent-leases', namespace: this.namespace, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gitlab-agent-leases' },
-      subjects: [subject],
     });
 
     const api = context.apiServer;
@@ -149,17 +144,15 @@ export class GitlabAgentChart extends PlatformChart {
     if (config.userAccess.projects.length || config.userAccess.groups.length) agentConfig.user_access = { access_as: { agent: {} }, ...access(config.userAccess) };
     if (props.flux) {
       // agentk turns pushes into Flux reconciliations through the notification-controller's receiver.
-      new k8s.KubeClusterRole(this, 'Flux', {
-        metadata: { name: 'gitlab-agent-flux', labels },
+      grant(this, 'Flux', {
+        name: 'gitlab-agent-flux',
+        subject,
+        labels,
+        clusterWide: true,
         rules: [
           { apiGroups: ['source.toolkit.fluxcd.io'], resources: ['gitrepositories'], verbs: ['get', 'list', 'watch'] },
           { apiGroups: ['notification.toolkit.fluxcd.io'], resources: ['receivers'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
         ],
-      });
-      new k8s.KubeClusterRoleBinding(this, 'FluxBinding', {
-        metadata: { name: 'gitlab-agent-flux', labels },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'gitlab-agent-flux' },
-        subjects: [subject],
       });
       allowEgressToExternalPods(this.agent, props.flux.namespace, props.flux.podLabels, FLUX_RECEIVER_PORT, 'flux-receiver');
       agentConfig.flux = { webhook_receiver_url: `http://webhook-receiver.${props.flux.namespace}.svc.${context.clusterDomain}` };

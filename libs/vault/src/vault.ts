@@ -6,8 +6,10 @@ import {
   allowEgressToAddresses,
   allowFlow,
   allowIngressFromAddresses,
+  bindClusterRole,
   contentRevision,
   EnvValue,
+  grant,
   Layer,
   PlatformChart,
   PlatformContext,
@@ -191,22 +193,11 @@ export class VaultChart extends PlatformChart {
     allowFlow(this.server, peers.endpoint('https-internal'));
 
     const labels = workloadLabels(identity);
-    const subject = { kind: 'ServiceAccount', name: serviceAccount, namespace: this.namespace };
+    const subject = { serviceAccount, namespace: this.namespace };
     // The Kubernetes auth method reviews the tokens pods log in with.
-    new k8s.KubeClusterRoleBinding(this, 'AuthDelegator', {
-      metadata: { name: 'vault-auth-delegator', labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-      subjects: [subject],
-    });
-    new k8s.KubeRole(this, 'Discovery', {
-      metadata: { name: 'vault-discovery', namespace: this.namespace, labels },
-      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'watch', 'list', 'update', 'patch'] }],
-    });
-    new k8s.KubeRoleBinding(this, 'DiscoveryBinding', {
-      metadata: { name: 'vault-discovery', namespace: this.namespace, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'vault-discovery' },
-      subjects: [subject],
-    });
+    bindClusterRole(this, 'AuthDelegator', { name: 'vault-auth-delegator', clusterRole: 'system:auth-delegator', subject, labels });
+    // service_registration labels the Vault pods with their state.
+    grant(this, 'Discovery', { name: 'vault-discovery', subject, labels, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'watch', 'list', 'update', 'patch'] }] });
     const apiServer = context.apiServer;
     if (!apiServer) throw new Error('vault talks to the Kubernetes API: set network.apiServer in cluster.yaml');
     allowEgressToAddresses(this.server, 'kubernetes-api', apiServer.cidrs, apiServer.port);
@@ -297,32 +288,28 @@ export class VaultChart extends PlatformChart {
         },
       ],
     });
-    new k8s.KubeClusterRole(this, 'InjectorRole', {
-      metadata: { name: 'vault-agent-injector', labels },
+    const subject = { serviceAccount, namespace: this.namespace };
+    grant(this, 'InjectorRole', {
+      name: 'vault-agent-injector',
+      subject,
+      labels,
+      clusterWide: true,
       rules: [
         { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['get', 'list', 'watch', 'patch'] },
         { apiGroups: [''], resources: ['nodes'], verbs: ['get'] },
       ],
     });
-    new k8s.KubeClusterRoleBinding(this, 'InjectorBinding', {
-      metadata: { name: 'vault-agent-injector', labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'vault-agent-injector' },
-      subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace: this.namespace }],
-    });
     if (replicas > 1) {
       // Leader election between injector replicas (which one renews the certificate).
-      new k8s.KubeRole(this, 'InjectorLeader', {
-        metadata: { name: 'vault-agent-injector-leader', namespace: this.namespace, labels },
+      grant(this, 'InjectorLeader', {
+        name: 'vault-agent-injector-leader',
+        subject,
+        labels,
         rules: [
           { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['create', 'get', 'watch', 'list', 'update'] },
           { apiGroups: [''], resources: ['configmaps'], verbs: ['delete'] },
           { apiGroups: [''], resources: ['pods'], verbs: ['get', 'patch', 'delete'] },
         ],
-      });
-      new k8s.KubeRoleBinding(this, 'InjectorLeaderBinding', {
-        metadata: { name: 'vault-agent-injector-leader', namespace: this.namespace, labels },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'vault-agent-injector-leader' },
-        subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace: this.namespace }],
       });
     }
     // The API server calls the webhook; the injector watches and patches its configuration.
