@@ -499,3 +499,45 @@ export class PlatformJob extends Construct {
     });
   }
 }
+
+/** Properties for `ScriptJob`. */
+export interface ScriptJobProps {
+  readonly identity: WorkloadIdentity;
+  readonly image: ImageRef;
+  readonly user: number;
+  readonly group: number;
+  /** A POSIX shell script; it must be idempotent, because a Job may run more than once. */
+  readonly script: string;
+  /**
+   * Environment besides `HOME=/tmp`.
+   *
+   * @default - none
+   */
+  readonly env?: Readonly<Record<string, EnvValue>>;
+}
+
+/**
+ * A Job that runs one idempotent shell script in a small, hardened container (`bootstrap`) with a
+ * writable `/tmp` as its home: the shape of the components' bootstrap work (databases, buckets).
+ */
+export class ScriptJob extends PlatformJob {
+  constructor(scope: PlatformChart, id: string, props: ScriptJobProps) {
+    super(scope, id, {
+      identity: props.identity,
+      pod: {
+        user: props.user,
+        group: props.group,
+        containers: [
+          {
+            name: 'bootstrap',
+            image: props.image,
+            command: ['/bin/sh', '-c', props.script],
+            env: { HOME: EnvValue.fromValue('/tmp'), ...props.env },
+            resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+            writablePaths: [{ path: '/tmp', sizeLimit: '64Mi' }],
+          },
+        ],
+      },
+    });
+  }
+}

@@ -8,7 +8,7 @@ import {
   PlatformChart,
   PlatformContext,
   PlatformDisruptionBudget,
-  PlatformJob,
+  ScriptJob,
   PlatformService,
   PlatformStatefulSet,
   PodSelection,
@@ -253,33 +253,23 @@ export class MinioChart extends PlatformChart {
     }
     lines.push(`echo "buckets ready: ${buckets.map((b) => b.bucket).join(', ')}"`);
     const script = lines.join('\n');
-    const job = new PlatformJob(this, 'Bootstrap', {
+    const job = new ScriptJob(this, 'Bootstrap', {
       identity: { name: 'minio-bootstrap', instance, component: 'bootstrap', version: image.version },
-      pod: {
-        user: MINIO_UID,
-        group: MINIO_UID,
-        containers: [
-          {
-            name: 'bootstrap',
-            image,
-            command: ['/bin/sh', '-c', script],
-            env: {
-              HOME: EnvValue.fromValue('/tmp'),
-              MC_CONFIG_DIR: EnvValue.fromValue('/tmp/.mc'),
-              MINIO_URL: EnvValue.fromValue(this.api.url()),
-              MINIO_ROOT_USER: EnvValue.fromSecret(this.rootUser),
-              MINIO_ROOT_PASSWORD: EnvValue.fromSecret(this.rootPassword),
-              ...Object.fromEntries(
-                buckets.flatMap((b) => [
-                  [`${envPrefix(b.consumer)}_ACCESS_KEY`, EnvValue.fromSecret(b.accessKeyId)],
-                  [`${envPrefix(b.consumer)}_SECRET_KEY`, EnvValue.fromSecret(b.secretAccessKey)],
-                ]),
-              ),
-            },
-            resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
-            writablePaths: [{ path: '/tmp', sizeLimit: '64Mi' }],
-          },
-        ],
+      image,
+      user: MINIO_UID,
+      group: MINIO_UID,
+      script,
+      env: {
+        MC_CONFIG_DIR: EnvValue.fromValue('/tmp/.mc'),
+        MINIO_URL: EnvValue.fromValue(this.api.url()),
+        MINIO_ROOT_USER: EnvValue.fromSecret(this.rootUser),
+        MINIO_ROOT_PASSWORD: EnvValue.fromSecret(this.rootPassword),
+        ...Object.fromEntries(
+          buckets.flatMap((b) => [
+            [`${envPrefix(b.consumer)}_ACCESS_KEY`, EnvValue.fromSecret(b.accessKeyId)],
+            [`${envPrefix(b.consumer)}_SECRET_KEY`, EnvValue.fromSecret(b.secretAccessKey)],
+          ]),
+        ),
       },
     });
     allowFlow(job.pods, this.api);

@@ -8,7 +8,7 @@ import {
   Layer,
   PlatformChart,
   PlatformContext,
-  PlatformJob,
+  ScriptJob,
   PlatformService,
   PlatformStatefulSet,
   PodSelection,
@@ -182,29 +182,19 @@ export class PostgresChart extends PlatformChart {
       `echo "databases ready: ${databases.map((db) => db.database).join(', ')}"`,
     ].join('\n');
     const image = this.context.images.image('postgres');
-    const job = new PlatformJob(this, 'Bootstrap', {
+    const job = new ScriptJob(this, 'Bootstrap', {
       identity: { name: 'postgres-bootstrap', instance, component: 'bootstrap', version },
-      pod: {
-        user: POSTGRES_UID,
-        group: POSTGRES_UID,
-        containers: [
-          {
-            name: 'bootstrap',
-            image,
-            command: ['/bin/sh', '-c', script],
-            env: {
-              HOME: EnvValue.fromValue('/tmp'),
-              PGHOST: EnvValue.fromValue(this.endpoint.host),
-              PGPORT: EnvValue.fromValue(String(this.endpoint.port)),
-              PGUSER: EnvValue.fromValue('postgres'),
-              PGDATABASE: EnvValue.fromValue('postgres'),
-              PGPASSWORD: EnvValue.fromSecret(this.superuserPassword),
-              ...Object.fromEntries(databases.map((db) => [envName(db), EnvValue.fromSecret(db.password)])),
-            },
-            resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
-            writablePaths: [{ path: '/tmp', sizeLimit: '64Mi' }],
-          },
-        ],
+      image,
+      user: POSTGRES_UID,
+      group: POSTGRES_UID,
+      script,
+      env: {
+        PGHOST: EnvValue.fromValue(this.endpoint.host),
+        PGPORT: EnvValue.fromValue(String(this.endpoint.port)),
+        PGUSER: EnvValue.fromValue('postgres'),
+        PGDATABASE: EnvValue.fromValue('postgres'),
+        PGPASSWORD: EnvValue.fromSecret(this.superuserPassword),
+        ...Object.fromEntries(databases.map((db) => [envName(db), EnvValue.fromSecret(db.password)])),
       },
     });
     allowFlow(job.pods, this.endpoint);
