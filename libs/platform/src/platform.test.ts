@@ -315,3 +315,8 @@ describe('a cluster switched to secrets.backend: vault', () => {
     expect(result.error?.issues[0]).toMatchObject({ path: ['secrets', 'backend'], message: 'expected sops while components.vault is not enabled (Vault delivers the secrets)' });
   });
 });
+
+test('the inventory places each component in its own layer, not its Namespace\'s or Secrets\' layer', () => {
+  const layers = Object.fromEntries(rendered.prod.inventory.components.map((c) => [c.name, c.layer]));
+  expect(layers).toMatchObject({ postgres: '20-data', minio: '20-data', mlflow: '30-apps', vault: '10-platform', 'gitlab-agent': '10-platform', flux: 'gitops' });
+});

@@ -1,4 +1,5 @@
 import { LabelKeys } from '../labels';
+import { Layer } from '../layers';
 import { compare, SecretRequirement } from '../secrets';
 import { RenderedObject } from './collect';
 
@@ -52,7 +53,8 @@ export function buildInventory(
       const workloads = list.filter((o) => imagesOf(o.manifest).length > 0);
       return {
         name,
-        layer: list.find((o) => o.kind !== 'Namespace')?.layer.directory ?? list[0].layer.directory,
+        // The component's own layer, not the ones its Namespace and encrypted Secrets go to.
+        layer: (list.find((o) => o.layer !== Layer.CLUSTER && o.layer !== Layer.SECRETS) ?? list[0]).layer.directory,
         namespace: list.find((o) => o.kind === 'Namespace')?.name ?? list[0].namespace ?? '',
         versions: uniqueSorted(workloads.map((o) => o.manifest.metadata.labels?.[LabelKeys.VERSION]).filter(Boolean)),
         images: uniqueSorted(workloads.flatMap((o) => imagesOf(o.manifest))),
@@ -96,7 +98,7 @@ export function inventoryMarkdown(inv: Inventory, header: string): string {
     '',
     '## Secrets this cluster needs',
     '',
-    'Provided by the secrets backend, never rendered. Each must exist in every namespace listed, with the same values.',
+    'Each must exist in every namespace listed, with the same values: SOPS-encrypted in Git (rendered, still encrypted, into 05-secrets) or, for those declared under external.secrets, created outside Git.',
     '',
     '| secret | namespaces | keys |',
     '| --- | --- | --- |',
