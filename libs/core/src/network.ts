@@ -72,6 +72,22 @@ function flowLabels(side: PodSelection): Record<string, string> {
 }
 
 /**
+ * Writes one single-direction NetworkPolicy for `side`'s pods in `side`'s chart, allowing
+ * `peers` on `port`; a policy of the same name written before is kept (declaring twice is harmless).
+ */
+function writePolicy(side: PodSelection, name: string, direction: 'Ingress' | 'Egress', peers: k8s.NetworkPolicyPeer[], port: k8s.NetworkPolicyPort): void {
+  const id = `NetworkPolicy-${name}`;
+  if (side.chart.node.tryFindChild(id)) return;
+  const rule = direction === 'Ingress' ? { ingress: [{ from: peers, ports: [port] }] } : { egress: [{ to: peers, ports: [port] }] };
+  new k8s.KubeNetworkPolicy(side.chart, id, {
+    metadata: { name, namespace: side.namespace, labels: flowLabels(side) },
+    spec: { podSelector: { matchLabels: side.matchLabels }, policyTypes: [direction], ...rule },
+  });
+}
+
+const tcp = (port: number): k8s.NetworkPolicyPort => ({ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' });
+
+/**
  * Declares that `from` talks to `to`, and writes the two NetworkPolicies that allow exactly
  * that flow on top of each namespace's default deny: egress from the client pods (in the
  * client's chart) and ingress to the server pods (in the server's chart). Declaring the same
@@ -80,31 +96,10 @@ function flowLabels(side: PodSelection): Record<string, string> {
 export function allowFlow(from: PodSelection, to: ServiceEndpoint): void {
   const port: k8s.NetworkPolicyPort = { port: k8s.IntOrString.fromNumber(to.targetPort), protocol: to.protocol };
   const target = to.pods;
-  const egressName = `allow-${from.identity.name}-to-${target.identity.name}-${to.targetPort}`;
-  if (!from.chart.node.tryFindChild(`NetworkPolicy-${egressName}`)) {
-    new k8s.KubeNetworkPolicy(from.chart, `NetworkPolicy-${egressName}`, {
-      metadata: { name: egressName, namespace: from.namespace, labels: flowLabels(from) },
-      spec: {
-        podSelector: { matchLabels: from.matchLabels },
-        policyTypes: ['Egress'],
-        egress: [{ to: [target.toPeer()], ports: [port] }],
-      },
-    });
-  }
-  const ingressName = `allow-${target.identity.name}-from-${from.identity.name}-${to.targetPort}`;
-  // Same-namespace flows (e.g. between MinIO peers) would collide with nothing, but keep the
-  // namespace in the name when the client lives elsewhere, so readers see where it comes from.
-  const ingressFullName = from.namespace === target.namespace ? ingressName : `allow-${target.identity.name}-from-${from.identity.name}.${from.namespace}-${to.targetPort}`;
-  if (!target.chart.node.tryFindChild(`NetworkPolicy-${ingressFullName}`)) {
-    new k8s.KubeNetworkPolicy(target.chart, `NetworkPolicy-${ingressFullName}`, {
-      metadata: { name: ingressFullName, namespace: target.namespace, labels: flowLabels(target) },
-      spec: {
-        podSelector: { matchLabels: target.matchLabels },
-        policyTypes: ['Ingress'],
-        ingress: [{ from: [from.toPeer()], ports: [port] }],
-      },
-    });
-  }
+  writePolicy(from, `allow-${from.identity.name}-to-${target.identity.name}-${to.targetPort}`, 'Egress', [target.toPeer()], port);
+  // Keep the client's namespace in the name when it lives elsewhere, so readers see where it comes from.
+  const client = from.namespace === target.namespace ? from.identity.name : `${from.identity.name}.${from.namespace}`;
+  writePolicy(target, `allow-${target.identity.name}-from-${client}-${to.targetPort}`, 'Ingress', [from.toPeer()], port);
 }
 
 /**
@@ -113,16 +108,8 @@ export function allowFlow(from: PodSelection, to: ServiceEndpoint): void {
  */
 export function allowEgressToAddresses(from: PodSelection, target: string, cidrs: readonly string[], port: number): void {
   const name = `allow-${from.identity.name}-to-${target}-${port}`;
-  if (from.chart.node.tryFindChild(`NetworkPolicy-${name}`)) return;
   if (cidrs.length === 0) throw new Error(`${name}: no addresses for '${target}'; declare them in cluster.yaml`);
-  new k8s.KubeNetworkPolicy(from.chart, `NetworkPolicy-${name}`, {
-    metadata: { name, namespace: from.namespace, labels: flowLabels(from) },
-    spec: {
-      podSelector: { matchLabels: from.matchLabels },
-      policyTypes: ['Egress'],
-      egress: [{ to: cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' }] }],
-    },
-  });
+  writePolicy(from, name, 'Egress', cidrs.map((cidr) => ({ ipBlock: { cidr } })), tcp(port));
 }
 
 /**
@@ -131,21 +118,8 @@ export function allowEgressToAddresses(from: PodSelection, target: string, cidrs
  * side's policies are not ours.
  */
 export function allowEgressToExternalPods(from: PodSelection, namespace: string, podLabels: Readonly<Record<string, string>>, port: number, target: string): void {
-  const name = `allow-${from.identity.name}-to-${target}-${port}`;
-  if (from.chart.node.tryFindChild(`NetworkPolicy-${name}`)) return;
-  new k8s.KubeNetworkPolicy(from.chart, `NetworkPolicy-${name}`, {
-    metadata: { name, namespace: from.namespace, labels: flowLabels(from) },
-    spec: {
-      podSelector: { matchLabels: from.matchLabels },
-      policyTypes: ['Egress'],
-      egress: [
-        {
-          to: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } }, podSelector: { matchLabels: { ...podLabels } } }],
-          ports: [{ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' }],
-        },
-      ],
-    },
-  });
+  const peer = { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } }, podSelector: { matchLabels: { ...podLabels } } };
+  writePolicy(from, `allow-${from.identity.name}-to-${target}-${port}`, 'Egress', [peer], tcp(port));
 }
 
 /**
@@ -154,14 +128,6 @@ export function allowEgressToExternalPods(from: PodSelection, namespace: string,
  */
 export function allowIngressFromAddresses(to: PodSelection, source: string, cidrs: readonly string[], port: number): void {
   const name = `allow-${to.identity.name}-from-${source}-${port}`;
-  if (to.chart.node.tryFindChild(`NetworkPolicy-${name}`)) return;
   if (cidrs.length === 0) throw new Error(`${name}: no addresses for '${source}'; declare them in cluster.yaml`);
-  new k8s.KubeNetworkPolicy(to.chart, `NetworkPolicy-${name}`, {
-    metadata: { name, namespace: to.namespace, labels: flowLabels(to) },
-    spec: {
-      podSelector: { matchLabels: to.matchLabels },
-      policyTypes: ['Ingress'],
-      ingress: [{ from: cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' }] }],
-    },
-  });
+  writePolicy(to, name, 'Ingress', cidrs.map((cidr) => ({ ipBlock: { cidr } })), tcp(port));
 }

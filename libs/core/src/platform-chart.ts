@@ -1,7 +1,7 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { PlatformContext } from './context';
+import { ApiServerEndpoints, PlatformContext } from './context';
 import { LabelKeys, MANAGED_BY, NAMESPACE_NAME_LABEL, PART_OF } from './labels';
 import { Layer } from './layers';
 import { assertDnsLabel } from './names';
@@ -121,6 +121,12 @@ export class PlatformChart extends Chart {
       },
     });
   }
+}
+
+/** Where this chart's API clients connect; throws, naming the setting, when cluster.yaml lacks it. */
+export function requireApiServer(chart: PlatformChart): ApiServerEndpoints {
+  if (!chart.context.apiServer) throw new Error(`${chart.component} talks to the Kubernetes API: set network.apiServer in cluster.yaml`);
+  return chart.context.apiServer;
 }
 
 /** The applied layers that `scope`'s app renders into, in apply order (entry points excluded). */

@@ -16,6 +16,7 @@ import {
   PlatformDisruptionBudget,
   PodSelection,
   RepositoryFiles,
+  requireApiServer,
   SecretKeyRef,
   workloadLabels,
 } from '@ml-platform/core';
@@ -130,8 +131,7 @@ export class GitlabAgentChart extends PlatformChart {
       rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] }],
     });
 
-    const api = context.apiServer;
-    if (!api) throw new Error('gitlab-agent talks to the Kubernetes API: set network.apiServer in cluster.yaml');
+    const api = requireApiServer(this);
     allowEgressToAddresses(this.agent, 'kubernetes-api', api.cidrs, api.port);
     allowEgressToAddresses(this.agent, 'gitlab-kas', config.kasCidrs, 443);
 

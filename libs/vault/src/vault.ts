@@ -18,6 +18,7 @@ import {
   PlatformService,
   PlatformStatefulSet,
   PodSelection,
+  requireApiServer,
   resources as resourcesSchema,
   ResourceSpec,
   ServiceEndpoint,
@@ -198,8 +199,7 @@ export class VaultChart extends PlatformChart {
     bindClusterRole(this, 'AuthDelegator', { name: 'vault-auth-delegator', clusterRole: 'system:auth-delegator', subject, labels });
     // service_registration labels the Vault pods with their state.
     grant(this, 'Discovery', { name: 'vault-discovery', subject, labels, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'watch', 'list', 'update', 'patch'] }] });
-    const apiServer = context.apiServer;
-    if (!apiServer) throw new Error('vault talks to the Kubernetes API: set network.apiServer in cluster.yaml');
+    const apiServer = requireApiServer(this);
     allowEgressToAddresses(this.server, 'kubernetes-api', apiServer.cidrs, apiServer.port);
 
     this.addInjector(id, replicas > 1 ? 2 : 1, apiServer);
