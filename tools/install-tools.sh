@@ -41,6 +41,24 @@ install sops "$SOPS_MODULE" "$SOPS_VERSION"
 install age "$AGE_MODULE" "$AGE_VERSION"
 install age-keygen "$AGE_KEYGEN_MODULE" "$AGE_VERSION"
 install gitleaks "$GITLEAKS_MODULE" "$GITLEAKS_VERSION"
+install amtool "$AMTOOL_MODULE" "$AMTOOL_VERSION"
+
+# promtool: the Prometheus module carries a replace directive, so `go install` refuses it; the
+# wrapper module tools/promtool pins it (as a tool dependency) and is rebuilt when it changes.
+promtool_stamp=$(cat tools/promtool/go.mod tools/promtool/go.sum | sha256sum | cut -d' ' -f1)
+if [ ! -x "$tools/bin/promtool" ] || [ "$(cat "$tools/bin/.promtool.stamp" 2>/dev/null)" != "$promtool_stamp" ]; then
+  need_go
+  prometheus=$(cd tools/promtool && go list -m -f '{{.Version}}' github.com/prometheus/prometheus)
+  # Module v0.3XY.Z is Prometheus 3.XY.Z.
+  release=$(echo "$prometheus" | sed -E 's/^v0\.3([0-9]{2})\.([0-9]+)$/3.\1.\2/; s/^3\.0/3./')
+  echo "install-tools: building promtool $release from source (about 8 minutes and 3 GB of memory on a cold cache)" >&2
+  started=$SECONDS
+  (cd tools/promtool && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" \
+    -o "$tools/bin/promtool" github.com/prometheus/prometheus/cmd/promtool)
+  echo "$promtool_stamp" >"$tools/bin/.promtool.stamp"
+  echo "install-tools: promtool ready in $((SECONDS - started)) s" >&2
+fi
 
 # The OpenAPI v3 documents kubectl-validate embeds, per Kubernetes minor, copied out of the
 # pinned module so kubeconform's schemas come from exactly the same source.
