@@ -26,6 +26,11 @@ export interface ApiServerEndpoints {
   readonly port: number;
 }
 
+/** Where the cluster's nodes are, for NetworkPolicies of clients of the kubelets and host-network agents. */
+export interface NodeAddresses {
+  readonly cidrs: readonly string[];
+}
+
 /** Properties for `PlatformContext`. */
 export interface PlatformContextProps {
   /** The cluster's name, e.g. `prod`. */
@@ -57,6 +62,12 @@ export interface PlatformContextProps {
    */
   readonly apiServer?: ApiServerEndpoints;
   /**
+   * The nodes' addresses.
+   *
+   * @default - none known: nothing may be allowed to reach the nodes
+   */
+  readonly nodes?: NodeAddresses;
+  /**
    * A version of each encrypted Secret (`<namespace>/<name>` to its SOPS MAC), so that work
    * which copies a secret somewhere (a bootstrap Job setting a password) runs again when the
    * secret is rotated.
@@ -76,6 +87,7 @@ export class PlatformContext {
   public readonly images: ImageCatalog;
   public readonly dns: DnsServer;
   public readonly apiServer?: ApiServerEndpoints;
+  public readonly nodes?: NodeAddresses;
   private readonly secretVersions: Readonly<Record<string, string>>;
   private vaultDelivery?: VaultDelivery;
 
@@ -88,6 +100,7 @@ export class PlatformContext {
     this.images = props.images;
     this.dns = props.dns ?? { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
     this.apiServer = props.apiServer;
+    this.nodes = props.nodes;
     this.secretVersions = props.secretVersions ?? {};
   }
 

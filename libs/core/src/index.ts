@@ -5,6 +5,7 @@ export * from './context';
 export * from './images';
 export * from './labels';
 export * from './layers';
+export * from './monitoring';
 export * from './names';
 export * from './network';
 export * from './platform-chart';

@@ -94,12 +94,21 @@ const tcp = (port: number): k8s.NetworkPolicyPort => ({ port: k8s.IntOrString.fr
  * flow twice is harmless.
  */
 export function allowFlow(from: PodSelection, to: ServiceEndpoint): void {
-  const port: k8s.NetworkPolicyPort = { port: k8s.IntOrString.fromNumber(to.targetPort), protocol: to.protocol };
-  const target = to.pods;
-  writePolicy(from, `allow-${from.identity.name}-to-${target.identity.name}-${to.targetPort}`, 'Egress', [target.toPeer()], port);
+  allowPodFlow(from, to.pods, to.targetPort, to.protocol);
+}
+
+/**
+ * Like `allowFlow`, for traffic that goes to the pods themselves rather than through a Service
+ * (Prometheus scraping each pod, clustered peers gossiping): `port` is the container port.
+ */
+export function allowPodFlow(from: PodSelection, target: PodSelection, port: number, protocol: Protocol = Protocol.TCP): void {
+  const policyPort: k8s.NetworkPolicyPort = { port: k8s.IntOrString.fromNumber(port), protocol };
+  // UDP flows get their own name: the same port number often carries both (gossip).
+  const suffix = protocol === Protocol.UDP ? `${port}-udp` : `${port}`;
+  writePolicy(from, `allow-${from.identity.name}-to-${target.identity.name}-${suffix}`, 'Egress', [target.toPeer()], policyPort);
   // Keep the client's namespace in the name when it lives elsewhere, so readers see where it comes from.
   const client = from.namespace === target.namespace ? from.identity.name : `${from.identity.name}.${from.namespace}`;
-  writePolicy(target, `allow-${target.identity.name}-from-${client}-${to.targetPort}`, 'Ingress', [from.toPeer()], port);
+  writePolicy(target, `allow-${target.identity.name}-from-${client}-${suffix}`, 'Ingress', [from.toPeer()], policyPort);
 }
 
 /**

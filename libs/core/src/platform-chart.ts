@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { ApiServerEndpoints, PlatformContext } from './context';
 import { LabelKeys, MANAGED_BY, NAMESPACE_NAME_LABEL, PART_OF } from './labels';
 import { Layer } from './layers';
@@ -41,6 +41,13 @@ export class PlatformChart extends Chart {
   /** True when `x` is a PlatformChart (cdk8s's own `instanceof` check types it as a plain Chart). */
   public static isPlatformChart(x: unknown): x is PlatformChart {
     return typeof x === 'object' && x !== null && PLATFORM_CHART in x;
+  }
+
+  /** The PlatformChart that `construct` belongs to; throws when it is outside any. */
+  public static override of(construct: IConstruct): PlatformChart {
+    const chart = [...construct.node.scopes].reverse().find((s): s is PlatformChart => PlatformChart.isPlatformChart(s));
+    if (!chart) throw new Error(`'${construct.node.path}' is not inside a PlatformChart; create it in a component chart`);
+    return chart;
   }
 
   /** The component name: the chart id, used as `app.kubernetes.io/instance`. */

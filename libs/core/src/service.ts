@@ -10,6 +10,8 @@ export interface ServicePortSpec {
   readonly port: number;
   /** @default - same as `port` */
   readonly targetPort?: number;
+  /** @default Protocol.TCP */
+  readonly protocol?: Protocol;
 }
 
 /** Properties for `PlatformService`. */
@@ -40,13 +42,13 @@ export class PlatformService extends Construct {
   private readonly chart: PlatformChart;
   private readonly props: PlatformServiceProps;
 
-  constructor(scope: PlatformChart, id: string, props: PlatformServiceProps) {
+  constructor(scope: Construct, id: string, props: PlatformServiceProps) {
     super(scope, id);
-    this.chart = scope;
+    this.chart = PlatformChart.of(this);
     this.props = props;
     this.name = props.name;
     new k8s.KubeService(this, 'Resource', {
-      metadata: { name: props.name, namespace: scope.namespace, labels: workloadLabels(props.pods.identity) },
+      metadata: { name: props.name, namespace: this.chart.namespace, labels: workloadLabels(props.pods.identity) },
       spec: {
         type: 'ClusterIP',
         clusterIp: props.headless ? 'None' : undefined,
@@ -56,7 +58,7 @@ export class PlatformService extends Construct {
           name: p.name,
           port: p.port,
           targetPort: k8s.IntOrString.fromNumber(p.targetPort ?? p.port),
-          protocol: 'TCP',
+          protocol: p.protocol ?? Protocol.TCP,
         })),
       },
     });
@@ -74,7 +76,7 @@ export class PlatformService extends Construct {
       port.port,
       port.targetPort ?? port.port,
       this.props.pods,
-      Protocol.TCP,
+      port.protocol ?? Protocol.TCP,
     );
   }
 }
@@ -88,10 +90,10 @@ export interface PlatformDisruptionBudgetProps {
 
 /** A PodDisruptionBudget named after its workload: voluntary evictions take at most one pod at a time. */
 export class PlatformDisruptionBudget extends Construct {
-  constructor(scope: PlatformChart, id: string, props: PlatformDisruptionBudgetProps) {
+  constructor(scope: Construct, id: string, props: PlatformDisruptionBudgetProps) {
     super(scope, id);
     new k8s.KubePodDisruptionBudget(this, 'Resource', {
-      metadata: { name: props.pods.identity.name, namespace: scope.namespace, labels: workloadLabels(props.pods.identity) },
+      metadata: { name: props.pods.identity.name, namespace: props.pods.namespace, labels: workloadLabels(props.pods.identity) },
       spec: {
         maxUnavailable: k8s.IntOrString.fromNumber(props.maxUnavailable ?? 1),
         selector: { matchLabels: props.pods.matchLabels },

@@ -3,7 +3,9 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ImageRef } from './images';
 import { LabelKeys, workloadLabels, WorkloadIdentity } from './labels';
-import { PodSelection } from './network';
+import { MetricsEndpoint, MetricsScraping, scrapeAnnotations } from './monitoring';
+import { PodSelection, Protocol } from './network';
+import { podSecurityLevelFor, PodSecurityLevel } from './pod-security';
 import { PlatformChart } from './platform-chart';
 import { SecretKeyRef, SecretRequirements } from './secrets';
 import { contentRevision, REVISION_ANNOTATION } from './revision';
@@ -65,6 +67,8 @@ export interface WritablePath {
 export interface ContainerPortSpec {
   readonly name: string;
   readonly number: number;
+  /** @default Protocol.TCP */
+  readonly protocol?: Protocol;
 }
 
 /** A mount of a volume declared on the pod. */
@@ -73,6 +77,13 @@ export interface MountSpec {
   readonly path: string;
   /** @default true */
   readonly readOnly?: boolean;
+  /**
+   * `HostToContainer` for host paths whose later mounts the container must see (node-exporter
+   * reading the host's filesystems).
+   *
+   * @default - none
+   */
+  readonly propagation?: 'HostToContainer';
 }
 
 /** Properties of one hardened container. */
@@ -152,6 +163,13 @@ export interface HardenedPodProps {
   readonly terminationGracePeriod?: Duration;
   /** @default - Always (Never/OnFailure for Jobs) */
   readonly restartPolicy?: 'Always' | 'OnFailure' | 'Never';
+  /**
+   * Share the node's network and process namespaces (agents that observe the node). Allowed only
+   * in a namespace with a `privileged` entry in `POD_SECURITY_EXCEPTIONS`, as are hostPath volumes.
+   *
+   * @default - neither
+   */
+  readonly host?: { readonly network?: boolean; readonly pid?: boolean };
 }
 
 const CONTAINER_SECURITY: k8s.SecurityContext = {
@@ -179,6 +197,7 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
   if (props.user === 0 || props.group === 0 || props.fsGroup === 0) {
     throw new Error(`pod in '${chart.namespace}' would run as root (user ${props.user}, group ${props.group}); set a non-zero UID and GID`);
   }
+  assertHostAccessAllowed(chart, props);
   const secrets = SecretRequirements.of(chart);
   const writable = new Map<string, WritablePath>();
   const secretVolumes = new Map<string, k8s.Volume>();
@@ -225,7 +244,7 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
       });
     const mounts: k8s.VolumeMount[] = [
       ...(c.writablePaths ?? []).map((w) => ({ name: volumeNameFor(w.path), mountPath: w.path })),
-      ...(c.mounts ?? []).map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly ?? true })),
+      ...(c.mounts ?? []).map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly ?? true, mountPropagation: m.propagation })),
       ...secretMounts,
     ];
     return {
@@ -236,7 +255,7 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
       args,
       workingDir: c.workingDir,
       env: env.length ? env : undefined,
-      ports: c.ports?.map((p) => ({ name: p.name, containerPort: p.number, protocol: 'TCP' })),
+      ports: c.ports?.map((p) => ({ name: p.name, containerPort: p.number, protocol: p.protocol ?? Protocol.TCP })),
       resources: {
         requests: { cpu: k8s.Quantity.fromString(c.resources.requests.cpu), memory: k8s.Quantity.fromString(c.resources.requests.memory) },
         limits: { cpu: k8s.Quantity.fromString(c.resources.limits.cpu), memory: k8s.Quantity.fromString(c.resources.limits.memory) },
@@ -281,6 +300,10 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
     automountServiceAccountToken: usesVault || (props.mountServiceAccountToken ?? false),
     serviceAccountName,
     enableServiceLinks: false,
+    hostNetwork: props.host?.network,
+    hostPid: props.host?.pid,
+    // A pod on the host network still resolves cluster names through the cluster DNS.
+    dnsPolicy: props.host?.network ? 'ClusterFirstWithHostNet' : undefined,
     restartPolicy: props.restartPolicy,
     terminationGracePeriodSeconds: props.terminationGracePeriod?.toSeconds(),
     securityContext: {
@@ -296,6 +319,20 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
     volumes: volumes.length ? volumes : undefined,
   };
   return { spec, annotations, usesVault };
+}
+
+/** Host namespaces and host paths break every Pod Security level but `privileged`: only with a named exception. */
+function assertHostAccessAllowed(chart: PlatformChart, props: HardenedPodProps): void {
+  const wanted = [
+    ...(props.host?.network ? ['hostNetwork'] : []),
+    ...(props.host?.pid ? ['hostPID'] : []),
+    ...(props.volumes ?? []).filter((v) => v.hostPath).map((v) => `hostPath volume '${v.name}'`),
+  ];
+  if (wanted.length > 0 && podSecurityLevelFor(chart.namespace) !== PodSecurityLevel.PRIVILEGED) {
+    throw new Error(
+      `pod in '${chart.namespace}' asks for ${wanted.join(', ')}, which Pod Security allows only in a privileged namespace; add '${chart.namespace}' to POD_SECURITY_EXCEPTIONS (libs/core/src/pod-security.ts) with its reason, or drop the host access`,
+    );
+  }
 }
 
 /** The ServiceAccount pods log in to Vault with; bound to a Vault role named after the namespace. */
@@ -337,10 +374,17 @@ export interface PlatformWorkloadProps {
    * @default - none
    */
   readonly podAnnotations?: Readonly<Record<string, string>>;
+  /**
+   * Where the pods serve Prometheus metrics. The pods get the scrape annotations, and the
+   * cluster's Prometheus, and only it, may reach the port.
+   *
+   * @default - not scraped
+   */
+  readonly metrics?: MetricsEndpoint;
 }
 
 /**
- * What a StatefulSet and a Deployment share: checked replicas and probes, the pods' identity
+ * What StatefulSets, Deployments and DaemonSets share: checked replicas and probes, the pods' identity
  * and labels, and a hardened pod template spread across nodes.
  */
 function longRunning(scope: PlatformChart, kind: string, props: PlatformWorkloadProps & { readonly replicas?: number }) {
@@ -352,7 +396,16 @@ function longRunning(scope: PlatformChart, kind: string, props: PlatformWorkload
   const labels = workloadLabels(props.identity);
   const pod = hardenedPod(scope, props.pod);
   if (pod.usesVault) scope.context.vault?.allowAgents(pods);
-  const annotations = { ...props.podAnnotations, ...pod.annotations };
+  let scrape: Record<string, string> = {};
+  if (props.metrics) {
+    const served = props.pod.containers.flatMap((c) => c.ports ?? []).map((p) => p.number);
+    if (!served.includes(props.metrics.port)) {
+      throw new Error(`${kind} '${scope.namespace}/${name}' declares metrics on port ${props.metrics.port}, which no container exposes (ports: ${served.join(', ') || 'none'}); add it to the container's ports`);
+    }
+    scrape = scrapeAnnotations(props.metrics);
+    MetricsScraping.of(scope).declare({ pods, endpoint: props.metrics, onHostNetwork: props.pod.host?.network ?? false });
+  }
+  const annotations = { ...props.podAnnotations, ...scrape, ...pod.annotations };
   return {
     pods,
     replicas,
@@ -365,12 +418,12 @@ function longRunning(scope: PlatformChart, kind: string, props: PlatformWorkload
 }
 
 /** A ReadWriteOnce volume claim template of `size`, on the cluster's default StorageClass unless one is named. */
-export function volumeClaimTemplate(scope: PlatformChart, name: string, size: string, storageClass?: string): k8s.KubePersistentVolumeClaimProps {
+export function volumeClaimTemplate(scope: Construct, name: string, size: string, storageClass?: string): k8s.KubePersistentVolumeClaimProps {
   return {
     metadata: { name },
     spec: {
       accessModes: ['ReadWriteOnce'],
-      storageClassName: storageClass ?? scope.context.defaultStorageClass,
+      storageClassName: storageClass ?? PlatformChart.of(scope).context.defaultStorageClass,
       resources: { requests: { storage: k8s.Quantity.fromString(size) } },
     },
   };
@@ -399,9 +452,9 @@ export class PlatformStatefulSet extends Construct {
   public readonly pods: PodSelection;
   public readonly replicas: number;
 
-  constructor(scope: PlatformChart, id: string, props: PlatformStatefulSetProps) {
+  constructor(scope: Construct, id: string, props: PlatformStatefulSetProps) {
     super(scope, id);
-    const { pods, replicas, metadata, template } = longRunning(scope, 'StatefulSet', props);
+    const { pods, replicas, metadata, template } = longRunning(PlatformChart.of(this), 'StatefulSet', props);
     this.pods = pods;
     this.replicas = replicas;
     new k8s.KubeStatefulSet(this, 'Resource', {
@@ -434,9 +487,9 @@ export class PlatformDeployment extends Construct {
   public readonly pods: PodSelection;
   public readonly replicas: number;
 
-  constructor(scope: PlatformChart, id: string, props: PlatformDeploymentProps) {
+  constructor(scope: Construct, id: string, props: PlatformDeploymentProps) {
     super(scope, id);
-    const { pods, replicas, metadata, template } = longRunning(scope, 'Deployment', props);
+    const { pods, replicas, metadata, template } = longRunning(PlatformChart.of(this), 'Deployment', props);
     this.pods = pods;
     this.replicas = replicas;
     new k8s.KubeDeployment(this, 'Resource', {
@@ -450,6 +503,46 @@ export class PlatformDeployment extends Construct {
           rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) },
         },
         template,
+      },
+    });
+  }
+}
+
+/** Properties for `PlatformDaemonSet`. */
+export interface PlatformDaemonSetProps extends PlatformWorkloadProps {
+  /**
+   * Taints the pods tolerate.
+   *
+   * @default - every NoSchedule taint: a node agent belongs on every node, control plane included
+   */
+  readonly tolerations?: k8s.Toleration[];
+}
+
+/**
+ * A DaemonSet with a hardened pod, one per Linux node. Rolls one node at a time, so a bad
+ * release never blinds every node at once.
+ */
+export class PlatformDaemonSet extends Construct {
+  public readonly pods: PodSelection;
+
+  constructor(scope: Construct, id: string, props: PlatformDaemonSetProps) {
+    super(scope, id);
+    const { pods, metadata, template } = longRunning(PlatformChart.of(this), 'DaemonSet', props);
+    this.pods = pods;
+    new k8s.KubeDaemonSet(this, 'Resource', {
+      metadata,
+      spec: {
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: pods.matchLabels },
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
+        template: {
+          ...template,
+          spec: {
+            ...template.spec,
+            nodeSelector: { 'kubernetes.io/os': 'linux' },
+            tolerations: props.tolerations ?? [{ operator: 'Exists', effect: 'NoSchedule' }],
+          },
+        },
       },
     });
   }

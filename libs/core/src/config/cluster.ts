@@ -23,7 +23,7 @@ const imagePin = z
  * What every cluster configures regardless of its components. Component settings live under
  * `components`, whose schema the platform composition supplies.
  */
-const cidr = z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$|^[0-9a-f:]+\/[0-9]{1,3}$/, { error: 'expected a CIDR such as 10.0.0.10/32' });
+export const cidr = z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$|^[0-9a-f:]+\/[0-9]{1,3}$/, { error: 'expected a CIDR such as 10.0.0.10/32' });
 
 /** The delivery of the rendered tree into the cluster. */
 export const gitopsShape = z
@@ -102,6 +102,12 @@ export const clusterBaseShape = {
           port: z.int().min(1).max(65535).default(6443).describe('Port of the API server endpoints (not the kubernetes Service port).'),
         })
         .describe('Where workloads that talk to the Kubernetes API connect; NetworkPolicies allow exactly this.'),
+      nodes: z
+        .strictObject({
+          cidrs: z.array(cidr).min(1).describe('Addresses of the nodes (their InternalIP), as CIDRs.'),
+        })
+        .optional()
+        .describe('Where the nodes are: Prometheus scrapes each kubelet (10250) and node-exporter (9100, on the host network) there. Needed when monitoring is enabled.'),
     })
     .describe('Cluster network facts the NetworkPolicies need.'),
   gitops: gitopsShape,
@@ -126,6 +132,7 @@ export function contextFromConfig(config: ClusterBaseConfig, secretVersions?: Re
     images: new ImageCatalog({ registryMirrors: config.registryMirrors, pins: config.images }),
     dns: { namespace: config.network.dnsNamespace, podLabels: config.network.dnsPodLabels },
     apiServer: config.network.apiServer,
+    nodes: config.network.nodes,
     secretVersions,
   });
 }
