@@ -14,6 +14,7 @@ export default defineConfig({
       '@ml-platform/gitlab-agent': lib('gitlab-agent'),
       '@ml-platform/argocd': lib('argocd'),
       '@ml-platform/vault': lib('vault'),
+      '@ml-platform/monitoring': lib('monitoring'),
       '@ml-platform/platform': lib('platform'),
     },
   },

@@ -12,6 +12,7 @@ const root = join(__dirname, '..');
 const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort() : [];
 const bin = join('/usr/lib/postgresql', versions[versions.length - 1] ?? 'missing', 'bin');
 const superuserPassword = 'test-only-superuser-password';
+const exporterPassword = 'test-only-exporter-password';
 let dir: string;
 let port: number;
 
@@ -26,7 +27,7 @@ const script: string = job.spec.template.spec.containers[0].command[2];
 function bootstrap(rolePassword: string) {
   return spawnSync('/bin/sh', ['-c', script], {
     encoding: 'utf8',
-    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ROLE_PASSWORD_MLFLOW: rolePassword },
+    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ROLE_PASSWORD_MLFLOW: rolePassword, ROLE_PASSWORD_POSTGRES_EXPORTER: exporterPassword },
   });
 }
 
@@ -67,13 +68,23 @@ test('creates the role and its database, and running it again changes nothing', 
   for (let run = 0; run < 2; run++) {
     const r = bootstrap('first-password');
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('databases ready: mlflow');
+    expect(r.stdout).toContain('roles ready: mlflow, postgres_exporter');
   }
   const r = psql('mlflow', 'first-password', 'mlflow', "SELECT current_user || ' ' || pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()");
   expect(r.stderr).toBe('');
   expect(r.stdout.trim()).toBe('mlflow mlflow');
   // The owner can create MLflow's tables in the public schema.
   expect(psql('mlflow', 'first-password', 'mlflow', 'CREATE TABLE probe (id int); DROP TABLE probe;').status).toBe(0);
+});
+
+test("the exporter's role reads statistics and nothing of the data", () => {
+  const stats = psql('postgres_exporter', exporterPassword, 'postgres', "SELECT count(*) > 0 FROM pg_stat_activity WHERE query IS NOT NULL; SELECT setting FROM pg_settings WHERE name = 'max_connections'");
+  expect(stats.stderr).toBe('');
+  expect(stats.stdout.trim().split('\n')).toEqual(['t', '100']);
+  expect(psql('postgres_exporter', exporterPassword, 'postgres', "SELECT pg_has_role('postgres_exporter', 'pg_monitor', 'member')").stdout.trim()).toBe('t');
+  // Not a superuser, and no way into MLflow's database.
+  expect(psql('postgres_exporter', exporterPassword, 'postgres', 'SELECT rolsuper FROM pg_roles WHERE rolname = current_user').stdout.trim()).toBe('f');
+  expect(psql('postgres_exporter', exporterPassword, 'mlflow', 'SELECT 1').stderr).toMatch(/permission denied for database "mlflow"/);
 });
 
 test('no other role may connect to the database', () => {

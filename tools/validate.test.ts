@@ -43,7 +43,7 @@ const container = (o: Json) => o.spec.template.spec.containers[0];
 test('the unmodified render passes every layer', () => {
   const { failures, docs } = plant('', () => undefined);
   expect(failures).toEqual([]);
-  expect(docs.length).toBe(87);
+  expect(docs.length).toBe(146);
 });
 
 describe('each planted defect is caught by the right layer', () => {
@@ -143,7 +143,7 @@ test('a reviewed exception silences exactly its rule, and an unused one is repor
 test('the JUnit report lists every object per layer with the failures attached', () => {
   const { docs, failures } = plant(MLFLOW, (o) => void (container(o).image = 'ghcr.io/mlflow/mlflow'));
   const xml = junitReport(checkedObjects(docs), [...LAYERS], failures);
-  expect(xml).toContain('<testsuite name="prod policy" tests="87" failures="1">');
+  expect(xml).toContain('<testsuite name="prod policy" tests="146" failures="1">');
   expect(xml).toContain(`<failure type="images/pinned" message="spec.template.spec.containers[0].image: image 'ghcr.io/mlflow/mlflow' is not pinned to a version">`);
 });
 

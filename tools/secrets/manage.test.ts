@@ -65,7 +65,7 @@ test('create encrypts every missing secret to the cluster, with the same values 
   // The render now has them, still encrypted, byte for byte.
   const { files } = render();
   expect(files.find((f) => f.path === '05-secrets/postgres/secret-postgres-superuser.yaml')?.content).toBe(onDisk);
-  expect(checkSecrets(ctx, ['dev'])).toEqual({ problems: [], verified: 6, unverifiedClusters: [] });
+  expect(checkSecrets(ctx, ['dev'])).toEqual({ problems: [], verified: 8, unverifiedClusters: [] });
 });
 
 test('rotate replaces the values everywhere and re-runs the Job that sets them', () => {

@@ -90,6 +90,8 @@ export class GitlabAgentChart extends PlatformChart {
     const deployment = new PlatformDeployment(this, 'Agent', {
       identity,
       replicas: 2,
+      // The observability listener also serves Prometheus metrics.
+      metrics: { port: OBSERVABILITY_PORT },
       pod: {
         user: AGENTK_UID,
         group: AGENTK_UID,

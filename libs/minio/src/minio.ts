@@ -137,6 +137,9 @@ export class MinioChart extends PlatformChart {
       serviceName: headlessName,
       // Distributed peers must all start before any becomes ready.
       podManagementPolicy: 'Parallel',
+      // Cluster-wide metrics (drives, quorum, capacity, S3 traffic per server) from every pod:
+      // any single pod can answer while others are down; queries take one copy per server.
+      metrics: { port: API_PORT, path: '/minio/v2/metrics/cluster' },
       pod: {
         user: MINIO_UID,
         group: MINIO_UID,

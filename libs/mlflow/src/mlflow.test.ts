@@ -37,13 +37,15 @@ test('takes any PostgreSQL database and S3 bucket through typed handles', () => 
   expect(chart.endpoint.url()).toBe('http://mlflow.mlflow.svc.cluster.local:5000');
 });
 
-test('allows its Service names, the external host and localhost, nothing else', () => {
+test('allows its Service names, the external host, localhost and private addresses (pod IPs, as Prometheus scrapes them), nothing else', () => {
   const { app, ...wiring } = handles();
   const chart = new MlflowChart(app, 'mlflow', { context, ...wiring, externalHost: 'tracking.example.internal' });
   expect(chart.allowedHosts).toEqual([
     'mlflow', 'mlflow:5000', 'mlflow.mlflow', 'mlflow.mlflow:5000', 'mlflow.mlflow.svc', 'mlflow.mlflow.svc:5000',
     'mlflow.mlflow.svc.cluster.local', 'mlflow.mlflow.svc.cluster.local:5000', 'tracking.example.internal', 'localhost', 'localhost:5000',
+    '10.*', '192.168.*', ...Array.from({ length: 16 }, (_, i) => `172.${16 + i}.*`),
   ]);
+  expect(chart.allowedHosts).not.toContain('*');
 });
 
 test('a PodDisruptionBudget only when replicated', () => {

@@ -51,6 +51,8 @@ export interface MlflowChartProps {
 }
 
 const PORT = 5000;
+/** Where the server's workers share their metrics (a writable emptyDir). */
+const METRICS_DIR = '/tmp/prometheus-metrics';
 /** The official image has no USER; any non-root UID works for a Python server with HOME set. */
 const MLFLOW_UID = 1001;
 
@@ -78,7 +80,10 @@ export class MlflowChart extends PlatformChart {
     const externalHost = props.externalHost ?? `mlflow.${props.context.baseDomain}`;
     const serviceHosts = [serviceName, `${serviceName}.${this.namespace}`, `${serviceName}.${this.namespace}.svc`, props.context.serviceHost(serviceName, this.namespace)];
     // Clients send the port in Host unless it is the scheme default; probes use localhost.
-    this.allowedHosts = [...serviceHosts.flatMap((h) => [h, `${h}:${PORT}`]), externalHost, 'localhost', `localhost:${PORT}`];
+    // Prometheus scrapes each pod by its IP: allow the private ranges MLflow itself allows by
+    // default (an explicit list replaces those defaults). IP patterns match IP hosts only.
+    const privateAddresses = ['10.*', '192.168.*', ...Array.from({ length: 16 }, (_, i) => `172.${16 + i}.*`)];
+    this.allowedHosts = [...serviceHosts.flatMap((h) => [h, `${h}:${PORT}`]), externalHost, 'localhost', `localhost:${PORT}`, ...privateAddresses];
 
     const health = (): k8s.Probe => ({
       httpGet: { path: '/health', port: k8s.IntOrString.fromNumber(PORT), scheme: 'HTTP', httpHeaders: [{ name: 'Host', value: `localhost:${PORT}` }] },
@@ -86,6 +91,7 @@ export class MlflowChart extends PlatformChart {
     const deployment = new PlatformDeployment(this, 'Server', {
       identity: { name: 'mlflow', instance: id, component: 'tracking-server', version: image.version },
       replicas: replicaCount,
+      metrics: { port: PORT, path: '/metrics' },
       pod: {
         user: MLFLOW_UID,
         group: MLFLOW_UID,
@@ -103,6 +109,8 @@ export class MlflowChart extends PlatformChart {
               '--serve-artifacts',
               `--artifacts-destination=s3://${props.artifacts.bucket}/`,
               `--allowed-hosts=${this.allowedHosts.join(',')}`,
+              // Request counts and latencies (prometheus_flask_exporter, multiprocess files here).
+              `--expose-prometheus=${METRICS_DIR}`,
             ],
             workingDir: '/tmp',
             env: {

@@ -86,11 +86,13 @@ describe.each(clusters)('cluster %s', (cluster) => {
 
   test('every namespace enforces restricted Pod Security and denies by default', () => {
     const withVault = cluster === 'dev' ? [] : ['vault'];
-    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'postgres', ...withVault]);
+    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', ...withVault].sort());
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
+      // node-exporter is the one named exception (POD_SECURITY_EXCEPTIONS): it reads the host.
+      const level = ns === 'node-exporter' ? 'privileged' : 'restricted';
       for (const mode of ['enforce', 'audit', 'warn']) {
-        expect(labels[`pod-security.kubernetes.io/${mode}`]).toBe('restricted');
+        expect(labels[`pod-security.kubernetes.io/${mode}`]).toBe(level);
         expect(labels[`pod-security.kubernetes.io/${mode}-version`]).toBe('v1.28');
       }
       expect(find(cluster, 'NetworkPolicy', 'default-deny', ns).spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
@@ -213,9 +215,37 @@ describe.each(clusters)('cluster %s', (cluster) => {
     });
     expect(policy('minio', 'allow-minio-from-mlflow.mlflow-9000').ingress[0].ports).toEqual([{ port: 9000, protocol: 'TCP' }]);
     expect(policy('mlflow', 'allow-mlflow-to-minio-9000').egress[0].to).toEqual([selects('minio', 'minio')]);
-    // Nothing may reach MLflow yet: the Ingress with single sign-on comes later.
+    // Only Prometheus may reach MLflow, on its metrics port: the Ingress with single sign-on comes later.
     const intoMlflow = rendered[cluster].objects.filter((o) => o.kind === 'NetworkPolicy' && o.namespace === 'mlflow' && o.manifest.spec.ingress);
-    expect(intoMlflow).toEqual([]);
+    expect(intoMlflow.map((o) => o.name)).toEqual(['allow-mlflow-from-prometheus.monitoring-5000']);
+    expect(intoMlflow[0].manifest.spec.ingress).toEqual([{ from: [selects('monitoring', 'prometheus')], ports: [{ port: 5000, protocol: 'TCP' }] }]);
+  });
+
+  test('every platform workload that serves metrics is scraped, and only Prometheus may reach its metrics port', () => {
+    const annotationsOf = (w: RenderedObject) => w.manifest.spec.template.metadata.annotations ?? {};
+    const scraped = workloads.filter((w) => annotationsOf(w)['prometheus.io/scrape'] === 'true');
+    const withVault = cluster === 'dev' ? [] : ['vault'];
+    expect(scraped.map((w) => w.name).sort()).toEqual(
+      ['alertmanager', 'gitlab-agent', 'grafana', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', ...withVault].sort(),
+    );
+    // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape.
+    const unscraped = workloads.filter((w) => !scraped.includes(w) && w.kind !== 'Job').map((w) => w.name);
+    expect(unscraped.sort()).toEqual(['prometheus', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
+    for (const w of scraped) {
+      const port = Number(annotationsOf(w)['prometheus.io/port']);
+      const pod = podSpecOf(w);
+      expect(pod.containers.flatMap((c: { ports?: { containerPort: number }[] }) => (c.ports ?? []).map((p) => p.containerPort)), w.path).toContain(port);
+      if (pod.hostNetwork) {
+        const egress = find(cluster, 'NetworkPolicy', `allow-prometheus-to-${w.name}-on-nodes-${port}`, 'monitoring');
+        expect(egress.spec.egress[0].ports).toEqual([{ port, protocol: 'TCP' }]);
+        continue;
+      }
+      const client = w.namespace === 'monitoring' ? 'prometheus' : 'prometheus.monitoring';
+      const ingress = find(cluster, 'NetworkPolicy', `allow-${w.name}-from-${client}-${port}`, w.namespace);
+      expect(ingress.spec.ingress, w.path).toEqual([
+        { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { [LabelKeys.NAME]: 'prometheus', [LabelKeys.INSTANCE]: 'monitoring' } } }], ports: [{ port, protocol: 'TCP' }] },
+      ]);
+    }
   });
 
   test('PostgreSQL keeps its data on a volume and shuts down gracefully', () => {
@@ -295,10 +325,13 @@ describe('a cluster switched to secrets.backend: vault', () => {
 
   test('renders no Kubernetes Secret and needs none for them, and lets their agents reach Vault', () => {
     expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
-    expect(inventory.secrets.map((s) => s.name)).toEqual(['gitlab-agent-token', 'ml-platform-deploy-token']);
+    // The receivers' webhook URLs stay a Secret made by hand, mounted as files.
+    expect(inventory.secrets.map((s) => s.name)).toEqual(['alertmanager-receivers', 'gitlab-agent-token', 'ml-platform-deploy-token']);
     expect(inventory.vaultPaths.map((v) => v.path)).toEqual([
+      'secret/data/ml-platform/stage/grafana-admin',
       'secret/data/ml-platform/stage/minio-root',
       'secret/data/ml-platform/stage/minio-user-mlflow',
+      'secret/data/ml-platform/stage/postgres-monitoring',
       'secret/data/ml-platform/stage/postgres-role-mlflow',
       'secret/data/ml-platform/stage/postgres-superuser',
     ]);

@@ -6,6 +6,7 @@ import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platf
 import { GitlabAgentChart, gitlabAgentConfigSchema } from '@ml-platform/gitlab-agent';
 import { MinioChart, minioConfigSchema, MinioMode } from '@ml-platform/minio';
 import { MlflowChart, mlflowConfigSchema } from '@ml-platform/mlflow';
+import { MonitoringChart, monitoringConfigSchema, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
 import { PostgresChart, postgresConfigSchema } from '@ml-platform/postgres';
 import { VaultChart, vaultConfigSchema } from '@ml-platform/vault';
 
@@ -17,12 +18,16 @@ export const componentsSchema = z
     mlflow: mlflowConfigSchema,
     gitlabAgent: gitlabAgentConfigSchema,
     vault: vaultConfigSchema.optional(),
+    monitoring: monitoringConfigSchema.optional(),
   })
   .describe('Components of the platform, each switched on or off per cluster.');
 
 /** The whole cluster.yaml, with the cross-component rules. */
 export const clusterConfigSchema = defineClusterSchema(componentsSchema).superRefine((config, ctx) => {
-  const { postgres, minio, mlflow, vault } = config.components;
+  const { postgres, minio, mlflow, vault, monitoring } = config.components;
+  if (monitoring?.enabled && !config.network.nodes) {
+    ctx.addIssue({ code: 'custom', path: ['network', 'nodes'], message: 'expected the nodes\' CIDRs while components.monitoring is enabled (Prometheus scrapes the kubelets and node-exporter there)' });
+  }
   if (config.secrets.backend === 'vault' && !vault?.enabled) {
     ctx.addIssue({ code: 'custom', path: ['secrets', 'backend'], message: 'expected sops while components.vault is not enabled (Vault delivers the secrets)' });
   }
@@ -58,6 +63,25 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
     if (config.secrets.backend === 'vault') {
       context.deliverSecretsWithVault({ kvMount: 'secret', pathPrefix: `ml-platform/${config.name}`, allowAgents: (pods) => vault.allowAgents(pods) });
     }
+  }
+
+  const monitoringConfig = config.components.monitoring;
+  if (monitoringConfig?.enabled) {
+    const { prometheus, alertmanager, grafana } = monitoringConfig;
+    new MonitoringChart(app, 'monitoring', {
+      context,
+      prometheus: {
+        replicas: prometheus.replicas,
+        storageSize: prometheus.storage.size,
+        storageClass: prometheus.storage.storageClass,
+        retention: prometheus.retention,
+        retentionSize: prometheus.retentionSize,
+        resources: prometheus.resources,
+      },
+      alertmanager: { ...alertmanager, receivers: receiversFromConfig(alertmanager.receivers) },
+      grafana,
+    });
+    new NodeExporterChart(app, 'node-exporter', { context });
   }
 
   const postgres = pgConfig.enabled

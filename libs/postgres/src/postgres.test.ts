@@ -18,9 +18,26 @@ test('creates one database and role per consumer, with the password by reference
   expect(script).not.toMatch(/PASSWORD '[^:]/);
 });
 
-test('without consumers there is no bootstrap Job', () => {
+test('without consumers the bootstrap Job only keeps the exporter role, a member of pg_monitor', () => {
   const chart = new PostgresChart(Testing.app(), 'postgres', { context: contextWith(), storageSize: '1Gi' });
-  expect(Testing.synth(chart).some((o) => o.kind === 'Job')).toBe(false);
+  const job = Testing.synth(chart).find((o) => o.kind === 'Job');
+  const script: string = job.spec.template.spec.containers[0].command[2];
+  expect(script).toContain(`ALTER ROLE "postgres_exporter" WITH LOGIN PASSWORD :'password_postgres_exporter';`);
+  expect(script).toContain('GRANT pg_monitor TO "postgres_exporter";');
+  expect(script).not.toContain('CREATE DATABASE');
+  expect(job.spec.template.spec.containers[0].env).toContainEqual({ name: 'ROLE_PASSWORD_POSTGRES_EXPORTER', valueFrom: { secretKeyRef: { name: 'postgres-monitoring', key: 'password' } } });
+});
+
+test('postgres_exporter runs beside the server over loopback, and declares its metrics', () => {
+  const sts = Testing.synth(new PostgresChart(Testing.app(), 'postgres', { context: contextWith(), storageSize: '1Gi' })).find((o) => o.kind === 'StatefulSet');
+  const exporter = sts.spec.template.spec.containers.find((c: { name: string }) => c.name === 'postgres-exporter');
+  expect(exporter.env).toEqual([
+    { name: 'DATA_SOURCE_URI', value: '127.0.0.1:5432/postgres?sslmode=disable' },
+    { name: 'DATA_SOURCE_USER', value: 'postgres_exporter' },
+    { name: 'DATA_SOURCE_PASS', valueFrom: { secretKeyRef: { name: 'postgres-monitoring', key: 'password' } } },
+  ]);
+  expect(exporter.image).toMatch(/^quay\.io\/prometheuscommunity\/postgres-exporter:v0\.\d+\.\d+$/);
+  expect(sts.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9187', 'prometheus.io/path': '/metrics' });
 });
 
 test('the bootstrap Job is renamed when its work changes', () => {

@@ -60,6 +60,14 @@ export interface PostgresChartProps {
 }
 
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
+/** The login postgres_exporter uses; member of pg_monitor, which reads statistics and nothing else. */
+export const EXPORTER_ROLE = 'postgres_exporter';
+const EXPORTER_PORT = 9187;
+/** A login role the bootstrap Job creates and keeps at its password. */
+interface LoginRole {
+  readonly user: string;
+  readonly password: SecretKeyRef;
+}
 
 /**
  * PostgreSQL as a single-instance StatefulSet (official image, non-root, read-only root) with a
@@ -73,6 +81,8 @@ export class PostgresChart extends PlatformChart {
   public readonly server: PodSelection;
   /** The superuser password; only the bootstrap Job uses it. */
   public readonly superuserPassword: SecretKeyRef;
+  /** The password of the metrics exporter's role. */
+  public readonly exporterPassword: SecretKeyRef;
   private readonly databases = new Map<string, PostgresDatabase>();
 
   constructor(scope: Construct, id: string, props: PostgresChartProps) {
@@ -85,6 +95,9 @@ export class PostgresChart extends PlatformChart {
       );
     }
     this.superuserPassword = SecretKeyRef.of('postgres-superuser', 'password', 'password of the PostgreSQL superuser postgres');
+    this.exporterPassword = SecretKeyRef.of('postgres-monitoring', 'password', `password of PostgreSQL role ${EXPORTER_ROLE} (pg_monitor)`);
+    const exporterImage = props.context.images.image('postgres-exporter');
+    const exporterProbe: k8s.Probe = { httpGet: { path: '/', port: k8s.IntOrString.fromNumber(EXPORTER_PORT), scheme: 'HTTP' } };
 
     const identity = { name: 'postgres', instance: id, component: 'database', version: image.version };
     const isReady: k8s.Probe = {
@@ -94,6 +107,7 @@ export class PostgresChart extends PlatformChart {
       identity,
       serviceName: 'postgres-headless',
       replicas: 1,
+      metrics: { port: EXPORTER_PORT },
       pod: {
         user: POSTGRES_UID,
         group: POSTGRES_UID,
@@ -118,6 +132,22 @@ export class PostgresChart extends PlatformChart {
               { path: '/dev/shm', medium: 'Memory', sizeLimit: '256Mi' },
             ],
             mounts: [{ volume: 'data', path: DATA_MOUNT, readOnly: false }],
+          },
+          {
+            // Beside the server, so it sees exactly this instance over loopback.
+            name: 'postgres-exporter',
+            image: exporterImage,
+            command: ['/bin/postgres_exporter'],
+            args: [`--web.listen-address=:${EXPORTER_PORT}`],
+            env: {
+              DATA_SOURCE_URI: EnvValue.fromValue(`127.0.0.1:${PORT}/postgres?sslmode=disable`),
+              DATA_SOURCE_USER: EnvValue.fromValue(EXPORTER_ROLE),
+              DATA_SOURCE_PASS: EnvValue.fromSecret(this.exporterPassword),
+            },
+            ports: [{ name: 'metrics', number: EXPORTER_PORT }],
+            resources: { requests: { cpu: '20m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+            livenessProbe: { ...exporterProbe, periodSeconds: 30, timeoutSeconds: 5 },
+            readinessProbe: { ...exporterProbe, periodSeconds: 10, timeoutSeconds: 5 },
           },
         ],
       },
@@ -150,7 +180,7 @@ export class PostgresChart extends PlatformChart {
         password: SecretKeyRef.of(`postgres-role-${consumer.replace(/_/g, '-')}`, 'password', `password of PostgreSQL role ${consumer}`),
       });
     }
-    if (this.databases.size > 0) this.addBootstrapJob(id, image.version);
+    this.addBootstrapJob(id, image.version);
   }
 
   /** The database of `consumer`, which must be listed in `databases`. */
@@ -164,22 +194,28 @@ export class PostgresChart extends PlatformChart {
 
   private addBootstrapJob(instance: string, version: string): void {
     const databases = [...this.databases.values()];
-    const variable = (db: PostgresDatabase) => `password_${db.user}`;
-    const envName = (db: PostgresDatabase) => `ROLE_PASSWORD_${db.user.toUpperCase()}`;
+    const logins: LoginRole[] = [...databases, { user: EXPORTER_ROLE, password: this.exporterPassword }];
+    const variable = (role: LoginRole) => `password_${role.user}`;
+    const envName = (role: LoginRole) => `ROLE_PASSWORD_${role.user.toUpperCase()}`;
     // psql fills :'variable' as a quoted literal, so no password ever appears in the script.
-    const sql = databases.flatMap((db) => [
-      `SELECT format('CREATE ROLE %I LOGIN', '${db.user}') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${db.user}')\\gexec`,
-      `ALTER ROLE "${db.user}" WITH LOGIN PASSWORD :'${variable(db)}';`,
-      `SELECT format('CREATE DATABASE %I OWNER %I', '${db.database}', '${db.user}') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${db.database}')\\gexec`,
-      `REVOKE ALL ON DATABASE "${db.database}" FROM PUBLIC;`,
-    ]);
+    const sql = [
+      ...logins.flatMap((role) => [
+        `SELECT format('CREATE ROLE %I LOGIN', '${role.user}') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${role.user}')\\gexec`,
+        `ALTER ROLE "${role.user}" WITH LOGIN PASSWORD :'${variable(role)}';`,
+      ]),
+      `GRANT pg_monitor TO "${EXPORTER_ROLE}";`,
+      ...databases.flatMap((db) => [
+        `SELECT format('CREATE DATABASE %I OWNER %I', '${db.database}', '${db.user}') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${db.database}')\\gexec`,
+        `REVOKE ALL ON DATABASE "${db.database}" FROM PUBLIC;`,
+      ]),
+    ];
     const script = [
       'set -eu',
       'until pg_isready --quiet --timeout=5; do echo "waiting for $PGHOST:$PGPORT"; sleep 3; done',
-      `psql --no-psqlrc -v ON_ERROR_STOP=1 ${databases.map((db) => `-v ${variable(db)}="$${envName(db)}"`).join(' ')} <<'SQL'`,
+      `psql --no-psqlrc -v ON_ERROR_STOP=1 ${logins.map((role) => `-v ${variable(role)}="$${envName(role)}"`).join(' ')} <<'SQL'`,
       ...sql,
       'SQL',
-      `echo "databases ready: ${databases.map((db) => db.database).join(', ')}"`,
+      `echo "roles ready: ${logins.map((role) => role.user).join(', ')}"`,
     ].join('\n');
     const image = this.context.images.image('postgres');
     const job = new ScriptJob(this, 'Bootstrap', {
@@ -194,7 +230,7 @@ export class PostgresChart extends PlatformChart {
         PGUSER: EnvValue.fromValue('postgres'),
         PGDATABASE: EnvValue.fromValue('postgres'),
         PGPASSWORD: EnvValue.fromSecret(this.superuserPassword),
-        ...Object.fromEntries(databases.map((db) => [envName(db), EnvValue.fromSecret(db.password)])),
+        ...Object.fromEntries(logins.map((role) => [envName(role), EnvValue.fromSecret(role.password)])),
       },
     });
     allowFlow(job.pods, this.endpoint);

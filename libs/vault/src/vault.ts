@@ -94,6 +94,14 @@ export class VaultChart extends PlatformChart {
       `  address         = "[::]:${API_PORT}"`,
       `  cluster_address = "[::]:${CLUSTER_PORT}"`,
       ...listenerTls,
+      // Metrics hold no secret; the NetworkPolicy lets only Prometheus reach them.
+      '  telemetry {',
+      '    unauthenticated_metrics_access = true',
+      '  }',
+      '}',
+      'telemetry {',
+      '  prometheus_retention_time = "24h"',
+      '  disable_hostname          = true',
       '}',
       'storage "raft" {',
       '  path = "/vault/data"',
@@ -124,6 +132,8 @@ export class VaultChart extends PlatformChart {
       replicas,
       serviceName: internal,
       podManagementPolicy: 'Parallel',
+      // Behind TLS, Prometheus would need the listener's CA: a dedicated scrape job, not yet.
+      metrics: tls ? undefined : { port: API_PORT, path: '/v1/sys/metrics', params: { format: 'prometheus' } },
       // Every restarted pod comes back sealed: an operator rolls the pods one by one.
       updateStrategy: 'OnDelete',
       // Changing the configuration rolls nothing by itself (OnDelete), but marks the pods stale.

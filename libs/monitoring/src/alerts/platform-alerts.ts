@@ -1,0 +1,208 @@
+import { AlertRule, httpServiceAlerts, RuleGroup } from './rule';
+
+/** MLflow's request metrics (prometheus_flask_exporter with the `mlflow` prefix). */
+export const MLFLOW_HTTP = { name: 'MLflow', prefix: 'mlflow', job: 'mlflow' } as const;
+
+/**
+ * MinIO reports cluster metrics from every pod (each with the `server` they describe), so a
+ * distributed cluster is scraped once per pod: take one copy per server before aggregating.
+ */
+export const minioOnce = (metric: string, labels = 'namespace, server') => `max by (${labels}) (${metric})`;
+
+const kubernetes: AlertRule[] = [
+  {
+    alert: 'TargetDown',
+    expr: 'up == 0',
+    for: '5m',
+    severity: 'warning',
+    summary: '{{ $labels.job }} target {{ $labels.instance }} is down',
+    description: 'Prometheus could not scrape {{ $labels.job }} at {{ $labels.instance }} ({{ $labels.namespace }}/{{ $labels.pod }}) for 5 minutes: the process is down or its NetworkPolicy blocks Prometheus.',
+  },
+  {
+    alert: 'PodCrashLooping',
+    expr: 'max_over_time(kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff"}[5m]) >= 1',
+    for: '15m',
+    severity: 'warning',
+    summary: 'Container {{ $labels.container }} of {{ $labels.namespace }}/{{ $labels.pod }} is crash looping',
+    description: 'The container keeps exiting and Kubernetes keeps backing off its restarts. Read the logs of the previous run (kubectl logs --previous).',
+  },
+  {
+    alert: 'PodNotReady',
+    // Pods of finished Jobs are never ready and need no one.
+    expr: 'kube_pod_status_ready{condition="false"} == 1\nunless on (namespace, pod)\nkube_pod_status_phase{phase=~"Succeeded|Failed"} == 1',
+    for: '15m',
+    severity: 'warning',
+    summary: '{{ $labels.namespace }}/{{ $labels.pod }} has not been ready for 15 minutes',
+    description: 'The pod runs but its readiness probe fails, or it cannot be scheduled or pulled. kubectl describe pod shows which.',
+  },
+  {
+    alert: 'JobFailed',
+    expr: 'kube_job_status_failed > 0',
+    for: '5m',
+    severity: 'warning',
+    summary: 'Job {{ $labels.namespace }}/{{ $labels.job_name }} failed',
+    description: 'A Job (a bootstrap step: database roles, buckets) ran out of retries. Its pods\' logs say why; fix the cause and let the GitOps agent create the next revision.',
+  },
+  {
+    alert: 'PersistentVolumeNearlyFull',
+    expr: 'kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes < 0.15',
+    for: '10m',
+    severity: 'warning',
+    summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} free',
+    description: 'Less than 15% of the volume is free. Grow the claim (storage size in cluster.yaml, if its StorageClass allows expansion) or reduce retention.',
+  },
+  {
+    alert: 'PersistentVolumeFull',
+    expr: 'kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes < 0.05',
+    for: '5m',
+    severity: 'critical',
+    summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is almost full ({{ $value | humanizePercentage }} free)',
+    description: 'Less than 5% of the volume is free; the workload will fail writes soon.',
+  },
+  {
+    alert: 'NodeNotReady',
+    expr: 'kube_node_status_condition{condition="Ready",status="true"} == 0',
+    for: '5m',
+    severity: 'critical',
+    summary: 'Node {{ $labels.node }} is not ready',
+    description: 'The kubelet stopped reporting ready; its pods will be evicted. Check the node, its kubelet and container runtime.',
+  },
+  {
+    alert: 'NodePressure',
+    expr: 'kube_node_status_condition{condition=~"MemoryPressure|DiskPressure|PIDPressure",status="true"} == 1',
+    for: '5m',
+    severity: 'warning',
+    summary: 'Node {{ $labels.node }} reports {{ $labels.condition }}',
+    description: 'The kubelet is short of memory, disk or process IDs and will start evicting pods.',
+  },
+  {
+    alert: 'NodeFilesystemNearlyFull',
+    expr: 'node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs|ramfs"} / node_filesystem_size_bytes < 0.10\nand node_filesystem_readonly == 0',
+    for: '15m',
+    severity: 'warning',
+    summary: 'Filesystem {{ $labels.mountpoint }} on {{ $labels.instance }} has {{ $value | humanizePercentage }} free',
+    description: 'Less than 10% of a node filesystem is free; images, logs and emptyDirs live there.',
+  },
+  {
+    alert: 'NodeMemoryNearlyExhausted',
+    expr: 'node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes < 0.10',
+    for: '15m',
+    severity: 'warning',
+    summary: 'Node {{ $labels.instance }} has {{ $value | humanizePercentage }} of its memory available',
+    description: 'Pods on this node risk the OOM killer. Check which pods exceed their requests.',
+  },
+  {
+    alert: 'NodeCpuSaturated',
+    expr: '1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m])) > 0.90',
+    for: '30m',
+    severity: 'warning',
+    summary: 'Node {{ $labels.instance }} CPU is {{ $value | humanizePercentage }} busy',
+    description: 'The node has been more than 90% busy for 30 minutes; latency of everything on it suffers.',
+  },
+];
+
+const monitoring: AlertRule[] = [
+  {
+    alert: 'PrometheusConfigReloadFailed',
+    expr: 'prometheus_config_last_reload_successful == 0',
+    for: '10m',
+    severity: 'warning',
+    summary: 'Prometheus {{ $labels.pod }} could not load its new configuration',
+    description: 'It keeps running the previous one. The reloader sidecar log and promtool check config show the error (CI runs the same check).',
+  },
+  {
+    alert: 'PrometheusAlertmanagerUnreachable',
+    expr: 'prometheus_notifications_alertmanagers_discovered < 1\nor rate(prometheus_notifications_errors_total[5m]) > 0',
+    for: '10m',
+    severity: 'critical',
+    summary: 'Prometheus {{ $labels.pod }} cannot deliver alerts to Alertmanager',
+    description: 'Alerts fire but nobody is told. Check the Alertmanager pods and the NetworkPolicy between them.',
+  },
+  {
+    alert: 'AlertmanagerNotificationsFailing',
+    expr: 'rate(alertmanager_notifications_failed_total[5m]) > 0',
+    for: '10m',
+    severity: 'critical',
+    summary: 'Alertmanager fails to notify through {{ $labels.integration }}',
+    description: 'A receiver rejects or cannot be reached: check its Secret, its address in cluster.yaml (egress) and the Alertmanager log.',
+  },
+];
+
+const postgres: AlertRule[] = [
+  {
+    alert: 'PostgresDown',
+    expr: 'pg_up == 0',
+    for: '1m',
+    severity: 'critical',
+    summary: 'PostgreSQL in {{ $labels.namespace }} does not accept connections',
+    description: 'The exporter beside the server cannot connect. MLflow and every other database user are failing.',
+  },
+  {
+    alert: 'PostgresConnectionsNearlyExhausted',
+    expr: 'sum by (namespace, pod) (pg_stat_activity_count)\n/ on (namespace, pod)\nmax by (namespace, pod) (pg_settings_max_connections) > 0.8',
+    for: '5m',
+    severity: 'warning',
+    summary: 'PostgreSQL in {{ $labels.namespace }} uses {{ $value | humanizePercentage }} of max_connections',
+    description: 'New connections will be refused soon. Look for clients that leak connections, or raise max_connections with the memory it needs.',
+  },
+  {
+    alert: 'PostgresDeadlocks',
+    expr: 'increase(pg_stat_database_deadlocks[10m]) > 5',
+    for: '0m',
+    severity: 'warning',
+    summary: 'Deadlocks in database {{ $labels.datname }}',
+    description: 'More than 5 deadlocks in 10 minutes: an application takes locks in inconsistent order.',
+  },
+];
+
+const minio: AlertRule[] = [
+  {
+    alert: 'MinioNodesOffline',
+    expr: `max by (namespace) (minio_cluster_nodes_offline_total) > 0`,
+    for: '5m',
+    severity: 'warning',
+    summary: '{{ $value }} MinIO server(s) in {{ $labels.namespace }} are offline',
+    description: 'The cluster serves from the remaining servers while erasure coding allows; another loss may cost write quorum.',
+  },
+  {
+    alert: 'MinioDrivesOffline',
+    expr: `max by (namespace) (minio_cluster_drive_offline_total) > 0`,
+    for: '5m',
+    severity: 'warning',
+    summary: '{{ $value }} MinIO drive(s) in {{ $labels.namespace }} are offline',
+    description: 'Replace or reattach the drive (its PVC); MinIO heals the data once it is back.',
+  },
+  {
+    alert: 'MinioWriteQuorumLost',
+    expr: 'min by (namespace, pool, set) (minio_cluster_health_erasure_set_online_drives)\n< max by (namespace, pool, set) (minio_cluster_health_erasure_set_write_quorum)',
+    for: '1m',
+    severity: 'critical',
+    summary: 'MinIO erasure set {{ $labels.pool }}/{{ $labels.set }} has lost write quorum',
+    description: 'Fewer drives are online than a write needs: uploads to MinIO (MLflow artifacts) fail. Bring the offline servers or drives back.',
+  },
+  {
+    alert: 'MinioCapacityLow',
+    expr: 'max by (namespace) (minio_cluster_capacity_usable_free_bytes)\n/ max by (namespace) (minio_cluster_capacity_usable_total_bytes) < 0.10',
+    for: '15m',
+    severity: 'warning',
+    summary: 'MinIO in {{ $labels.namespace }} has {{ $value | humanizePercentage }} usable capacity left',
+    description: 'Delete old artifacts (lifecycle rules) or add a server pool.',
+  },
+  {
+    alert: 'MinioServerErrors',
+    expr: `sum by (namespace) (${minioOnce('rate(minio_s3_requests_5xx_errors_total[5m])', 'namespace, server, api')})\n/ sum by (namespace) (${minioOnce('rate(minio_s3_requests_total[5m])', 'namespace, server, api')}) > 0.05`,
+    for: '10m',
+    severity: 'warning',
+    summary: 'MinIO in {{ $labels.namespace }} answers {{ $value | humanizePercentage }} of S3 requests with a server error',
+    description: 'More than 5% of S3 requests fail on the server side: check drives, quorum and the MinIO logs.',
+  },
+];
+
+/** Every alerting rule group of the platform. */
+export const PLATFORM_RULE_GROUPS: RuleGroup[] = [
+  { name: 'kubernetes', rules: kubernetes },
+  { name: 'monitoring', rules: monitoring },
+  { name: 'postgres', rules: postgres },
+  { name: 'minio', rules: minio },
+  { name: 'mlflow', rules: httpServiceAlerts(MLFLOW_HTTP, { errorShare: 0.05, p95Seconds: 3 }) },
+];

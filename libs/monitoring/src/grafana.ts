@@ -1,0 +1,175 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { stringify } from 'yaml';
+import {
+  allowFlow,
+  contentRevision,
+  EnvValue,
+  PlatformChart,
+  PlatformDeployment,
+  PlatformService,
+  PodSelection,
+  ResourceSpec,
+  SecretKeyRef,
+  ServiceEndpoint,
+  workloadLabels,
+} from '@ml-platform/core';
+import { PROMETHEUS_DATASOURCE_UID } from './dashboards/builder';
+
+const PORT = 3000;
+/** The image's grafana user (Dockerfile GF_UID 472). */
+const GRAFANA_UID = 472;
+const CONFIG_DIR = '/etc/grafana-config';
+const PROVISIONING_DIR = '/etc/grafana-provisioning';
+const DASHBOARDS_DIR = '/var/lib/grafana-dashboards';
+
+const DEFAULT_RESOURCES: ResourceSpec = {
+  requests: { cpu: '100m', memory: '256Mi' },
+  limits: { cpu: '1', memory: '1Gi' },
+};
+
+/** Properties for `Grafana`. */
+export interface GrafanaProps {
+  /** The Prometheus query API, provisioned as the default datasource. */
+  readonly prometheus: ServiceEndpoint;
+  /** Dashboard file name to dashboard JSON; provisioned read-only into the `Platform` folder. */
+  readonly dashboards: Readonly<Record<string, object>>;
+  /**
+   * Host people will use once an Ingress with single sign-on exists.
+   *
+   * @default - `grafana.<baseDomain>`
+   */
+  readonly externalHost?: string;
+  /** @default - 100m/256Mi requested, 1 CPU/1Gi limit */
+  readonly resources?: ResourceSpec;
+}
+
+/** grafana.ini: air-gapped (no update checks, no plugin downloads), logs to stdout, no sign-up. */
+function grafanaIni(rootUrl: string): string {
+  const sections: Record<string, Record<string, string | boolean>> = {
+    server: { root_url: rootUrl },
+    analytics: { reporting_enabled: false, check_for_updates: false, check_for_plugin_updates: false },
+    plugins: { preinstall_disabled: true },
+    log: { mode: 'console' },
+    security: { disable_gravatar: true },
+    users: { allow_sign_up: false, allow_org_create: false },
+    auth: { disable_login_form: false },
+    'auth.anonymous': { enabled: false },
+  };
+  return `${Object.entries(sections)
+    .map(([name, values]) => [`[${name}]`, ...Object.entries(values).map(([k, v]) => `${k} = ${v}`)].join('\n'))
+    .join('\n\n')}\n`;
+}
+
+/**
+ * Grafana with everything provisioned from files: the Prometheus datasource, and the platform
+ * dashboards as read-only JSON. It keeps no state worth saving (SQLite on an emptyDir): what
+ * matters is in Git. Admin credentials come from a Secret by reference; the root filesystem is
+ * read-only. A config or dashboard change rolls the pod.
+ */
+export class Grafana extends Construct {
+  public readonly pods: PodSelection;
+  public readonly endpoint: ServiceEndpoint;
+  public readonly adminUser: SecretKeyRef;
+  public readonly adminPassword: SecretKeyRef;
+
+  constructor(scope: Construct, id: string, props: GrafanaProps) {
+    super(scope, id);
+    const chart = PlatformChart.of(this);
+    const { context } = chart;
+    const image = context.images.image('grafana');
+    const identity = { name: 'grafana', instance: chart.component, component: 'dashboards', version: image.version };
+    const labels = workloadLabels(identity);
+    this.adminUser = SecretKeyRef.of('grafana-admin', 'admin-user', 'Grafana administrator login');
+    this.adminPassword = SecretKeyRef.of('grafana-admin', 'admin-password', 'Grafana administrator password');
+
+    const datasources = stringify({
+      apiVersion: 1,
+      datasources: [
+        {
+          name: 'Prometheus',
+          type: 'prometheus',
+          uid: PROMETHEUS_DATASOURCE_UID,
+          access: 'proxy',
+          url: props.prometheus.url(),
+          isDefault: true,
+          editable: false,
+          jsonData: { httpMethod: 'POST', timeInterval: '30s' },
+        },
+      ],
+    });
+    const providers = stringify({
+      apiVersion: 1,
+      providers: [{ name: 'platform', orgId: 1, folder: 'Platform', type: 'file', disableDeletion: true, allowUiUpdates: false, updateIntervalSeconds: 60, options: { path: DASHBOARDS_DIR } }],
+    });
+    const dashboards = Object.fromEntries(Object.entries(props.dashboards).map(([file, json]) => [file, `${JSON.stringify(json, null, 2)}\n`]));
+    const config = { 'grafana.ini': grafanaIni(`https://${props.externalHost ?? `grafana.${context.baseDomain}`}/`) };
+    const provisioning = { 'datasources.yaml': datasources, 'dashboards.yaml': providers };
+    const configMap = (cid: string, name: string, data: Record<string, string>) => new k8s.KubeConfigMap(this, cid, { metadata: { name, namespace: chart.namespace, labels }, data });
+    configMap('Config', 'grafana-config', config);
+    configMap('Provisioning', 'grafana-provisioning', provisioning);
+    configMap('Dashboards', 'grafana-dashboards', dashboards);
+
+    const health: k8s.Probe = { httpGet: { path: '/api/health', port: k8s.IntOrString.fromNumber(PORT), scheme: 'HTTP' } };
+    const deployment = new PlatformDeployment(this, 'Server', {
+      identity,
+      metrics: { port: PORT },
+      // Provisioned files are read at start: a change rolls the pod.
+      podAnnotations: { 'ml-platform.io/config-revision': contentRevision(JSON.stringify({ config, provisioning, dashboards })) },
+      pod: {
+        user: GRAFANA_UID,
+        group: GRAFANA_UID,
+        containers: [
+          {
+            name: 'grafana',
+            image,
+            // The image's entrypoint, spelled out so wrappers (Vault) can run it.
+            command: ['/run.sh'],
+            env: {
+              GF_SECURITY_ADMIN_USER: EnvValue.fromSecret(this.adminUser),
+              GF_SECURITY_ADMIN_PASSWORD: EnvValue.fromSecret(this.adminPassword),
+              GF_PATHS_CONFIG: EnvValue.fromValue(`${CONFIG_DIR}/grafana.ini`),
+              GF_PATHS_PROVISIONING: EnvValue.fromValue(PROVISIONING_DIR),
+              GF_PATHS_DATA: EnvValue.fromValue('/var/lib/grafana'),
+              GF_PATHS_LOGS: EnvValue.fromValue('/var/log/grafana'),
+            },
+            ports: [{ name: 'http', number: PORT }],
+            resources: props.resources ?? DEFAULT_RESOURCES,
+            startupProbe: { ...health, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
+            livenessProbe: { ...health, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 5 },
+            readinessProbe: { ...health, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+            writablePaths: [
+              { path: '/var/lib/grafana', sizeLimit: '1Gi' },
+              // The search index (GF_UNIFIED_STORAGE_INDEX_PATH default) and temporary files.
+              { path: '/var/lib/grafana-search', sizeLimit: '512Mi' },
+              { path: '/var/log/grafana', sizeLimit: '64Mi' },
+              { path: '/tmp', sizeLimit: '256Mi' },
+            ],
+            mounts: [
+              { volume: 'config', path: CONFIG_DIR },
+              { volume: 'provisioning', path: PROVISIONING_DIR },
+              { volume: 'dashboards', path: DASHBOARDS_DIR },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'config', configMap: { name: 'grafana-config' } },
+          {
+            name: 'provisioning',
+            configMap: {
+              name: 'grafana-provisioning',
+              items: [
+                { key: 'datasources.yaml', path: 'datasources/datasources.yaml' },
+                { key: 'dashboards.yaml', path: 'dashboards/dashboards.yaml' },
+              ],
+            },
+          },
+          { name: 'dashboards', configMap: { name: 'grafana-dashboards' } },
+        ],
+      },
+    });
+    this.pods = deployment.pods;
+    this.endpoint = new PlatformService(this, 'Service', { name: 'grafana', pods: this.pods, ports: [{ name: 'http', port: PORT }] }).endpoint('http');
+    allowFlow(this.pods, props.prometheus);
+  }
+}
