@@ -39,6 +39,19 @@ function plant(file: string, edit: (obj: Json) => Json | void, extraFiles: Recor
 
 const MLFLOW = '30-apps/mlflow/deployment-mlflow.yaml';
 const container = (o: Json) => o.spec.template.spec.containers[0];
+const DASHBOARDS = '10-platform/monitoring/configmap-grafana-dashboards.yaml';
+const PROMETHEUS = '10-platform/monitoring/configmap-prometheus-config.yaml';
+const ALERTMANAGER = '10-platform/monitoring/configmap-alertmanager-config.yaml';
+/** Edits one dashboard JSON (or one text file) inside a ConfigMap's data. */
+const inDashboard = (file: string, edit: (d: Json) => void) => (o: Json) => {
+  const d = JSON.parse(o.data[file]);
+  edit(d);
+  o.data[file] = JSON.stringify(d);
+};
+const replaceIn = (key: string, from: string, to: string) => (o: Json) => {
+  expect(o.data[key]).toContain(from);
+  o.data[key] = o.data[key].replace(from, to);
+};
 
 test('the unmodified render passes every layer', () => {
   const { failures, docs } = plant('', () => undefined);
@@ -77,6 +90,30 @@ describe('each planted defect is caught by the right layer', () => {
     ]],
     ['StorageClass the cluster does not have', '20-data/minio/statefulset-minio.yaml', (o) => void (o.spec.volumeClaimTemplates[0].spec.storageClassName = 'bulk-hdd2'), [
       { layer: 'references', rule: 'references/storageclass', field: 'spec.volumeClaimTemplates[0].spec.storageClassName' },
+    ]],
+    ['dashboard query that does not parse', DASHBOARDS, inDashboard('mlflow.json', (d) => void (d.panels[0].targets[0].expr = 'sum(rate(mlflow_http_request_total[5m])')), [
+      { layer: 'monitoring', rule: 'monitoring/dashboard-query', field: "data['mlflow.json'].panels[0].targets[0].expr" },
+    ]],
+    ['dashboard on a datasource Grafana does not have', DASHBOARDS, inDashboard('postgres.json', (d) => void (d.panels[1].datasource = { type: 'influxdb', uid: 'influx' })), [
+      { layer: 'monitoring', rule: 'monitoring/dashboard-datasource', field: "data['postgres.json'].panels[1].datasource.uid" },
+    ]],
+    ['dashboard that is not JSON', DASHBOARDS, (o) => void (o.data['minio.json'] = '{"uid": "minio",'), [
+      { layer: 'monitoring', rule: 'monitoring/dashboard-json', field: "data['minio.json']" },
+    ]],
+    ['alert that no longer fires on the series that should fire it', PROMETHEUS, replaceIn('alerting-rules.yml', 'expr: pg_up == 0', 'expr: pg_up == 2'), [
+      { layer: 'monitoring', rule: 'monitoring/rule-tests', field: "data['alerting-rules.yml']" },
+    ]],
+    ['alert rule that does not parse', PROMETHEUS, replaceIn('alerting-rules.yml', 'expr: up == 0', 'expr: up === 0'), [
+      { layer: 'monitoring', rule: 'monitoring/rules', field: "data['alerting-rules.yml']" },
+    ]],
+    ['Prometheus setting that does not exist', PROMETHEUS, replaceIn('prometheus.yml', 'scrape_timeout:', 'scrape_timout:'), [
+      { layer: 'monitoring', rule: 'monitoring/prometheus-config', field: "data['prometheus.yml']" },
+    ]],
+    ['rule file the config names but the ConfigMap lacks', PROMETHEUS, replaceIn('prometheus.yml', '/etc/prometheus/alerting-rules.yml', '/etc/prometheus/recording-rules.yml'), [
+      { layer: 'monitoring', rule: 'monitoring/rule-file-missing', field: "data['prometheus.yml'].rule_files[0]" },
+    ]],
+    ['Alertmanager route to a receiver that does not exist', ALERTMANAGER, replaceIn('alertmanager.yml', 'receiver: platform-oncall', 'receiver: pager'), [
+      { layer: 'monitoring', rule: 'monitoring/alertmanager-config', field: "data['alertmanager.yml']" },
     ]],
     ['replicated workload without a PodDisruptionBudget', '30-apps/mlflow/poddisruptionbudget-mlflow.yaml', (o) => void (o.spec.selector.matchLabels['app.kubernetes.io/name'] = 'other'), [
       { layer: 'policy', rule: 'availability/pdb', field: 'spec.replicas', in: MLFLOW },

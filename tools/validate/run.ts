@@ -6,11 +6,12 @@ import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE } from '@ml-platform/flux';
 import { platformRenderSpec } from '@ml-platform/platform';
 import { applyExceptions, loadExceptions } from './exceptions';
 import { Failure, loadManifests, ManifestDoc, yamlFiles, describeObject } from './model';
+import { checkMonitoring, hasMonitoring, MonitoringTools } from './monitoring';
 import { checkPolicy } from './policy';
 import { checkReferences, ExternalObjects, NO_EXTERNALS } from './references';
 import { missingTools, runKubeconform, runKubectlValidate, ToolPaths } from './tools';
 
-export const LAYERS = ['yaml', 'schema', 'api-schema', 'policy', 'references'] as const;
+export const LAYERS = ['yaml', 'schema', 'api-schema', 'policy', 'references', 'monitoring'] as const;
 
 /** What to validate and how. */
 export interface ValidateOptions {
@@ -74,7 +75,8 @@ export function validateManifests(options: ValidateOptions): ValidateResult {
   for (const cluster of groups.keys()) {
     facts.set(cluster, cluster ? clusterFacts(root, cluster) : { kubernetesVersion: options.kubernetesVersion ?? '1.28', external: NO_EXTERNALS });
   }
-  const missing = missingTools(options.tools, [...new Set([...facts.values()].map((f) => f.kubernetesVersion))]);
+  const missing = missingTools(options.tools, [...new Set([...facts.values()].map((f) => f.kubernetesVersion))], hasMonitoring(docs));
+  const monitoring: MonitoringTools = { promtool: join(options.tools.bin, 'promtool'), amtool: join(options.tools.bin, 'amtool'), ruleTests: join(root, 'libs', 'monitoring', 'rule-tests') };
   if (missing.length > 0) {
     throw new Error(`validation tools or schemas are missing (${missing.join(', ')}); run 'bash tools/install-tools.sh' (needs Go and the Go module proxy)`);
   }
@@ -85,6 +87,7 @@ export function validateManifests(options: ValidateOptions): ValidateResult {
       ...runKubectlValidate(options.tools, group, kubernetesVersion),
       ...checkPolicy(group),
       ...checkReferences(group, external),
+      ...checkMonitoring(group, monitoring),
     );
   }
 

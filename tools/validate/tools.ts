@@ -19,9 +19,10 @@ export function toolPaths(root: string): ToolPaths {
   return { bin: join(root, '.tools', 'bin'), schemas: join(root, '.tools', 'schemas'), crds: join(root, '.tools', 'crd-manifests') };
 }
 
-/** Checks the tools and schemas for `versions` are installed; returns what is missing. */
-export function missingTools(paths: ToolPaths, versions: string[]): string[] {
-  const missing = ['kubeconform', 'kubectl-validate'].filter((t) => !existsSync(join(paths.bin, t))).map((t) => join(paths.bin, t));
+/** Checks the tools and schemas for `versions` (and promtool, amtool) are installed; returns what is missing. */
+export function missingTools(paths: ToolPaths, versions: string[], monitoring = false): string[] {
+  const tools = ['kubeconform', 'kubectl-validate', ...(monitoring ? ['promtool', 'amtool'] : [])];
+  const missing = tools.filter((t) => !existsSync(join(paths.bin, t))).map((t) => join(paths.bin, t));
   if (!existsSync(join(paths.schemas, 'crds'))) missing.push(join(paths.schemas, 'crds'));
   for (const v of versions) {
     const dir = join(paths.schemas, `v${v}.0-local-strict`);

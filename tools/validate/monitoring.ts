@@ -1,0 +1,196 @@
+// The monitoring layer: the rendered Prometheus, Alertmanager and Grafana files checked by the
+// programs that will read them. promtool checks prometheus.yml and every rule file and runs the
+// alert unit tests (libs/monitoring/rule-tests/) against the rules exactly as rendered; amtool
+// checks alertmanager.yml; dashboards must be JSON, use only provisioned datasources, and every
+// query must parse as PromQL (checked by promtool as recording rules).
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { describeObject, Failure, Json, ManifestDoc } from './model';
+
+/** The programs and the unit tests the layer runs. */
+export interface MonitoringTools {
+  readonly promtool: string;
+  readonly amtool: string;
+  /** Folder of `*.test.yml` promtool unit tests that read `alerting-rules.yml`. */
+  readonly ruleTests: string;
+}
+
+const PROMETHEUS_CONFIG = 'prometheus.yml';
+const ALERTMANAGER_CONFIG = 'alertmanager.yml';
+const DATASOURCES = 'datasources.yaml';
+/** The rule file the unit tests are written against. */
+const TESTED_RULES = 'alerting-rules.yml';
+
+type Emit = (doc: ManifestDoc, rule: string, field: string, message: string, hint: string) => void;
+
+/** Results by tool, arguments and the content of the staged files: clusters share rules and dashboards. */
+const results = new Map<string, { ok: boolean; output: string }>();
+
+function run(binary: string, args: string[], cwd: string): { ok: boolean; output: string } {
+  const key = createHash('sha256').update(JSON.stringify([binary, args]));
+  for (const f of readdirSync(cwd).sort()) key.update(f).update(readFileSync(join(cwd, f)));
+  const digest = key.digest('hex');
+  const known = results.get(digest);
+  if (known) return known;
+  const r = spawnSync(binary, args, { cwd, encoding: 'utf8' });
+  if (r.error) throw new Error(`could not run ${binary}: ${r.error.message}; run 'bash tools/install-tools.sh'`);
+  // Paths in the output name the staging folder, which differs per run: keep it relative.
+  const result = { ok: r.status === 0, output: `${r.stdout}${r.stderr}`.split(`${cwd}/`).join('') };
+  results.set(digest, result);
+  return result;
+}
+
+/** The lines of a tool's output that say what is wrong. */
+function essentials(output: string): string {
+  const lines = output
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() && !/^Checking |SUCCESS/.test(l.trim()));
+  return lines.join(' | ').replace(/\s+/g, ' ').slice(0, 2000);
+}
+
+function configMaps(docs: ManifestDoc[], key: (k: string) => boolean): ManifestDoc[] {
+  return docs.filter((d) => d.obj.kind === 'ConfigMap' && Object.keys(d.obj.data ?? {}).some(key));
+}
+
+function stage(doc: ManifestDoc): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-platform-monitoring-'));
+  for (const [k, v] of Object.entries(doc.obj.data as Record<string, string>)) writeFileSync(join(dir, k), v);
+  return dir;
+}
+
+function checkPrometheus(doc: ManifestDoc, tools: MonitoringTools, emit: Emit): void {
+  const dir = stage(doc);
+  try {
+    const data = doc.obj.data as Record<string, string>;
+    const field = `data['${PROMETHEUS_CONFIG}']`;
+    // --syntax-only: the service account files it names exist only in the pod.
+    const config = run(tools.promtool, ['check', 'config', '--syntax-only', PROMETHEUS_CONFIG], dir);
+    if (!config.ok) emit(doc, 'monitoring/prometheus-config', field, `promtool check config: ${essentials(config.output)}`, 'fix the config in libs/monitoring/src/prometheus-config.ts');
+    const ruleFiles: string[] = (parse(data[PROMETHEUS_CONFIG]) as Json)?.rule_files ?? [];
+    ruleFiles.forEach((path, i) => {
+      if (!(basename(path) in data)) emit(doc, 'monitoring/rule-file-missing', `${field}.rule_files[${i}]`, `rule file '${path}' is not in this ConfigMap, which is mounted as the config folder`, 'add the rule file to the ConfigMap or remove it from rule_files');
+    });
+    for (const file of Object.keys(data).filter((k) => k !== PROMETHEUS_CONFIG && /\.ya?ml$/.test(k))) {
+      const rules = run(tools.promtool, ['check', 'rules', file], dir);
+      if (!rules.ok) emit(doc, 'monitoring/rules', `data['${file}']`, `promtool check rules: ${essentials(rules.output)}`, 'fix the rule in libs/monitoring/src/alerts/');
+    }
+    if (TESTED_RULES in data && existsSync(tools.ruleTests)) {
+      const tests = readdirSync(tools.ruleTests).filter((f) => f.endsWith('.test.yml')).sort();
+      for (const t of tests) copyFileSync(join(tools.ruleTests, t), join(dir, t));
+      const result = run(tools.promtool, ['test', 'rules', ...tests], dir);
+      if (!result.ok) {
+        emit(doc, 'monitoring/rule-tests', `data['${TESTED_RULES}']`, `promtool test rules: ${essentials(result.output)}`, 'an alert fires when it should not or stays quiet when it should fire: fix the rule or, if the change is intended, its test in libs/monitoring/rule-tests/');
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function checkAlertmanager(doc: ManifestDoc, tools: MonitoringTools, emit: Emit): void {
+  const dir = stage(doc);
+  try {
+    const r = run(tools.amtool, ['check-config', ALERTMANAGER_CONFIG], dir);
+    if (!r.ok) emit(doc, 'monitoring/alertmanager-config', `data['${ALERTMANAGER_CONFIG}']`, `amtool check-config: ${essentials(r.output)}`, 'fix the receivers and routes (cluster.yaml components.monitoring.alertmanager, libs/monitoring/src/alertmanager.ts)');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Grafana template variables and macros, replaced by values that keep the query valid PromQL. */
+export function substituteVariables(expr: string): string {
+  return expr
+    .replace(/\$__(rate_interval|interval|range)\b|\$\{__(rate_interval|interval|range)\}/g, '5m')
+    .replace(/\$\{[a-zA-Z_][a-zA-Z0-9_]*(:[a-z]+)?\}|\$[a-zA-Z_][a-zA-Z0-9_]*/g, 'x');
+}
+
+interface Query {
+  readonly doc: ManifestDoc;
+  readonly field: string;
+  readonly expr: string;
+}
+
+/** Panels, including those nested in collapsed rows. */
+function panelsOf(dashboard: Json): [Json, string][] {
+  return (dashboard.panels ?? []).flatMap((p: Json, i: number) => [
+    [p, `panels[${i}]`] as [Json, string],
+    ...(p.panels ?? []).map((q: Json, j: number) => [q, `panels[${i}].panels[${j}]`] as [Json, string]),
+  ]);
+}
+
+function checkDashboards(group: ManifestDoc[], tools: MonitoringTools, emit: Emit): void {
+  const sources = configMaps(group, (k) => k === DATASOURCES);
+  const known = new Set<string>(sources.flatMap((d) => ((parse(d.obj.data[DATASOURCES]) as Json)?.datasources ?? []).map((s: Json) => s.uid)));
+  const queries: Query[] = [];
+  for (const doc of configMaps(group, (k) => k.endsWith('.json'))) {
+    for (const [file, text] of Object.entries(doc.obj.data as Record<string, string>).filter(([k]) => k.endsWith('.json'))) {
+      const at = `data['${file}']`;
+      let dashboard: Json;
+      try {
+        dashboard = JSON.parse(text);
+      } catch (err) {
+        emit(doc, 'monitoring/dashboard-json', at, `not valid JSON: ${(err as Error).message}`, 'render dashboards with the builder in libs/monitoring/src/dashboards/');
+        continue;
+      }
+      if (!dashboard.uid || !Array.isArray(dashboard.panels)) {
+        emit(doc, 'monitoring/dashboard-json', at, 'not a Grafana dashboard (no uid or panels)', 'render dashboards with the builder in libs/monitoring/src/dashboards/');
+        continue;
+      }
+      const checkSource = (ds: Json, field: string) => {
+        if (ds && typeof ds === 'object' && !known.has(ds.uid)) {
+          emit(doc, 'monitoring/dashboard-datasource', `${at}.${field}.datasource.uid`, `datasource '${ds.uid}' is not provisioned (known: ${[...known].join(', ') || 'none'})`, 'use the provisioned Prometheus datasource (PROMETHEUS_DATASOURCE_UID)');
+        }
+      };
+      (dashboard.templating?.list ?? []).forEach((v: Json, i: number) => checkSource(v.datasource, `templating.list[${i}]`));
+      for (const [panel, path] of panelsOf(dashboard)) {
+        checkSource(panel.datasource, path);
+        (panel.targets ?? []).forEach((t: Json, j: number) => {
+          checkSource(t.datasource, `${path}.targets[${j}]`);
+          if (typeof t.expr === 'string') queries.push({ doc, field: `${at}.${path}.targets[${j}].expr`, expr: t.expr });
+          else emit(doc, 'monitoring/dashboard-query', `${at}.${path}.targets[${j}]`, 'target has no PromQL expr', 'give every target an expr');
+        });
+      }
+    }
+  }
+  if (queries.length === 0) return;
+  // Each query becomes a recording rule that promtool parses; the rule name leads back to it.
+  const names = queries.map((_, i) => `dashboard_query:${i}`);
+  const dir = mkdtempSync(join(tmpdir(), 'ml-platform-dashboards-'));
+  try {
+    const rules = { groups: [{ name: 'dashboards', rules: queries.map((q, i) => ({ record: names[i], expr: substituteVariables(q.expr) })) }] };
+    writeFileSync(join(dir, 'dashboards.yml'), stringify(rules, { lineWidth: 0 }));
+    const r = run(tools.promtool, ['check', 'rules', '--lint=none', 'dashboards.yml'], dir);
+    if (r.ok) return;
+    let attributed = false;
+    for (const line of r.output.split('\n')) {
+      const m = /"dashboard_query:(\d+)": (.*)$/.exec(line);
+      if (!m) continue;
+      const q = queries[Number(m[1])];
+      emit(q.doc, 'monitoring/dashboard-query', q.field, `query does not parse: ${m[2]}`, 'fix the PromQL in libs/monitoring/src/dashboards/');
+      attributed = true;
+    }
+    if (!attributed) emit(queries[0].doc, 'monitoring/dashboard-query', 'data', `promtool check rules: ${essentials(r.output)}`, 'fix the PromQL in libs/monitoring/src/dashboards/');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the monitoring checks over one cluster's documents. */
+export function checkMonitoring(group: ManifestDoc[], tools: MonitoringTools): Failure[] {
+  const failures: Failure[] = [];
+  const emit: Emit = (doc, rule, field, message, hint) => failures.push({ layer: 'monitoring', rule, cluster: doc.cluster, file: doc.file, object: describeObject(doc.obj), field, message, hint });
+  for (const doc of configMaps(group, (k) => k === PROMETHEUS_CONFIG)) checkPrometheus(doc, tools, emit);
+  for (const doc of configMaps(group, (k) => k === ALERTMANAGER_CONFIG)) checkAlertmanager(doc, tools, emit);
+  checkDashboards(group, tools, emit);
+  return failures;
+}
+
+/** True when the documents hold anything this layer checks (so its tools are needed). */
+export function hasMonitoring(docs: ManifestDoc[]): boolean {
+  return configMaps(docs, (k) => k === PROMETHEUS_CONFIG || k === ALERTMANAGER_CONFIG || k.endsWith('.json')).length > 0;
+}
