@@ -1,6 +1,7 @@
 import { IConstruct } from 'constructs';
 import { allowEgressToAddresses, allowPodFlow, PodSelection } from './network';
 import { PlatformChart } from './platform-chart';
+import { registryOf } from './app-registry';
 
 const REGISTRIES = new WeakMap<IConstruct, MetricsScraping>();
 
@@ -69,13 +70,7 @@ export interface MetricsTarget {
 export class MetricsScraping {
   /** The registry of the app `scope` belongs to. */
   public static of(scope: IConstruct): MetricsScraping {
-    const root = scope.node.root;
-    let registry = REGISTRIES.get(root);
-    if (!registry) {
-      registry = new MetricsScraping();
-      REGISTRIES.set(root, registry);
-    }
-    return registry;
+    return registryOf(REGISTRIES, scope, () => new MetricsScraping());
   }
 
   private readonly declared: MetricsTarget[] = [];

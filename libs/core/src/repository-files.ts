@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { compare } from './secrets';
+import { registryOf } from './app-registry';
 
 const REGISTRIES = new WeakMap<Construct, RepositoryFiles>();
 
@@ -11,13 +12,7 @@ const REGISTRIES = new WeakMap<Construct, RepositoryFiles>();
 export class RepositoryFiles {
   /** The registry of the app that `scope` belongs to. */
   public static of(scope: Construct): RepositoryFiles {
-    const root = scope.node.root;
-    let registry = REGISTRIES.get(root);
-    if (!registry) {
-      registry = new RepositoryFiles();
-      REGISTRIES.set(root, registry);
-    }
-    return registry;
+    return registryOf(REGISTRIES, scope, () => new RepositoryFiles());
   }
 
   private readonly files = new Map<string, string>();

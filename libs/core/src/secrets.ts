@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { assertDnsLabel } from './names';
+import { registryOf } from './app-registry';
 
 /**
  * A reference to one key of a Kubernetes Secret, by name. The render never knows the value:
@@ -46,13 +47,7 @@ const REGISTRIES = new WeakMap<Construct, SecretRequirements>();
 export class SecretRequirements {
   /** The registry of the app that `scope` belongs to. */
   public static of(scope: Construct): SecretRequirements {
-    const root = scope.node.root;
-    let registry = REGISTRIES.get(root);
-    if (!registry) {
-      registry = new SecretRequirements();
-      REGISTRIES.set(root, registry);
-    }
-    return registry;
+    return registryOf(REGISTRIES, scope, () => new SecretRequirements());
   }
 
   private readonly secrets = new Map<string, { namespaces: Set<string>; keys: Map<string, string> }>();
