@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { cidr, dnsLabel, Layer, PlatformChart, PlatformContext, replicas, resources as resourcesSchema, ResourceSpec, SecretKeyRef, ServiceEndpoint, storage } from '@ml-platform/core';
+import { cidr, dnsLabel, Layer, PlatformChart, PlatformContext, replicas, resources as resourcesSchema, ResourceSpec, SecretKeyRef, storage } from '@ml-platform/core';
 import { ruleFile } from './alerts/rule';
 import { PLATFORM_RULE_GROUPS } from './alerts/platform-alerts';
 import { AlertReceiver, AlertRoute, Alertmanager } from './alertmanager';
@@ -132,9 +132,8 @@ export function receiversFromConfig(receivers: MonitoringConfig['alertmanager'][
 export class MonitoringChart extends PlatformChart {
   public readonly prometheus: Prometheus;
   public readonly alertmanager: Alertmanager;
+  /** Its `endpoint` is the UI, for the Ingress that comes with single sign-on. */
   public readonly grafana: Grafana;
-  /** Grafana's UI, for the Ingress that comes with single sign-on. */
-  public readonly grafanaEndpoint: ServiceEndpoint;
 
   constructor(scope: Construct, id: string, props: MonitoringChartProps) {
     super(scope, id, { context: props.context, layer: Layer.PLATFORM });
@@ -152,6 +151,5 @@ export class MonitoringChart extends PlatformChart {
     this.alertmanager.acceptAlertsFrom(this.prometheus.pods);
     new KubeStateMetrics(this, 'KubeStateMetrics');
     this.grafana = new Grafana(this, 'Grafana', { prometheus: this.prometheus.endpoint, dashboards: PLATFORM_DASHBOARDS, resources: props.grafana?.resources });
-    this.grafanaEndpoint = this.grafana.endpoint;
   }
 }
