@@ -20,6 +20,7 @@ export default defineConfig({
   },
   test: {
     include: ['**/*.test.ts'],
+    setupFiles: [fileURLToPath(new URL('./vitest.setup.ts', import.meta.url))],
     exclude: ['**/node_modules/**', 'dist/**', 'dist-manifests/**', '.nx/**'],
     testTimeout: 30_000,
     // The render tests write into temporary folders; keep file handles per worker low on 2 cores.

@@ -5,5 +5,5 @@ import base from './vitest.config';
 
 export default defineConfig({
   resolve: base.resolve,
-  test: { include: ['tools/**/*.integration-test.ts'], testTimeout: 120_000, hookTimeout: 180_000, pool: 'forks' },
+  test: { include: ['tools/**/*.integration-test.ts'], setupFiles: base.test?.setupFiles, testTimeout: 120_000, hookTimeout: 180_000, pool: 'forks' },
 });
