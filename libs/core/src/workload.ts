@@ -71,6 +71,24 @@ export interface ContainerPortSpec {
   readonly protocol?: Protocol;
 }
 
+/** Options of `httpProbe`. */
+export interface HttpProbeOptions {
+  /** @default 'HTTP' */
+  readonly scheme?: 'HTTP' | 'HTTPS';
+  /**
+   * Request headers, e.g. `Host` for servers that check it.
+   *
+   * @default - none
+   */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A probe that GETs `path` on container port `port`; spread it and add the timings. */
+export function httpProbe(port: number, path: string, options: HttpProbeOptions = {}): k8s.Probe {
+  const httpHeaders = options.headers ? Object.entries(options.headers).map(([name, value]) => ({ name, value })) : undefined;
+  return { httpGet: { path, port: k8s.IntOrString.fromNumber(port), scheme: options.scheme ?? 'HTTP', httpHeaders } };
+}
+
 /** A mount of a volume declared on the pod. */
 export interface MountSpec {
   readonly volume: string;

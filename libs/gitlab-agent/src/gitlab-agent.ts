@@ -9,6 +9,7 @@ import {
   dnsLabel,
   EnvValue,
   grant,
+  httpProbe,
   Layer,
   PlatformChart,
   PlatformContext,
@@ -86,7 +87,6 @@ export class GitlabAgentChart extends PlatformChart {
       metadata: { name: serviceAccount, namespace: this.namespace, labels: workloadLabels(identity) },
       automountServiceAccountToken: false,
     });
-    const health = (path: string): k8s.Probe => ({ httpGet: { path, port: k8s.IntOrString.fromNumber(OBSERVABILITY_PORT), scheme: 'HTTP' } });
     const deployment = new PlatformDeployment(this, 'Agent', {
       identity,
       replicas: 2,
@@ -110,8 +110,8 @@ export class GitlabAgentChart extends PlatformChart {
             },
             ports: [{ name: 'observability', number: OBSERVABILITY_PORT }],
             resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
-            livenessProbe: { ...health('/liveness'), initialDelaySeconds: 15, periodSeconds: 20 },
-            readinessProbe: { ...health('/readiness'), initialDelaySeconds: 5, periodSeconds: 10 },
+            livenessProbe: { ...httpProbe(OBSERVABILITY_PORT, '/liveness'), initialDelaySeconds: 15, periodSeconds: 20 },
+            readinessProbe: { ...httpProbe(OBSERVABILITY_PORT, '/readiness'), initialDelaySeconds: 5, periodSeconds: 10 },
             secretFiles: [{ directory: '/etc/agentk/secrets', keys: [token] }],
             writablePaths: [{ path: '/tmp', sizeLimit: '64Mi' }],
           },

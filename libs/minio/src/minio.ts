@@ -1,14 +1,13 @@
-import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import {
   allowFlow,
   EnvValue,
+  httpProbe,
   Layer,
   PlatformChart,
   PlatformContext,
   PlatformDisruptionBudget,
-  ScriptJob,
   PlatformService,
   PlatformStatefulSet,
   PodSelection,
@@ -16,6 +15,7 @@ import {
   resources as resourcesSchema,
   ResourceSpec,
   S3Bucket,
+  ScriptJob,
   SecretKeyRef,
   ServiceEndpoint,
   storage,
@@ -130,7 +130,6 @@ export class MinioChart extends PlatformChart {
     const server = this.mode === MinioMode.DISTRIBUTED
       ? `http://minio-{0...${this.replicas - 1}}.${props.context.serviceHost(headlessName, this.namespace)}${DATA_MOUNT}`
       : DATA_MOUNT;
-    const health = (path: string): k8s.Probe => ({ httpGet: { path, port: k8s.IntOrString.fromNumber(API_PORT), scheme: 'HTTP' } });
     const statefulSet = new PlatformStatefulSet(this, 'Server', {
       identity: { name: 'minio', instance: id, component: 'object-storage', version: image.version },
       replicas: this.replicas,
@@ -162,9 +161,9 @@ export class MinioChart extends PlatformChart {
               { name: 'http-console', number: CONSOLE_PORT },
             ],
             resources: props.resources ?? DEFAULT_RESOURCES,
-            startupProbe: { ...health('/minio/health/live'), periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
-            livenessProbe: { ...health('/minio/health/live'), periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
-            readinessProbe: { ...health('/minio/health/ready'), periodSeconds: 15, timeoutSeconds: 10, failureThreshold: 3 },
+            startupProbe: { ...httpProbe(API_PORT, '/minio/health/live'), periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
+            livenessProbe: { ...httpProbe(API_PORT, '/minio/health/live'), periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
+            readinessProbe: { ...httpProbe(API_PORT, '/minio/health/ready'), periodSeconds: 15, timeoutSeconds: 10, failureThreshold: 3 },
             writablePaths: [{ path: '/tmp', sizeLimit: '1Gi' }],
             mounts: [{ volume: 'export', path: DATA_MOUNT, readOnly: false }],
           },

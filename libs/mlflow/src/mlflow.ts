@@ -1,9 +1,9 @@
-import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import {
   allowFlow,
   EnvValue,
+  httpProbe,
   Layer,
   libpqEnv,
   PlatformChart,
@@ -85,9 +85,7 @@ export class MlflowChart extends PlatformChart {
     const privateAddresses = ['10.*', '192.168.*', ...Array.from({ length: 16 }, (_, i) => `172.${16 + i}.*`)];
     this.allowedHosts = [...serviceHosts.flatMap((h) => [h, `${h}:${PORT}`]), externalHost, 'localhost', `localhost:${PORT}`, ...privateAddresses];
 
-    const health = (): k8s.Probe => ({
-      httpGet: { path: '/health', port: k8s.IntOrString.fromNumber(PORT), scheme: 'HTTP', httpHeaders: [{ name: 'Host', value: `localhost:${PORT}` }] },
-    });
+    const health = () => httpProbe(PORT, '/health', { headers: { Host: `localhost:${PORT}` } });
     const deployment = new PlatformDeployment(this, 'Server', {
       identity: { name: 'mlflow', instance: id, component: 'tracking-server', version: image.version },
       replicas: replicaCount,

@@ -5,6 +5,7 @@ import {
   allowEgressToAddresses,
   allowPodFlow,
   EnvValue,
+  httpProbe,
   PlatformChart,
   PlatformDisruptionBudget,
   PlatformService,
@@ -165,7 +166,6 @@ export class Alertmanager extends Construct {
     const secretRefs = receivers.flatMap((r) => [r.webhook?.url, r.email?.password]).filter((x): x is SecretKeyRef => x !== undefined);
     const bySecret = new Map<string, SecretKeyRef[]>();
     for (const ref of secretRefs) bySecret.set(ref.secretName, [...(bySecret.get(ref.secretName) ?? []), ref]);
-    const probe = (path: string): k8s.Probe => ({ httpGet: { path, port: k8s.IntOrString.fromNumber(ALERTMANAGER_PORT), scheme: 'HTTP' } });
 
     const statefulSet = new PlatformStatefulSet(this, 'Server', {
       identity,
@@ -192,8 +192,8 @@ export class Alertmanager extends Construct {
                 : []),
             ],
             resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '200m', memory: '256Mi' } },
-            livenessProbe: { ...probe('/-/healthy'), periodSeconds: 15, timeoutSeconds: 5 },
-            readinessProbe: { ...probe('/-/ready'), periodSeconds: 5, timeoutSeconds: 5 },
+            livenessProbe: { ...httpProbe(ALERTMANAGER_PORT, '/-/healthy'), periodSeconds: 15, timeoutSeconds: 5 },
+            readinessProbe: { ...httpProbe(ALERTMANAGER_PORT, '/-/ready'), periodSeconds: 5, timeoutSeconds: 5 },
             mounts: [
               { volume: 'config', path: CONFIG_DIR },
               { volume: 'data', path: DATA_DIR, readOnly: false },

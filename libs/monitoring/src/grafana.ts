@@ -5,6 +5,7 @@ import {
   allowFlow,
   contentRevision,
   EnvValue,
+  httpProbe,
   PlatformChart,
   PlatformDeployment,
   PlatformService,
@@ -110,7 +111,7 @@ export class Grafana extends Construct {
     configMap('Provisioning', 'grafana-provisioning', provisioning);
     configMap('Dashboards', 'grafana-dashboards', dashboards);
 
-    const health: k8s.Probe = { httpGet: { path: '/api/health', port: k8s.IntOrString.fromNumber(PORT), scheme: 'HTTP' } };
+    const health = httpProbe(PORT, '/api/health');
     const deployment = new PlatformDeployment(this, 'Server', {
       identity,
       metrics: { port: PORT },

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { allowEgressToAddresses, grant, PlatformChart, PlatformDeployment, PodSelection, requireApiServer, workloadLabels } from '@ml-platform/core';
+import { allowEgressToAddresses, grant, httpProbe, PlatformChart, PlatformDeployment, PodSelection, requireApiServer, workloadLabels } from '@ml-platform/core';
 
 const METRICS_PORT = 8080;
 const TELEMETRY_PORT = 8081;
@@ -53,7 +53,6 @@ export class KubeStateMetrics extends Construct {
       labels,
       rules: [...byGroup.entries()].map(([group, resources]) => ({ apiGroups: [group], resources, verbs: ['list', 'watch'] })),
     });
-    const probe = (path: string, port: number): k8s.Probe => ({ httpGet: { path, port: k8s.IntOrString.fromNumber(port), scheme: 'HTTP' } });
     const deployment = new PlatformDeployment(this, 'Server', {
       identity,
       metrics: { port: METRICS_PORT },
@@ -72,8 +71,8 @@ export class KubeStateMetrics extends Construct {
               { name: 'telemetry', number: TELEMETRY_PORT },
             ],
             resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
-            livenessProbe: { ...probe('/livez', METRICS_PORT), initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 },
-            readinessProbe: { ...probe('/readyz', TELEMETRY_PORT), initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 },
+            livenessProbe: { ...httpProbe(METRICS_PORT, '/livez'), initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 },
+            readinessProbe: { ...httpProbe(TELEMETRY_PORT, '/readyz'), initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 5 },
           },
         ],
       },

@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import {
   allowEgressToAddresses,
   grant,
+  httpProbe,
   MetricsScraping,
   PlatformChart,
   PlatformDisruptionBudget,
@@ -130,7 +131,6 @@ export class Prometheus extends Construct {
       ],
     });
 
-    const probe = (path: string): k8s.Probe => ({ httpGet: { path, port: k8s.IntOrString.fromNumber(PROMETHEUS_PORT), scheme: 'HTTP' } });
     const statefulSet = new PlatformStatefulSet(this, 'Server', {
       identity,
       replicas,
@@ -151,9 +151,9 @@ export class Prometheus extends Construct {
             ports: [{ name: 'http', number: PROMETHEUS_PORT }],
             resources: props.resources ?? DEFAULT_RESOURCES,
             // WAL replay after a restart can take minutes on a busy server.
-            startupProbe: { ...probe('/-/ready'), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 },
-            livenessProbe: { ...probe('/-/healthy'), periodSeconds: 15, timeoutSeconds: 10, failureThreshold: 3 },
-            readinessProbe: { ...probe('/-/ready'), periodSeconds: 5, timeoutSeconds: 4, failureThreshold: 3 },
+            startupProbe: { ...httpProbe(PROMETHEUS_PORT, '/-/ready'), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 },
+            livenessProbe: { ...httpProbe(PROMETHEUS_PORT, '/-/healthy'), periodSeconds: 15, timeoutSeconds: 10, failureThreshold: 3 },
+            readinessProbe: { ...httpProbe(PROMETHEUS_PORT, '/-/ready'), periodSeconds: 5, timeoutSeconds: 4, failureThreshold: 3 },
             mounts: [
               { volume: 'config', path: CONFIG_DIR },
               { volume: 'data', path: DATA_DIR, readOnly: false },

@@ -1,5 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
-import { HardenedContainerProps, ImageRef } from '@ml-platform/core';
+import { HardenedContainerProps, httpProbe, ImageRef } from '@ml-platform/core';
 
 /** The port the reloader serves `/healthz` and its own metrics on. */
 export const RELOADER_PORT = 8080;
@@ -10,7 +9,7 @@ export const RELOADER_PORT = 8080;
  * its WAL, Alertmanager would drop its silences in memory). Writes nothing to disk.
  */
 export function configReloader(image: ImageRef, props: { readonly watchedDir: string; readonly volume: string; readonly reloadUrl: string }): HardenedContainerProps {
-  const healthz: k8s.Probe = { httpGet: { path: '/healthz', port: k8s.IntOrString.fromNumber(RELOADER_PORT), scheme: 'HTTP' } };
+  const healthz = httpProbe(RELOADER_PORT, '/healthz');
   return {
     name: 'config-reloader',
     image,

@@ -5,16 +5,17 @@ import { z } from 'zod';
 import {
   allowFlow,
   EnvValue,
+  httpProbe,
   Layer,
   PlatformChart,
   PlatformContext,
-  ScriptJob,
   PlatformService,
   PlatformStatefulSet,
   PodSelection,
   PostgresDatabase,
   resources as resourcesSchema,
   ResourceSpec,
+  ScriptJob,
   SecretKeyRef,
   ServiceEndpoint,
   storage,
@@ -97,7 +98,7 @@ export class PostgresChart extends PlatformChart {
     this.superuserPassword = SecretKeyRef.of('postgres-superuser', 'password', 'password of the PostgreSQL superuser postgres');
     this.exporterPassword = SecretKeyRef.of('postgres-monitoring', 'password', `password of PostgreSQL role ${EXPORTER_ROLE} (pg_monitor)`);
     const exporterImage = props.context.images.image('postgres-exporter');
-    const exporterProbe: k8s.Probe = { httpGet: { path: '/', port: k8s.IntOrString.fromNumber(EXPORTER_PORT), scheme: 'HTTP' } };
+    const exporterProbe = httpProbe(EXPORTER_PORT, '/');
 
     const identity = { name: 'postgres', instance: id, component: 'database', version: image.version };
     const isReady: k8s.Probe = {

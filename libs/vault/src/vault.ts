@@ -10,6 +10,7 @@ import {
   contentRevision,
   EnvValue,
   grant,
+  httpProbe,
   Layer,
   PlatformChart,
   PlatformContext,
@@ -176,7 +177,7 @@ export class VaultChart extends PlatformChart {
             readinessProbe: { exec: { command: ['vault', 'status'] }, initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 },
             // Alive while sealed or uninitialised too: restarting would not unseal it.
             livenessProbe: {
-              httpGet: { path: '/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204', port: k8s.IntOrString.fromNumber(API_PORT), scheme: tls ? 'HTTPS' : 'HTTP' },
+              ...httpProbe(API_PORT, '/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204', { scheme: tls ? 'HTTPS' : 'HTTP' }),
               initialDelaySeconds: 60,
               periodSeconds: 10,
               timeoutSeconds: 3,
@@ -232,7 +233,7 @@ export class VaultChart extends PlatformChart {
       metadata: { name: serviceAccount, namespace: this.namespace, labels },
       automountServiceAccountToken: false,
     });
-    const ready: k8s.Probe = { httpGet: { path: '/health/ready', port: k8s.IntOrString.fromNumber(INJECTOR_PORT), scheme: 'HTTPS' } };
+    const ready = httpProbe(INJECTOR_PORT, '/health/ready', { scheme: 'HTTPS' });
     const injector = new PlatformDeployment(this, 'Injector', {
       identity,
       replicas,
