@@ -9,4 +9,5 @@ export * from './monitoring';
 export * from './node-exporter';
 export * from './prometheus';
 export * from './prometheus-config';
+export * from './queries';
 export * from './reloader';

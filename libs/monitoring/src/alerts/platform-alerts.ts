@@ -1,13 +1,5 @@
+import { MLFLOW_HTTP, minioOnce } from '../queries';
 import { AlertRule, httpServiceAlerts, RuleGroup } from './rule';
-
-/** MLflow's request metrics (prometheus_flask_exporter with the `mlflow` prefix). */
-export const MLFLOW_HTTP = { name: 'MLflow', prefix: 'mlflow', job: 'mlflow' } as const;
-
-/**
- * MinIO reports cluster metrics from every pod (each with the `server` they describe), so a
- * distributed cluster is scraped once per pod: take one copy per server before aggregating.
- */
-export const minioOnce = (metric: string, labels = 'namespace, server') => `max by (${labels}) (${metric})`;
 
 const kubernetes: AlertRule[] = [
   {

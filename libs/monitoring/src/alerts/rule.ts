@@ -1,3 +1,5 @@
+import { httpQueries, HttpServiceMetrics } from '../queries';
+
 /** How urgently someone must act. */
 export type Severity = 'warning' | 'critical';
 
@@ -35,28 +37,6 @@ export function ruleFile(groups: RuleGroup[]): object {
         annotations: { summary: r.summary, description: r.description },
       })),
     })),
-  };
-}
-
-/** The metrics of an HTTP service instrumented with prometheus_flask_exporter (MLflow, Flask APIs). */
-export interface HttpServiceMetrics {
-  /** Human name, e.g. `MLflow`; alert names start with it. */
-  readonly name: string;
-  /** Metric prefix: `<prefix>_http_request_total`, `<prefix>_http_request_duration_seconds`. */
-  readonly prefix: string;
-  /** The `job` label (the app name) of its pods. */
-  readonly job: string;
-}
-
-/** Request rate, error share and a latency quantile of an HTTP service, as PromQL. */
-export function httpQueries(m: HttpServiceMetrics, window: string, by: string[] = ['namespace', 'job']) {
-  const sel = `job="${m.job}"`;
-  const byClause = by.length ? ` by (${by.join(', ')})` : '';
-  const rate = (filter: string) => `sum${byClause} (rate(${m.prefix}_http_request_total{${sel}${filter}}[${window}]))`;
-  return {
-    requestRate: rate(''),
-    errorShare: `${rate(',status=~"5.."')}\n/\n${rate('')}`,
-    latency: (quantile: number) => `histogram_quantile(${quantile}, sum by (${[...by, 'le'].join(', ')}) (rate(${m.prefix}_http_request_duration_seconds_bucket{${sel}}[${window}])))`,
   };
 }
 

@@ -1,5 +1,4 @@
-import { httpQueries, HttpServiceMetrics } from '../alerts/rule';
-import { MLFLOW_HTTP, minioOnce } from '../alerts/platform-alerts';
+import { httpQueries, HttpServiceMetrics, MLFLOW_HTTP, minioOnce } from '../queries';
 import { dashboard, PanelSpec, stat, timeseries } from './builder';
 
 const W = '$__rate_interval';
