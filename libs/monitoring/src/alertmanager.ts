@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import {
   allowEgressToAddresses,
   allowPodFlow,
+  ContainerPortSpec,
   EnvValue,
   httpProbe,
   PlatformChart,
@@ -158,6 +159,16 @@ export class Alertmanager extends Construct {
     });
 
     const clustered = replicas > 1;
+    // The pods' ports, also published by the headless Service (peers gossip on both protocols).
+    const ports: ContainerPortSpec[] = [
+      { name: 'http', number: ALERTMANAGER_PORT },
+      ...(clustered
+        ? [
+            { name: 'cluster-tcp', number: CLUSTER_PORT },
+            { name: 'cluster-udp', number: CLUSTER_PORT, protocol: Protocol.UDP },
+          ]
+        : []),
+    ];
     const clusterArgs = clustered
       ? [`--cluster.listen-address=0.0.0.0:${CLUSTER_PORT}`, `--cluster.advertise-address=$(POD_IP):${CLUSTER_PORT}`, ...this.peers.map((p) => `--cluster.peer=${p}:${CLUSTER_PORT}`)]
       : // An empty listen address turns gossip off.
@@ -182,15 +193,7 @@ export class Alertmanager extends Construct {
             image,
             args: [`--config.file=${CONFIG_DIR}/alertmanager.yml`, `--storage.path=${DATA_DIR}`, `--web.listen-address=:${ALERTMANAGER_PORT}`, ...clusterArgs],
             env: clustered ? { POD_IP: EnvValue.fromField('status.podIP') } : undefined,
-            ports: [
-              { name: 'http', number: ALERTMANAGER_PORT },
-              ...(clustered
-                ? [
-                    { name: 'cluster-tcp', number: CLUSTER_PORT },
-                    { name: 'cluster-udp', number: CLUSTER_PORT, protocol: Protocol.UDP },
-                  ]
-                : []),
-            ],
+            ports,
             resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '200m', memory: '256Mi' } },
             livenessProbe: { ...httpProbe(ALERTMANAGER_PORT, '/-/healthy'), periodSeconds: 15, timeoutSeconds: 5 },
             readinessProbe: { ...httpProbe(ALERTMANAGER_PORT, '/-/ready'), periodSeconds: 5, timeoutSeconds: 5 },
@@ -213,15 +216,7 @@ export class Alertmanager extends Construct {
       headless: true,
       // Peers must find each other before any of them is ready.
       publishNotReadyAddresses: true,
-      ports: [
-        { name: 'http', port: ALERTMANAGER_PORT },
-        ...(clustered
-          ? [
-              { name: 'cluster-tcp', port: CLUSTER_PORT },
-              { name: 'cluster-udp', port: CLUSTER_PORT, protocol: Protocol.UDP },
-            ]
-          : []),
-      ],
+      ports: ports.map((p) => ({ name: p.name, port: p.number, protocol: p.protocol })),
     });
     new PlatformService(this, 'Service', { name: 'alertmanager', pods: this.pods, ports: [{ name: 'http', port: ALERTMANAGER_PORT }] });
     if (clustered) {
