@@ -1,4 +1,4 @@
-// The cluster apps as users run them: the bundled app, a config file and an output folder.
+// The render as users run it: the bundled render, a config file and an output folder.
 // Broken configuration must fail with a precise message and leave the rendered tree untouched.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 const root = join(__dirname, '..');
-const app = join(root, 'dist/apps/dev/main.js');
+const render = join(root, 'dist/tools/render.js');
 const devConfig = readFileSync(join(root, 'clusters/dev/cluster.yaml'), 'utf8');
 let scratch: string;
 
@@ -28,12 +28,12 @@ function run(config: string, out: string) {
   // The encrypted Secrets are read from secrets/ beside the config file.
   const file = join(scratch, 'config', `cluster-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, config);
-  const result = spawnSync('node', [app, '--config', file, '--out', out], { cwd: root, encoding: 'utf8' });
+  const result = spawnSync('node', [render, 'dev', '--config', file, '--out', out], { cwd: root, encoding: 'utf8' });
   return { ...result, file };
 }
 
 beforeAll(() => {
-  if (!existsSync(app)) throw new Error(`${app} is missing; run 'node tools/build.mjs dev' (nx runs it before this test)`);
+  if (!existsSync(render)) throw new Error(`${render} is missing; run 'node tools/build.mjs render' (nx runs it before this test)`);
   scratch = mkdtempSync(join(tmpdir(), 'ml-platform-cli-'));
   mkdirSync(join(scratch, 'config'));
   symlinkSync(join(root, 'clusters/dev/secrets'), join(scratch, 'config/secrets'));
@@ -90,7 +90,7 @@ describe('broken cluster.yaml', () => {
   });
 
   test('a missing file is reported as such', () => {
-    const r = spawnSync('node', [app, '--config', join(scratch, 'nope.yaml'), '--out', join(scratch, 'x')], { encoding: 'utf8' });
+    const r = spawnSync('node', [render, 'dev', '--config', join(scratch, 'nope.yaml'), '--out', join(scratch, 'x')], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/nope\.yaml: invalid cluster configuration\n {2}- cannot be read: ENOENT/);
     expect(existsSync(join(scratch, 'x'))).toBe(false);
@@ -98,9 +98,40 @@ describe('broken cluster.yaml', () => {
 });
 
 test('an unknown argument fails with usage', () => {
-  const r = spawnSync('node', [app, '--outdir', 'x'], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync('node', [render, 'dev', '--outdir', 'x'], { cwd: root, encoding: 'utf8' });
   expect(r.status).toBe(1);
   expect(r.stderr).toContain("unknown argument '--outdir'");
+});
+
+test('an unknown cluster fails naming the known ones', () => {
+  const r = spawnSync('node', [render, 'qa', '--out', join(scratch, 'qa')], { cwd: root, encoding: 'utf8' });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain("no app for cluster 'qa' in this build; known clusters: dev, prod, stage");
+  expect(existsSync(join(scratch, 'qa'))).toBe(false);
+});
+
+test('renders several clusters in one process, each into its own tree', () => {
+  const out = join(scratch, 'many');
+  const r = spawnSync('node', [render, '--out', out, 'dev', 'prod'], { cwd: root, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/^rendered dev: \d+ objects in \d+ ms\nrendered prod: \d+ objects in \d+ ms\n$/);
+  expect(snapshot(join(out, 'prod'))).toEqual(snapshot(join(root, 'dist-manifests/prod')));
+  expect(readdirSync(out).sort()).toEqual(['dev', 'prod']);
+});
+
+test('a changed file is rewritten, unchanged ones are kept, and an unchanged re-render touches nothing', () => {
+  const out = join(scratch, 'relink');
+  expect(run(devConfig, out).status).toBe(0);
+  const service = join(out, 'dev/30-apps/mlflow/service-mlflow.yaml');
+  const namespace = join(out, 'dev/00-cluster/mlflow/namespace-mlflow.yaml');
+  const inode = statSync(namespace).ino;
+  writeFileSync(service, 'edited by hand');
+  expect(run(devConfig, out).status).toBe(0);
+  expect(snapshot(join(out, 'dev'))).toEqual(snapshot(join(root, 'dist-manifests/dev')));
+  expect(statSync(namespace).ino).toBe(inode);
+  const tree = statSync(join(out, 'dev')).ino;
+  expect(run(devConfig, out).status).toBe(0);
+  expect(statSync(join(out, 'dev')).ino).toBe(tree);
 });
 
 test('the render copies nothing by hand: files carry the generated header', () => {

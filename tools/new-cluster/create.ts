@@ -22,11 +22,11 @@ export function createCluster(root: string, name: string, from: string, ageRecip
       .replace(/^# (?!yaml-language-server).*$/m, `# The ${name} cluster, created from ${from}: review every value below before the first render.`),
     [`clusters/${name}/project.json`]: `${JSON.stringify({ name: `cluster-${name}`, $schema: '../../node_modules/nx/schemas/project-schema.json', projectType: 'library', tags: ['type:config'], targets: {} }, null, 2)}\n`,
     [`apps/${name}/project.json`]: `${JSON.stringify(
-      { name, $schema: '../../node_modules/nx/schemas/project-schema.json', sourceRoot: `apps/${name}/src`, projectType: 'application', tags: ['type:app'], implicitDependencies: [`cluster-${name}`], targets: { build: {}, synth: {}, lint: {} } },
+      { name, $schema: '../../node_modules/nx/schemas/project-schema.json', sourceRoot: `apps/${name}/src`, projectType: 'application', tags: ['type:app'], implicitDependencies: [`cluster-${name}`], targets: { synth: {}, lint: {} } },
       null,
       2,
     )}\n`,
-    [`apps/${name}/src/main.ts`]: `// The ${name} cluster: renders clusters/${name}/cluster.yaml into dist-manifests/${name}/.\nimport { runClusterRenderCli } from '@ml-platform/core';\nimport { platformRenderSpec } from '@ml-platform/platform';\n\nprocess.exitCode = runClusterRenderCli(platformRenderSpec('${name}'), process.argv.slice(2));\n`,
+    [`apps/${name}/src/main.ts`]: `// The ${name} cluster: the platform composition over clusters/${name}/cluster.yaml, rendered into\n// dist-manifests/${name}/ by tools/render.ts (with every other cluster, in one process).\nimport { platformRenderSpec } from '@ml-platform/platform';\n\nexport default platformRenderSpec('${name}');\n`,
   };
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(root, path, '..'), { recursive: true });

@@ -1,5 +1,5 @@
-// The dev cluster: renders clusters/dev/cluster.yaml into dist-manifests/dev/.
-import { runClusterRenderCli } from '@ml-platform/core';
+// The dev cluster: the platform composition over clusters/dev/cluster.yaml, rendered into
+// dist-manifests/dev/ by tools/render.ts (with every other cluster, in one process).
 import { platformRenderSpec } from '@ml-platform/platform';
 
-process.exitCode = runClusterRenderCli(platformRenderSpec('dev'), process.argv.slice(2));
+export default platformRenderSpec('dev');

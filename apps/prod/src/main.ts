@@ -1,5 +1,5 @@
-// The prod cluster: renders clusters/prod/cluster.yaml into dist-manifests/prod/.
-import { runClusterRenderCli } from '@ml-platform/core';
+// The prod cluster: the platform composition over clusters/prod/cluster.yaml, rendered into
+// dist-manifests/prod/ by tools/render.ts (with every other cluster, in one process).
 import { platformRenderSpec } from '@ml-platform/platform';
 
-process.exitCode = runClusterRenderCli(platformRenderSpec('prod'), process.argv.slice(2));
+export default platformRenderSpec('prod');

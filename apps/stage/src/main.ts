@@ -1,5 +1,5 @@
-// The stage cluster: renders clusters/stage/cluster.yaml into dist-manifests/stage/.
-import { runClusterRenderCli } from '@ml-platform/core';
+// The stage cluster: the platform composition over clusters/stage/cluster.yaml, rendered into
+// dist-manifests/stage/ by tools/render.ts (with every other cluster, in one process).
 import { platformRenderSpec } from '@ml-platform/platform';
 
-process.exitCode = runClusterRenderCli(platformRenderSpec('stage'), process.argv.slice(2));
+export default platformRenderSpec('stage');
