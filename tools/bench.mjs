@@ -1,37 +1,109 @@
-// Measures the render: bundles once, then times each cluster's app (a fresh Node process, as
-// in CI) writing into a scratch folder, and all clusters one after another. Prints the figures.
-// Usage: node tools/bench.mjs [runs]   (default 5 runs; the median is reported)
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// `npm run bench`: the render's cost as the platform and the number of clusters grow. Every
+// figure is the median wall time of fresh Node processes (as Nx and CI start them), with the
+// ratio to the figure before it and the budget of issue 11. Exits non-zero when a budget is missed.
+// Usage: node tools/bench.mjs [runs]   (default 3 runs per figure)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const runs = Number(process.argv[2] ?? 5);
-const clusters = readdirSync(join(root, 'apps')).sort();
-execFileSync('node', ['tools/build.mjs', ...clusters], { cwd: root, stdio: 'inherit' });
-const scratch = mkdtempSync(join(tmpdir(), 'ml-platform-bench-'));
+const runs = Number(process.argv[2] ?? 3);
+execFileSync('node', ['tools/build.mjs', 'render', 'bench-render'], { cwd: root, stdio: 'inherit' });
+// Inside the workspace (tmp/ is ignored): the render writes to this disk, not to /tmp's.
+mkdirSync(join(root, 'tmp'), { recursive: true });
+const scratch = mkdtempSync(join(root, 'tmp', 'bench-'));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const timeOne = (cluster) => {
-  const start = process.hrtime.bigint();
-  execFileSync('node', [`dist/apps/${cluster}/main.js`, '--out', scratch], { cwd: root, stdio: 'pipe' });
-  return Number(process.hrtime.bigint() - start) / 1e6;
-};
-try {
-  const perCluster = Object.fromEntries(clusters.map((c) => [c, []]));
-  const totals = [];
+const missed = [];
+
+/** Runs `node args` `runs` times; returns median wall ms and the largest reported peak memory. */
+function measure(args) {
+  const walls = [];
+  let last = {};
   for (let i = 0; i < runs; i++) {
-    let total = 0;
-    for (const c of clusters) {
-      const ms = timeOne(c);
-      perCluster[c].push(ms);
-      total += ms;
-    }
-    totals.push(total);
+    const started = process.hrtime.bigint();
+    const r = spawnSync('node', args, { cwd: root, encoding: 'utf8' });
+    walls.push(Number(process.hrtime.bigint() - started) / 1e6);
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed:\n${r.stderr}`);
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    if (line.startsWith('{')) last = { ...JSON.parse(line), peakMiB: Math.max(last.peakMiB ?? 0, JSON.parse(line).peakMiB) };
   }
-  console.log(`render benchmark, ${runs} runs, median wall time per process (node start + render + write):`);
-  for (const c of clusters) console.log(`  ${c.padEnd(8)} ${median(perCluster[c]).toFixed(0).padStart(6)} ms`);
-  console.log(`  ${'total'.padEnd(8)} ${median(totals).toFixed(0).padStart(6)} ms  (target: under 2000 ms for all clusters)`);
+  return { ms: median(walls), ...last };
+}
+
+function row(label, figure, previous, budget) {
+  const ratio = previous ? `  x${(figure.ms / previous.ms).toFixed(2)} time for x${(figure.size / previous.size).toFixed(1)} work` : '';
+  const memory = figure.peakMiB ? `  peak ${String(figure.peakMiB).padStart(4)} MiB` : '';
+  const ok = budget ? (budget.check(figure) ? `  within ${budget.text}` : `  OVER ${budget.text}`) : '';
+  if (budget && !budget.check(figure)) missed.push(`${label}: ${budget.text}`);
+  console.log(`  ${label.padEnd(34)} ${figure.ms.toFixed(0).padStart(6)} ms${memory}${ratio}${ok}`);
+}
+
+try {
+  console.log(`render benchmark: median of ${runs} fresh processes each, over the previous render (as npm run synth)`);
+
+  // The example clusters, one process (what the synth executor does with an Nx batch).
+  const examples = join(scratch, 'examples');
+  execFileSync('node', ['dist/tools/render.js', '--out', examples, 'dev', 'stage', 'prod'], { cwd: root });
+  const three = { ...measure(['dist/tools/render.js', '--out', examples, 'dev', 'stage', 'prod']), size: 3 };
+
+  // Generated workspaces of 30 and 100 clusters, copies of stage under other names.
+  const stage = readFileSync(join(root, 'clusters/stage/cluster.yaml'), 'utf8');
+  const fleet = (count) => {
+    const workspace = join(scratch, `fleet-${count}`);
+    const names = Array.from({ length: count }, (_, i) => `c${String(i + 1).padStart(3, '0')}`);
+    mkdirSync(workspace, { recursive: true });
+    writeFileSync(join(workspace, 'nx.json'), '{}\n');
+    for (const name of names) {
+      mkdirSync(join(workspace, 'clusters', name), { recursive: true });
+      writeFileSync(join(workspace, 'clusters', name, 'cluster.yaml'), stage.replace(/^name: stage$/m, `name: ${name}`));
+      symlinkSync(join(root, 'clusters/stage/secrets'), join(workspace, 'clusters', name, 'secrets'));
+    }
+    const args = ['dist/tools/bench-render.js', 'clusters', workspace, ...names];
+    execFileSync('node', args, { cwd: root });
+    return { ...measure(args), size: count };
+  };
+  console.log('clusters, rendered in one process:');
+  row('3 example clusters (dev, stage, prod)', three, undefined, { text: 'budget 1500 ms', check: (f) => f.ms < 1500 });
+  const thirty = fleet(30);
+  row('30 clusters', thirty, three);
+  const hundred = fleet(100);
+  row('100 clusters', hundred, thirty, { text: 'budget 15000 ms', check: (f) => f.ms < 15000 });
+
+  // One cluster grown to about 1,000, 5,000 and 10,000 objects.
+  console.log('one cluster (prod plus copies of its PostgreSQL, MinIO and MLflow):');
+  let before;
+  let small;
+  for (const [scale, tenants] of [[1, 28], [5, 160], [10, 320]]) {
+    const out = join(scratch, `scale-${scale}`);
+    const args = ['dist/tools/bench-render.js', 'scale', String(tenants), out];
+    execFileSync('node', args, { cwd: root });
+    const figure = measure(args);
+    figure.size = figure.objects;
+    const perObject = figure.ms / figure.objects;
+    if (scale === 1) small = perObject;
+    const budget =
+      scale === 10
+        ? { text: 'budget 5000 ms, 500 MiB, 1.5x the time per object at 1x', check: (f) => f.ms < 5000 && f.peakMiB < 500 && f.ms / f.objects <= 1.5 * small }
+        : undefined;
+    row(`${scale}x: ${figure.objects} objects (${(perObject * 1000).toFixed(0)} us each)`, figure, before, budget);
+    before = figure;
+    if (scale === 10) {
+      // The same render into an empty folder: every file and folder is created, none linked.
+      const fresh = { ...measure(['-e', `require('node:fs').rmSync(${JSON.stringify(out)}, { recursive: true, force: true }); process.argv = ['node', 'bench-render', ...${JSON.stringify(args.slice(1))}]; require('./dist/tools/bench-render.js')`]), size: figure.objects };
+      row(`10x, previous tree removed first`, fresh, figure);
+    }
+  }
+
+  // Nx renders only what a change affects.
+  const affected = spawnSync('npx', ['nx', 'show', 'projects', '--affected', '--files=clusters/stage/cluster.yaml', '--withTarget=synth'], { cwd: root, encoding: 'utf8' });
+  const projects = affected.stdout.trim().split('\n').filter(Boolean);
+  const onlyStage = projects.length === 1 && projects[0] === 'stage';
+  if (!onlyStage) missed.push(`nx affected after clusters/stage/cluster.yaml: expected only stage, found ${projects.join(', ') || affected.stderr}`);
+  console.log(`nx affected -t synth after a change to clusters/stage/cluster.yaml: ${projects.join(', ')}${onlyStage ? '  (that cluster only)' : '  WRONG'}`);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
+}
+if (missed.length > 0) {
+  console.error(`bench: over budget:\n${missed.map((m) => `  - ${m}`).join('\n')}`);
+  process.exitCode = 1;
 }
