@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { IMAGE_CATALOG, renderInMemory } from '@ml-platform/core';
+import { renderInMemory } from '@ml-platform/core';
+import { MLFLOW_IMAGE } from '@ml-platform/mlflow';
 import { clusterConfigSchema, platformRenderSpec } from '@ml-platform/platform';
 import { diffCluster, treeOnDisk } from './diff/rendered-diff';
 
@@ -29,6 +30,6 @@ test.each(['dev', 'stage', 'prod'])('pinning the next MLflow in %s changes only 
     if (!c.object.startsWith('Deployment')) expect(c.fields).toEqual(['metadata.labels.app.kubernetes.io/version']);
   }
   expect(diff.changed.map((c) => c.object)).toContain('Deployment mlflow/mlflow');
-  expect(diff.images).toEqual([expect.objectContaining({ container: 'mlflow', from: expect.stringContaining(`:${IMAGE_CATALOG.mlflow.tag}`), to: expect.stringContaining(`:${NEXT}`) })]);
+  expect(diff.images).toEqual([expect.objectContaining({ container: 'mlflow', from: expect.stringContaining(`:${MLFLOW_IMAGE.tag}`), to: expect.stringContaining(`:${NEXT}`) })]);
   expect(diff.risks).toEqual([]);
 });

@@ -1,3 +1,4 @@
+export * from './component';
 export * from './config/cluster';
 export * from './config/fields';
 export * from './config/load';

@@ -2,7 +2,7 @@ import { Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { expect, test } from 'vitest';
 import { PlatformContext } from './context';
-import { ImageCatalog } from './images';
+import { containerImage, ImageCatalog } from './images';
 import { Layer } from './layers';
 import { MetricsScraping } from './monitoring';
 import { PodSelection } from './network';
@@ -13,6 +13,7 @@ const context = new PlatformContext({
   cluster: 'test', kubernetesVersion: '1.28', baseDomain: 'ml.test.internal', defaultStorageClass: 'standard', images: new ImageCatalog(),
   nodes: { cidrs: ['10.2.0.0/24'] },
 });
+const TEST_IMAGE = containerImage('app', { registry: 'ghcr.io', repository: 'example/app', tag: '1.0.0', note: 'test image' });
 const probe = { tcpSocket: { port: k8s.IntOrString.fromNumber(8080) } };
 const app = (name: string, extra: Partial<PlatformWorkloadProps> = {}): PlatformWorkloadProps => ({
   identity: { name, instance: name, component: 'test', version: '1.0' },
@@ -20,7 +21,7 @@ const app = (name: string, extra: Partial<PlatformWorkloadProps> = {}): Platform
     user: 1000,
     group: 1000,
     containers: [{
-      name: 'main', image: context.images.image('mlflow'), ports: [{ name: 'http', number: 8080 }],
+      name: 'main', image: context.images.image(TEST_IMAGE), ports: [{ name: 'http', number: 8080 }],
       resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } }, livenessProbe: probe, readinessProbe: probe,
     }],
   },

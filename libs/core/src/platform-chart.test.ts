@@ -2,7 +2,7 @@ import { App, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { describe, expect, test } from 'vitest';
 import { PlatformContext } from './context';
-import { ImageCatalog } from './images';
+import { containerImage, ImageCatalog } from './images';
 import { Layer } from './layers';
 import { allowFlow } from './network';
 import { PlatformChart } from './platform-chart';
@@ -17,10 +17,11 @@ const context = new PlatformContext({
   defaultStorageClass: 'standard',
   images: new ImageCatalog(),
 });
+const TEST_IMAGE = containerImage('app', { registry: 'ghcr.io', repository: 'example/app', tag: '1.0.0', note: 'test image' });
 
 const container = (extra: object = {}) => ({
   name: 'main',
-  image: context.images.image('mlflow'),
+  image: context.images.image(TEST_IMAGE),
   resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
   livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(80) } },
   readinessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(80) } },

@@ -21,6 +21,7 @@ import {
   SecretKeyRef,
   workloadLabels,
 } from '@ml-platform/core';
+import { AGENTK_IMAGE } from './images';
 
 const gitlabPath = z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, { error: 'expected a GitLab project or group path such as group/project' });
 const cidr = z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$/, { error: 'expected an IPv4 CIDR such as 10.0.0.5/32' });
@@ -78,7 +79,7 @@ export class GitlabAgentChart extends PlatformChart {
     super(scope, id, { context: props.context, layer: Layer.PLATFORM });
     const { config, context } = props;
     this.agentName = config.name ?? context.cluster;
-    const image = context.images.image('agentk');
+    const image = context.images.image(AGENTK_IMAGE);
     const identity = { name: 'gitlab-agent', instance: id, component: 'agent', version: image.version };
     const serviceAccount = 'gitlab-agent';
     const token = SecretKeyRef.of('gitlab-agent-token', 'token', `access token of GitLab agent '${this.agentName}' (created when the agent is registered)`);

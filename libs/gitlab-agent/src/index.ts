@@ -1,1 +1,3 @@
 export * from './gitlab-agent';
+export * from './images';
+export * from './component';

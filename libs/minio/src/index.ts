@@ -1,1 +1,3 @@
 export * from './minio';
+export * from './images';
+export * from './component';

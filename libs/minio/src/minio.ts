@@ -21,6 +21,7 @@ import {
   storage,
   volumeClaimTemplate,
 } from '@ml-platform/core';
+import { MC_IMAGE, MINIO_IMAGE } from './images';
 
 /** Smallest distributed deployment: erasure coding needs at least 4 drives for useful redundancy. */
 export const MIN_DISTRIBUTED_REPLICAS = 4;
@@ -122,7 +123,7 @@ export class MinioChart extends PlatformChart {
     if (this.mode === MinioMode.DISTRIBUTED && this.replicas < MIN_DISTRIBUTED_REPLICAS) {
       throw new Error(`minio: distributed mode needs at least ${MIN_DISTRIBUTED_REPLICAS} replicas, got ${this.replicas}`);
     }
-    const image = props.context.images.image('minio');
+    const image = props.context.images.image(MINIO_IMAGE);
     this.rootUser = SecretKeyRef.of('minio-root', 'rootUser', 'MinIO root user name');
     this.rootPassword = SecretKeyRef.of('minio-root', 'rootPassword', 'MinIO root password (at least 8 characters)');
 
@@ -226,7 +227,7 @@ export class MinioChart extends PlatformChart {
   }
 
   private addBootstrapJob(instance: string): void {
-    const image = this.context.images.image('mc');
+    const image = this.context.images.image(MC_IMAGE);
     const buckets = [...this.buckets.values()];
     const envPrefix = (consumer: string) => consumer.toUpperCase().replace(/[^A-Z0-9]/g, '_');
     const lines = ['set -eu', 'until mc alias set platform "$MINIO_URL" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null && mc ready platform; do', '  echo "waiting for $MINIO_URL"; sleep 3', 'done'];

@@ -1,1 +1,3 @@
 export * from './mlflow';
+export * from './images';
+export * from './component';

@@ -1,6 +1,6 @@
 import { Testing } from 'cdk8s';
 import { expect, test } from 'vitest';
-import { ImageCatalog, Layer, PlatformChart, PlatformContext, PlatformDeployment, PlatformService, SecretKeyRef } from '@ml-platform/core';
+import { containerImage, ImageCatalog, Layer, PlatformChart, PlatformContext, PlatformDeployment, PlatformService, SecretKeyRef } from '@ml-platform/core';
 import { MlflowChart, MlflowChartProps } from './mlflow';
 
 const context = new PlatformContext({ cluster: 't', kubernetesVersion: '1.28', baseDomain: 'ml.t.internal', defaultStorageClass: 'standard', images: new ImageCatalog() });
@@ -11,7 +11,7 @@ function handles(app = Testing.app()): Pick<MlflowChartProps, 'database' | 'arti
   const probe = { tcpSocket: { port: { value: 1 } as never } };
   const server = new PlatformDeployment(data, 'Db', {
     identity: { name: 'db', instance: 'data', component: 'database', version: '1' },
-    pod: { user: 1, group: 1, containers: [{ name: 'db', image: context.images.image('postgres'), resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } }, livenessProbe: probe, readinessProbe: probe }] },
+    pod: { user: 1, group: 1, containers: [{ name: 'db', image: context.images.image(containerImage('db', { registry: 'docker.io', repository: 'library/postgres', tag: '18.3-trixie', note: 'stand-in' })), resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } }, livenessProbe: probe, readinessProbe: probe }] },
   });
   const endpoint = new PlatformService(data, 'Svc', { name: 'db', pods: server.pods, ports: [{ name: 'sql', port: 5432 }, { name: 's3', port: 9000 }] });
   return {

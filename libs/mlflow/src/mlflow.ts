@@ -20,6 +20,7 @@ import {
   s3Env,
   ServiceEndpoint,
 } from '@ml-platform/core';
+import { MLFLOW_IMAGE } from './images';
 
 /** The `components.mlflow` section of cluster.yaml. */
 export const mlflowConfigSchema = z
@@ -74,7 +75,7 @@ export class MlflowChart extends PlatformChart {
 
   constructor(scope: Construct, id: string, props: MlflowChartProps) {
     super(scope, id, { context: props.context, layer: Layer.APPS });
-    const image = props.context.images.image('mlflow');
+    const image = props.context.images.image(MLFLOW_IMAGE);
     const replicaCount = props.replicas ?? 1;
     const serviceName = 'mlflow';
     const externalHost = props.externalHost ?? `mlflow.${props.context.baseDomain}`;

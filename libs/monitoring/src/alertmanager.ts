@@ -18,6 +18,7 @@ import {
   workloadLabels,
 } from '@ml-platform/core';
 import { configReloader } from './reloader';
+import { ALERTMANAGER_IMAGE, CONFIG_RELOADER_IMAGE } from './images';
 
 export const ALERTMANAGER_PORT = 9093;
 /** Gossip between clustered Alertmanagers (TCP and UDP). */
@@ -147,7 +148,7 @@ export class Alertmanager extends Construct {
     super(scope, id);
     const chart = PlatformChart.of(this);
     const { context } = chart;
-    const image = context.images.image('alertmanager');
+    const image = context.images.image(ALERTMANAGER_IMAGE);
     const replicas = props.replicas ?? 1;
     const headless = 'alertmanager-headless';
     this.peers = Array.from({ length: replicas }, (_, i) => `alertmanager-${i}.${context.serviceHost(headless, chart.namespace)}`);
@@ -203,7 +204,7 @@ export class Alertmanager extends Construct {
             ],
             secretFiles: [...bySecret.values()].map((keys) => ({ directory: `${SECRETS_DIR}/${keys[0].secretName}`, keys })),
           },
-          configReloader(context.images.image('config-reloader'), { watchedDir: CONFIG_DIR, volume: 'config', reloadUrl: `http://127.0.0.1:${ALERTMANAGER_PORT}/-/reload` }),
+          configReloader(context.images.image(CONFIG_RELOADER_IMAGE), { watchedDir: CONFIG_DIR, volume: 'config', reloadUrl: `http://127.0.0.1:${ALERTMANAGER_PORT}/-/reload` }),
         ],
         volumes: [{ name: 'config', configMap: { name: 'alertmanager-config' } }],
       },

@@ -16,6 +16,7 @@ import {
   workloadLabels,
 } from '@ml-platform/core';
 import { PROMETHEUS_DATASOURCE_UID } from './dashboards/builder';
+import { GRAFANA_IMAGE } from './images';
 
 const PORT = 3000;
 /** The image's grafana user (Dockerfile GF_UID 472). */
@@ -78,7 +79,7 @@ export class Grafana extends Construct {
     super(scope, id);
     const chart = PlatformChart.of(this);
     const { context } = chart;
-    const image = context.images.image('grafana');
+    const image = context.images.image(GRAFANA_IMAGE);
     const identity = { name: 'grafana', instance: chart.component, component: 'dashboards', version: image.version };
     const labels = workloadLabels(identity);
     this.adminUser = SecretKeyRef.of('grafana-admin', 'admin-user', 'Grafana administrator login');

@@ -11,3 +11,5 @@ export * from './prometheus';
 export * from './prometheus-config';
 export * from './queries';
 export * from './reloader';
+export * from './images';
+export * from './component';

@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { allowEgressToAddresses, grant, httpProbe, PlatformChart, PlatformDeployment, PodSelection, requireApiServer, workloadLabels } from '@ml-platform/core';
+import { KUBE_STATE_METRICS_IMAGE } from './images';
 
 const METRICS_PORT = 8080;
 const TELEMETRY_PORT = 8081;
@@ -39,7 +40,7 @@ export class KubeStateMetrics extends Construct {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     const chart = PlatformChart.of(this);
-    const image = chart.context.images.image('kube-state-metrics');
+    const image = chart.context.images.image(KUBE_STATE_METRICS_IMAGE);
     const identity = { name: 'kube-state-metrics', instance: chart.component, component: 'metrics-exporter', version: image.version };
     const labels = workloadLabels(identity);
     const serviceAccount = 'kube-state-metrics';

@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { EnvValue, httpProbe, Layer, PlatformChart, PlatformContext, PlatformDaemonSet, PodSelection } from '@ml-platform/core';
+import { NODE_EXPORTER_IMAGE } from './images';
 
 export const NODE_EXPORTER_PORT = 9100;
 const NODE_EXPORTER_UID = 65534;
@@ -20,7 +21,7 @@ export class NodeExporterChart extends PlatformChart {
 
   constructor(scope: Construct, id: string, props: NodeExporterChartProps) {
     super(scope, id, { context: props.context, layer: Layer.PLATFORM });
-    const image = props.context.images.image('node-exporter');
+    const image = props.context.images.image(NODE_EXPORTER_IMAGE);
     const probe = httpProbe(NODE_EXPORTER_PORT, '/');
     const hostPath = (name: string, path: string): k8s.Volume => ({ name, hostPath: { path, type: 'Directory' } });
     const daemonSet = new PlatformDaemonSet(this, 'Exporter', {

@@ -20,6 +20,7 @@ import {
 } from '@ml-platform/core';
 import { prometheusConfig } from './prometheus-config';
 import { configReloader } from './reloader';
+import { CONFIG_RELOADER_IMAGE, PROMETHEUS_IMAGE } from './images';
 
 export const PROMETHEUS_PORT = 9090;
 /** Kubelet's authenticated port, where Prometheus reads node and cAdvisor metrics. */
@@ -86,7 +87,7 @@ export class Prometheus extends Construct {
     super(scope, id);
     const chart = PlatformChart.of(this);
     const { context } = chart;
-    const image = context.images.image('prometheus');
+    const image = context.images.image(PROMETHEUS_IMAGE);
     const replicas = props.replicas ?? 1;
     const volumeBytes = sizeInBytes(props.storageSize, 'prometheus storage size');
     const retentionMb = Math.floor((volumeBytes * RETENTION_SHARE_OF_VOLUME) / 2 ** 20);
@@ -159,7 +160,7 @@ export class Prometheus extends Construct {
               { volume: 'data', path: DATA_DIR, readOnly: false },
             ],
           },
-          configReloader(context.images.image('config-reloader'), { watchedDir: CONFIG_DIR, volume: 'config', reloadUrl: `http://127.0.0.1:${PROMETHEUS_PORT}/-/reload` }),
+          configReloader(context.images.image(CONFIG_RELOADER_IMAGE), { watchedDir: CONFIG_DIR, volume: 'config', reloadUrl: `http://127.0.0.1:${PROMETHEUS_PORT}/-/reload` }),
         ],
         volumes: [{ name: 'config', configMap: { name: 'prometheus-config' } }],
       },

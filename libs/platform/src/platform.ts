@@ -1,29 +1,30 @@
 import { App } from 'cdk8s';
 import { z } from 'zod';
-import { ClusterRenderSpec, defineClusterSchema, Layer, PlatformContext } from '@ml-platform/core';
+import { ClusterRenderSpec, componentsSchemaOf, defineClusterSchema, imagesOf, Layer, PlatformContext } from '@ml-platform/core';
 import { ArgoCdSyncChart } from '@ml-platform/argocd';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platform/flux';
-import { GitlabAgentChart, gitlabAgentConfigSchema } from '@ml-platform/gitlab-agent';
-import { MinioChart, minioConfigSchema, MinioMode } from '@ml-platform/minio';
-import { MlflowChart, mlflowConfigSchema } from '@ml-platform/mlflow';
-import { MonitoringChart, monitoringConfigSchema, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
-import { PostgresChart, postgresConfigSchema } from '@ml-platform/postgres';
-import { VaultChart, vaultConfigSchema } from '@ml-platform/vault';
+import { GitlabAgentChart, gitlabAgentComponent } from '@ml-platform/gitlab-agent';
+import { MinioChart, minioComponent, MinioMode } from '@ml-platform/minio';
+import { MlflowChart, mlflowComponent } from '@ml-platform/mlflow';
+import { MonitoringChart, monitoringComponent, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
+import { PostgresChart, postgresComponent } from '@ml-platform/postgres';
+import { VaultChart, vaultComponent } from '@ml-platform/vault';
+
+/**
+ * Every component the platform knows, in the order cluster.yaml lists them. A new component is
+ * its library plus one entry here; one that uses other components' handles is also wired below
+ * in `composePlatform`.
+ */
+export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, mlflowComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
 
 /** The `components` section of cluster.yaml: one entry per component library. */
-export const componentsSchema = z
-  .strictObject({
-    postgres: postgresConfigSchema,
-    minio: minioConfigSchema,
-    mlflow: mlflowConfigSchema,
-    gitlabAgent: gitlabAgentConfigSchema,
-    vault: vaultConfigSchema.optional(),
-    monitoring: monitoringConfigSchema.optional(),
-  })
-  .describe('Components of the platform, each switched on or off per cluster.');
+export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
+
+/** Every image the platform may run: the catalog that cluster pins and the inventory refer to. */
+export const PLATFORM_IMAGES = imagesOf(PLATFORM_COMPONENTS);
 
 /** The whole cluster.yaml, with the cross-component rules. */
-export const clusterConfigSchema = defineClusterSchema(componentsSchema).superRefine((config, ctx) => {
+export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFORM_IMAGES).superRefine((config, ctx) => {
   const { postgres, minio, mlflow, vault, monitoring } = config.components;
   if (monitoring?.enabled && !config.network.nodes) {
     ctx.addIssue({ code: 'custom', path: ['network', 'nodes'], message: 'expected the nodes\' CIDRs while components.monitoring is enabled (Prometheus scrapes the kubelets and node-exporter there)' });
@@ -116,6 +117,12 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
     });
   }
 
+  // Components that use no other component's handles build themselves from their section.
+  for (const component of PLATFORM_COMPONENTS) {
+    const section = (config.components as Record<string, { enabled: boolean } | undefined>)[component.key];
+    if (component.build && section?.enabled) component.build(app, { context, config: section as never });
+  }
+
   const { engine, repository, interval } = config.gitops;
   if (config.components.gitlabAgent.enabled) {
     const receiver = FLUX_CONTROLLER_LABELS.find((l) => l.app === 'notification-controller');
@@ -135,7 +142,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
 
 /** What the app of cluster `cluster` renders. */
 export function platformRenderSpec(cluster: string): ClusterRenderSpec<ClusterConfig> {
-  return { cluster, schema: clusterConfigSchema, compose: composePlatform };
+  return { cluster, schema: clusterConfigSchema, images: PLATFORM_IMAGES, compose: composePlatform };
 }
 
 /** The JSON Schema of cluster.yaml (what users write, so defaults are optional), as file text. */

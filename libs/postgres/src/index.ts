@@ -1,1 +1,3 @@
 export * from './postgres';
+export * from './images';
+export * from './component';

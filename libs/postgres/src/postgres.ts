@@ -21,6 +21,7 @@ import {
   storage,
   volumeClaimTemplate,
 } from '@ml-platform/core';
+import { POSTGRES_IMAGE, POSTGRES_EXPORTER_IMAGE } from './images';
 
 /** The `components.postgres` section of cluster.yaml. */
 export const postgresConfigSchema = z
@@ -88,7 +89,7 @@ export class PostgresChart extends PlatformChart {
 
   constructor(scope: Construct, id: string, props: PostgresChartProps) {
     super(scope, id, { context: props.context, layer: Layer.DATA });
-    const image = props.context.images.image('postgres');
+    const image = props.context.images.image(POSTGRES_IMAGE);
     const major = Number.parseInt(image.tag, 10);
     if (!(major >= MIN_MAJOR)) {
       throw new Error(
@@ -97,7 +98,7 @@ export class PostgresChart extends PlatformChart {
     }
     this.superuserPassword = SecretKeyRef.of('postgres-superuser', 'password', 'password of the PostgreSQL superuser postgres');
     this.exporterPassword = SecretKeyRef.of('postgres-monitoring', 'password', `password of PostgreSQL role ${EXPORTER_ROLE} (pg_monitor)`);
-    const exporterImage = props.context.images.image('postgres-exporter');
+    const exporterImage = props.context.images.image(POSTGRES_EXPORTER_IMAGE);
     const exporterProbe = httpProbe(EXPORTER_PORT, '/');
 
     const identity = { name: 'postgres', instance: id, component: 'database', version: image.version };
@@ -218,7 +219,7 @@ export class PostgresChart extends PlatformChart {
       'SQL',
       `echo "roles ready: ${logins.map((role) => role.user).join(', ')}"`,
     ].join('\n');
-    const image = this.context.images.image('postgres');
+    const image = this.context.images.image(POSTGRES_IMAGE);
     const job = new ScriptJob(this, 'Bootstrap', {
       identity: { name: 'postgres-bootstrap', instance, component: 'bootstrap', version },
       image,

@@ -1,1 +1,3 @@
 export * from './vault';
+export * from './images';
+export * from './component';

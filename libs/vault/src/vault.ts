@@ -27,6 +27,7 @@ import {
   volumeClaimTemplate,
   workloadLabels,
 } from '@ml-platform/core';
+import { VAULT_IMAGE, VAULT_K8S_IMAGE } from './images';
 
 /** The `components.vault` section of cluster.yaml. */
 export const vaultConfigSchema = z
@@ -78,7 +79,7 @@ export class VaultChart extends PlatformChart {
     super(scope, id, { context: props.context, layer: Layer.PLATFORM });
     const { context } = props;
     const replicas = props.replicas ?? 1;
-    const image = context.images.image('vault');
+    const image = context.images.image(VAULT_IMAGE);
     const tls = props.tlsSecret !== undefined;
     const scheme = tls ? 'https' : 'http';
     this.scheme = scheme;
@@ -222,7 +223,7 @@ export class VaultChart extends PlatformChart {
   }
 
   private addInjector(instance: string, replicas: number, apiServer: { cidrs: readonly string[]; port: number }): void {
-    const image = this.context.images.image('vault-k8s');
+    const image = this.context.images.image(VAULT_K8S_IMAGE);
     const identity = { name: 'vault-agent-injector', instance, component: 'webhook', version: image.version };
     const labels = workloadLabels(identity);
     const serviceName = 'vault-agent-injector-svc';
@@ -252,7 +253,7 @@ export class VaultChart extends PlatformChart {
               AGENT_INJECT_LOG_LEVEL: EnvValue.fromValue('info'),
               AGENT_INJECT_VAULT_ADDR: EnvValue.fromValue(this.api.url(this.scheme)),
               AGENT_INJECT_VAULT_AUTH_PATH: EnvValue.fromValue('auth/kubernetes'),
-              AGENT_INJECT_VAULT_IMAGE: EnvValue.fromValue(this.context.images.image('vault').reference),
+              AGENT_INJECT_VAULT_IMAGE: EnvValue.fromValue(this.context.images.image(VAULT_IMAGE).reference),
               // The injector keeps its own serving certificate and patches the webhook's caBundle.
               AGENT_INJECT_TLS_AUTO: EnvValue.fromValue(webhookName),
               AGENT_INJECT_TLS_AUTO_HOSTS: EnvValue.fromValue(hosts.join(',')),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IMAGE_KEYS, ImageCatalog } from '../images';
+import { ContainerImage, ImageCatalog, ImagePin } from '../images';
 import { PlatformContext } from '../context';
 import { dnsLabel, dnsSubdomain } from './fields';
 
@@ -88,10 +88,6 @@ export const clusterBaseShape = {
     )
     .default({})
     .describe('Upstream registry host to internal mirror prefix. When set, every upstream registry needs an entry.'),
-  images: z
-    .partialRecord(z.enum(IMAGE_KEYS), imagePin)
-    .default({})
-    .describe('Per-image version pins for staged rollout (dev, then stage, then prod).'),
   network: z
     .strictObject({
       dnsNamespace: dnsLabel.default('kube-system').describe('Namespace of the cluster DNS server.'),
@@ -113,23 +109,35 @@ export const clusterBaseShape = {
   gitops: gitopsShape,
 };
 
-/** Builds the full cluster schema from the components' schema. */
-export function defineClusterSchema<C extends z.ZodType>(components: C) {
-  return z.strictObject({ ...clusterBaseShape, components }).describe('Configuration of one cluster of the ML platform.');
+/** The `images` section: version pins, keyed by the images the platform's components declare. */
+function imagePinsSchema(images: readonly ContainerImage[]) {
+  const keys = images.map((i) => i.key);
+  if (keys.length === 0) throw new Error('the platform declares no image; a component lists its images in its definition');
+  return z
+    .partialRecord(z.enum(keys as [string, ...string[]]), imagePin)
+    .default({})
+    .describe('Per-image version pins for staged rollout (dev, then stage, then prod).');
+}
+
+/** Builds the full cluster schema from the components' schema and the images they run. */
+export function defineClusterSchema<C extends z.ZodType>(components: C, images: readonly ContainerImage[]) {
+  // `images` sits where it always stood in the file, after the registry mirrors.
+  const { network, gitops, ...before } = clusterBaseShape;
+  return z.strictObject({ ...before, images: imagePinsSchema(images), network, gitops, components }).describe('Configuration of one cluster of the ML platform.');
 }
 
 /** The cluster-wide part of a validated configuration. */
-export type ClusterBaseConfig = z.output<z.ZodObject<typeof clusterBaseShape>>;
+export type ClusterBaseConfig = z.output<z.ZodObject<typeof clusterBaseShape>> & { readonly images: Readonly<Record<string, z.output<typeof imagePin> | undefined>> };
 
 /** The context every chart receives, built from a validated configuration. */
-export function contextFromConfig(config: ClusterBaseConfig, secretVersions?: Readonly<Record<string, string>>): PlatformContext {
+export function contextFromConfig(config: ClusterBaseConfig, images: readonly ContainerImage[], secretVersions?: Readonly<Record<string, string>>): PlatformContext {
   return new PlatformContext({
     cluster: config.name,
     kubernetesVersion: config.kubernetesVersion,
     baseDomain: config.baseDomain,
     clusterDomain: config.clusterDomain,
     defaultStorageClass: config.storageClasses.default,
-    images: new ImageCatalog({ registryMirrors: config.registryMirrors, pins: config.images }),
+    images: new ImageCatalog({ registryMirrors: config.registryMirrors, pins: config.images as Readonly<Record<string, ImagePin>>, known: images }),
     dns: { namespace: config.network.dnsNamespace, podLabels: config.network.dnsPodLabels },
     apiServer: config.network.apiServer,
     nodes: config.network.nodes,

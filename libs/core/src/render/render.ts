@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ClusterBaseConfig, contextFromConfig } from '../config/cluster';
 import { ConfigError, loadConfigFile } from '../config/load';
 import { PlatformContext } from '../context';
+import { ContainerImage } from '../images';
 import { RepositoryFiles } from '../repository-files';
 import { SecretRequirements } from '../secrets';
 import { compare, SecretRequirement } from '../secrets';
@@ -21,6 +22,8 @@ export interface ClusterRenderSpec<C extends ClusterBaseConfig> {
   readonly cluster: string;
   /** The full cluster configuration schema. */
   readonly schema: z.ZodType<C>;
+  /** Every image the cluster's components may run (the catalog its pins are checked against). */
+  readonly images: readonly ContainerImage[];
   /**
    * Composes the cluster's charts into `app` from its validated configuration. A method, so
    * that the spec of any cluster configuration is also a spec of the base configuration.
@@ -79,7 +82,7 @@ export function renderInMemory<C extends ClusterBaseConfig>(
   const sops = readSopsSecrets(secretsDir, secretsName, config.secrets.ageRecipients);
   const versions = Object.fromEntries(sops.secrets.map((f) => [`${f.namespace}/${f.name}`, String(f.manifest.sops?.mac ?? '')]));
   const app = new App({ recordConstructMetadata: false });
-  spec.compose(app, config, contextFromConfig(config, versions));
+  spec.compose(app, config, contextFromConfig(config, spec.images, versions));
   const secrets = SecretRequirements.of(app).list();
   const secretProblems = [...sops.problems, ...matchSecrets(secrets, sops.secrets)];
   if (secretProblems.length > 0) throw new Error(`encrypted Secrets of cluster '${spec.cluster}' do not fit the render:\n${secretProblems.map((p) => `  - ${p}`).join('\n')}`);
@@ -109,7 +112,7 @@ export function renderInMemory<C extends ClusterBaseConfig>(
 /** The Secrets a cluster's render refers to, without rendering or reading any Secret file. */
 export function requiredSecrets<C extends ClusterBaseConfig>(spec: ClusterRenderSpec<C>, config: C): SecretRequirement[] {
   const app = new App({ recordConstructMetadata: false });
-  spec.compose(app, config, contextFromConfig(config));
+  spec.compose(app, config, contextFromConfig(config, spec.images));
   return SecretRequirements.of(app).list();
 }
 
