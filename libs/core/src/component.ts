@@ -32,7 +32,7 @@ export interface ComponentDefinition<K extends string = string, S extends z.ZodT
   readonly build?: (scope: Construct, props: ComponentBuildProps<NonNullable<z.output<S>>>) => void;
 }
 
-/** Declares a component; throws when its key is not a DNS label or an image is listed twice. */
+/** Declares a component; throws when its key is not a camelCase word or an image is listed twice. */
 export function defineComponent<const K extends string, S extends z.ZodType>(definition: ComponentDefinition<K, S>): ComponentDefinition<K, S> {
   if (!/^[a-z]([a-zA-Z0-9]*)$/.test(definition.key)) {
     throw new Error(`component key '${definition.key}' must be a camelCase word (it is a key of cluster.yaml's components section)`);
