@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { App } from 'cdk8s';
-import { dump } from 'js-yaml';
+import { dump, DUMP_SCHEMA, NOT_RESOLVED, ScalarTagDefinition } from 'js-yaml';
 import { z } from 'zod';
 import { ClusterBaseConfig, contextFromConfig } from '../config/cluster';
 import { ConfigError, loadConfigFile } from '../config/load';
@@ -51,13 +51,32 @@ export interface RenderResult {
   readonly inventory: Inventory;
 }
 
+/** YAML 1.2 core floats, including those too large for a double (`41e0368803`). */
+const CORE_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
+const FLOAT_TAG = 'tag:yaml.org,2002:float';
+const dumpFloat = DUMP_SCHEMA.tags.find((t) => t.tagName === FLOAT_TAG) as ScalarTagDefinition<number>;
+
+/**
+ * js-yaml's dump schema, except that a string any YAML 1.2 parser reads as a float is quoted
+ * too: js-yaml takes a float that overflows (a revision hash such as `41e0368803`) for a string
+ * and writes it plain, which the yaml library and others then read as infinity.
+ */
+const MANIFEST_SCHEMA = DUMP_SCHEMA.withTags({
+  ...dumpFloat,
+  resolve: (source: string, isExplicit: boolean, tagName: string) => {
+    const value = dumpFloat.resolve(source, isExplicit, tagName);
+    return value === NOT_RESOLVED && !isExplicit && CORE_FLOAT.test(source) ? Number(source) : value;
+  },
+});
+
 /**
  * The YAML text of one manifest. js-yaml writes plain data at twice the speed of the yaml
- * library (the render's largest cost at 10,000 objects), and by default quotes the strings
- * that YAML 1.1 parsers such as Kubernetes' would read as booleans (`on`, `yes`, `no`).
+ * library (the render's largest cost at 10,000 objects), and quotes every string that a YAML
+ * 1.1 parser such as Kubernetes' or a YAML 1.2 parser would read as another type (`on`, `yes`,
+ * `0x1f`, `1_000`, `41e0368803`).
  */
 export function manifestYaml(manifest: unknown): string {
-  return dump(manifest, { lineWidth: -1, noRefs: true, quoteStyle: 'double' });
+  return dump(manifest, { lineWidth: -1, noRefs: true, quoteStyle: 'double', schema: MANIFEST_SCHEMA });
 }
 
 /** The nearest folder at or above `start` that holds `nx.json`. */
