@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const runs = Number(process.argv[2] ?? 3);
-execFileSync('node', ['tools/build.mjs', 'render', 'bench-render'], { cwd: root, stdio: 'inherit' });
+execFileSync('node', ['tools/build.mjs', 'render', 'bench-render', 'validate'], { cwd: root, stdio: 'inherit' });
 // Inside the workspace (tmp/ is ignored): the render writes to this disk, not to /tmp's.
 mkdirSync(join(root, 'tmp'), { recursive: true });
 const scratch = mkdtempSync(join(root, 'tmp', 'bench-'));
@@ -93,6 +93,40 @@ try {
       row(`10x, previous tree removed first`, fresh, figure);
     }
   }
+
+  // Validation of one cluster of about 1,500 objects, in a workspace of its own (its cluster.yaml
+  // names the tenants' Secrets as external), with no verdicts kept, then after one object changed.
+  console.log('validation (npm run validate) of prod plus copies, about 1,500 objects:');
+  const workspace = join(scratch, 'validate');
+  mkdirSync(join(workspace, 'clusters', 'prod'), { recursive: true });
+  writeFileSync(join(workspace, 'nx.json'), '{}\n');
+  for (const shared of ['.tools', 'tools', 'libs']) symlinkSync(join(root, shared), join(workspace, shared));
+  symlinkSync(join(root, 'clusters/prod/secrets'), join(workspace, 'clusters/prod/secrets'));
+  execFileSync('node', ['dist/tools/bench-render.js', 'scale', '44', join(workspace, 'dist-manifests'), join(workspace, 'clusters/prod/cluster.yaml')], { cwd: root });
+  const validate = (label, prepare, budget, previous) => {
+    const walls = [];
+    let summary = '';
+    for (let i = 0; i < runs; i++) {
+      prepare(i);
+      const started = process.hrtime.bigint();
+      const r = spawnSync('node', [join(root, 'dist/tools/validate.js')], { cwd: workspace, encoding: 'utf8' });
+      walls.push(Number(process.hrtime.bigint() - started) / 1e6);
+      summary = r.stdout.trim().split('\n').pop() ?? '';
+      if (r.status !== 0) throw new Error(`validate failed in ${workspace}:\n${r.stdout}${r.stderr}`);
+    }
+    const objects = Number(/(\d+) objects/.exec(summary)?.[1]);
+    const figure = { ms: median(walls), size: objects };
+    row(`${label}: ${objects} objects`, figure, previous, budget);
+    console.log(`    ${summary.replace(/^validate: /, '')}`);
+    return figure;
+  };
+  const cache = join(workspace, '.cache');
+  const cold = validate('cold, nothing cached', () => rmSync(cache, { recursive: true, force: true }), { text: 'budget 20000 ms', check: (f) => f.ms < 20000 });
+  // A tenant's database volume grows: one object differs from the run before each time.
+  const statefulSet = join(workspace, 'dist-manifests/prod/20-data/postgres-7/statefulset-postgres.yaml');
+  const original = readFileSync(statefulSet, 'utf8');
+  if (!/storage: 10Gi$/m.test(original)) throw new Error(`${statefulSet} no longer asks for 10Gi: update the benchmark's edit`);
+  validate('warm, one object changed', (i) => writeFileSync(statefulSet, original.replace(/storage: 10Gi$/m, `storage: ${11 + i}Gi`)), { text: 'budget 3000 ms', check: (f) => f.ms < 3000 }, cold);
 
   // Nx renders only what a change affects.
   const affected = spawnSync('npx', ['nx', 'show', 'projects', '--affected', '--files=clusters/stage/cluster.yaml', '--withTarget=synth'], { cwd: root, encoding: 'utf8' });

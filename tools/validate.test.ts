@@ -1,6 +1,6 @@
 // Plants one defect at a time in a copy of a rendered cluster and checks that the right layer
 // reports it, with the file, object and field; the unmodified copy must pass every layer.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -10,21 +10,24 @@ import { clusterConfigSchema, platformRenderSpec } from '@ml-platform/platform';
 import { formatFailure, junitReport } from './validate/report';
 import { checkedObjects, LAYERS, validateManifests } from './validate/run';
 import { missingTools, toolPaths } from './validate/tools';
-import { Json } from './validate/model';
+import { Failure, Json } from './validate/model';
 
 const root = join(__dirname, '..');
 const tools = toolPaths(root);
 let scratch: string;
+/** The tests' own verdict cache: shared by these tests, never the workspace's. */
+let cacheDir: string;
 
 beforeAll(() => {
   const missing = missingTools(tools, ['1.28']);
   if (missing.length) throw new Error(`run 'bash tools/install-tools.sh' first; missing: ${missing.join(', ')}`);
   scratch = mkdtempSync(join(tmpdir(), 'ml-platform-validate-test-'));
+  cacheDir = join(scratch, 'cache');
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A fresh copy of the committed prod render, with `edit` applied to one file, validated by `layers`. */
-function plant(file: string, edit: (obj: Json) => Json | void, extraFiles: Record<string, string> = {}, layers?: (typeof LAYERS)[number][]) {
+async function plant(file: string, edit: (obj: Json) => Json | void, extraFiles: Record<string, string> = {}, layers?: (typeof LAYERS)[number][]) {
   const dir = mkdtempSync(join(scratch, 'prod-'));
   cpSync(join(root, 'dist-manifests/prod'), dir, { recursive: true });
   if (file) {
@@ -33,7 +36,7 @@ function plant(file: string, edit: (obj: Json) => Json | void, extraFiles: Recor
     writeFileSync(path, stringify(edit(obj) ?? obj));
   }
   for (const [name, text] of Object.entries(extraFiles)) writeFileSync(join(dir, name), text);
-  const result = validateManifests({ root, tools, paths: [dir], cluster: 'prod', layers });
+  const result = await validateManifests({ root, tools, paths: [dir], cluster: 'prod', layers, cacheDir });
   return { ...result, dir, lines: result.failures.map(formatFailure) };
 }
 
@@ -53,8 +56,8 @@ const replaceIn = (key: string, from: string, to: string) => (o: Json) => {
   o.data[key] = o.data[key].replace(from, to);
 };
 
-test('the unmodified render passes every layer', () => {
-  const { failures, docs } = plant('', () => undefined);
+test('the unmodified render passes every layer', async () => {
+  const { failures, docs } = await plant('', () => undefined);
   expect(failures).toEqual([]);
   expect(docs.length).toBe(146);
 });
@@ -120,11 +123,11 @@ describe('each planted defect is caught by the right layer', () => {
     ]],
   ];
 
-  test.each(cases)('%s', (_name, file, edit, expected) => {
+  test.each(cases)('%s', async (_name, file, edit, expected) => {
     // Defects inside the monitoring files (ConfigMap data) are invisible to the schema and
     // policy layers; the monitoring layer alone judges them, which keeps these cases fast.
     const onlyMonitoring = expected.every((e) => e.layer === 'monitoring');
-    const { failures, lines } = plant(file, edit, {}, onlyMonitoring ? ['monitoring'] : undefined);
+    const { failures, lines } = await plant(file, edit, {}, onlyMonitoring ? ['monitoring'] : undefined);
     for (const { in: blamed, ...e } of expected) {
       expect(failures, lines.join('\n')).toContainEqual(expect.objectContaining({ ...e, cluster: 'prod', file: expect.stringContaining(blamed ?? file) }));
     }
@@ -132,38 +135,38 @@ describe('each planted defect is caught by the right layer', () => {
     expect(failures.filter((f) => !f.file.endsWith(file) && !f.file.endsWith('poddisruptionbudget-mlflow.yaml') && !f.file.endsWith(MLFLOW)), lines.join('\n')).toEqual([]);
   });
 
-  test('plaintext Secret', () => {
+  test('plaintext Secret', async () => {
     const secret = stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'minio-root', namespace: 'minio' }, stringData: { rootUser: 'admin', rootPassword: 'hunter2hunter2' } });
-    const { failures, lines } = plant('', () => undefined, { 'secret-minio-root.yaml': secret });
+    const { failures, lines } = await plant('', () => undefined, { 'secret-minio-root.yaml': secret });
     expect(failures, lines.join('\n')).toContainEqual(expect.objectContaining({ layer: 'policy', rule: 'secrets/plaintext', field: 'data', object: 'Secret minio/minio-root' }));
   });
 
-  test('wildcard RBAC and a cluster-admin binding', () => {
+  test('wildcard RBAC and a cluster-admin binding', async () => {
     const role = stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'everything', namespace: 'mlflow' }, rules: [{ apiGroups: [''], resources: ['*'], verbs: ['*'] }] });
     const binding = stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'mlflow-admin' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'mlflow' }] });
-    const { failures, lines } = plant('', () => undefined, { 'role.yaml': role, 'binding.yaml': binding });
+    const { failures, lines } = await plant('', () => undefined, { 'role.yaml': role, 'binding.yaml': binding });
     expect(failures.map((f) => `${f.rule} ${f.field}`), lines.join('\n')).toEqual(['rbac/cluster-admin roleRef.name', 'rbac/wildcard rules[0].resources', 'rbac/wildcard rules[0].verbs']);
   });
 });
 
-test('a kind without a schema is an error, never skipped', () => {
+test('a kind without a schema is an error, never skipped', async () => {
   const widget = stringify({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'mlflow' }, spec: {} });
-  const { failures } = plant('', () => undefined, { 'widget.yaml': widget });
+  const { failures } = await plant('', () => undefined, { 'widget.yaml': widget });
   expect(failures).toContainEqual(expect.objectContaining({ layer: 'schema', rule: 'schema/missing', object: 'Widget mlflow/w' }));
 });
 
-test('a SOPS-encrypted Secret validates once its sops metadata is set aside', () => {
+test('a SOPS-encrypted Secret validates once its sops metadata is set aside', async () => {
   const enc = (n: number) => `ENC[AES256_GCM,data:${'A'.repeat(n)}=,iv:${'B'.repeat(43)}=,tag:${'C'.repeat(22)}==,type:str]`;
   const secret = stringify({
     apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'minio-root', namespace: 'minio' },
     stringData: { rootUser: enc(8), rootPassword: enc(32) },
     sops: { age: [{ recipient: 'age1qqqq', enc: '-----BEGIN AGE ENCRYPTED FILE-----' }], lastmodified: '2026-11-29T00:00:00Z', mac: enc(64), version: '3.9.0' },
   });
-  const { failures, lines } = plant('', () => undefined, { 'secret-minio-root.yaml': secret });
+  const { failures, lines } = await plant('', () => undefined, { 'secret-minio-root.yaml': secret });
   expect(failures, lines.join('\n')).toEqual([]);
 });
 
-test('a reviewed exception silences exactly its rule, and an unused one is reported', () => {
+test('a reviewed exception silences exactly its rule, and an unused one is reported', async () => {
   const exceptions = join(scratch, 'exceptions.yaml');
   writeFileSync(exceptions, stringify({ exceptions: [
     { rule: 'hardening/read-only-root', cluster: 'prod', namespace: 'mlflow', kind: 'Deployment', name: 'mlflow', reason: 'test: the image writes to its root filesystem' },
@@ -175,25 +178,25 @@ test('a reviewed exception silences exactly its rule, and an unused one is repor
   const obj = parse(readFileSync(path, 'utf8'));
   container(obj).securityContext.readOnlyRootFilesystem = false;
   writeFileSync(path, stringify(obj));
-  const result = validateManifests({ root, tools, paths: [dir], cluster: 'prod', exceptionsFile: exceptions });
+  const result = await validateManifests({ root, tools, paths: [dir], cluster: 'prod', exceptionsFile: exceptions, cacheDir });
   expect(result.failures).toEqual([]);
   expect(result.excepted).toBe(1);
 });
 
-test('the JUnit report lists every object per layer with the failures attached', () => {
-  const { docs, failures } = plant(MLFLOW, (o) => void (container(o).image = 'ghcr.io/mlflow/mlflow'));
+test('the JUnit report lists every object per layer with the failures attached', async () => {
+  const { docs, failures } = await plant(MLFLOW, (o) => void (container(o).image = 'ghcr.io/mlflow/mlflow'));
   const xml = junitReport(checkedObjects(docs), [...LAYERS], failures);
   expect(xml).toContain('<testsuite name="prod policy" tests="146" failures="1">');
   expect(xml).toContain(`<failure type="images/pinned" message="spec.template.spec.containers[0].image: image 'ghcr.io/mlflow/mlflow' is not pinned to a version">`);
 });
 
-test('every committed cluster passes, with no stale exception', () => {
-  const result = validateManifests({ root, tools, paths: [] });
+test('every committed cluster passes, with no stale exception', async () => {
+  const result = await validateManifests({ root, tools, paths: [], cacheDir });
   expect(result.failures.map(formatFailure)).toEqual([]);
   expect(result.clusters).toEqual(['dev', 'prod', 'stage']);
 });
 
-test('a cluster delivered by Argo CD validates too, against the pinned Argo CD CRDs', () => {
+test('a cluster delivered by Argo CD validates too, against the pinned Argo CD CRDs', async () => {
   const raw = parse(readFileSync(join(root, 'clusters/stage/cluster.yaml'), 'utf8'));
   raw.gitops.engine = 'argocd';
   const { files } = renderInMemory(platformRenderSpec('stage'), clusterConfigSchema.parse(raw));
@@ -202,10 +205,59 @@ test('a cluster delivered by Argo CD validates too, against the pinned Argo CD C
     mkdirSync(dirname(join(dir, f.path)), { recursive: true });
     writeFileSync(join(dir, f.path), f.content);
   }
-  const result = validateManifests({ root, tools, paths: [dir], cluster: 'stage' });
+  const result = await validateManifests({ root, tools, paths: [dir], cluster: 'stage', cacheDir });
   expect(result.failures.map(formatFailure)).toEqual([]);
   expect(result.docs.filter((d) => d.obj.kind === 'Application').map((d) => d.obj.metadata.name)).toEqual([
     'ml-platform-00-cluster', 'ml-platform-05-secrets', 'ml-platform-10-platform', 'ml-platform-20-data', 'ml-platform-30-apps', 'ml-platform-gitops',
   ]);
   expect(result.docs.some((d) => d.obj.kind === 'AppProject')).toBe(true);
 });
+
+describe('verdicts kept by content', () => {
+  const defect = (o: Json) => void ((o.spec.replica = 3), (container(o).image = 'ghcr.io/mlflow/mlflow:latest'));
+
+  test('a warm run reports exactly what a fresh run reports, without checking anything again', async () => {
+    const own = join(scratch, 'cache-warm');
+    const options = await planted(MLFLOW, defect);
+    const fresh = await validateManifests({ ...options, cacheDir: false });
+    const cold = await validateManifests({ ...options, cacheDir: own });
+    // Another copy in another folder: verdicts follow the content, not the path.
+    const warm = await validateManifests({ ...(await planted(MLFLOW, defect)), cacheDir: own });
+    const placeless = (fs: Failure[]) => fs.map((f) => ({ ...f, file: f.file.replace(/^.*?\/prod-[^/]+\//, '') }));
+    expect(fresh.failures.map((f) => f.rule)).toEqual(expect.arrayContaining(['schema/unknown-field', 'api-schema/unknown-field', 'images/pinned']));
+    expect(cold.failures).toEqual(fresh.failures);
+    expect(placeless(warm.failures)).toEqual(placeless(fresh.failures));
+    expect(cold.stats).toEqual({ checked: 2 * 146, reused: 0 });
+    expect(warm.stats).toEqual({ checked: 0, reused: 2 * 146 });
+  });
+
+  test('after one object changes, only that object is checked again, and a YAML error is never cached', async () => {
+    const own = join(scratch, 'cache-one');
+    await validateManifests({ ...(await planted('', () => undefined)), cacheDir: own });
+    const changed = await validateManifests({ ...(await planted(MLFLOW, (o) => void (o.spec.replicas = 'two'))), cacheDir: own });
+    expect(changed.stats).toEqual({ checked: 2, reused: 2 * 145 });
+    expect(changed.failures).toContainEqual(expect.objectContaining({ layer: 'schema', rule: 'schema/invalid', field: 'spec.replicas', file: expect.stringContaining(MLFLOW) }));
+    for (let run = 0; run < 2; run++) {
+      const broken = await validateManifests({ ...(await planted('', () => undefined, { 'broken.yaml': 'a: [1,\n' })), cacheDir: own });
+      expect(broken.failures).toContainEqual(expect.objectContaining({ layer: 'yaml', rule: 'yaml/syntax', file: expect.stringContaining('broken.yaml') }));
+    }
+  });
+
+  test('a verdict is not reused once the tool build or the schemas it was made with change', async () => {
+    const own = join(scratch, 'cache-tools');
+    // The installed tools, seen through a folder whose kubeconform build stamp says otherwise.
+    const bin = mkdtempSync(join(scratch, 'bin-'));
+    for (const name of ['kubeconform', 'kubectl-validate', 'promtool', 'amtool', '.kubectl-validate.version', '.promtool.stamp', '.amtool.version']) symlinkSync(join(tools.bin, name), join(bin, name));
+    writeFileSync(join(bin, '.kubeconform.version'), 'another build');
+    await validateManifests({ ...(await planted('', () => undefined)), cacheDir: own });
+    const rebuilt = await validateManifests({ ...(await planted('', () => undefined)), tools: { ...tools, bin }, cacheDir: own });
+    expect(rebuilt.stats).toEqual({ checked: 146, reused: 146 });
+    expect(rebuilt.failures).toEqual([]);
+  });
+});
+
+/** Options that validate a fresh copy of prod with `edit` applied to one file (and extra files). */
+async function planted(file: string, edit: (obj: Json) => Json | void, extraFiles: Record<string, string> = {}) {
+  const { dir } = await plant(file, edit, extraFiles, ['yaml']);
+  return { root, tools, paths: [dir], cluster: 'prod' };
+}

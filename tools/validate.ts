@@ -1,6 +1,7 @@
-// npm run validate [-- <file or folder> ...] [--cluster <name>] [--kubernetes-version 1.28] [--junit <file>]
+// npm run validate [-- <file or folder> ...] [--cluster <name>] [--kubernetes-version 1.28] [--junit <file>] [--no-cache]
 // Checks rendered (or hand-written) manifests: kubeconform against strict schemas,
-// kubectl-validate, policy rules and references. One line per failure; exit 1 on any.
+// kubectl-validate, policy rules, references and the monitoring files. One line per failure;
+// exit 1 on any. Verdicts are kept by content in .cache/validate/ (--no-cache checks all afresh).
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { findWorkspaceRoot } from '@ml-platform/core';
@@ -8,11 +9,12 @@ import { formatFailure, junitReport } from './validate/report';
 import { checkedObjects, LAYERS, validateManifests } from './validate/run';
 import { toolPaths } from './validate/tools';
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const paths: string[] = [];
   let junit: string | undefined;
   let cluster: string | undefined;
   let kubernetesVersion: string | undefined;
+  let cacheDir: false | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--junit' || a === '--cluster' || a === '--kubernetes-version') {
@@ -21,28 +23,32 @@ function main(argv: string[]): number {
       if (a === '--junit') junit = resolve(value);
       else if (a === '--cluster') cluster = value;
       else kubernetesVersion = value;
+    } else if (a === '--no-cache') {
+      cacheDir = false;
     } else if (a.startsWith('--')) {
-      throw new Error(`unknown option '${a}'; usage: validate [paths...] [--cluster <name>] [--kubernetes-version 1.28] [--junit <file>]`);
+      throw new Error(`unknown option '${a}'; usage: validate [paths...] [--cluster <name>] [--kubernetes-version 1.28] [--junit <file>] [--no-cache]`);
     } else {
       paths.push(resolve(a));
     }
   }
   const started = process.hrtime.bigint();
   const root = findWorkspaceRoot(process.cwd());
-  const result = validateManifests({ root, tools: toolPaths(root), paths, cluster, kubernetesVersion });
+  const result = await validateManifests({ root, tools: toolPaths(root), paths, cluster, kubernetesVersion, cacheDir });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   for (const f of result.failures) console.log(formatFailure(f));
   if (junit) writeFileSync(junit, junitReport(checkedObjects(result.docs), [...LAYERS], result.failures));
   const where = result.clusters.length ? `clusters ${result.clusters.join(', ')}` : 'the given manifests';
   console.log(
-    `validate: ${result.docs.length} objects in ${where}; ${result.failures.length} failures, ${result.excepted} covered by reviewed exceptions; ${ms.toFixed(0)} ms`,
+    `validate: ${result.docs.length} objects in ${where}; ${result.failures.length} failures, ${result.excepted} covered by reviewed exceptions; ` +
+      `schema tools checked ${result.stats.checked} objects, ${result.stats.reused} verdicts reused; ${ms.toFixed(0)} ms`,
   );
   return result.failures.length > 0 ? 1 : 0;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (err) {
-  console.error(`validate: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 2;
-}
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (err) => {
+    console.error(`validate: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 2;
+  },
+);

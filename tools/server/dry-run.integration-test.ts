@@ -39,7 +39,7 @@ test('every committed cluster passes the server-side dry-run', async () => {
 test('a selector that does not match its pod template is rejected, though its schema is valid', async () => {
   const obj = clone(deployment.obj);
   obj.spec.selector.matchLabels['app.kubernetes.io/name'] = 'mlflow-server';
-  expect(runKubeconform(toolPaths(root), [doc(obj)], '1.28')).toEqual([]);
+  expect(await runKubeconform(toolPaths(root), [doc(obj)], '1.28')).toEqual([]);
   expect(await dryRun(cp, [doc(obj)])).toEqual([
     expect.objectContaining({ layer: 'api-server', rule: 'api-server/rejected', field: 'spec.template.metadata.labels', message: expect.stringContaining('`selector` does not match template `labels`') }),
   ]);
@@ -48,7 +48,7 @@ test('a selector that does not match its pod template is rejected, though its sc
 test('an invalid label value is rejected, though its schema is valid', async () => {
   const obj = clone(deployment.obj);
   obj.metadata.labels['app.kubernetes.io/version'] = 'v3.16.1 full!';
-  expect(runKubeconform(toolPaths(root), [doc(obj)], '1.28')).toEqual([]);
+  expect(await runKubeconform(toolPaths(root), [doc(obj)], '1.28')).toEqual([]);
   expect(await dryRun(cp, [doc(obj)])).toEqual([
     expect.objectContaining({ rule: 'api-server/rejected', field: 'metadata.labels', message: expect.stringContaining('Invalid value: "v3.16.1 full!"') }),
   ]);

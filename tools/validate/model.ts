@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { CacheScope, digest } from './cache';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
@@ -61,28 +62,50 @@ export function clusterOf(absPath: string, root: string): string | undefined {
   return first && !first.startsWith('.') && rel.includes(sep) ? first : undefined;
 }
 
-/** Reads every document of every file; YAML syntax errors become failures. */
-export function loadManifests(files: string[], root: string, clusterOverride?: string): { docs: ManifestDoc[]; failures: Failure[] } {
+/** The documents of a file that parsed: position in the file and content. */
+export type ParsedFile = [index: number, obj: Json][];
+
+/** JSON keeps every value YAML gives a manifest, except non-finite numbers (`.inf`, `.nan`). */
+const survivesJson = (value: unknown): boolean => {
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (value === null || typeof value !== 'object') return true;
+  return Object.values(value).every(survivesJson);
+};
+
+/**
+ * Reads every document of every file; YAML syntax errors become failures. `parsed` keeps the
+ * documents of files that parsed cleanly, by their bytes, so an unchanged file is not parsed again.
+ */
+export function loadManifests(files: string[], root: string, clusterOverride?: string, parsed?: CacheScope<ParsedFile>): { docs: ManifestDoc[]; failures: Failure[] } {
   const docs: ManifestDoc[] = [];
   const failures: Failure[] = [];
   for (const absPath of files) {
     const rel = relative(root, absPath);
     const file = rel.startsWith('..') ? absPath : rel;
     const cluster = clusterOverride ?? clusterOf(absPath, root);
-    parseAllDocuments(readFileSync(absPath, 'utf8'), { uniqueKeys: true }).forEach((doc, index) => {
-      if (doc.errors.length > 0) {
-        for (const e of doc.errors) {
-          failures.push({
-            layer: 'yaml', rule: 'yaml/syntax', cluster, file, object: '-', field: '-',
-            message: `${e.message.split('\n')[0]} (document ${index + 1})`, hint: 'fix the YAML syntax',
-          });
+    const text = readFileSync(absPath, 'utf8');
+    const key = parsed && digest(text);
+    let objects = key ? parsed.get(key) : undefined;
+    if (!objects) {
+      objects = [];
+      let clean = true;
+      parseAllDocuments(text, { uniqueKeys: true }).forEach((doc, index) => {
+        if (doc.errors.length > 0) {
+          clean = false;
+          for (const e of doc.errors) {
+            failures.push({
+              layer: 'yaml', rule: 'yaml/syntax', cluster, file, object: '-', field: '-',
+              message: `${e.message.split('\n')[0]} (document ${index + 1})`, hint: 'fix the YAML syntax',
+            });
+          }
+          return;
         }
-        return;
-      }
-      const obj = doc.toJS();
-      if (obj === null || obj === undefined) return;
-      docs.push({ file, absPath, index, cluster, obj });
-    });
+        const obj = doc.toJS();
+        if (obj !== null && obj !== undefined) objects?.push([index, obj]);
+      });
+      if (key && clean && survivesJson(objects)) parsed.set(key, objects);
+    }
+    for (const [index, obj] of objects) docs.push({ file, absPath, index, cluster, obj });
   }
   return { docs, failures };
 }

@@ -3,13 +3,13 @@
 // alert unit tests (libs/monitoring/rule-tests/) against the rules exactly as rendered; amtool
 // checks alertmanager.yml; dashboards must be JSON, use only provisioned datasources, and every
 // query must parse as PromQL (checked by promtool as recording rules).
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { CacheScope, digest } from './cache';
 import { describeObject, Failure, Json, ManifestDoc } from './model';
+import { runProgram } from './tools';
 
 /** The programs and the unit tests the layer runs. */
 export interface MonitoringTools {
@@ -27,20 +27,42 @@ const TESTED_RULES = 'alerting-rules.yml';
 
 type Emit = (doc: ManifestDoc, rule: string, field: string, message: string, hint: string) => void;
 
-/** Results by tool, arguments and the content of the staged files: clusters share rules and dashboards. */
-const results = new Map<string, { ok: boolean; output: string }>();
+/** What a program said about the staged files. */
+export interface ToolResult {
+  readonly ok: boolean;
+  readonly output: string;
+}
 
-function run(binary: string, args: string[], cwd: string): { ok: boolean; output: string } {
-  const key = createHash('sha256').update(JSON.stringify([binary, args]));
-  for (const f of readdirSync(cwd).sort()) key.update(f).update(readFileSync(join(cwd, f)));
-  const digest = key.digest('hex');
-  const known = results.get(digest);
+/** Results kept across runs, by tool build, arguments and the content of the staged files. */
+export type ToolResults = CacheScope<ToolResult>;
+
+/** Runs in this process, by the same key: clusters share rules and dashboards. */
+const running = new Map<string, Promise<ToolResult>>();
+
+/** The build of a tool installed by tools/install-tools.sh, from the stamp it writes beside it. */
+function buildOf(binary: string): string | undefined {
+  const stamps = ['version', 'stamp'].map((s) => join(dirname(binary), `.${basename(binary)}.${s}`));
+  const stamp = stamps.find((f) => existsSync(f));
+  return stamp && readFileSync(stamp, 'utf8');
+}
+
+async function run(binary: string, args: string[], cwd: string, cache: ToolResults | undefined): Promise<ToolResult> {
+  const build = buildOf(binary);
+  const key = digest(binary, build ?? '', JSON.stringify(args), ...readdirSync(cwd).sort().flatMap((f) => [f, readFileSync(join(cwd, f))]));
+  // A tool without a build stamp cannot be told from another: its results are not kept.
+  const known = build ? cache?.get(key) : undefined;
   if (known) return known;
-  const r = spawnSync(binary, args, { cwd, encoding: 'utf8' });
-  if (r.error) throw new Error(`could not run ${binary}: ${r.error.message}; run 'bash tools/install-tools.sh'`);
-  // Paths in the output name the staging folder, which differs per run: keep it relative.
-  const result = { ok: r.status === 0, output: `${r.stdout}${r.stderr}`.split(`${cwd}/`).join('') };
-  results.set(digest, result);
+  let pending = running.get(key);
+  if (!pending) {
+    pending = runProgram(binary, args, { cwd }).then((r) => ({
+      ok: r.status === 0,
+      // Paths in the output name the staging folder, which differs per run: keep it relative.
+      output: `${r.stdout}${r.stderr}`.split(`${cwd}/`).join(''),
+    }));
+    running.set(key, pending);
+  }
+  const result = await pending;
+  if (build) cache?.set(key, result);
   return result;
 }
 
@@ -63,39 +85,50 @@ function stage(doc: ManifestDoc): string {
   return dir;
 }
 
-function checkPrometheus(doc: ManifestDoc, tools: MonitoringTools, emit: Emit): void {
+async function checkPrometheus(doc: ManifestDoc, tools: MonitoringTools, cache: ToolResults | undefined, emit: Emit): Promise<void> {
+  const data = doc.obj.data as Record<string, string>;
+  const tested = TESTED_RULES in data && existsSync(tools.ruleTests);
+  const tests = tested ? readdirSync(tools.ruleTests).filter((f) => f.endsWith('.test.yml')).sort() : [];
   const dir = stage(doc);
+  for (const t of tests) copyFileSync(join(tools.ruleTests, t), join(dir, t));
   try {
-    const data = doc.obj.data as Record<string, string>;
     const field = `data['${PROMETHEUS_CONFIG}']`;
-    // --syntax-only: the service account files it names exist only in the pod.
-    const config = run(tools.promtool, ['check', 'config', '--syntax-only', PROMETHEUS_CONFIG], dir);
-    if (!config.ok) emit(doc, 'monitoring/prometheus-config', field, `promtool check config: ${essentials(config.output)}`, 'fix the config in libs/monitoring/src/prometheus-config.ts');
     const ruleFiles: string[] = (parse(data[PROMETHEUS_CONFIG]) as Json)?.rule_files ?? [];
     ruleFiles.forEach((path, i) => {
       if (!(basename(path) in data)) emit(doc, 'monitoring/rule-file-missing', `${field}.rule_files[${i}]`, `rule file '${path}' is not in this ConfigMap, which is mounted as the config folder`, 'add the rule file to the ConfigMap or remove it from rule_files');
     });
-    for (const file of Object.keys(data).filter((k) => k !== PROMETHEUS_CONFIG && /\.ya?ml$/.test(k))) {
-      const rules = run(tools.promtool, ['check', 'rules', file], dir);
-      if (!rules.ok) emit(doc, 'monitoring/rules', `data['${file}']`, `promtool check rules: ${essentials(rules.output)}`, 'fix the rule in libs/monitoring/src/alerts/');
+    const checks: Promise<void>[] = [
+      // --syntax-only: the service account files it names exist only in the pod.
+      run(tools.promtool, ['check', 'config', '--syntax-only', PROMETHEUS_CONFIG], dir, cache).then((config) => {
+        if (!config.ok) emit(doc, 'monitoring/prometheus-config', field, `promtool check config: ${essentials(config.output)}`, 'fix the config in libs/monitoring/src/prometheus-config.ts');
+      }),
+      ...Object.keys(data)
+        .filter((k) => k !== PROMETHEUS_CONFIG && /\.ya?ml$/.test(k))
+        .map((file) =>
+          run(tools.promtool, ['check', 'rules', file], dir, cache).then((rules) => {
+            if (!rules.ok) emit(doc, 'monitoring/rules', `data['${file}']`, `promtool check rules: ${essentials(rules.output)}`, 'fix the rule in libs/monitoring/src/alerts/');
+          }),
+        ),
+    ];
+    if (tested) {
+      checks.push(
+        run(tools.promtool, ['test', 'rules', ...tests], dir, cache).then((result) => {
+          if (!result.ok) {
+            emit(doc, 'monitoring/rule-tests', `data['${TESTED_RULES}']`, `promtool test rules: ${essentials(result.output)}`, 'an alert fires when it should not or stays quiet when it should fire: fix the rule or, if the change is intended, its test in libs/monitoring/rule-tests/');
+          }
+        }),
+      );
     }
-    if (TESTED_RULES in data && existsSync(tools.ruleTests)) {
-      const tests = readdirSync(tools.ruleTests).filter((f) => f.endsWith('.test.yml')).sort();
-      for (const t of tests) copyFileSync(join(tools.ruleTests, t), join(dir, t));
-      const result = run(tools.promtool, ['test', 'rules', ...tests], dir);
-      if (!result.ok) {
-        emit(doc, 'monitoring/rule-tests', `data['${TESTED_RULES}']`, `promtool test rules: ${essentials(result.output)}`, 'an alert fires when it should not or stays quiet when it should fire: fix the rule or, if the change is intended, its test in libs/monitoring/rule-tests/');
-      }
-    }
+    await Promise.all(checks);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function checkAlertmanager(doc: ManifestDoc, tools: MonitoringTools, emit: Emit): void {
+async function checkAlertmanager(doc: ManifestDoc, tools: MonitoringTools, cache: ToolResults | undefined, emit: Emit): Promise<void> {
   const dir = stage(doc);
   try {
-    const r = run(tools.amtool, ['check-config', ALERTMANAGER_CONFIG], dir);
+    const r = await run(tools.amtool, ['check-config', ALERTMANAGER_CONFIG], dir, cache);
     if (!r.ok) emit(doc, 'monitoring/alertmanager-config', `data['${ALERTMANAGER_CONFIG}']`, `amtool check-config: ${essentials(r.output)}`, 'fix the receivers and routes (cluster.yaml components.monitoring.alertmanager, libs/monitoring/src/alertmanager.ts)');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -123,7 +156,7 @@ function panelsOf(dashboard: Json): [Json, string][] {
   ]);
 }
 
-function checkDashboards(group: ManifestDoc[], tools: MonitoringTools, emit: Emit): void {
+async function checkDashboards(group: ManifestDoc[], tools: MonitoringTools, cache: ToolResults | undefined, emit: Emit): Promise<void> {
   const sources = configMaps(group, (k) => k === DATASOURCES);
   const known = new Set<string>(sources.flatMap((d) => ((parse(d.obj.data[DATASOURCES]) as Json)?.datasources ?? []).map((s: Json) => s.uid)));
   const queries: Query[] = [];
@@ -164,7 +197,7 @@ function checkDashboards(group: ManifestDoc[], tools: MonitoringTools, emit: Emi
   try {
     const rules = { groups: [{ name: 'dashboards', rules: queries.map((q, i) => ({ record: names[i], expr: substituteVariables(q.expr) })) }] };
     writeFileSync(join(dir, 'dashboards.yml'), stringify(rules, { lineWidth: 0 }));
-    const r = run(tools.promtool, ['check', 'rules', '--lint=none', 'dashboards.yml'], dir);
+    const r = await run(tools.promtool, ['check', 'rules', '--lint=none', 'dashboards.yml'], dir, cache);
     if (r.ok) return;
     let attributed = false;
     for (const line of r.output.split('\n')) {
@@ -180,13 +213,15 @@ function checkDashboards(group: ManifestDoc[], tools: MonitoringTools, emit: Emi
   }
 }
 
-/** Runs the monitoring checks over one cluster's documents. */
-export function checkMonitoring(group: ManifestDoc[], tools: MonitoringTools): Failure[] {
+/** Runs the monitoring checks over one cluster's documents; `cache` keeps the tools' results across runs. */
+export async function checkMonitoring(group: ManifestDoc[], tools: MonitoringTools, cache?: ToolResults): Promise<Failure[]> {
   const failures: Failure[] = [];
   const emit: Emit = (doc, rule, field, message, hint) => failures.push({ layer: 'monitoring', rule, cluster: doc.cluster, file: doc.file, object: describeObject(doc.obj), field, message, hint });
-  for (const doc of configMaps(group, (k) => k === PROMETHEUS_CONFIG)) checkPrometheus(doc, tools, emit);
-  for (const doc of configMaps(group, (k) => k === ALERTMANAGER_CONFIG)) checkAlertmanager(doc, tools, emit);
-  checkDashboards(group, tools, emit);
+  await Promise.all([
+    ...configMaps(group, (k) => k === PROMETHEUS_CONFIG).map((doc) => checkPrometheus(doc, tools, cache, emit)),
+    ...configMaps(group, (k) => k === ALERTMANAGER_CONFIG).map((doc) => checkAlertmanager(doc, tools, cache, emit)),
+    checkDashboards(group, tools, cache, emit),
+  ]);
   return failures;
 }
 

@@ -1,15 +1,18 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import pLimit, { LimitFunction } from 'p-limit';
 import { loadClusterConfig } from '@ml-platform/core';
 import { ARGOCD_COMPONENT_LABELS, ARGOCD_NAMESPACE } from '@ml-platform/argocd';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE } from '@ml-platform/flux';
 import { platformRenderSpec } from '@ml-platform/platform';
 import { applyExceptions, loadExceptions } from './exceptions';
 import { Failure, loadManifests, ManifestDoc, yamlFiles, describeObject } from './model';
-import { checkMonitoring, hasMonitoring, MonitoringTools } from './monitoring';
+import { checkingCode, digest, ResultCache } from './cache';
+import { checkMonitoring, hasMonitoring, MonitoringTools, ToolResult } from './monitoring';
 import { checkPolicy } from './policy';
 import { checkReferences, ExternalObjects, NO_EXTERNALS } from './references';
-import { missingTools, runKubeconform, runKubectlValidate, ToolPaths } from './tools';
+import { DocumentChecker, Finding, kubeconform, kubectlValidate, located, missingTools, stagedObject, ToolPaths } from './tools';
 
 export const LAYERS = ['yaml', 'schema', 'api-schema', 'policy', 'references', 'monitoring'] as const;
 
@@ -31,6 +34,12 @@ export interface ValidateOptions {
    * @default - every layer
    */
   readonly layers?: readonly (typeof LAYERS)[number][];
+  /**
+   * Where verdicts are kept by content between runs; `false` checks everything afresh.
+   *
+   * @default <root>/.cache/validate
+   */
+  readonly cacheDir?: string | false;
 }
 
 export interface ValidateResult {
@@ -38,6 +47,7 @@ export interface ValidateResult {
   readonly failures: Failure[];
   readonly excepted: number;
   readonly clusters: string[];
+  readonly stats: ValidateStats;
 }
 
 interface ClusterFacts {
@@ -65,15 +75,74 @@ function clusterFacts(root: string, cluster: string): ClusterFacts {
   };
 }
 
+/** How much of the work the cache saved. */
+export interface ValidateStats {
+  /** Distinct objects the schema tools checked in this run. */
+  readonly checked: number;
+  /** Schema verdicts (object × layer) taken from the cache. */
+  readonly reused: number;
+}
+
+/** Objects per process below which splitting a schema check costs more than it saves. */
+const MIN_CHUNK = 100;
+
+interface DocumentsOutcome {
+  readonly failures: Failure[];
+  readonly checked: number;
+  readonly reused: number;
+}
+
+/**
+ * One document layer over documents of one Kubernetes version: verdicts come from the cache by
+ * content, and the objects not seen before (each distinct one once) are checked in parallel chunks.
+ */
+async function checkDocuments(checker: DocumentChecker, docs: ManifestDoc[], kubernetesVersion: string, cache: ResultCache, limit: LimitFunction): Promise<DocumentsOutcome> {
+  const scope = cache.scope<Finding[]>(checker.layer, checker.fingerprint(kubernetesVersion));
+  const failures: Failure[] = [];
+  const unseen = new Map<string, ManifestDoc[]>();
+  let reused = 0;
+  for (const doc of docs) {
+    const key = digest(JSON.stringify(stagedObject(doc)));
+    const known = scope.get(key);
+    if (known) {
+      failures.push(...known.map((f) => located(checker.layer, doc, f)));
+      reused++;
+    } else {
+      unseen.set(key, [...(unseen.get(key) ?? []), doc]);
+    }
+  }
+  const keys = [...unseen.keys()];
+  const chunks = Math.max(1, Math.min(availableParallelism(), Math.floor(keys.length / MIN_CHUNK)));
+  const size = Math.ceil(keys.length / chunks);
+  const slices = Array.from({ length: chunks }, (_, i) => keys.slice(i * size, (i + 1) * size)).filter((slice) => slice.length > 0);
+  await Promise.all(
+    slices.map((slice) =>
+      limit(async () => {
+        const { byDoc, errors } = await checker.check(slice.map((k) => (unseen.get(k) as ManifestDoc[])[0]), kubernetesVersion);
+        failures.push(...errors);
+        for (const key of slice) {
+          const [first, ...same] = unseen.get(key) as ManifestDoc[];
+          const findings = byDoc.get(first);
+          if (!findings) continue;
+          scope.set(key, findings);
+          for (const doc of [first, ...same]) failures.push(...findings.map((f) => located(checker.layer, doc, f)));
+        }
+      }),
+    ),
+  );
+  return { failures, checked: keys.length, reused };
+}
+
 /** Runs every layer over the manifests; returns failures that no reviewed exception covers. */
-export function validateManifests(options: ValidateOptions): ValidateResult {
+export async function validateManifests(options: ValidateOptions): Promise<ValidateResult> {
   const { root } = options;
   const everything = options.paths.length === 0;
   const paths = everything
     ? readdirSync(join(root, 'dist-manifests')).filter((d) => !d.startsWith('.') && existsSync(join(root, 'dist-manifests', d, 'inventory.json'))).map((d) => join(root, 'dist-manifests', d))
     : options.paths;
+  const cache = new ResultCache(options.cacheDir === false ? undefined : (options.cacheDir ?? join(root, '.cache', 'validate')));
   const files = [...new Set(paths.flatMap((p) => yamlFiles(p)))];
-  const { docs, failures } = loadManifests(files, root, options.cluster);
+  const { docs, failures } = loadManifests(files, root, options.cluster, cache.scope('parsed', digest(checkingCode())));
 
   const groups = new Map<string, ManifestDoc[]>();
   for (const d of docs) groups.set(d.cluster ?? '', [...(groups.get(d.cluster ?? '') ?? []), d]);
@@ -87,14 +156,27 @@ export function validateManifests(options: ValidateOptions): ValidateResult {
     throw new Error(`validation tools or schemas are missing (${missing.join(', ')}); run 'bash tools/install-tools.sh' (needs Go and the Go module proxy)`);
   }
   const runs = (layer: (typeof LAYERS)[number]) => !options.layers || options.layers.includes(layer);
+
+  // The programs run side by side; the in-process layers run while they do.
+  const limit = pLimit(availableParallelism());
+  const byVersion = new Map<string, ManifestDoc[]>();
   for (const [cluster, group] of groups) {
-    const { kubernetesVersion, external } = facts.get(cluster) as ClusterFacts;
-    if (runs('schema')) failures.push(...runKubeconform(options.tools, group, kubernetesVersion));
-    if (runs('api-schema')) failures.push(...runKubectlValidate(options.tools, group, kubernetesVersion));
+    const { kubernetesVersion } = facts.get(cluster) as ClusterFacts;
+    byVersion.set(kubernetesVersion, [...(byVersion.get(kubernetesVersion) ?? []), ...group]);
+  }
+  const checkers = [kubeconform(options.tools), kubectlValidate(options.tools)].filter((c) => runs(c.layer));
+  const documentLayers = checkers.flatMap((checker) => [...byVersion].map(([version, group]) => checkDocuments(checker, group, version, cache, limit)));
+  const monitoringScope = cache.scope<ToolResult>('monitoring', digest(checkingCode()));
+  const monitoringLayer = runs('monitoring') ? [...groups.values()].map((group) => limit(() => checkMonitoring(group, monitoring, monitoringScope))) : [];
+  for (const [cluster, group] of groups) {
+    const { external } = facts.get(cluster) as ClusterFacts;
     if (runs('policy')) failures.push(...checkPolicy(group));
     if (runs('references')) failures.push(...checkReferences(group, external));
-    if (runs('monitoring')) failures.push(...checkMonitoring(group, monitoring));
   }
+  const outcomes = await Promise.all(documentLayers);
+  for (const found of await Promise.all(monitoringLayer)) failures.push(...found);
+  for (const o of outcomes) failures.push(...o.failures);
+  cache.save();
 
   const exceptionsFile = options.exceptionsFile ?? join(root, 'tools', 'validate', 'exceptions.yaml');
   const applied = applyExceptions(failures, loadExceptions(exceptionsFile));
@@ -108,8 +190,20 @@ export function validateManifests(options: ValidateOptions): ValidateResult {
       });
     }
   }
-  standing.sort((a, b) => (`${a.cluster}${a.file}${a.object}${a.field}${a.rule}` < `${b.cluster}${b.file}${b.object}${b.field}${b.rule}` ? -1 : 1));
-  return { docs, failures: standing, excepted: applied.excepted, clusters: [...groups.keys()].filter(Boolean).sort() };
+  standing.sort(byPlace);
+  return {
+    docs,
+    failures: standing,
+    excepted: applied.excepted,
+    clusters: [...groups.keys()].filter(Boolean).sort(),
+    stats: { checked: outcomes.reduce((n, o) => n + o.checked, 0), reused: outcomes.reduce((n, o) => n + o.reused, 0) },
+  };
+}
+
+/** Failures in a stable order whatever order the checks finished in. */
+function byPlace(a: Failure, b: Failure): number {
+  const key = (f: Failure) => [f.cluster ?? '', f.file, f.object, f.field, f.rule, f.layer, f.message].join('\u0000');
+  return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 }
 
 /** The objects that were checked, for reports. */

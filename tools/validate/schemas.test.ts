@@ -70,14 +70,14 @@ test('strict closes objects that list their properties, but not those that keep 
   });
 });
 
-test('custom resources are validated against their CRD by both schema layers', () => {
-  expect(runKubeconform(paths, [widget({ size: 3, labels: { any: 'thing' } })], '1.28')).toEqual([]);
-  expect(runKubectlValidate(paths, [widget({ size: 3 })], '1.28')).toEqual([]);
+test('custom resources are validated against their CRD by both schema layers', async () => {
+  expect(await runKubeconform(paths, [widget({ size: 3, labels: { any: 'thing' } })], '1.28')).toEqual([]);
+  expect(await runKubectlValidate(paths, [widget({ size: 3 })], '1.28')).toEqual([]);
 
-  const unknown = runKubeconform(paths, [widget({ size: 3, colour: 'red' })], '1.28');
+  const unknown = await runKubeconform(paths, [widget({ size: 3, colour: 'red' })], '1.28');
   expect(unknown).toEqual([expect.objectContaining({ rule: 'schema/unknown-field', field: 'spec.colour', object: 'Widget demo/w' })]);
-  const invalid = runKubeconform(paths, [widget({ size: 0 })], '1.28');
+  const invalid = await runKubeconform(paths, [widget({ size: 0 })], '1.28');
   expect(invalid).toEqual([expect.objectContaining({ rule: 'schema/invalid', field: 'spec.size' })]);
-  const apiUnknown = runKubectlValidate(paths, [widget({ size: 3, colour: 'red' })], '1.28');
+  const apiUnknown = await runKubectlValidate(paths, [widget({ size: 3, colour: 'red' })], '1.28');
   expect(apiUnknown).toEqual([expect.objectContaining({ layer: 'api-schema', field: 'spec.colour' })]);
 });
