@@ -1,12 +1,12 @@
-// Generates kubeconform schemas for every Kubernetes minor the clusters use, from the OpenAPI v3
-// documents pinned in the kubectl-validate module (the same ones kubectl-validate checks against).
+// Generates kubeconform schemas for every Kubernetes minor a cluster may declare, from the OpenAPI
+// v3 documents tools/install-tools.sh put in place (the same ones kubectl-validate checks against).
 // Custom resources get schemas converted from the pinned upstream CRDs (third argument).
 // Usage: generate-schemas.js <builtins dir> <output dir> [<crd dir>]. Reuses output whose inputs match.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, parseAllDocuments } from 'yaml';
-import { findWorkspaceRoot } from '@ml-platform/core';
+import { parseAllDocuments } from 'yaml';
+import { SUPPORTED_KUBERNETES_VERSIONS } from '@ml-platform/core';
 import { convertCrds, convertOpenApi } from './validate/schemas';
 
 const [builtins, outDir, crdDir] = process.argv.slice(2);
@@ -14,14 +14,7 @@ if (!builtins || !outDir) {
   console.error('usage: generate-schemas.js <kubectl-validate builtins dir> <output dir>');
   process.exit(2);
 }
-const root = findWorkspaceRoot(process.cwd());
-const versions = [
-  ...new Set(
-    readdirSync(join(root, 'clusters'))
-      .filter((c) => existsSync(join(root, 'clusters', c, 'cluster.yaml')))
-      .map((c) => String(parse(readFileSync(join(root, 'clusters', c, 'cluster.yaml'), 'utf8'))?.kubernetesVersion)),
-  ),
-].sort();
+const versions = SUPPORTED_KUBERNETES_VERSIONS;
 
 const walk = (dir: string): string[] =>
   readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? walk(join(dir, e)) : e.endsWith('.json') ? [join(dir, e)] : []));
@@ -29,12 +22,15 @@ const walk = (dir: string): string[] =>
 for (const version of versions) {
   const source = join(builtins, version);
   if (!existsSync(source)) {
-    console.error(`generate-schemas: no OpenAPI documents for Kubernetes ${version} in ${builtins}; pin a kubectl-validate version that embeds it`);
+    console.error(`generate-schemas: no OpenAPI documents for Kubernetes ${version} in ${builtins}; pin its Kubernetes release in KUBERNETES_OPENAPI (tools/tool-versions.env)`);
     process.exit(1);
   }
   const target = join(outDir, `v${version}.0-local-strict`);
   const inputs = walk(source).sort();
-  const stamp = createHash('sha256').update(readFileSync(__filename)).update(inputs.join('\n')).digest('hex');
+  // By content: a new patch release of the same minor has the same file names.
+  const hash = createHash('sha256').update(readFileSync(__filename));
+  for (const f of inputs) hash.update(f).update(readFileSync(f));
+  const stamp = hash.digest('hex');
   if (existsSync(join(target, '.stamp')) && readFileSync(join(target, '.stamp'), 'utf8') === stamp) continue;
   const files = convertOpenApi(inputs.map((f) => JSON.parse(readFileSync(f, 'utf8'))));
   rmSync(target, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Provides what the integration checks run (npm run test:server, npm run test:integration):
-# etcd and PostgreSQL from Debian's packages, and kube-apiserver built from the Go modules pinned
-# in tools/kube-apiserver/ (go.mod, go.sum) into .tools/bin. The build runs only when those
-# files change; afterwards this takes a second.
+# etcd and PostgreSQL from Debian's packages, and kube-apiserver for the oldest and the newest
+# supported Kubernetes minor, each built from the Go modules pinned in tools/kube-apiserver/<minor>/
+# (go.mod, go.sum) into .tools/bin/kube-apiserver-<minor>. A build runs only when its files
+# change; afterwards this takes a second.
 # Usage: bash tools/install-integration.sh [--go-only]   (--go-only: just build kube-apiserver)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,21 +30,28 @@ if [ "${1:-}" != "--go-only" ]; then
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 fi
 
-module=tools/kube-apiserver
-stamp=$(cat "$module/go.mod" "$module/go.sum" "$module/main.go" | sha256sum | cut -d' ' -f1)
-if [ -x "$bin/kube-apiserver" ] && [ "$(cat "$bin/.kube-apiserver.stamp" 2>/dev/null)" = "$stamp" ]; then
-  exit 0
-fi
-if ! command -v go >/dev/null 2>&1; then
-  echo "install-integration: Go is needed to build kube-apiserver (Go 1.22 or newer, with the Go module proxy reachable)" >&2
-  exit 1
-fi
-version=$(cd "$module" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
-minor=$(echo "$version" | cut -d. -f2)
-echo "install-integration: building kube-apiserver $version from source (about 7 minutes on a cold cache, 2 GB of memory)" >&2
-started=$SECONDS
-(cd "$module" && CGO_ENABLED=0 go build -trimpath \
-  -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
-  -o "$bin/kube-apiserver" .)
-echo "$stamp" >"$bin/.kube-apiserver.stamp"
-echo "install-integration: kube-apiserver $version ready in $((SECONDS - started)) s" >&2
+build_kube_apiserver() { # module folder
+  local module=$1 minor target stamp version started
+  minor=$(basename "$module")
+  target="$bin/kube-apiserver-$minor"
+  stamp=$(cat "$module/go.mod" "$module/go.sum" "$module/main.go" | sha256sum | cut -d' ' -f1)
+  if [ -x "$target" ] && [ "$(cat "$bin/.kube-apiserver-$minor.stamp" 2>/dev/null)" = "$stamp" ]; then
+    return 0
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    echo "install-integration: Go is needed to build kube-apiserver (Go 1.24 or newer, with the Go module proxy reachable)" >&2
+    exit 1
+  fi
+  version=$(cd "$module" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+  echo "install-integration: building kube-apiserver $version from source (about 7 minutes on a cold cache, 2 GB of memory)" >&2
+  started=$SECONDS
+  (cd "$module" && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor#1.}" \
+    -o "$target" .)
+  echo "$stamp" >"$bin/.kube-apiserver-$minor.stamp"
+  echo "install-integration: kube-apiserver $version ready in $((SECONDS - started)) s" >&2
+}
+
+for module in tools/kube-apiserver/*/; do
+  build_kube_apiserver "${module%/}"
+done

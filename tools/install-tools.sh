@@ -60,16 +60,48 @@ if [ ! -x "$tools/bin/promtool" ] || [ "$(cat "$tools/bin/.promtool.stamp" 2>/de
   echo "install-tools: promtool ready in $((SECONDS - started)) s" >&2
 fi
 
-# The OpenAPI v3 documents kubectl-validate embeds, per Kubernetes minor, copied out of the
-# pinned module so kubeconform's schemas come from exactly the same source.
+# Reading files out of Go module zips: the zip is enough (some of these modules need a newer Go
+# to build, not to be read).
+module_zip() { # module version -> path of the module zip in the Go module cache
+  GOFLAGS=-mod=mod go mod download -json "$1@$2" | sed -n 's/^[[:space:]]*"Zip": "\(.*\)",$/\1/p'
+}
+zip_list() { # zip
+  if command -v unzip >/dev/null 2>&1; then unzip -Z1 "$1"; else
+    python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$1"; fi
+}
+zip_cat() { # zip entry
+  if command -v unzip >/dev/null 2>&1; then unzip -p "$1" "$2"; else
+    python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' "$1" "$2"; fi
+}
+
+# OpenAPI v3 documents per Kubernetes minor, which both schema layers judge against: the ones
+# kubectl-validate embeds (up to its newest minor), copied out of the pinned module, and for newer
+# minors the ones Kubernetes publishes in its own module (api/openapi-spec/v3/), at the patch
+# releases pinned in KUBERNETES_OPENAPI. Those folders carry a .source file naming their origin;
+# kubectl-validate reads them with --local-schemas (tools/validate/tools.ts).
 openapi="$tools/openapi"
-pinned="$KUBECTL_VALIDATE_MODULE@$KUBECTL_VALIDATE_VERSION"
+pinned="$KUBECTL_VALIDATE_MODULE@$KUBECTL_VALIDATE_VERSION $KUBERNETES_OPENAPI"
 if [ "$(cat "$openapi/.version" 2>/dev/null)" != "$pinned" ]; then
   need_go
-  module_dir=$(go mod download -json "$pinned" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  module_dir=$(go mod download -json "$KUBECTL_VALIDATE_MODULE@$KUBECTL_VALIDATE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   rm -rf "$openapi"
   cp -r "$module_dir/pkg/openapiclient/builtins" "$openapi"
   chmod -R u+w "$openapi"
+  for pin in $KUBERNETES_OPENAPI; do
+    minor=${pin%%=*} version=${pin#*=}
+    zip=$(module_zip "$KUBERNETES_MODULE" "$version")
+    prefix="$KUBERNETES_MODULE@$version/api/openapi-spec/v3/"
+    rm -rf "${openapi:?}/$minor"
+    # api__v1_openapi.json -> api/v1.json; apis__apps__v1_openapi.json -> apis/apps/v1.json
+    zip_list "$zip" | sed -n "s|^$prefix\(apis\{0,1\}\)__\(.*\)_openapi\.json$|\1 \2|p" | while read -r kind path; do
+      case "$kind/$path" in api/v1 | apis/*__*) ;; *) continue ;; esac
+      target="$openapi/$minor/$kind/${path//__//}.json"
+      mkdir -p "$(dirname "$target")"
+      zip_cat "$zip" "$prefix${kind}__${path}_openapi.json" >"$target"
+    done
+    [ -f "$openapi/$minor/api/v1.json" ] || { echo "install-tools: no OpenAPI documents in $KUBERNETES_MODULE@$version" >&2; exit 1; }
+    echo "$KUBERNETES_MODULE@$version" >"$openapi/$minor/.source"
+  done
   echo "$pinned" >"$openapi/.version"
 fi
 # CRDs of the bootstrap operators, from their Go module zips at the pinned versions.
@@ -81,15 +113,8 @@ if [ "$(cat "$crds/.version" 2>/dev/null)" != "$crd_pins" ]; then
   fetch_crds() { # module version files...
     local module=$1 version=$2 zip
     shift 2
-    # The zip is enough: some of these modules need a newer Go to build, not to be read.
-    zip=$(GOFLAGS=-mod=mod go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Zip": "\(.*\)",$/\1/p')
-    for f in "$@"; do
-      if command -v unzip >/dev/null 2>&1; then
-        unzip -p "$zip" "$module@$version/$f" >"$crds/$(basename "$f")"
-      else
-        python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' "$zip" "$module@$version/$f" >"$crds/$(basename "$f")"
-      fi
-    done
+    zip=$(module_zip "$module" "$version")
+    for f in "$@"; do zip_cat "$zip" "$module@$version/$f" >"$crds/$(basename "$f")"; done
   }
   fetch_crds "$FLUX_SOURCE_MODULE" "$FLUX_SOURCE_VERSION" $FLUX_SOURCE_CRDS
   fetch_crds "$FLUX_KUSTOMIZE_MODULE" "$FLUX_KUSTOMIZE_VERSION" $FLUX_KUSTOMIZE_CRDS

@@ -74,6 +74,8 @@ describe('broken cluster.yaml', () => {
     ['latest tag pin', `${devConfig}images:\n  mlflow:\n    tag: latest\n`, /images\.mlflow\.tag: expected a released version, not 'latest', found the string "latest"/],
     ['unknown image pin', `${devConfig}images:\n  jupyter:\n    tag: "1.0"\n`, /images\.jupyter/],
     ['secret neither rendered nor declared', devConfig.replace('    - gitlab-agent-token\n', ''), /external\.secrets: secret 'gitlab-agent-token' \(keys token; namespaces gitlab-agent\) is needed but neither rendered nor listed here/],
+    ['Kubernetes minor not supported', devConfig.replace('kubernetesVersion: "1.28"', 'kubernetesVersion: "1.35"'), /kubernetesVersion: expected one of "1\.28", "1\.29", "1\.30", "1\.31", "1\.32", "1\.33", "1\.34", found the string "1\.35"/],
+    ['Kubernetes minor unquoted', devConfig.replace('kubernetesVersion: "1.28"', 'kubernetesVersion: 1.30'), /kubernetesVersion: expected one of "1\.28", .*"1\.34" \(quote the value in YAML\), found number 1\.3\b/],
     ['wrong cluster name', devConfig.replace('name: dev', 'name: prod'), /name: expected "dev" \(the cluster's folder and app\), found the string "prod"/],
   ];
 

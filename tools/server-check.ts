@@ -1,13 +1,15 @@
-// npm run test:server [-- <file or folder> ...] [--cluster <name>]
+// npm run test:server [-- <file or folder> ...] [--cluster <name>] [--kubernetes-version <minor>]
 // Starts etcd and kube-apiserver on loopback and server-side applies every object with
-// dryRun=All and strict field validation; Namespaces and CRDs are created for real first.
+// dryRun=All and strict field validation; Namespaces and CRDs are created for real first. It
+// does so on each API server tools/install-integration.sh builds (the oldest and the newest
+// supported minor), so the render stays on APIs that every supported version serves.
 // One line per failure; exit 1 on any. Everything it started is stopped, even on interrupt.
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { findWorkspaceRoot } from '@ml-platform/core';
-import { ControlPlane } from './server/control-plane';
+import { apiServerBuilds, ControlPlane } from './server/control-plane';
 import { bootstrapCrds, BOOTSTRAP_NAMESPACES, dryRun, installBootstrap } from './server/dry-run';
-import { loadManifests, ManifestDoc, yamlFiles } from './validate/model';
+import { Failure, loadManifests, ManifestDoc, yamlFiles } from './validate/model';
 import { formatFailure } from './validate/report';
 import { existsSync, readdirSync } from 'node:fs';
 
@@ -23,33 +25,44 @@ function which(cmd: string): string {
 async function main(argv: string[]): Promise<number> {
   const paths: string[] = [];
   let cluster: string | undefined;
+  let only: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--cluster') cluster = argv[++i];
-    else if (argv[i].startsWith('--')) throw new Error(`unknown option '${argv[i]}'; usage: server-check [paths...] [--cluster <name>]`);
+    else if (argv[i] === '--kubernetes-version') only = argv[++i];
+    else if (argv[i].startsWith('--')) throw new Error(`unknown option '${argv[i]}'; usage: server-check [paths...] [--cluster <name>] [--kubernetes-version <minor>]`);
     else paths.push(resolve(argv[i]));
   }
   const root = findWorkspaceRoot(process.cwd());
+  const builds = apiServerBuilds(root).filter((b) => !only || b.kubernetesVersion === only);
+  if (builds.length === 0) throw new Error(`no kube-apiserver for ${only ?? 'any version'} in tools/kube-apiserver/ (built: ${apiServerBuilds(root).map((b) => b.kubernetesVersion).join(', ')})`);
   const targets = paths.length
     ? paths
     : readdirSync(join(root, 'dist-manifests')).filter((d) => !d.startsWith('.') && existsSync(join(root, 'dist-manifests', d, 'inventory.json'))).map((d) => join(root, 'dist-manifests', d));
   const { docs, failures } = loadManifests([...new Set(targets.flatMap((p) => yamlFiles(p)))], root, cluster);
-  const started = Date.now();
-  const cp = await ControlPlane.start({ kubeApiserver: join(root, '.tools', 'bin', 'kube-apiserver'), etcd: which('etcd') });
-  const ready = Date.now();
-  try {
-    const problems = await installBootstrap(cp, bootstrapCrds(root), BOOTSTRAP_NAMESPACES);
-    if (problems.length > 0) throw new Error(`could not install the bootstrap CRDs and namespaces:\n  ${problems.join('\n  ')}`);
-    const groups = new Map<string, ManifestDoc[]>();
-    for (const d of docs) groups.set(d.cluster ?? '', [...(groups.get(d.cluster ?? '') ?? []), d]);
-    for (const group of groups.values()) failures.push(...(await dryRun(cp, group)));
-  } finally {
-    await cp.stop();
-  }
-  for (const f of failures) console.log(formatFailure(f));
+  const groups = new Map<string, ManifestDoc[]>();
+  for (const d of docs) groups.set(d.cluster ?? '', [...(groups.get(d.cluster ?? '') ?? []), d]);
   const clusters = [...new Set(docs.map((d) => d.cluster).filter(Boolean))].sort();
-  console.log(
-    `test:server: ${docs.length} objects${clusters.length ? ` in clusters ${clusters.join(', ')}` : ''} dry-run on kube-apiserver; ${failures.length} failures; start ${((ready - started) / 1000).toFixed(1)} s, checks ${((Date.now() - ready) / 1000).toFixed(1)} s`,
-  );
+  const unbuilt = builds.filter((b) => !existsSync(b.binary));
+  if (unbuilt.length > 0) throw new Error(`${unbuilt.map((b) => b.binary).join(', ')} not built; run 'bash tools/install-integration.sh'`);
+  for (const build of builds) {
+    const started = Date.now();
+    const cp = await ControlPlane.start({ kubeApiserver: build.binary, etcd: which('etcd') });
+    const ready = Date.now();
+    const found: Failure[] = [];
+    try {
+      const problems = await installBootstrap(cp, bootstrapCrds(root), BOOTSTRAP_NAMESPACES);
+      if (problems.length > 0) throw new Error(`could not install the bootstrap CRDs and namespaces on kube-apiserver ${build.kubernetesVersion}:\n  ${problems.join('\n  ')}`);
+      for (const group of groups.values()) found.push(...(await dryRun(cp, group)));
+    } finally {
+      await cp.stop();
+    }
+    for (const f of found) console.log(`[kube-apiserver ${build.kubernetesVersion}] ${formatFailure(f)}`);
+    failures.push(...found);
+    console.log(
+      `test:server: ${docs.length} objects${clusters.length ? ` in clusters ${clusters.join(', ')}` : ''} dry-run on kube-apiserver ${build.kubernetesVersion}; ${found.length} failures; start ${((ready - started) / 1000).toFixed(1)} s, checks ${((Date.now() - ready) / 1000).toFixed(1)} s`,
+    );
+  }
+  for (const f of failures.filter((x) => x.layer === 'yaml')) console.log(formatFailure(f));
   return failures.length > 0 ? 1 : 0;
 }
 

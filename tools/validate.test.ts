@@ -261,3 +261,43 @@ async function planted(file: string, edit: (obj: Json) => Json | void, extraFile
   const { dir } = await plant(file, edit, extraFiles, ['yaml']);
   return { root, tools, paths: [dir], cluster: 'prod' };
 }
+
+describe('each cluster is judged by the API of its own Kubernetes minor', () => {
+  // Served by 1.28, removed in 1.32.
+  const flowSchema = { apiVersion: 'flowcontrol.apiserver.k8s.io/v1beta3', kind: 'FlowSchema', metadata: { name: 'ml-jobs' }, spec: { priorityLevelConfiguration: { name: 'workload-low' }, matchingPrecedence: 9000 } };
+  // New in 1.34: kubectl-validate only knows it from the documents pinned for 1.34.
+  const deviceClass = (spec: Json) => ({ apiVersion: 'resource.k8s.io/v1', kind: 'DeviceClass', metadata: { name: 'gpu' }, spec });
+  const gpu = { selectors: [{ cel: { expression: 'device.driver == "gpu.example.com"' } }] };
+
+  async function judge(obj: Json, kubernetesVersion: string) {
+    const dir = mkdtempSync(join(scratch, `k8s-${kubernetesVersion}-`));
+    writeFileSync(join(dir, 'object.yaml'), stringify(obj));
+    const { failures } = await validateManifests({ root, tools, paths: [dir], kubernetesVersion, layers: ['schema', 'api-schema'], cacheDir });
+    return failures.map((f) => `${f.layer} ${f.rule} ${f.field}`);
+  }
+
+  test('an API that a newer minor no longer serves passes on 1.28 and fails on 1.34', async () => {
+    expect(await judge(flowSchema, '1.28')).toEqual([]);
+    expect(await judge(flowSchema, '1.34')).toContain('schema schema/missing apiVersion/kind');
+  });
+
+  test('an API new in 1.34 passes on 1.34, with both layers reading its schema, and fails on 1.28', async () => {
+    expect(await judge(deviceClass(gpu), '1.34')).toEqual([]);
+    expect(await judge(deviceClass({ ...gpu, colour: 'red' }), '1.34')).toEqual(['api-schema api-schema/unknown-field spec.colour', 'schema schema/unknown-field spec.colour']);
+    expect(await judge(deviceClass(gpu), '1.28')).toContain('schema schema/missing apiVersion/kind');
+  });
+
+  test("a cluster's objects are judged by the minor its cluster.yaml declares", async () => {
+    const inCluster = async (cluster: string) => {
+      const dir = mkdtempSync(join(scratch, `${cluster}-`));
+      cpSync(join(root, 'dist-manifests', cluster), dir, { recursive: true });
+      writeFileSync(join(dir, 'flowschema.yaml'), stringify(flowSchema));
+      const { failures } = await validateManifests({ root, tools, paths: [dir], cluster, layers: ['schema'], cacheDir });
+      return failures.map((f) => `${f.rule} ${f.object}`);
+    };
+    expect(parse(readFileSync(join(root, 'clusters/dev/cluster.yaml'), 'utf8')).kubernetesVersion).toBe('1.28');
+    expect(parse(readFileSync(join(root, 'clusters/stage/cluster.yaml'), 'utf8')).kubernetesVersion).toBe('1.34');
+    expect(await inCluster('dev')).toEqual([]);
+    expect(await inCluster('stage')).toEqual(['schema/missing FlowSchema ml-jobs']);
+  });
+});

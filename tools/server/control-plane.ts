@@ -4,13 +4,31 @@
 // every file, and so does an interrupt.
 import { ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Where the binaries are. */
+/** A kube-apiserver that tools/install-integration.sh builds, for one Kubernetes minor. */
+export interface ApiServerBuild {
+  readonly kubernetesVersion: string;
+  readonly binary: string;
+}
+
+/**
+ * The API servers the dry-run runs on, oldest minor first: one per module folder under
+ * tools/kube-apiserver/ (the oldest and the newest supported minor).
+ */
+export function apiServerBuilds(root: string): ApiServerBuild[] {
+  const minor = (v: string) => Number(v.split('.')[1]);
+  return readdirSync(join(root, 'tools', 'kube-apiserver'))
+    .filter((v) => /^1\.\d+$/.test(v))
+    .sort((a, b) => minor(a) - minor(b))
+    .map((kubernetesVersion) => ({ kubernetesVersion, binary: join(root, '.tools', 'bin', `kube-apiserver-${kubernetesVersion}`) }));
+}
+
 export interface ControlPlaneBinaries {
   readonly kubeApiserver: string;
   readonly etcd: string;

@@ -47,7 +47,7 @@ const widget = (spec: object): ManifestDoc => ({
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'ml-platform-crd-'));
   const real = toolPaths(root);
-  paths = { bin: real.bin, schemas: join(scratch, 'schemas'), crds: join(scratch, 'crd-manifests') };
+  paths = { ...real, schemas: join(scratch, 'schemas'), crds: join(scratch, 'crd-manifests') };
   mkdirSync(join(paths.schemas, 'crds'), { recursive: true });
   mkdirSync(paths.crds, { recursive: true });
   symlinkSync(join(real.schemas, 'v1.28.0-local-strict'), join(paths.schemas, 'v1.28.0-local-strict'));

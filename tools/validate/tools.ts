@@ -4,7 +4,7 @@
 // They run on staged copies: one JSON file per object, with SOPS metadata set aside so encrypted
 // Secrets validate like any other.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,10 +17,33 @@ export interface ToolPaths {
   readonly schemas: string;
   /** Upstream CRD manifests of the bootstrap operators (kubectl-validate reads them as is). */
   readonly crds: string;
+  /** OpenAPI v3 documents per Kubernetes minor (`<minor>/api/v1.json`, `<minor>/apis/<group>/<version>.json`). */
+  readonly openapi: string;
 }
 
 export function toolPaths(root: string): ToolPaths {
-  return { bin: join(root, '.tools', 'bin'), schemas: join(root, '.tools', 'schemas'), crds: join(root, '.tools', 'crd-manifests') };
+  const tools = join(root, '.tools');
+  return { bin: join(tools, 'bin'), schemas: join(tools, 'schemas'), crds: join(tools, 'crd-manifests'), openapi: join(tools, 'openapi') };
+}
+
+/**
+ * How kubectl-validate is told the API of a Kubernetes minor. A minor it embeds is named by
+ * `--version`. A newer one (its folder in .tools/openapi carries a `.source`) is read from that
+ * folder with `--local-schemas`, which wins over the embedded schemas type by type; the newest
+ * embedded minor goes in `--version` because the tool refuses one it lacks. It only fills in
+ * group-versions the newer minor no longer serves, which kubeconform (whose schemas come from
+ * the minor alone) then rejects as missing.
+ */
+export function kubectlValidateVersionArgs(paths: ToolPaths, kubernetesVersion: string): { args: string[]; source?: string } {
+  const sourceFile = join(paths.openapi, kubernetesVersion, '.source');
+  if (!existsSync(sourceFile)) return { args: ['--version', kubernetesVersion] };
+  const minor = (v: string) => Number(v.split('.')[1]);
+  const embedded = readdirSync(paths.openapi)
+    .filter((v) => /^1\.\d+$/.test(v) && !existsSync(join(paths.openapi, v, '.source')))
+    .sort((a, b) => minor(a) - minor(b));
+  const newest = embedded[embedded.length - 1];
+  if (!newest) throw new Error(`no Kubernetes minor embedded by kubectl-validate in ${paths.openapi}; run 'bash tools/install-tools.sh'`);
+  return { args: ['--version', newest, '--local-schemas', join(paths.openapi, kubernetesVersion)], source: readFileSync(sourceFile, 'utf8') };
 }
 
 /** The kubeconform schema folder of a Kubernetes minor. */
@@ -199,13 +222,15 @@ export function kubectlValidate(paths: ToolPaths): DocumentChecker {
     fingerprint(kubernetesVersion) {
       const crds = existsSync(paths.crds) ? readdirSync(paths.crds).sort().map((f) => join(paths.crds, f)) : [];
       const files = filesDigest(join(paths.bin, '.kubectl-validate.version'), ...crds);
-      return files && digest(files, kubernetesVersion);
+      const { args, source } = kubectlValidateVersionArgs(paths, kubernetesVersion);
+      return files && digest(files, kubernetesVersion, ...args.filter((a) => !a.startsWith('/')), source ?? '');
     },
     async check(docs, kubernetesVersion) {
       const staged = stage(docs);
       try {
         mkdirSync(paths.crds, { recursive: true });
-        const result = await runProgram(join(paths.bin, 'kubectl-validate'), ['--version', kubernetesVersion, '--output', 'json', '--local-crds', paths.crds, staged.dir], {
+        const { args } = kubectlValidateVersionArgs(paths, kubernetesVersion);
+        const result = await runProgram(join(paths.bin, 'kubectl-validate'), [...args, '--output', 'json', '--local-crds', paths.crds, staged.dir], {
           // Never ask a live cluster: validate against the pinned built-in schemas only.
           env: { ...process.env, KUBECONFIG: join(staged.dir, 'no-kubeconfig') },
         });

@@ -84,7 +84,8 @@ describe.each(clusters)('cluster %s', (cluster) => {
     }
   });
 
-  test('every namespace enforces restricted Pod Security and denies by default', () => {
+  test('every namespace enforces restricted Pod Security at the cluster\'s own minor and denies by default', () => {
+    const { kubernetesVersion } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
     const withVault = cluster === 'dev' ? [] : ['vault'];
     expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', ...withVault].sort());
     for (const ns of namespaces) {
@@ -93,7 +94,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
       const level = ns === 'node-exporter' ? 'privileged' : 'restricted';
       for (const mode of ['enforce', 'audit', 'warn']) {
         expect(labels[`pod-security.kubernetes.io/${mode}`]).toBe(level);
-        expect(labels[`pod-security.kubernetes.io/${mode}-version`]).toBe('v1.28');
+        expect(labels[`pod-security.kubernetes.io/${mode}-version`]).toBe(`v${kubernetesVersion}`);
       }
       expect(find(cluster, 'NetworkPolicy', 'default-deny', ns).spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
       const dns = find(cluster, 'NetworkPolicy', 'allow-dns-egress', ns).spec;

@@ -40,12 +40,17 @@ export const gitopsShape = z
   })
   .describe('How the cluster pulls dist-manifests/<cluster>/.');
 
+/**
+ * The Kubernetes minors a cluster may run: every one is validated against its own schemas
+ * (tools/install-tools.sh provides them), and the render uses only APIs that all of them serve.
+ */
+export const SUPPORTED_KUBERNETES_VERSIONS = ['1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34'] as const;
+
 export const clusterBaseShape = {
   name: dnsLabel.describe('Cluster name; must match its folder under clusters/.'),
   kubernetesVersion: z
-    .string()
-    .regex(/^1\.(2[89]|3[0-9])$/, { error: 'expected a supported Kubernetes minor version from 1.28 to 1.39, such as "1.28"' })
-    .describe('Kubernetes major.minor of the cluster, e.g. "1.28". Quote it in YAML.'),
+    .enum(SUPPORTED_KUBERNETES_VERSIONS)
+    .describe('Kubernetes major.minor of the cluster, e.g. "1.34". Quote it in YAML.'),
   baseDomain: dnsSubdomain.describe('DNS domain under which the cluster exposes hosts to people, e.g. ml.prod.example.internal.'),
   clusterDomain: dnsSubdomain.default('cluster.local').describe('Kubernetes cluster DNS domain.'),
   storageClasses: z

@@ -57,6 +57,8 @@ function describeIssue(issue: z.core.$ZodIssue, data: unknown): string[] {
       break;
     case 'invalid_value':
       expected = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      // YAML reads 1.30 as the number 1.3: a string was meant.
+      if (typeof value === 'number' && issue.values.every((v) => typeof v === 'string')) expected += ' (quote the value in YAML)';
       break;
     case 'too_small':
       expected = `expected ${issue.origin === 'string' ? 'length' : 'a value'} >= ${issue.minimum}`;
