@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const runs = Number(process.argv[2] ?? 3);
-execFileSync('node', ['tools/build.mjs', 'render', 'bench-render', 'validate'], { cwd: root, stdio: 'inherit' });
+execFileSync('node', ['tools/build.mjs', 'render', 'bench-render', 'validate', 'new-cluster'], { cwd: root, stdio: 'inherit' });
 // Inside the workspace (tmp/ is ignored): the render writes to this disk, not to /tmp's.
 mkdirSync(join(root, 'tmp'), { recursive: true });
 const scratch = mkdtempSync(join(root, 'tmp', 'bench-'));
@@ -60,7 +60,20 @@ try {
     }
     const args = ['dist/tools/bench-render.js', 'clusters', workspace, ...names];
     execFileSync('node', args, { cwd: root });
-    return { ...measure(args), size: count };
+    return { ...measure(args), size: count, workspace };
+  };
+  // `npm run new-cluster` in a workspace of that many clusters (it regenerates .sops.yaml from all).
+  const addCluster = (workspace, size) => {
+    symlinkSync(join(root, '.tools'), join(workspace, '.tools'));
+    const walls = [];
+    for (let i = 0; i < runs; i++) {
+      for (const p of ['clusters/extra', 'apps/extra', '.keys/extra.agekey']) rmSync(join(workspace, p), { recursive: true, force: true });
+      const started = process.hrtime.bigint();
+      const r = spawnSync('node', [join(root, 'dist/tools/new-cluster.js'), 'extra', '--from', 'c001'], { cwd: workspace, encoding: 'utf8' });
+      walls.push(Number(process.hrtime.bigint() - started) / 1e6);
+      if (r.status !== 0) throw new Error(`new-cluster failed in ${workspace}:\n${r.stdout}${r.stderr}`);
+    }
+    return { ms: median(walls), size };
   };
   console.log('clusters, rendered in one process:');
   row('3 example clusters (dev, stage, prod)', three, undefined, { text: 'budget 1500 ms', check: (f) => f.ms < 1500 });
@@ -68,6 +81,10 @@ try {
   row('30 clusters', thirty, three);
   const hundred = fleet(100);
   row('100 clusters', hundred, thirty, { text: 'budget 15000 ms', check: (f) => f.ms < 15000 });
+  console.log('npm run new-cluster, adding one cluster to a workspace of:');
+  const addTo30 = addCluster(thirty.workspace, 30);
+  row('30 clusters', addTo30);
+  row('100 clusters', addCluster(hundred.workspace, 100), addTo30);
 
   // One cluster grown to about 1,000, 5,000 and 10,000 objects.
   console.log('one cluster (prod plus copies of its PostgreSQL, MinIO and MLflow):');
