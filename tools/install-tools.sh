@@ -106,7 +106,7 @@ if [ "$(cat "$openapi/.version" 2>/dev/null)" != "$pinned" ]; then
 fi
 # CRDs of the bootstrap operators, from their Go module zips at the pinned versions.
 crds="$tools/crd-manifests"
-crd_pins="$FLUX_SOURCE_MODULE@$FLUX_SOURCE_VERSION $FLUX_KUSTOMIZE_MODULE@$FLUX_KUSTOMIZE_VERSION $ARGOCD_MODULE@$ARGOCD_VERSION"
+crd_pins="$FLUX_SOURCE_MODULE@$FLUX_SOURCE_VERSION $FLUX_KUSTOMIZE_MODULE@$FLUX_KUSTOMIZE_VERSION $ARGOCD_MODULE@$ARGOCD_VERSION $GATEWAY_API_MODULE@$GATEWAY_API_VERSION $CERT_MANAGER_MODULE@$CERT_MANAGER_VERSION"
 if [ "$(cat "$crds/.version" 2>/dev/null)" != "$crd_pins" ]; then
   need_go
   rm -rf "$crds" && mkdir -p "$crds"
@@ -119,6 +119,8 @@ if [ "$(cat "$crds/.version" 2>/dev/null)" != "$crd_pins" ]; then
   fetch_crds "$FLUX_SOURCE_MODULE" "$FLUX_SOURCE_VERSION" $FLUX_SOURCE_CRDS
   fetch_crds "$FLUX_KUSTOMIZE_MODULE" "$FLUX_KUSTOMIZE_VERSION" $FLUX_KUSTOMIZE_CRDS
   fetch_crds "$ARGOCD_MODULE" "$ARGOCD_VERSION" $ARGOCD_CRDS
+  fetch_crds "$GATEWAY_API_MODULE" "$GATEWAY_API_VERSION" $GATEWAY_API_CRDS
+  fetch_crds "$CERT_MANAGER_MODULE" "$CERT_MANAGER_VERSION" $CERT_MANAGER_CRDS
   echo "$crd_pins" >"$crds/.version"
 fi
 
