@@ -76,6 +76,13 @@ describe('broken cluster.yaml', () => {
     ['secret neither rendered nor declared', devConfig.replace('    - gitlab-agent-token\n', ''), /external\.secrets: secret 'gitlab-agent-token' \(keys token; namespaces gitlab-agent\) is needed but neither rendered nor listed here/],
     ['Kubernetes minor not supported', devConfig.replace('kubernetesVersion: "1.28"', 'kubernetesVersion: "1.35"'), /kubernetesVersion: expected one of "1\.28", "1\.29", "1\.30", "1\.31", "1\.32", "1\.33", "1\.34", found the string "1\.35"/],
     ['Kubernetes minor unquoted', devConfig.replace('kubernetesVersion: "1.28"', 'kubernetesVersion: 1.30'), /kubernetesVersion: expected one of "1\.28", .*"1\.34" \(quote the value in YAML\), found number 1\.3\b/],
+    ['unknown routing API', devConfig.replace('  api: ingress', '  api: nginx'), /routing\.api: expected one of "gateway", "ingress", found the string "nginx"/],
+    ['a UI with an empty group list', devConfig.replace('  minio-console:\n    users: [ml/platform]', '  minio-console:\n    users: []'), /access\.minio-console\.users: expected at least 1 entry, found a list of 0/],
+    ['a UI nobody is given', devConfig.replace('  minio-console:\n    users: [ml/platform]\n', ''), /access\.minio-console: expected the GitLab groups that may use minio-console \(users, and admins where it has roles\) while components\.minio is enabled/],
+    ['access for a UI that does not exist', devConfig.replace('access:\n', 'access:\n  jupyter:\n    users: [ml/x]\n'), /access\.jupyter: expected one of the platform's UIs \(minio-console, mlflow, grafana, prometheus, alertmanager\)/],
+    ['two UIs on one host', devConfig.replace('    clusterIssuer: platform-ca\n', '    clusterIssuer: platform-ca\n  hosts:\n    prometheus: mlflow.ml.dev.example.internal\n'), /routing\.hosts\.prometheus: expected a host of its own: (prometheus and mlflow|mlflow and prometheus) would both be served at mlflow\.ml\.dev\.example\.internal/],
+    ['GitLab client secret not provided', devConfig.replace('    - sso-gitlab\n', ''), /external\.secrets: secret 'sso-gitlab' \(keys client-secret; namespaces minio, mlflow, monitoring\) is needed but neither rendered nor listed here/],
+    ['TLS from two sources', devConfig.replace('    clusterIssuer: platform-ca\n', '    clusterIssuer: platform-ca\n    secretName: wildcard-tls\n'), /routing\.tls: expected exactly one of clusterIssuer and secretName/],
     ['wrong cluster name', devConfig.replace('name: dev', 'name: prod'), /name: expected "dev" \(the cluster's folder and app\), found the string "prod"/],
   ];
 

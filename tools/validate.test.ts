@@ -41,6 +41,8 @@ async function plant(file: string, edit: (obj: Json) => Json | void, extraFiles:
 }
 
 const MLFLOW = '30-apps/mlflow/deployment-mlflow.yaml';
+/** Objects in the committed prod render. */
+const PROD_OBJECTS = 207;
 const container = (o: Json) => o.spec.template.spec.containers[0];
 const DASHBOARDS = '10-platform/monitoring/configmap-grafana-dashboards.yaml';
 const PROMETHEUS = '10-platform/monitoring/configmap-prometheus-config.yaml';
@@ -59,7 +61,7 @@ const replaceIn = (key: string, from: string, to: string) => (o: Json) => {
 test('the unmodified render passes every layer', async () => {
   const { failures, docs } = await plant('', () => undefined);
   expect(failures).toEqual([]);
-  expect(docs.length).toBe(146);
+  expect(docs.length).toBe(PROD_OBJECTS);
 });
 
 describe('each planted defect is caught by the right layer', () => {
@@ -118,21 +120,33 @@ describe('each planted defect is caught by the right layer', () => {
     ['Alertmanager route to a receiver that does not exist', ALERTMANAGER, replaceIn('alertmanager.yml', 'receiver: platform-oncall', 'receiver: pager'), [
       { layer: 'monitoring', rule: 'monitoring/alertmanager-config', field: "data['alertmanager.yml']" },
     ]],
+    ['sign-in proxy option that oauth2-proxy does not know', '30-apps/mlflow/configmap-mlflow-oauth2-proxy.yaml', replaceIn('oauth2-proxy.cfg', 'gitlab_groups =', 'gitlab_group ='), [
+      { layer: 'access', rule: 'access/sign-in-config', field: "data['oauth2-proxy.cfg']" },
+    ]],
+    ['sign-in proxy cookie that would travel over plain HTTP', '30-apps/mlflow/configmap-mlflow-oauth2-proxy.yaml', replaceIn('oauth2-proxy.cfg', 'cookie_secure = true', 'cookie_secure = "sometimes"'), [
+      { layer: 'access', rule: 'access/sign-in-config', field: "data['oauth2-proxy.cfg']" },
+    ]],
+    ['route to a Service that nothing signs in front of', '30-apps/mlflow/httproute-mlflow.yaml', (o) => void Object.assign(o.spec.rules[0].backendRefs[0], { name: 'mlflow', port: 5000 }), [
+      { layer: 'access', rule: 'access/unguarded-route', field: 'spec.rules[0].backendRefs[0]' },
+    ]],
+    ['two routes for one host', '10-platform/monitoring/httproute-prometheus.yaml', (o) => void (o.spec.hostnames[0] = 'mlflow.ml.prod.example.internal'), [
+      { layer: 'access', rule: 'access/duplicate-host', field: 'spec.hostnames[0]', in: '30-apps/mlflow/httproute-mlflow.yaml' },
+    ]],
     ['replicated workload without a PodDisruptionBudget', '30-apps/mlflow/poddisruptionbudget-mlflow.yaml', (o) => void (o.spec.selector.matchLabels['app.kubernetes.io/name'] = 'other'), [
       { layer: 'policy', rule: 'availability/pdb', field: 'spec.replicas', in: MLFLOW },
     ]],
   ];
 
   test.each(cases)('%s', async (_name, file, edit, expected) => {
-    // Defects inside the monitoring files (ConfigMap data) are invisible to the schema and
-    // policy layers; the monitoring layer alone judges them, which keeps these cases fast.
-    const onlyMonitoring = expected.every((e) => e.layer === 'monitoring');
-    const { failures, lines } = await plant(file, edit, {}, onlyMonitoring ? ['monitoring'] : undefined);
+    // Defects inside configuration files (ConfigMap data) are invisible to the schema and policy
+    // layers; the program that reads the file judges them, which keeps these cases fast.
+    const inConfigFiles = expected.every((e) => e.layer === 'monitoring' || e.layer === 'access');
+    const { failures, lines } = await plant(file, edit, {}, inConfigFiles ? [...new Set(expected.map((e) => e.layer as (typeof LAYERS)[number]))] : undefined);
     for (const { in: blamed, ...e } of expected) {
       expect(failures, lines.join('\n')).toContainEqual(expect.objectContaining({ ...e, cluster: 'prod', file: expect.stringContaining(blamed ?? file) }));
     }
     // Nothing else in the cluster is blamed.
-    expect(failures.filter((f) => !f.file.endsWith(file) && !f.file.endsWith('poddisruptionbudget-mlflow.yaml') && !f.file.endsWith(MLFLOW)), lines.join('\n')).toEqual([]);
+    expect(failures.filter((f) => !f.file.endsWith(file) && !expected.some((e) => e.in && f.file.endsWith(e.in))), lines.join('\n')).toEqual([]);
   });
 
   test('plaintext Secret', async () => {
@@ -186,7 +200,7 @@ test('a reviewed exception silences exactly its rule, and an unused one is repor
 test('the JUnit report lists every object per layer with the failures attached', async () => {
   const { docs, failures } = await plant(MLFLOW, (o) => void (container(o).image = 'ghcr.io/mlflow/mlflow'));
   const xml = junitReport(checkedObjects(docs), [...LAYERS], failures);
-  expect(xml).toContain('<testsuite name="prod policy" tests="146" failures="1">');
+  expect(xml).toContain(`<testsuite name="prod policy" tests="${PROD_OBJECTS}" failures="1">`);
   expect(xml).toContain(`<failure type="images/pinned" message="spec.template.spec.containers[0].image: image 'ghcr.io/mlflow/mlflow' is not pinned to a version">`);
 });
 
@@ -227,15 +241,15 @@ describe('verdicts kept by content', () => {
     expect(fresh.failures.map((f) => f.rule)).toEqual(expect.arrayContaining(['schema/unknown-field', 'api-schema/unknown-field', 'images/pinned']));
     expect(cold.failures).toEqual(fresh.failures);
     expect(placeless(warm.failures)).toEqual(placeless(fresh.failures));
-    expect(cold.stats).toEqual({ checked: 2 * 146, reused: 0 });
-    expect(warm.stats).toEqual({ checked: 0, reused: 2 * 146 });
+    expect(cold.stats).toEqual({ checked: 2 * PROD_OBJECTS, reused: 0 });
+    expect(warm.stats).toEqual({ checked: 0, reused: 2 * PROD_OBJECTS });
   });
 
   test('after one object changes, only that object is checked again, and a YAML error is never cached', async () => {
     const own = join(scratch, 'cache-one');
     await validateManifests({ ...(await planted('', () => undefined)), cacheDir: own });
     const changed = await validateManifests({ ...(await planted(MLFLOW, (o) => void (o.spec.replicas = 'two'))), cacheDir: own });
-    expect(changed.stats).toEqual({ checked: 2, reused: 2 * 145 });
+    expect(changed.stats).toEqual({ checked: 2, reused: 2 * (PROD_OBJECTS - 1) });
     expect(changed.failures).toContainEqual(expect.objectContaining({ layer: 'schema', rule: 'schema/invalid', field: 'spec.replicas', file: expect.stringContaining(MLFLOW) }));
     for (let run = 0; run < 2; run++) {
       const broken = await validateManifests({ ...(await planted('', () => undefined, { 'broken.yaml': 'a: [1,\n' })), cacheDir: own });
@@ -247,11 +261,11 @@ describe('verdicts kept by content', () => {
     const own = join(scratch, 'cache-tools');
     // The installed tools, seen through a folder whose kubeconform build stamp says otherwise.
     const bin = mkdtempSync(join(scratch, 'bin-'));
-    for (const name of ['kubeconform', 'kubectl-validate', 'promtool', 'amtool', '.kubectl-validate.version', '.promtool.stamp', '.amtool.version']) symlinkSync(join(tools.bin, name), join(bin, name));
+    for (const name of ['kubeconform', 'kubectl-validate', 'promtool', 'amtool', 'oauth2-proxy', '.kubectl-validate.version', '.promtool.stamp', '.amtool.version', '.oauth2-proxy.version']) symlinkSync(join(tools.bin, name), join(bin, name));
     writeFileSync(join(bin, '.kubeconform.version'), 'another build');
     await validateManifests({ ...(await planted('', () => undefined)), cacheDir: own });
     const rebuilt = await validateManifests({ ...(await planted('', () => undefined)), tools: { ...tools, bin }, cacheDir: own });
-    expect(rebuilt.stats).toEqual({ checked: 146, reused: 146 });
+    expect(rebuilt.stats).toEqual({ checked: PROD_OBJECTS, reused: PROD_OBJECTS });
     expect(rebuilt.failures).toEqual([]);
   });
 });

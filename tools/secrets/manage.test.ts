@@ -65,7 +65,9 @@ test('create encrypts every missing secret to the cluster, with the same values 
   // The render now has them, still encrypted, byte for byte.
   const { files } = render();
   expect(files.find((f) => f.path === '05-secrets/postgres/secret-postgres-superuser.yaml')?.content).toBe(onDisk);
-  expect(checkSecrets(ctx, ['dev'])).toEqual({ problems: [], verified: 8, unverifiedClusters: [] });
+  // Four of them are the sign-in proxies' cookie secrets: 32 characters, an AES key's length.
+  expect(decrypt('clusters/dev/secrets/mlflow/mlflow-oauth2-proxy.yaml')['cookie-secret']).toMatch(/^[A-Za-z0-9]{32}$/);
+  expect(checkSecrets(ctx, ['dev'])).toEqual({ problems: [], verified: 12, unverifiedClusters: [] });
 });
 
 test('rotate replaces the values everywhere and re-runs the Job that sets them', () => {
@@ -128,5 +130,7 @@ test('a private key or a plaintext Secret anywhere in the repository is found', 
 test('generated values are strong and shaped for their key', () => {
   expect(generateValue('rootUser')).toMatch(/^[A-Za-z0-9]{20}$/);
   expect(generateValue('secretKey')).toMatch(/^[A-Za-z0-9]{40}$/);
+  // oauth2-proxy takes the cookie secret as an AES key: 16, 24 or 32 bytes.
+  expect(generateValue('cookie-secret')).toMatch(/^[A-Za-z0-9]{32}$/);
   expect(new Set(Array.from({ length: 50 }, () => generateValue('password'))).size).toBe(50);
 });

@@ -15,10 +15,13 @@ export interface SecretsContext {
 
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
-/** A strong random value; names (users, access keys) are shorter and alphanumeric. */
+/**
+ * A strong random value, alphanumeric; names (users, access keys) are shorter, and cookie secrets
+ * are 32 characters because oauth2-proxy takes them as AES keys (16, 24 or 32 bytes).
+ */
 export function generateValue(key: string): string {
   const isName = /user|name|accesskey/i.test(key);
-  const length = isName ? 20 : 40;
+  const length = /cookie-secret/i.test(key) ? 32 : isName ? 20 : 40;
   const bytes = randomBytes(length * 2);
   let out = '';
   for (let i = 0; out.length < length; i++) {

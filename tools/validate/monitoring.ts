@@ -3,13 +3,12 @@
 // alert unit tests (libs/monitoring/rule-tests/) against the rules exactly as rendered; amtool
 // checks alertmanager.yml; dashboards must be JSON, use only provisioned datasources, and every
 // query must parse as PromQL (checked by promtool as recording rules).
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { CacheScope, digest } from './cache';
 import { describeObject, Failure, Json, ManifestDoc } from './model';
-import { runProgram } from './tools';
+import { essentials, run, ToolResults } from './programs';
 
 /** The programs and the unit tests the layer runs. */
 export interface MonitoringTools {
@@ -26,54 +25,6 @@ const DATASOURCES = 'datasources.yaml';
 const TESTED_RULES = 'alerting-rules.yml';
 
 type Emit = (doc: ManifestDoc, rule: string, field: string, message: string, hint: string) => void;
-
-/** What a program said about the staged files. */
-export interface ToolResult {
-  readonly ok: boolean;
-  readonly output: string;
-}
-
-/** Results kept across runs, by tool build, arguments and the content of the staged files. */
-export type ToolResults = CacheScope<ToolResult>;
-
-/** Runs in this process, by the same key: clusters share rules and dashboards. */
-const running = new Map<string, Promise<ToolResult>>();
-
-/** The build of a tool installed by tools/install-tools.sh, from the stamp it writes beside it. */
-function buildOf(binary: string): string | undefined {
-  const stamps = ['version', 'stamp'].map((s) => join(dirname(binary), `.${basename(binary)}.${s}`));
-  const stamp = stamps.find((f) => existsSync(f));
-  return stamp && readFileSync(stamp, 'utf8');
-}
-
-async function run(binary: string, args: string[], cwd: string, cache: ToolResults | undefined): Promise<ToolResult> {
-  const build = buildOf(binary);
-  const key = digest(binary, build ?? '', JSON.stringify(args), ...readdirSync(cwd).sort().flatMap((f) => [f, readFileSync(join(cwd, f))]));
-  // A tool without a build stamp cannot be told from another: its results are not kept.
-  const known = build ? cache?.get(key) : undefined;
-  if (known) return known;
-  let pending = running.get(key);
-  if (!pending) {
-    pending = runProgram(binary, args, { cwd }).then((r) => ({
-      ok: r.status === 0,
-      // Paths in the output name the staging folder, which differs per run: keep it relative.
-      output: `${r.stdout}${r.stderr}`.split(`${cwd}/`).join(''),
-    }));
-    running.set(key, pending);
-  }
-  const result = await pending;
-  if (build) cache?.set(key, result);
-  return result;
-}
-
-/** The lines of a tool's output that say what is wrong. */
-function essentials(output: string): string {
-  const lines = output
-    .split('\n')
-    .map((l) => l.trimEnd())
-    .filter((l) => l.trim() && !/^Checking |SUCCESS/.test(l.trim()));
-  return lines.join(' | ').replace(/\s+/g, ' ').slice(0, 2000);
-}
 
 function configMaps(docs: ManifestDoc[], key: (k: string) => boolean): ManifestDoc[] {
   return docs.filter((d) => d.obj.kind === 'ConfigMap' && Object.keys(d.obj.data ?? {}).some(key));

@@ -8,13 +8,15 @@ import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE } from '@ml-platform/flux';
 import { platformRenderSpec } from '@ml-platform/platform';
 import { applyExceptions, loadExceptions } from './exceptions';
 import { Failure, loadManifests, ManifestDoc, yamlFiles, describeObject } from './model';
+import { checkAccess, checkSignInConfigs } from './access';
 import { checkingCode, digest, ResultCache } from './cache';
-import { checkMonitoring, hasMonitoring, MonitoringTools, ToolResult } from './monitoring';
+import { checkMonitoring, hasMonitoring, MonitoringTools } from './monitoring';
+import { ToolResult } from './programs';
 import { checkPolicy } from './policy';
 import { checkReferences, ExternalObjects, NO_EXTERNALS } from './references';
 import { DocumentChecker, Finding, kubeconform, kubectlValidate, located, missingTools, stagedObject, ToolPaths } from './tools';
 
-export const LAYERS = ['yaml', 'schema', 'api-schema', 'policy', 'references', 'monitoring'] as const;
+export const LAYERS = ['yaml', 'schema', 'api-schema', 'policy', 'references', 'access', 'monitoring'] as const;
 
 /** What to validate and how. */
 export interface ValidateOptions {
@@ -66,6 +68,8 @@ function clusterFacts(root: string, cluster: string): ClusterFacts {
       storageClasses: [config.storageClasses.default, ...config.storageClasses.additional],
       namespaces: [
         { name: config.network.dnsNamespace, podLabels: [config.network.dnsPodLabels] },
+        // The gateway or ingress controller, installed at bootstrap.
+        { name: config.routing.controller.namespace, podLabels: [config.routing.controller.podLabels] },
         // The GitOps operator's namespace, installed at bootstrap.
         config.gitops.engine === 'flux'
           ? { name: FLUX_NAMESPACE, podLabels: FLUX_CONTROLLER_LABELS }
@@ -166,15 +170,18 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   }
   const checkers = [kubeconform(options.tools), kubectlValidate(options.tools)].filter((c) => runs(c.layer));
   const documentLayers = checkers.flatMap((checker) => [...byVersion].map(([version, group]) => checkDocuments(checker, group, version, cache, limit)));
-  const monitoringScope = cache.scope<ToolResult>('monitoring', digest(checkingCode()));
-  const monitoringLayer = runs('monitoring') ? [...groups.values()].map((group) => limit(() => checkMonitoring(group, monitoring, monitoringScope))) : [];
+  // promtool, amtool and oauth2-proxy results, by tool build, arguments and staged files.
+  const programScope = cache.scope<ToolResult>('programs', digest(checkingCode()));
+  const monitoringLayer = runs('monitoring') ? [...groups.values()].map((group) => limit(() => checkMonitoring(group, monitoring, programScope))) : [];
+  const signInLayer = runs('access') ? [...groups.values()].map((group) => limit(() => checkSignInConfigs(group, join(options.tools.bin, 'oauth2-proxy'), programScope))) : [];
   for (const [cluster, group] of groups) {
     const { external } = facts.get(cluster) as ClusterFacts;
     if (runs('policy')) failures.push(...checkPolicy(group));
+    if (runs('access')) failures.push(...checkAccess(group));
     if (runs('references')) failures.push(...checkReferences(group, external));
   }
   const outcomes = await Promise.all(documentLayers);
-  for (const found of await Promise.all(monitoringLayer)) failures.push(...found);
+  for (const found of await Promise.all([...monitoringLayer, ...signInLayer])) failures.push(...found);
   for (const o of outcomes) failures.push(...o.failures);
   cache.save();
 

@@ -25,6 +25,13 @@ export interface ComponentDefinition<K extends string = string, S extends z.ZodT
   /** Every image its charts run. */
   readonly images: readonly ContainerImage[];
   /**
+   * The web UIs it serves people when enabled: their keys under cluster.yaml's `access:` and
+   * their host prefixes.
+   *
+   * @default - none
+   */
+  readonly webUis?: readonly string[];
+  /**
    * Builds the component when its section is enabled.
    *
    * @default - the platform composition builds it (it uses other components' handles)
@@ -54,7 +61,7 @@ export function componentsSchemaOf<const D extends readonly ComponentDefinition[
 }
 
 /** Every image of `definitions`, in their order; throws naming both components when two declare one key. */
-export function imagesOf(definitions: readonly ComponentDefinition[]): ContainerImage[] {
+export function imagesOf(definitions: readonly Pick<ComponentDefinition, 'key' | 'images'>[]): ContainerImage[] {
   const owner = new Map<string, string>();
   const images: ContainerImage[] = [];
   for (const d of definitions) {

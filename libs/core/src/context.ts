@@ -1,3 +1,4 @@
+import { SecretKeyRef } from './secrets';
 import { ImageCatalog } from './images';
 import type { PodSelection } from './network';
 
@@ -75,6 +76,13 @@ export interface PlatformContextProps {
    * @default - none known
    */
   readonly secretVersions?: Readonly<Record<string, string>>;
+  /**
+   * Secrets provided outside the render, by hand (cluster.yaml `external.secrets`): they stay
+   * Kubernetes Secrets even when Vault delivers the others.
+   *
+   * @default - none
+   */
+  readonly externalSecrets?: readonly string[];
 }
 
 /** Facts about the cluster being rendered that every chart needs. */
@@ -89,6 +97,7 @@ export class PlatformContext {
   public readonly apiServer?: ApiServerEndpoints;
   public readonly nodes?: NodeAddresses;
   private readonly secretVersions: Readonly<Record<string, string>>;
+  private readonly externalSecrets: ReadonlySet<string>;
   private vaultDelivery?: VaultDelivery;
 
   constructor(props: PlatformContextProps) {
@@ -102,6 +111,7 @@ export class PlatformContext {
     this.apiServer = props.apiServer;
     this.nodes = props.nodes;
     this.secretVersions = props.secretVersions ?? {};
+    this.externalSecrets = new Set(props.externalSecrets ?? []);
   }
 
   /** From now on, workloads receive their secrets from Vault (set once, before the workloads exist). */
@@ -113,6 +123,11 @@ export class PlatformContext {
   /** How workloads receive secrets: Vault, or Kubernetes Secrets when undefined. */
   public get vault(): VaultDelivery | undefined {
     return this.vaultDelivery;
+  }
+
+  /** Whether a workload reads `ref` from Vault: Vault delivers it, and it is not provided by hand. */
+  public readsFromVault(ref: SecretKeyRef): boolean {
+    return this.vaultDelivery !== undefined && !this.externalSecrets.has(ref.secretName);
   }
 
   /** The version of an encrypted Secret, or '' when it is not kept in Git. */

@@ -1,4 +1,5 @@
 export * from './component';
+export * from './config/access';
 export * from './config/cluster';
 export * from './config/fields';
 export * from './config/load';
@@ -20,6 +21,7 @@ export * from './render/write';
 export * from './secrets';
 export * from './service';
 export * from './wiring';
+export * from './web-ui';
 export * from './workload';
 export * from './repository-files';
 export * from './render/sops-secrets';

@@ -140,3 +140,13 @@ export function allowIngressFromAddresses(to: PodSelection, source: string, cidr
   if (cidrs.length === 0) throw new Error(`${name}: no addresses for '${source}'; declare them in cluster.yaml`);
   writePolicy(to, name, 'Ingress', cidrs.map((cidr) => ({ ipBlock: { cidr } })), tcp(port));
 }
+
+/**
+ * Allows pods of a namespace the platform does not render (the gateway or ingress controller,
+ * installed at bootstrap), selected by their labels, into `to` on one container port. Ingress
+ * only, written in `to`'s chart.
+ */
+export function allowIngressFromExternalPods(to: PodSelection, namespace: string, podLabels: Readonly<Record<string, string>>, port: number, source: string): void {
+  const peer = { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } }, podSelector: { matchLabels: { ...podLabels } } };
+  writePolicy(to, `allow-${to.identity.name}-from-${source}-${port}`, 'Ingress', [peer], tcp(port));
+}

@@ -199,6 +199,20 @@ const CONTAINER_SECURITY: k8s.SecurityContext = {
   seccompProfile: { type: 'RuntimeDefault' },
 };
 
+/** A Vault agent template reading `ref`'s key; `index` because keys such as `admin-user` are no Go identifiers. */
+const vaultField = (ref: SecretKeyRef) => `{{ index .Data.data "${ref.key}" }}`;
+
+/** The file the Vault agent renders `ref` into, under /vault/secrets. */
+const vaultFileName = (ref: SecretKeyRef) => `${ref.secretName}-${ref.key}`.replace(/[^A-Za-z0-9-]/g, '-');
+
+/**
+ * Where a container finds key `ref` that it mounts with `secretFiles` at `directory`: that
+ * directory's file, or, when the cluster delivers secrets with Vault, the file the agent renders.
+ */
+export function secretFilePath(chart: PlatformChart, directory: string, ref: SecretKeyRef): string {
+  return chart.context.readsFromVault(ref) ? `/vault/secrets/${vaultFileName(ref)}` : `${directory}/${ref.key}`;
+}
+
 function volumeNameFor(path: string): string {
   const slug = path.replace(/^\/+/, '').replace(/[^a-z0-9]+/gi, '-').toLowerCase().replace(/-+$/, '');
   return `writable-${slug}`.slice(0, 63).replace(/-+$/, '');
@@ -222,7 +236,8 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
   const vault = chart.context.vault;
   const annotations: Record<string, string> = {};
   const toContainer = (c: HardenedContainerProps): k8s.Container => {
-    const fromVault = vault ? Object.entries(c.env ?? {}).filter(([, v]) => v.secret) : [];
+    const readsFromVault = (ref: SecretKeyRef | undefined) => ref !== undefined && chart.context.readsFromVault(ref);
+    const fromVault = Object.entries(c.env ?? {}).filter(([, v]) => readsFromVault(v.secret));
     let command = c.command;
     let args = c.args;
     if (vault && fromVault.length > 0) {
@@ -239,23 +254,33 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
       }
       annotations[`vault.hashicorp.com/agent-inject-secret-${file}`] = [...paths.keys()][0];
       annotations[`vault.hashicorp.com/agent-inject-template-${file}`] = [...paths.entries()]
-        .map(([path, vars]) => [`{{- with secret "${path}" }}`, ...vars.map(([name, ref]) => `export ${name}='{{ .Data.data.${ref.key} }}'`), '{{- end }}'].join('\n'))
+        .map(([path, vars]) => [`{{- with secret "${path}" }}`, ...vars.map(([name, ref]) => `export ${name}='${vaultField(ref)}'`), '{{- end }}'].join('\n'))
         .join('\n');
       command = ['/bin/sh', '-c', `. /vault/secrets/${file} && exec "$@"`, 'vault-env', ...c.command, ...(c.args ?? [])];
       args = undefined;
     }
     for (const w of c.writablePaths ?? []) writable.set(w.path, w);
-    const secretMounts = (c.secretFiles ?? []).map((f) => {
+    const secretMounts = (c.secretFiles ?? []).flatMap((f) => {
       const names = new Set(f.keys.map((k) => k.secretName));
       if (names.size !== 1) throw new Error(`secretFiles at ${f.directory} must come from one Secret, got ${[...names].join(', ')}`);
+      if (vault && f.keys.every((k) => readsFromVault(k))) {
+        // The agent renders each key into its own file under /vault/secrets (secretFilePath).
+        for (const ref of f.keys) {
+          const path = `${vault.kvMount}/data/${vault.pathPrefix}/${ref.secretName}`;
+          secrets.requireFromVault(ref, path, chart.namespace);
+          annotations[`vault.hashicorp.com/agent-inject-secret-${vaultFileName(ref)}`] = path;
+          annotations[`vault.hashicorp.com/agent-inject-template-${vaultFileName(ref)}`] = `{{- with secret "${path}" }}${vaultField(ref)}{{- end }}`;
+        }
+        return [];
+      }
       const secretName = f.keys[0].secretName;
       for (const k of f.keys) secrets.require(k, chart.namespace);
       const volume = `secret-${secretName}`.slice(0, 63).replace(/-+$/, '');
       secretVolumes.set(volume, { name: volume, secret: { secretName, items: f.keys.map((k) => ({ key: k.key, path: k.key })), defaultMode: 0o440 } });
-      return { name: volume, mountPath: f.directory, readOnly: true };
+      return [{ name: volume, mountPath: f.directory, readOnly: true }];
     });
     const env = Object.entries(c.env ?? {})
-      .filter(([, value]) => !(vault && value.secret))
+      .filter(([, value]) => !readsFromVault(value.secret))
       .map(([name, value]) => {
         if (value.secret) secrets.require(value.secret, chart.namespace);
         return value._toKube(name);

@@ -7,4 +7,5 @@ export const minioComponent = defineComponent({
   key: 'minio',
   configSchema: minioConfigSchema,
   images: [MINIO_IMAGE, MC_IMAGE],
+  webUis: ['minio-console'],
 });

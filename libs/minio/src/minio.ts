@@ -20,6 +20,8 @@ import {
   ServiceEndpoint,
   storage,
   volumeClaimTemplate,
+  SignIn,
+  WebUi,
 } from '@ml-platform/core';
 import { MC_IMAGE, MINIO_IMAGE } from './images';
 
@@ -78,6 +80,12 @@ export interface MinioChartProps {
   readonly buckets?: MinioBucketSpec[];
   /** @default - 250m/512Mi requested, 1 CPU/2Gi limit */
   readonly resources?: ResourceSpec;
+  /**
+   * The host people reach the console at, where it redirects browsers after its own login.
+   *
+   * @default - `minio-console.<baseDomain>`
+   */
+  readonly consoleHost?: string;
 }
 
 const API_PORT = 9000;
@@ -108,6 +116,8 @@ export class MinioChart extends PlatformChart {
   public readonly api: ServiceEndpoint;
   /** The web console (no Ingress yet: it comes with single sign-on). */
   public readonly console: ServiceEndpoint;
+  /** The console, behind the sign-in proxy; MinIO's own login (root or its users) follows. */
+  public readonly webUi: WebUi;
   public readonly server: PodSelection;
   public readonly rootUser: SecretKeyRef;
   public readonly rootPassword: SecretKeyRef;
@@ -156,6 +166,8 @@ export class MinioChart extends PlatformChart {
               MINIO_PROMETHEUS_AUTH_TYPE: EnvValue.fromValue('public'),
               // MinIO keeps its certs dir under $HOME; the root filesystem is read-only.
               HOME: EnvValue.fromValue('/tmp'),
+              // Behind the gateway the console must know its public address for redirects.
+              MINIO_BROWSER_REDIRECT_URL: EnvValue.fromValue(`https://${props.consoleHost ?? `minio-console.${props.context.baseDomain}`}`),
             },
             ports: [
               { name: 'http', number: API_PORT },
@@ -191,6 +203,7 @@ export class MinioChart extends PlatformChart {
       pods: this.server,
       ports: [{ name: 'http-console', port: CONSOLE_PORT }],
     }).endpoint('http-console');
+    this.webUi = { name: 'minio-console', purpose: 'Buckets and objects (MinIO console; its own login follows)', endpoint: this.console, signIn: SignIn.PROXY };
 
     if (this.mode === MinioMode.DISTRIBUTED) {
       // Peers replicate erasure-coded shards to each other over the API port.

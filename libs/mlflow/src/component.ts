@@ -7,4 +7,5 @@ export const mlflowComponent = defineComponent({
   key: 'mlflow',
   configSchema: mlflowConfigSchema,
   images: [MLFLOW_IMAGE],
+  webUis: ['mlflow'],
 });

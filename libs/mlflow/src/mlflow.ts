@@ -19,6 +19,8 @@ import {
   S3Bucket,
   s3Env,
   ServiceEndpoint,
+  SignIn,
+  WebUi,
 } from '@ml-platform/core';
 import { MLFLOW_IMAGE } from './images';
 
@@ -43,8 +45,7 @@ export interface MlflowChartProps {
   /** @default - 250m/1Gi requested, 1 CPU/2Gi limit */
   readonly resources?: ResourceSpec;
   /**
-   * Host people will use once an Ingress with single sign-on exists; allowed now so that adding
-   * the Ingress needs no change here.
+   * The host people reach the UI at (the server checks the Host header).
    *
    * @default - `mlflow.<baseDomain>`
    */
@@ -72,6 +73,8 @@ export class MlflowChart extends PlatformChart {
   public readonly server: PodSelection;
   /** The Host headers the server accepts. */
   public readonly allowedHosts: string[];
+  /** The UI: experiments, runs and the model registry, behind the sign-in proxy. */
+  public readonly webUi: WebUi;
 
   constructor(scope: Construct, id: string, props: MlflowChartProps) {
     super(scope, id, { context: props.context, layer: Layer.APPS });
@@ -138,6 +141,7 @@ export class MlflowChart extends PlatformChart {
       ports: [{ name: 'http', port: PORT }],
     }).endpoint('http');
     if (replicaCount > 1) new PlatformDisruptionBudget(this, 'Budget', { pods: this.server });
+    this.webUi = { name: 'mlflow', purpose: 'Experiments, runs and the model registry', endpoint: this.endpoint, signIn: SignIn.PROXY };
 
     allowFlow(this.server, props.database.endpoint);
     allowFlow(this.server, props.artifacts.endpoint);

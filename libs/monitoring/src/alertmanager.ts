@@ -16,6 +16,8 @@ import {
   SecretKeyRef,
   volumeClaimTemplate,
   workloadLabels,
+  secretFilePath,
+  ServiceEndpoint,
 } from '@ml-platform/core';
 import { configReloader } from './reloader';
 import { ALERTMANAGER_IMAGE, CONFIG_RELOADER_IMAGE } from './images';
@@ -79,15 +81,22 @@ export interface AlertmanagerProps {
   readonly defaultReceiver?: string;
   /** @default - none */
   readonly routes?: AlertRoute[];
+  /**
+   * The URL people reach the UI at, for links in notifications.
+   *
+   * @default - none (links point at the pod)
+   */
+  readonly externalUrl?: string;
 }
 
-/** The mounted file that holds a secret key. */
-function secretFile(ref: SecretKeyRef): string {
-  return `${SECRETS_DIR}/${ref.secretName}/${ref.key}`;
-}
+/** The file a secret key is mounted as, without Vault. */
+const mountedFile = (ref: SecretKeyRef) => `${SECRETS_DIR}/${ref.secretName}/${ref.key}`;
 
-/** alertmanager.yml for `props`; throws when a route names an unknown receiver. */
-export function alertmanagerConfig(props: AlertmanagerProps): object {
+/**
+ * alertmanager.yml for `props`; throws when a route names an unknown receiver. `secretFile` says
+ * where the pod finds a secret key (secretFilePath, which knows about Vault).
+ */
+export function alertmanagerConfig(props: AlertmanagerProps, secretFile: (ref: SecretKeyRef) => string = mountedFile): object {
   const receivers = props.receivers ?? [];
   const names = new Set(receivers.map((r) => r.name));
   if (names.size !== receivers.length) throw new Error('alertmanager: receiver names must be unique');
@@ -143,6 +152,8 @@ export class Alertmanager extends Construct {
   public readonly pods: PodSelection;
   /** Stable DNS name of every replica. */
   public readonly peers: string[];
+  /** The API and UI, through the Service. */
+  public readonly endpoint: ServiceEndpoint;
 
   constructor(scope: Construct, id: string, props: AlertmanagerProps) {
     super(scope, id);
@@ -152,7 +163,10 @@ export class Alertmanager extends Construct {
     const replicas = props.replicas ?? 1;
     const headless = 'alertmanager-headless';
     this.peers = Array.from({ length: replicas }, (_, i) => `alertmanager-${i}.${context.serviceHost(headless, chart.namespace)}`);
-    const config = stringify(alertmanagerConfig(props), { lineWidth: 0, aliasDuplicateObjects: false });
+    const config = stringify(
+      alertmanagerConfig(props, (ref) => secretFilePath(chart, `${SECRETS_DIR}/${ref.secretName}`, ref)),
+      { lineWidth: 0, aliasDuplicateObjects: false },
+    );
     const identity = { name: 'alertmanager', instance: chart.component, component: 'alert-router', version: image.version };
     new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: 'alertmanager-config', namespace: chart.namespace, labels: workloadLabels(identity) },
@@ -192,7 +206,13 @@ export class Alertmanager extends Construct {
           {
             name: 'alertmanager',
             image,
-            args: [`--config.file=${CONFIG_DIR}/alertmanager.yml`, `--storage.path=${DATA_DIR}`, `--web.listen-address=:${ALERTMANAGER_PORT}`, ...clusterArgs],
+            args: [
+              `--config.file=${CONFIG_DIR}/alertmanager.yml`,
+              `--storage.path=${DATA_DIR}`,
+              `--web.listen-address=:${ALERTMANAGER_PORT}`,
+              ...(props.externalUrl ? [`--web.external-url=${props.externalUrl}`] : []),
+              ...clusterArgs,
+            ],
             env: clustered ? { POD_IP: EnvValue.fromField('status.podIP') } : undefined,
             ports,
             resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '200m', memory: '256Mi' } },
@@ -219,7 +239,7 @@ export class Alertmanager extends Construct {
       publishNotReadyAddresses: true,
       ports: ports.map((p) => ({ name: p.name, port: p.number, protocol: p.protocol })),
     });
-    new PlatformService(this, 'Service', { name: 'alertmanager', pods: this.pods, ports: [{ name: 'http', port: ALERTMANAGER_PORT }] });
+    this.endpoint = new PlatformService(this, 'Service', { name: 'alertmanager', pods: this.pods, ports: [{ name: 'http', port: ALERTMANAGER_PORT }] }).endpoint('http');
     if (clustered) {
       new PlatformDisruptionBudget(this, 'Budget', { pods: this.pods });
       allowPodFlow(this.pods, this.pods, CLUSTER_PORT, Protocol.TCP);

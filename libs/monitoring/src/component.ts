@@ -7,4 +7,5 @@ export const monitoringComponent = defineComponent({
   key: 'monitoring',
   configSchema: monitoringConfigSchema.optional(),
   images: [PROMETHEUS_IMAGE, ALERTMANAGER_IMAGE, CONFIG_RELOADER_IMAGE, NODE_EXPORTER_IMAGE, KUBE_STATE_METRICS_IMAGE, GRAFANA_IMAGE],
+  webUis: ['grafana', 'prometheus', 'alertmanager'],
 });

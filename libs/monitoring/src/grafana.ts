@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import {
+  allowEgressToAddresses,
   allowFlow,
   contentRevision,
   EnvValue,
@@ -44,10 +45,65 @@ export interface GrafanaProps {
   readonly externalHost?: string;
   /** @default - 100m/256Mi requested, 1 CPU/1Gi limit */
   readonly resources?: ResourceSpec;
+  /**
+   * Sign-in with GitLab (OpenID Connect), its groups mapped to Grafana roles.
+   *
+   * @default - the login form only (the admin Secret)
+   */
+  readonly signIn?: GrafanaSignIn;
+}
+
+/** GitLab as Grafana's OAuth provider, and which groups get which role. */
+export interface GrafanaSignIn {
+  /** The GitLab instance, e.g. `https://gitlab.example.internal`. */
+  readonly gitlabUrl: string;
+  /** Addresses of GitLab, for the token and userinfo calls (443). */
+  readonly gitlabCidrs: readonly string[];
+  readonly clientId: string;
+  readonly clientSecret: SecretKeyRef;
+  /** Groups whose members sign in as Viewer. */
+  readonly viewers: readonly string[];
+  /** Groups whose members sign in as Admin. */
+  readonly admins: readonly string[];
+}
+
+/** Where GitLab sends people back to after they sign in to Grafana (generic OAuth). */
+export const GRAFANA_CALLBACK = '/login/generic_oauth';
+
+/**
+ * The `[auth.generic_oauth]` section for GitLab: the `groups` claim comes from GitLab's userinfo
+ * endpoint (api_url), a member of no listed group is refused (role_attribute_strict), admins
+ * first. Keys as documented for Grafana's generic OAuth provider (grafana/grafana docs/sources/
+ * setup-grafana/configure-access/configure-authentication/generic-oauth); not yet checked against
+ * the pinned release's source.
+ */
+export function grafanaOauthSection(signIn: GrafanaSignIn): Record<string, string | boolean> {
+  const anyOf = (groups: readonly string[]) => groups.map((g) => `contains(groups[*], '${g}')`).join(' || ');
+  const role = signIn.admins.length > 0 ? `(${anyOf(signIn.admins)}) && 'Admin' || (${anyOf(signIn.viewers)}) && 'Viewer'` : `(${anyOf(signIn.viewers)}) && 'Viewer'`;
+  return {
+    enabled: true,
+    name: 'GitLab',
+    client_id: signIn.clientId,
+    scopes: 'openid profile email',
+    auth_url: `${signIn.gitlabUrl}/oauth/authorize`,
+    token_url: `${signIn.gitlabUrl}/oauth/token`,
+    api_url: `${signIn.gitlabUrl}/oauth/userinfo`,
+    use_pkce: true,
+    login_attribute_path: 'nickname',
+    name_attribute_path: 'name',
+    email_attribute_path: 'email',
+    groups_attribute_path: 'groups',
+    allowed_groups: [...new Set([...signIn.viewers, ...signIn.admins])].join(','),
+    role_attribute_path: role,
+    role_attribute_strict: true,
+    allow_assign_grafana_admin: false,
+    allow_sign_up: true,
+    auto_login: true,
+  };
 }
 
 /** grafana.ini: air-gapped (no update checks, no plugin downloads), logs to stdout, no sign-up. */
-function grafanaIni(rootUrl: string): string {
+function grafanaIni(rootUrl: string, signIn?: GrafanaSignIn): string {
   const sections: Record<string, Record<string, string | boolean>> = {
     server: { root_url: rootUrl },
     analytics: { reporting_enabled: false, check_for_updates: false, check_for_plugin_updates: false },
@@ -55,8 +111,10 @@ function grafanaIni(rootUrl: string): string {
     log: { mode: 'console' },
     security: { disable_gravatar: true },
     users: { allow_sign_up: false, allow_org_create: false },
-    auth: { disable_login_form: false },
+    // With GitLab sign-in, the form (the admin Secret) is hidden; the API still takes it.
+    auth: { disable_login_form: signIn !== undefined },
     'auth.anonymous': { enabled: false },
+    ...(signIn ? { 'auth.generic_oauth': grafanaOauthSection(signIn) } : {}),
   };
   return `${Object.entries(sections)
     .map(([name, values]) => [`[${name}]`, ...Object.entries(values).map(([k, v]) => `${k} = ${v}`)].join('\n'))
@@ -105,7 +163,7 @@ export class Grafana extends Construct {
       providers: [{ name: 'platform', orgId: 1, folder: 'Platform', type: 'file', disableDeletion: true, allowUiUpdates: false, updateIntervalSeconds: 60, options: { path: DASHBOARDS_DIR } }],
     });
     const dashboards = Object.fromEntries(Object.entries(props.dashboards).map(([file, json]) => [file, `${JSON.stringify(json, null, 2)}\n`]));
-    const config = { 'grafana.ini': grafanaIni(`https://${props.externalHost ?? `grafana.${context.baseDomain}`}/`) };
+    const config = { 'grafana.ini': grafanaIni(`https://${props.externalHost ?? `grafana.${context.baseDomain}`}/`, props.signIn) };
     const provisioning = { 'datasources.yaml': datasources, 'dashboards.yaml': providers };
     const configMap = (cid: string, name: string, data: Record<string, string>) => new k8s.KubeConfigMap(this, cid, { metadata: { name, namespace: chart.namespace, labels }, data });
     configMap('Config', 'grafana-config', config);
@@ -134,6 +192,7 @@ export class Grafana extends Construct {
               GF_PATHS_PROVISIONING: EnvValue.fromValue(PROVISIONING_DIR),
               GF_PATHS_DATA: EnvValue.fromValue('/var/lib/grafana'),
               GF_PATHS_LOGS: EnvValue.fromValue('/var/log/grafana'),
+              ...(props.signIn ? { GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET: EnvValue.fromSecret(props.signIn.clientSecret) } : {}),
             },
             ports: [{ name: 'http', number: PORT }],
             resources: props.resources ?? DEFAULT_RESOURCES,
@@ -173,5 +232,6 @@ export class Grafana extends Construct {
     this.pods = deployment.pods;
     this.endpoint = new PlatformService(this, 'Service', { name: 'grafana', pods: this.pods, ports: [{ name: 'http', port: PORT }] }).endpoint('http');
     allowFlow(this.pods, props.prometheus);
+    if (props.signIn) allowEgressToAddresses(this.pods, 'gitlab', props.signIn.gitlabCidrs, 443);
   }
 }

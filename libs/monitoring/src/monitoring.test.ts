@@ -39,7 +39,14 @@ describe('Prometheus', () => {
     expect(config.rule_files).toEqual(['/etc/prometheus/alerting-rules.yml']);
     const pod = find('StatefulSet', 'prometheus').spec.template.spec;
     const [server, reloader] = pod.containers;
-    expect(server.args).toEqual(['--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.path=/prometheus', '--web.enable-lifecycle', '--web.listen-address=:9090']);
+    expect(server.args).toEqual([
+      '--config.file=/etc/prometheus/prometheus.yml',
+      '--storage.tsdb.path=/prometheus',
+      '--web.enable-lifecycle',
+      '--web.listen-address=:9090',
+      // Links in alerts and in the UI point where people reach it.
+      '--web.external-url=https://prometheus.ml.edge.internal/',
+    ]);
     expect(server.args.join(' ')).not.toContain('retention');
     expect(reloader.args).toEqual(['--watched-dir=/etc/prometheus', '--reload-url=http://127.0.0.1:9090/-/reload', '--listen-address=:8080']);
     expect(pod.securityContext).toMatchObject({ runAsUser: 65534, runAsGroup: 65534 });

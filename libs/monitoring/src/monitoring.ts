@@ -1,12 +1,12 @@
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { cidr, dnsLabel, Layer, PlatformChart, PlatformContext, replicas, resources as resourcesSchema, ResourceSpec, SecretKeyRef, storage } from '@ml-platform/core';
+import { cidr, dnsLabel, Layer, PlatformChart, PlatformContext, replicas, resources as resourcesSchema, ResourceSpec, SecretKeyRef, SignIn, storage, WebUi } from '@ml-platform/core';
 import { ruleFile } from './alerts/rule';
 import { PLATFORM_RULE_GROUPS } from './alerts/platform-alerts';
 import { AlertReceiver, AlertRoute, Alertmanager } from './alertmanager';
 import { PLATFORM_DASHBOARDS } from './dashboards/platform-dashboards';
-import { Grafana } from './grafana';
+import { Grafana, GRAFANA_CALLBACK, GrafanaSignIn } from './grafana';
 import { KubeStateMetrics } from './kube-state-metrics';
 import { Prometheus, sizeInBytes } from './prometheus';
 
@@ -110,7 +110,15 @@ export interface MonitoringChartProps {
   readonly grafana?: {
     /** @default - 100m/256Mi requested, 1 CPU/1Gi limit */
     readonly resources?: ResourceSpec;
+    /** @default - the login form only */
+    readonly signIn?: GrafanaSignIn;
   };
+  /**
+   * The hosts people reach the UIs at, for the links they generate.
+   *
+   * @default - `<ui>.<baseDomain>`
+   */
+  readonly hosts?: { readonly grafana?: string; readonly prometheus?: string; readonly alertmanager?: string };
 }
 
 /** The receivers of cluster.yaml as typed receivers, with their Secrets as references. */
@@ -132,12 +140,14 @@ export function receiversFromConfig(receivers: MonitoringConfig['alertmanager'][
 export class MonitoringChart extends PlatformChart {
   public readonly prometheus: Prometheus;
   public readonly alertmanager: Alertmanager;
-  /** Its `endpoint` is the UI, for the Ingress that comes with single sign-on. */
   public readonly grafana: Grafana;
+  /** Grafana (its own GitLab sign-in), Prometheus and Alertmanager (behind the sign-in proxy). */
+  public readonly webUis: WebUi[];
 
   constructor(scope: Construct, id: string, props: MonitoringChartProps) {
     super(scope, id, { context: props.context, layer: Layer.PLATFORM });
-    this.alertmanager = new Alertmanager(this, 'Alertmanager', { ...props.alertmanager });
+    const host = (ui: 'grafana' | 'prometheus' | 'alertmanager') => props.hosts?.[ui] ?? `${ui}.${props.context.baseDomain}`;
+    this.alertmanager = new Alertmanager(this, 'Alertmanager', { ...props.alertmanager, externalUrl: `https://${host('alertmanager')}/` });
     this.prometheus = new Prometheus(this, 'Prometheus', {
       replicas: props.prometheus.replicas,
       storageSize: props.prometheus.storageSize,
@@ -147,9 +157,21 @@ export class MonitoringChart extends PlatformChart {
       resources: props.prometheus.resources,
       ruleFiles: { 'alerting-rules.yml': stringify(ruleFile(PLATFORM_RULE_GROUPS), { lineWidth: 0, aliasDuplicateObjects: false }) },
       alertmanagers: this.alertmanager.apiTargets,
+      externalUrl: `https://${host('prometheus')}/`,
     });
     this.alertmanager.acceptAlertsFrom(this.prometheus.pods);
     new KubeStateMetrics(this, 'KubeStateMetrics');
-    this.grafana = new Grafana(this, 'Grafana', { prometheus: this.prometheus.endpoint, dashboards: PLATFORM_DASHBOARDS, resources: props.grafana?.resources });
+    this.grafana = new Grafana(this, 'Grafana', {
+      prometheus: this.prometheus.endpoint,
+      dashboards: PLATFORM_DASHBOARDS,
+      resources: props.grafana?.resources,
+      signIn: props.grafana?.signIn,
+      externalHost: host('grafana'),
+    });
+    this.webUis = [
+      { name: 'grafana', purpose: 'Dashboards: platform health and model metrics', endpoint: this.grafana.endpoint, signIn: SignIn.OIDC, callbackPath: GRAFANA_CALLBACK },
+      { name: 'prometheus', purpose: 'Metric queries, scrape targets and rule state', endpoint: this.prometheus.endpoint, signIn: SignIn.PROXY },
+      { name: 'alertmanager', purpose: 'Firing alerts and silences', endpoint: this.alertmanager.endpoint, signIn: SignIn.PROXY },
+    ];
   }
 }

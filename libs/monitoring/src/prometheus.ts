@@ -59,6 +59,12 @@ export interface PrometheusProps {
   readonly ruleFiles: Readonly<Record<string, string>>;
   /** `host:port` of each Alertmanager. */
   readonly alertmanagers: string[];
+  /**
+   * The URL people reach the UI at, for links in alerts and in the UI.
+   *
+   * @default - none (links point at the pod)
+   */
+  readonly externalUrl?: string;
   /** @default - 250m/1Gi requested, 2 CPU/4Gi limit */
   readonly resources?: ResourceSpec;
 }
@@ -148,7 +154,13 @@ export class Prometheus extends Construct {
           {
             name: 'prometheus',
             image,
-            args: [`--config.file=${CONFIG_DIR}/prometheus.yml`, `--storage.tsdb.path=${DATA_DIR}`, '--web.enable-lifecycle', `--web.listen-address=:${PROMETHEUS_PORT}`],
+            args: [
+              `--config.file=${CONFIG_DIR}/prometheus.yml`,
+              `--storage.tsdb.path=${DATA_DIR}`,
+              '--web.enable-lifecycle',
+              `--web.listen-address=:${PROMETHEUS_PORT}`,
+              ...(props.externalUrl ? [`--web.external-url=${props.externalUrl}`] : []),
+            ],
             ports: [{ name: 'http', number: PROMETHEUS_PORT }],
             resources: props.resources ?? DEFAULT_RESOURCES,
             // WAL replay after a restart can take minutes on a busy server.

@@ -18,6 +18,8 @@ function render(cluster: string) {
 
 const rendered = Object.fromEntries(clusters.map((c) => [c, render(c)]));
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
+/** The oauth2-proxy in front of each UI without sign-in of its own. */
+const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'prometheus-oauth2-proxy'];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const podSpecOf = (o: RenderedObject): any => o.manifest.spec.template.spec;
 const find = (cluster: string, kind: string, name: string, namespace?: string) => {
@@ -87,7 +89,9 @@ describe.each(clusters)('cluster %s', (cluster) => {
   test('every namespace enforces restricted Pod Security at the cluster\'s own minor and denies by default', () => {
     const { kubernetesVersion } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
     const withVault = cluster === 'dev' ? [] : ['vault'];
-    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', ...withVault].sort());
+    const { routing } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
+    const withGateway = routing.api === 'gateway' ? ['gateway'] : [];
+    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', ...withVault, ...withGateway].sort());
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
       // node-exporter is the one named exception (POD_SECURITY_EXCEPTIONS): it reads the host.
@@ -216,10 +220,20 @@ describe.each(clusters)('cluster %s', (cluster) => {
     });
     expect(policy('minio', 'allow-minio-from-mlflow.mlflow-9000').ingress[0].ports).toEqual([{ port: 9000, protocol: 'TCP' }]);
     expect(policy('mlflow', 'allow-mlflow-to-minio-9000').egress[0].to).toEqual([selects('minio', 'minio')]);
-    // Only Prometheus may reach MLflow, on its metrics port: the Ingress with single sign-on comes later.
+    // People reach MLflow only through its sign-in proxy, which only the controller's pods reach;
+    // Prometheus scrapes both on their metrics ports.
     const intoMlflow = rendered[cluster].objects.filter((o) => o.kind === 'NetworkPolicy' && o.namespace === 'mlflow' && o.manifest.spec.ingress);
-    expect(intoMlflow.map((o) => o.name)).toEqual(['allow-mlflow-from-prometheus.monitoring-5000']);
-    expect(intoMlflow[0].manifest.spec.ingress).toEqual([{ from: [selects('monitoring', 'prometheus')], ports: [{ port: 5000, protocol: 'TCP' }] }]);
+    expect(intoMlflow.map((o) => o.name).sort()).toEqual([
+      'allow-mlflow-from-mlflow-oauth2-proxy-5000',
+      'allow-mlflow-from-prometheus.monitoring-5000',
+      'allow-mlflow-oauth2-proxy-from-gateway-4180',
+      'allow-mlflow-oauth2-proxy-from-prometheus.monitoring-44180',
+    ]);
+    expect(policy('mlflow', 'allow-mlflow-from-mlflow-oauth2-proxy-5000').ingress).toEqual([{ from: [selects('mlflow', 'mlflow-oauth2-proxy')], ports: [{ port: 5000, protocol: 'TCP' }] }]);
+    const { routing } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
+    expect(policy('mlflow', 'allow-mlflow-oauth2-proxy-from-gateway-4180').ingress).toEqual([
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': routing.controller.namespace } }, podSelector: { matchLabels: routing.controller.podLabels } }], ports: [{ port: 4180, protocol: 'TCP' }] },
+    ]);
   });
 
   test('every platform workload that serves metrics is scraped, and only Prometheus may reach its metrics port', () => {
@@ -227,7 +241,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const scraped = workloads.filter((w) => annotationsOf(w)['prometheus.io/scrape'] === 'true');
     const withVault = cluster === 'dev' ? [] : ['vault'];
     expect(scraped.map((w) => w.name).sort()).toEqual(
-      ['alertmanager', 'gitlab-agent', 'grafana', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', ...withVault].sort(),
+      ['alertmanager', 'gitlab-agent', 'grafana', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', ...withVault, ...SIGN_IN_PROXIES].sort(),
     );
     // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape.
     const unscraped = workloads.filter((w) => !scraped.includes(w) && w.kind !== 'Job').map((w) => w.name);
@@ -267,7 +281,8 @@ test('dev runs MinIO standalone and the data and ML services single-replica', ()
   expect(sts.spec.replicas).toBe(1);
   expect(sts.spec.template.spec.containers[0].args.slice(0, 2)).toEqual(['server', '/export']);
   expect(find('dev', 'Deployment', 'mlflow', 'mlflow').spec.replicas).toBe(1);
-  expect(rendered.dev.objects.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.namespace)).toEqual(['gitlab-agent']);
+  // The agent and the sign-in proxies run two replicas even here: they are the way in.
+  expect(rendered.dev.objects.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.name).sort()).toEqual(['gitlab-agent', ...SIGN_IN_PROXIES].sort());
 });
 
 test('prod runs MinIO distributed and MLflow highly available, from the internal mirror', () => {
@@ -305,7 +320,7 @@ describe('a cluster switched to secrets.backend: vault', () => {
   const spec = platformRenderSpec('stage');
   // Its credentials come from Vault, so no encrypted Secret files are read.
   const { objects, inventory } = renderInMemory(spec, clusterConfigSchema.parse(raw), 'clusters/stage/cluster.yaml', join(root, 'clusters/stage/no-secrets'));
-  const firstSlice = objects.filter((o) => ['postgres', 'minio', 'mlflow'].includes(o.namespace ?? '') && WORKLOAD_KINDS.includes(o.kind));
+  const firstSlice = objects.filter((o) => ['postgres', 'minio', 'mlflow'].includes(o.namespace ?? '') && WORKLOAD_KINDS.includes(o.kind) && !SIGN_IN_PROXIES.includes(o.name));
 
   test('gives the first slice its credentials through the Vault agent injector', () => {
     expect(firstSlice.map((o) => o.name.replace(/-[0-9a-f]{10}$/, '')).sort()).toEqual(['minio', 'minio-bootstrap', 'mlflow', 'postgres', 'postgres-bootstrap']);
@@ -321,20 +336,40 @@ describe('a cluster switched to secrets.backend: vault', () => {
     expect(mlflow).toBeDefined();
     const template = firstSlice.find((w) => w.name === 'mlflow')?.manifest.spec.template.metadata.annotations['vault.hashicorp.com/agent-inject-template-mlflow-env'];
     expect(template).toContain('{{- with secret "secret/data/ml-platform/stage/postgres-role-mlflow" }}');
-    expect(template).toContain("export PGPASSWORD='{{ .Data.data.password }}'");
+    expect(template).toContain(`export PGPASSWORD='{{ index .Data.data "password" }}'`);
+    // Keys such as admin-user are no Go identifiers: `.Data.data.admin-user` would not parse.
+    const grafana = objects.find((o) => o.kind === 'Deployment' && o.name === 'grafana')?.manifest.spec.template.metadata.annotations['vault.hashicorp.com/agent-inject-template-grafana-env'];
+    expect(grafana).toContain(`export GF_SECURITY_ADMIN_USER='{{ index .Data.data "admin-user" }}'`);
+  });
+
+  test('gives a sign-in proxy its cookie secret as a file from Vault, and the GitLab secret made by hand from Kubernetes', () => {
+    const proxy = objects.find((o) => o.kind === 'Deployment' && o.name === 'mlflow-oauth2-proxy');
+    const annotations = proxy?.manifest.spec.template.metadata.annotations;
+    expect(annotations['vault.hashicorp.com/agent-inject-secret-mlflow-oauth2-proxy-cookie-secret']).toBe('secret/data/ml-platform/stage/mlflow-oauth2-proxy');
+    expect(annotations['vault.hashicorp.com/agent-inject-template-mlflow-oauth2-proxy-cookie-secret']).toBe(
+      '{{- with secret "secret/data/ml-platform/stage/mlflow-oauth2-proxy" }}{{ index .Data.data "cookie-secret" }}{{- end }}',
+    );
+    expect(podSpecOf(proxy as RenderedObject).volumes.map((v: { name: string; secret?: { secretName: string } }) => v.secret?.secretName).filter(Boolean)).toEqual(['sso-gitlab']);
+    const config = objects.find((o) => o.kind === 'ConfigMap' && o.name === 'mlflow-oauth2-proxy')?.manifest.data['oauth2-proxy.cfg'];
+    expect(config).toContain('cookie_secret_file = "/vault/secrets/mlflow-oauth2-proxy-cookie-secret"');
+    expect(config).toContain('client_secret_file = "/secrets/client/client-secret"');
   });
 
   test('renders no Kubernetes Secret and needs none for them, and lets their agents reach Vault', () => {
     expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
     // The receivers' webhook URLs stay a Secret made by hand, mounted as files.
-    expect(inventory.secrets.map((s) => s.name)).toEqual(['alertmanager-receivers', 'gitlab-agent-token', 'ml-platform-deploy-token']);
+    expect(inventory.secrets.map((s) => s.name)).toEqual(['alertmanager-receivers', 'gitlab-agent-token', 'ml-platform-deploy-token', 'sso-gitlab']);
     expect(inventory.vaultPaths.map((v) => v.path)).toEqual([
+      'secret/data/ml-platform/stage/alertmanager-oauth2-proxy',
       'secret/data/ml-platform/stage/grafana-admin',
+      'secret/data/ml-platform/stage/minio-console-oauth2-proxy',
       'secret/data/ml-platform/stage/minio-root',
       'secret/data/ml-platform/stage/minio-user-mlflow',
+      'secret/data/ml-platform/stage/mlflow-oauth2-proxy',
       'secret/data/ml-platform/stage/postgres-monitoring',
       'secret/data/ml-platform/stage/postgres-role-mlflow',
       'secret/data/ml-platform/stage/postgres-superuser',
+      'secret/data/ml-platform/stage/prometheus-oauth2-proxy',
     ]);
     expect(objects.find((o) => o.kind === 'NetworkPolicy' && o.name === 'allow-mlflow-to-vault-8200')).toBeDefined();
     expect(objects.find((o) => o.kind === 'NetworkPolicy' && o.name === 'allow-vault-from-mlflow.mlflow-8200')).toBeDefined();

@@ -1,6 +1,7 @@
 import { App } from 'cdk8s';
 import { z } from 'zod';
 import { ClusterRenderSpec, componentsSchemaOf, defineClusterSchema, imagesOf, Layer, PlatformContext } from '@ml-platform/core';
+import { AccessLayer, GITLAB_CLIENT_SECRET, OAUTH2_PROXY_IMAGE, uiHost } from '@ml-platform/access';
 import { ArgoCdSyncChart } from '@ml-platform/argocd';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platform/flux';
 import { GitlabAgentChart, gitlabAgentComponent } from '@ml-platform/gitlab-agent';
@@ -21,11 +22,33 @@ export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, mlflowCom
 export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
 
 /** Every image the platform may run: the catalog that cluster pins and the inventory refer to. */
-export const PLATFORM_IMAGES = imagesOf(PLATFORM_COMPONENTS);
+export const PLATFORM_IMAGES = imagesOf([...PLATFORM_COMPONENTS, { key: 'access', images: [OAUTH2_PROXY_IMAGE] }]);
+
+/** Every UI a component may serve, by the component that serves it. */
+const WEB_UIS = new Map(PLATFORM_COMPONENTS.flatMap((c) => (c.webUis ?? []).map((ui) => [ui, c.key] as const)));
 
 /** The whole cluster.yaml, with the cross-component rules. */
 export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFORM_IMAGES).superRefine((config, ctx) => {
   const { postgres, minio, mlflow, vault, monitoring } = config.components;
+  // Every UI of an enabled component has its groups; every UI named exists; no two share a host.
+  const enabled = (key: string) => (config.components as Record<string, { enabled?: boolean } | undefined>)[key]?.enabled === true;
+  const hosts = new Map<string, string>();
+  for (const [ui, component] of WEB_UIS) {
+    if (!enabled(component)) continue;
+    if (!config.access[ui]) {
+      ctx.addIssue({ code: 'custom', path: ['access', ui], message: `expected the GitLab groups that may use ${ui} (users, and admins where it has roles) while components.${component} is enabled` });
+    }
+    const host = uiHost(config.routing, config.baseDomain, ui);
+    const other = hosts.get(host);
+    if (other) ctx.addIssue({ code: 'custom', path: ['routing', 'hosts', config.routing.hosts[ui] ? ui : other], message: `expected a host of its own: ${ui} and ${other} would both be served at ${host}` });
+    hosts.set(host, ui);
+  }
+  const known = [...WEB_UIS.keys()].join(', ');
+  for (const [section, names] of [['access', Object.keys(config.access)], ['routing.hosts', Object.keys(config.routing.hosts)]] as const) {
+    for (const ui of names.filter((n) => !WEB_UIS.has(n))) {
+      ctx.addIssue({ code: 'custom', path: [...section.split('.'), ui], message: `expected one of the platform's UIs (${known})` });
+    }
+  }
   if (monitoring?.enabled && !config.network.nodes) {
     ctx.addIssue({ code: 'custom', path: ['network', 'nodes'], message: 'expected the nodes\' CIDRs while components.monitoring is enabled (Prometheus scrapes the kubelets and node-exporter there)' });
   }
@@ -50,6 +73,9 @@ export type ClusterConfig = z.output<typeof clusterConfigSchema>;
  */
 export function composePlatform(app: App, config: ClusterConfig, context: PlatformContext): void {
   const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, vault: vaultConfig } = config.components;
+  // Every UI gets its host, TLS and GitLab sign-in here, as the charts below hand them over.
+  const access = new AccessLayer(app, 'access', { context, routing: config.routing, sso: config.sso, access: config.access });
+  const host = (ui: string) => uiHost(config.routing, config.baseDomain, ui);
 
   if (vaultConfig?.enabled) {
     const vault = new VaultChart(app, 'vault', {
@@ -69,7 +95,8 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
   const monitoringConfig = config.components.monitoring;
   if (monitoringConfig?.enabled) {
     const { prometheus, alertmanager, grafana } = monitoringConfig;
-    new MonitoringChart(app, 'monitoring', {
+    const grafanaAccess = config.access.grafana;
+    const monitoring = new MonitoringChart(app, 'monitoring', {
       context,
       prometheus: {
         replicas: prometheus.replicas,
@@ -80,8 +107,20 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
         resources: prometheus.resources,
       },
       alertmanager: { ...alertmanager, receivers: receiversFromConfig(alertmanager.receivers) },
-      grafana,
+      grafana: {
+        ...grafana,
+        signIn: {
+          gitlabUrl: config.sso.gitlab.url,
+          gitlabCidrs: config.sso.gitlab.cidrs,
+          clientId: config.sso.gitlab.clientId,
+          clientSecret: GITLAB_CLIENT_SECRET,
+          viewers: grafanaAccess?.users ?? [],
+          admins: grafanaAccess?.admins ?? [],
+        },
+      },
+      hosts: { grafana: host('grafana'), prometheus: host('prometheus'), alertmanager: host('alertmanager') },
     });
+    for (const ui of monitoring.webUis) access.expose(monitoring, ui);
     new NodeExporterChart(app, 'node-exporter', { context });
   }
 
@@ -104,17 +143,21 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
         storageClass: minioConfig.storage.storageClass,
         resources: minioConfig.resources,
         buckets: mlflowConfig.enabled ? [{ name: 'mlflow', consumer: 'mlflow' }] : [],
+        consoleHost: host('minio-console'),
       })
     : undefined;
+  if (minio) access.expose(minio, minio.webUi);
 
   if (mlflowConfig.enabled && postgres && minio) {
-    new MlflowChart(app, 'mlflow', {
+    const mlflow = new MlflowChart(app, 'mlflow', {
       context,
       database: postgres.database('mlflow'),
       artifacts: minio.bucket('mlflow'),
       replicas: mlflowConfig.replicas,
       resources: mlflowConfig.resources,
+      externalHost: host('mlflow'),
     });
+    access.expose(mlflow, mlflow.webUi);
   }
 
   // Components that use no other component's handles build themselves from their section.

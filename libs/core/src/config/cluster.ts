@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ContainerImage, ImageCatalog, ImagePin } from '../images';
 import { PlatformContext } from '../context';
-import { dnsLabel, dnsSubdomain } from './fields';
+import { accessSchema, routingSchema, ssoSchema } from './access';
+import { cidr, dnsLabel, dnsSubdomain } from './fields';
 
 const imagePin = z
   .strictObject({
@@ -18,12 +19,6 @@ const imagePin = z
       .describe('Manifest digest of the tag.'),
   })
   .describe('Version pin of one image.');
-
-/**
- * What every cluster configures regardless of its components. Component settings live under
- * `components`, whose schema the platform composition supplies.
- */
-export const cidr = z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$|^[0-9a-f:]+\/[0-9]{1,3}$/, { error: 'expected a CIDR such as 10.0.0.10/32' });
 
 /** The delivery of the rendered tree into the cluster. */
 export const gitopsShape = z
@@ -46,6 +41,10 @@ export const gitopsShape = z
  */
 export const SUPPORTED_KUBERNETES_VERSIONS = ['1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34'] as const;
 
+/**
+ * What every cluster configures regardless of its components. Component settings live under
+ * `components`, whose schema the platform composition supplies.
+ */
 export const clusterBaseShape = {
   name: dnsLabel.describe('Cluster name; must match its folder under clusters/.'),
   kubernetesVersion: z
@@ -111,6 +110,9 @@ export const clusterBaseShape = {
         .describe('Where the nodes are: Prometheus scrapes each kubelet (10250) and node-exporter (9100, on the host network) there. Needed when monitoring is enabled.'),
     })
     .describe('Cluster network facts the NetworkPolicies need.'),
+  routing: routingSchema,
+  sso: ssoSchema,
+  access: accessSchema,
   gitops: gitopsShape,
 };
 
@@ -127,8 +129,10 @@ function imagePinsSchema(images: readonly ContainerImage[]) {
 /** Builds the full cluster schema from the components' schema and the images they run. */
 export function defineClusterSchema<C extends z.ZodType>(components: C, images: readonly ContainerImage[]) {
   // `images` sits where it always stood in the file, after the registry mirrors.
-  const { network, gitops, ...before } = clusterBaseShape;
-  return z.strictObject({ ...before, images: imagePinsSchema(images), network, gitops, components }).describe('Configuration of one cluster of the ML platform.');
+  const { network, routing, sso, access, gitops, ...before } = clusterBaseShape;
+  return z
+    .strictObject({ ...before, images: imagePinsSchema(images), network, routing, sso, access, gitops, components })
+    .describe('Configuration of one cluster of the ML platform.');
 }
 
 /** The cluster-wide part of a validated configuration. */
@@ -147,5 +151,6 @@ export function contextFromConfig(config: ClusterBaseConfig, images: readonly Co
     apiServer: config.network.apiServer,
     nodes: config.network.nodes,
     secretVersions,
+    externalSecrets: config.external.secrets,
   });
 }

@@ -38,3 +38,6 @@ export const storage = z
 
 /** A replica count. */
 export const replicas = z.int().min(1).max(32).describe('Number of pods.');
+
+/** An IPv4 or IPv6 CIDR. */
+export const cidr = z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$|^[0-9a-f:]+\/[0-9]{1,3}$/, { error: 'expected a CIDR such as 10.0.0.10/32' });

@@ -61,7 +61,8 @@ function describeIssue(issue: z.core.$ZodIssue, data: unknown): string[] {
       if (typeof value === 'number' && issue.values.every((v) => typeof v === 'string')) expected += ' (quote the value in YAML)';
       break;
     case 'too_small':
-      expected = `expected ${issue.origin === 'string' ? 'length' : 'a value'} >= ${issue.minimum}`;
+      expected =
+        issue.origin === 'array' ? `expected at least ${issue.minimum} ${Number(issue.minimum) === 1 ? 'entry' : 'entries'}` : `expected ${issue.origin === 'string' ? 'length' : 'a value'} >= ${issue.minimum}`;
       break;
     case 'too_big':
       expected = `expected ${issue.origin === 'string' ? 'length' : 'a value'} <= ${issue.maximum}`;

@@ -1,4 +1,5 @@
 import { LabelKeys } from '../labels';
+import { ACCESS_ANNOTATIONS } from '../web-ui';
 import { Layer } from '../layers';
 import { compare, SecretRequirement } from '../secrets';
 import { RenderedObject } from './collect';
@@ -20,6 +21,48 @@ export interface Inventory {
   readonly secrets: SecretRequirement[];
   /** Vault KV paths, when secrets.backend is vault. */
   readonly vaultPaths: { path: string; keys: string[]; namespaces: string[] }[];
+  /** Every host people reach, read from the routes the render wrote. */
+  readonly hosts: InventoryHost[];
+}
+
+/** One UI's host, who may reach it and what to register in GitLab. */
+export interface InventoryHost {
+  readonly host: string;
+  readonly ui: string;
+  /** `oidc` (the UI signs people in with GitLab) or `proxy` (oauth2-proxy does). */
+  readonly signIn: string;
+  readonly users: string[];
+  readonly admins: string[];
+  /** The callback URL to register in the cluster's GitLab application. */
+  readonly redirectUri: string;
+  /** The Service behind the sign-in, `namespace/name:port`. */
+  readonly backend: string;
+  /** The route object, `Kind namespace/name`. */
+  readonly route: string;
+}
+
+const ROUTE_KINDS = new Set(['HTTPRoute', 'Ingress']);
+
+/** The hosts of the routes the access layer wrote, from their annotations. */
+function hostsOf(objects: readonly RenderedObject[]): InventoryHost[] {
+  const list = (value: string | undefined) => (value ? value.split(',').filter(Boolean) : []);
+  return objects
+    .filter((o) => ROUTE_KINDS.has(o.kind) && o.manifest.metadata?.annotations?.[ACCESS_ANNOTATIONS.ui])
+    .map((o) => {
+      const a = o.manifest.metadata.annotations as Record<string, string>;
+      const host: string = o.kind === 'Ingress' ? o.manifest.spec.rules[0].host : o.manifest.spec.hostnames[0];
+      return {
+        host,
+        ui: a[ACCESS_ANNOTATIONS.ui],
+        signIn: a[ACCESS_ANNOTATIONS.signIn],
+        users: list(a[ACCESS_ANNOTATIONS.users]),
+        admins: list(a[ACCESS_ANNOTATIONS.admins]),
+        redirectUri: a[ACCESS_ANNOTATIONS.redirectUri],
+        backend: a[ACCESS_ANNOTATIONS.backend],
+        route: `${o.kind} ${o.namespace}/${o.name}`,
+      };
+    })
+    .sort((x, y) => compare(x.host, y.host));
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -70,6 +113,7 @@ export function buildInventory(
     images: uniqueSorted(components.flatMap((c) => c.images)),
     secrets,
     vaultPaths,
+    hosts: hostsOf(objects),
   };
 }
 
@@ -90,6 +134,16 @@ export function inventoryMarkdown(inv: Inventory, header: string): string {
         `| ${c.name} | ${c.layer} | ${c.namespace} | ${c.versions.join(', ') || '-'} | ${Object.entries(c.objects)
           .map(([k, n]) => `${k} ${n}`)
           .join(', ')} |`,
+    ),
+    '',
+    '## Hosts',
+    '',
+    'Every UI people reach, behind TLS and GitLab sign-in (docs/access.md). Register each redirect URI in the cluster\'s GitLab application.',
+    '',
+    '| host | UI | sign-in | who may use it | who administers it | redirect URI | backend |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...inv.hosts.map(
+      (h) => `| ${h.host} | ${h.ui} | ${h.signIn === 'oidc' ? 'its own, with GitLab' : 'oauth2-proxy, GitLab'} | ${h.users.join(', ')} | ${h.admins.join(', ') || '-'} | ${h.redirectUri} | ${h.backend} |`,
     ),
     '',
     '## Images',

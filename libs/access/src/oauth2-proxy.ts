@@ -1,0 +1,147 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { stringify } from 'smol-toml';
+import {
+  allowEgressToAddresses,
+  allowFlow,
+  contentRevision,
+  httpProbe,
+  OAUTH2_PROXY_CALLBACK,
+  PlatformChart,
+  PlatformDeployment,
+  PlatformDisruptionBudget,
+  PlatformService,
+  PodSelection,
+  SecretKeyRef,
+  secretFilePath,
+  ServiceEndpoint,
+  SsoConfig,
+  WebUi,
+  workloadLabels,
+} from '@ml-platform/core';
+import { OAUTH2_PROXY_IMAGE } from './images';
+
+/** Properties for `OAuth2Proxy`. */
+export interface OAuth2ProxyProps {
+  /** The UI it guards; the proxy runs in the UI's namespace. */
+  readonly ui: WebUi;
+  /** The host people use. */
+  readonly host: string;
+  readonly sso: SsoConfig;
+  /** GitLab groups whose members get through (full paths). */
+  readonly groups: readonly string[];
+  /** The GitLab application's secret. */
+  readonly clientSecret: SecretKeyRef;
+  /** @default 2 */
+  readonly replicas?: number;
+}
+
+const HTTP_PORT = 4180;
+const METRICS_PORT = 44180;
+/** distroless/static's `nonroot` user, which the image runs as. */
+const NONROOT_UID = 65532;
+const CONFIG_DIR = '/etc/oauth2-proxy';
+const CLIENT_SECRET_DIR = '/secrets/client';
+const COOKIE_SECRET_DIR = '/secrets/cookie';
+/** The file name of the TOML config inside its ConfigMap. */
+export const OAUTH2_PROXY_CONFIG_KEY = 'oauth2-proxy.cfg';
+
+/**
+ * oauth2-proxy's legacy TOML configuration (the alpha YAML format may change between minor
+ * releases): GitLab as the OIDC provider, only members of `groups` let through, everything else
+ * to the UI's Service. Secrets are read from files, never from the config.
+ */
+export function oauth2ProxyConfig(chart: PlatformChart, props: OAuth2ProxyProps): Record<string, unknown> {
+  const { ui, host, sso } = props;
+  return {
+    http_address: `0.0.0.0:${HTTP_PORT}`,
+    metrics_address: `0.0.0.0:${METRICS_PORT}`,
+    // Behind the gateway: trust its X-Forwarded-* headers for the client address and scheme.
+    reverse_proxy: true,
+    provider: 'gitlab',
+    provider_display_name: 'GitLab',
+    oidc_issuer_url: sso.gitlab.url,
+    client_id: sso.gitlab.clientId,
+    client_secret_file: secretFilePath(chart, CLIENT_SECRET_DIR, props.clientSecret),
+    cookie_secret_file: secretFilePath(chart, COOKIE_SECRET_DIR, cookieSecretOf(ui)),
+    // One cookie per UI: a session for one UI is no session for another.
+    cookie_name: `_oauth2_proxy_${ui.name.replace(/-/g, '_')}`,
+    cookie_secure: true,
+    cookie_samesite: 'lax',
+    redirect_url: `https://${host}${OAUTH2_PROXY_CALLBACK}`,
+    scope: 'openid profile email',
+    gitlab_groups: [...props.groups],
+    // Group membership decides; any e-mail address of such a member is fine.
+    email_domains: ['*'],
+    upstreams: [`${ui.endpoint.url()}/`],
+    skip_provider_button: true,
+    silence_ping_logging: true,
+  };
+}
+
+/** The cookie-signing secret of a UI's proxy; `npm run secrets` generates it (32 characters). */
+export function cookieSecretOf(ui: WebUi): SecretKeyRef {
+  return SecretKeyRef.of(`${ui.name}-oauth2-proxy`, 'cookie-secret', `oauth2-proxy cookie secret for ${ui.name} (32 characters)`);
+}
+
+/**
+ * oauth2-proxy in front of one UI that has no usable sign-in of its own: people sign in with
+ * GitLab and only members of the UI's groups reach it. Two replicas with a PodDisruptionBudget
+ * (sessions live in the signed cookie, so any replica serves any request); the UI accepts
+ * connections from these pods only.
+ */
+export class OAuth2Proxy extends Construct {
+  public readonly pods: PodSelection;
+  /** What the route sends people to. */
+  public readonly endpoint: ServiceEndpoint;
+
+  constructor(scope: Construct, id: string, props: OAuth2ProxyProps) {
+    super(scope, id);
+    const chart = PlatformChart.of(this);
+    const image = chart.context.images.image(OAUTH2_PROXY_IMAGE);
+    const name = `${props.ui.name}-oauth2-proxy`;
+    const identity = { name, instance: chart.namespace, component: 'sign-in', version: image.version };
+    const config = { [OAUTH2_PROXY_CONFIG_KEY]: stringify(oauth2ProxyConfig(chart, props)) };
+    new k8s.KubeConfigMap(this, 'Config', { metadata: { name, namespace: chart.namespace, labels: workloadLabels(identity) }, data: config });
+
+    const deployment = new PlatformDeployment(this, 'Proxy', {
+      identity,
+      replicas: props.replicas ?? 2,
+      metrics: { port: METRICS_PORT, path: '/metrics' },
+      // The config is read at start: a change rolls the pods.
+      podAnnotations: { 'ml-platform.io/config-revision': contentRevision(JSON.stringify(config)) },
+      pod: {
+        user: NONROOT_UID,
+        group: NONROOT_UID,
+        containers: [
+          {
+            name: 'oauth2-proxy',
+            image,
+            command: ['/bin/oauth2-proxy'],
+            args: [`--config=${CONFIG_DIR}/${OAUTH2_PROXY_CONFIG_KEY}`],
+            ports: [
+              { name: 'http', number: HTTP_PORT },
+              { name: 'metrics', number: METRICS_PORT },
+            ],
+            resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+            livenessProbe: { ...httpProbe(HTTP_PORT, '/ping'), periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 3 },
+            readinessProbe: { ...httpProbe(HTTP_PORT, '/ready'), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+            mounts: [{ volume: 'config', path: CONFIG_DIR }],
+            secretFiles: [
+              { directory: CLIENT_SECRET_DIR, keys: [props.clientSecret] },
+              { directory: COOKIE_SECRET_DIR, keys: [cookieSecretOf(props.ui)] },
+            ],
+          },
+        ],
+        volumes: [{ name: 'config', configMap: { name } }],
+      },
+    });
+    this.pods = deployment.pods;
+    if (deployment.replicas > 1) new PlatformDisruptionBudget(this, 'Budget', { pods: this.pods });
+    this.endpoint = new PlatformService(this, 'Service', { name, pods: this.pods, ports: [{ name: 'http', port: HTTP_PORT }] }).endpoint('http');
+
+    allowFlow(this.pods, props.ui.endpoint);
+    // Discovery, token exchange and the groups lookup go to GitLab.
+    allowEgressToAddresses(this.pods, 'gitlab', props.sso.gitlab.cidrs, 443);
+  }
+}
