@@ -42,7 +42,7 @@ async function plant(file: string, edit: (obj: Json) => Json | void, extraFiles:
 
 const MLFLOW = '30-apps/mlflow/deployment-mlflow.yaml';
 /** Objects in the committed prod render. */
-const PROD_OBJECTS = 207;
+const PROD_OBJECTS = 220;
 const container = (o: Json) => o.spec.template.spec.containers[0];
 const DASHBOARDS = '10-platform/monitoring/configmap-grafana-dashboards.yaml';
 const PROMETHEUS = '10-platform/monitoring/configmap-prometheus-config.yaml';

@@ -241,7 +241,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const scraped = workloads.filter((w) => annotationsOf(w)['prometheus.io/scrape'] === 'true');
     const withVault = cluster === 'dev' ? [] : ['vault'];
     expect(scraped.map((w) => w.name).sort()).toEqual(
-      ['alertmanager', 'gitlab-agent', 'grafana', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', ...withVault, ...SIGN_IN_PROXIES].sort(),
+      ['alertmanager', 'gitlab-agent', 'grafana', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
     );
     // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape.
     const unscraped = workloads.filter((w) => !scraped.includes(w) && w.kind !== 'Job').map((w) => w.name);
@@ -370,6 +370,7 @@ describe('a cluster switched to secrets.backend: vault', () => {
       'secret/data/ml-platform/stage/postgres-role-mlflow',
       'secret/data/ml-platform/stage/postgres-superuser',
       'secret/data/ml-platform/stage/prometheus-oauth2-proxy',
+      'secret/data/ml-platform/stage/vault-oauth2-proxy',
     ]);
     expect(objects.find((o) => o.kind === 'NetworkPolicy' && o.name === 'allow-mlflow-to-vault-8200')).toBeDefined();
     expect(objects.find((o) => o.kind === 'NetworkPolicy' && o.name === 'allow-vault-from-mlflow.mlflow-8200')).toBeDefined();

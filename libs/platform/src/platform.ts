@@ -90,6 +90,8 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
     if (config.secrets.backend === 'vault') {
       context.deliverSecretsWithVault({ kvMount: 'secret', pathPrefix: `ml-platform/${config.name}`, allowAgents: (pods) => vault.allowAgents(pods) });
     }
+    // After the switch: under the Vault backend, its own UI's proxy reads its cookie from Vault.
+    if (vault.webUi) access.expose(vault, vault.webUi);
   }
 
   const monitoringConfig = config.components.monitoring;

@@ -7,4 +7,5 @@ export const vaultComponent = defineComponent({
   key: 'vault',
   configSchema: vaultConfigSchema.optional(),
   images: [VAULT_IMAGE, VAULT_K8S_IMAGE],
+  webUis: ['vault'],
 });

@@ -26,6 +26,8 @@ import {
   storage,
   volumeClaimTemplate,
   workloadLabels,
+  SignIn,
+  WebUi,
 } from '@ml-platform/core';
 import { VAULT_IMAGE, VAULT_K8S_IMAGE } from './images';
 
@@ -74,6 +76,11 @@ export class VaultChart extends PlatformChart {
   public readonly server: PodSelection;
   /** `https` when the listener serves TLS. */
   public readonly scheme: 'http' | 'https';
+  /**
+   * The UI, behind the sign-in proxy (Vault's own login follows). Undefined while the listener
+   * serves TLS: the proxy would need Vault's CA, which is not rendered yet (docs/access.md).
+   */
+  public readonly webUi?: WebUi;
 
   constructor(scope: Construct, id: string, props: VaultChartProps) {
     super(scope, id, { context: props.context, layer: Layer.PLATFORM });
@@ -201,6 +208,7 @@ export class VaultChart extends PlatformChart {
     ];
     const peers = new PlatformService(this, 'Internal', { name: internal, pods: this.server, headless: true, publishNotReadyAddresses: true, ports });
     this.api = new PlatformService(this, 'Api', { name: 'vault', pods: this.server, ports }).endpoint(scheme);
+    if (!tls) this.webUi = { name: 'vault', purpose: 'Secrets (Vault UI; its own login follows)', endpoint: this.api, signIn: SignIn.PROXY };
     if (replicas > 1) new PlatformDisruptionBudget(this, 'Budget', { pods: this.server });
     allowFlow(this.server, peers.endpoint(scheme));
     allowFlow(this.server, peers.endpoint('https-internal'));
