@@ -120,6 +120,12 @@ describe('each planted defect is caught by the right layer', () => {
     ['Alertmanager route to a receiver that does not exist', ALERTMANAGER, replaceIn('alertmanager.yml', 'receiver: platform-oncall', 'receiver: pager'), [
       { layer: 'monitoring', rule: 'monitoring/alertmanager-config', field: "data['alertmanager.yml']" },
     ]],
+    ['Grafana sign-in key that Grafana does not read', '10-platform/monitoring/configmap-grafana-config.yaml', replaceIn('grafana.ini', 'role_attribute_strict = true', 'role_attribute_strict = true\nrole_atribute_path = x'), [
+      { layer: 'monitoring', rule: 'monitoring/grafana-config', field: "data['grafana.ini'].auth.generic_oauth.role_atribute_path" },
+    ]],
+    ['Grafana sign-in that lets members of no group in', '10-platform/monitoring/configmap-grafana-config.yaml', replaceIn('grafana.ini', 'role_attribute_strict = true', 'role_attribute_strict = false'), [
+      { layer: 'monitoring', rule: 'monitoring/grafana-config', field: "data['grafana.ini'].auth.generic_oauth.role_attribute_strict" },
+    ]],
     ['sign-in proxy option that oauth2-proxy does not know', '30-apps/mlflow/configmap-mlflow-oauth2-proxy.yaml', replaceIn('oauth2-proxy.cfg', 'gitlab_groups =', 'gitlab_group ='), [
       { layer: 'access', rule: 'access/sign-in-config', field: "data['oauth2-proxy.cfg']" },
     ]],

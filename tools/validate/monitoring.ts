@@ -6,6 +6,7 @@
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { parse as parseIni } from 'ini';
 import { parse, stringify } from 'yaml';
 import { describeObject, Failure, Json, ManifestDoc } from './model';
 import { essentials, run, ToolResults } from './programs';
@@ -164,10 +165,43 @@ async function checkDashboards(group: ManifestDoc[], tools: MonitoringTools, cac
   }
 }
 
+const GRAFANA_CONFIG = 'grafana.ini';
+
+/**
+ * The keys Grafana reads from `[auth.generic_oauth]`: `loadSettingsForProvider` in
+ * grafana/grafana pkg/services/ssosettings/strategies/oauth_strategy.go, plus
+ * `ExtraGenericOAuthSettingKeys` in pkg/login/social/connectors/generic_oauth.go (read from the
+ * repository's main branch as stored here, not from the 13.2.0 tag itself). A key outside this
+ * list is one Grafana ignores, such as a misspelling that silently weakens the sign-in.
+ */
+export const GRAFANA_GENERIC_OAUTH_KEYS = new Set([
+  'allow_assign_grafana_admin', 'allow_sign_up', 'allowed_domains', 'allowed_groups', 'api_url', 'auth_style', 'auth_url', 'auto_login',
+  'client_id', 'client_secret', 'email_attribute_name', 'email_attribute_path', 'empty_scopes', 'enabled', 'groups_attribute_path',
+  'hosted_domain', 'icon', 'name', 'role_attribute_path', 'role_attribute_strict', 'scopes', 'signout_redirect_url', 'skip_org_role_sync',
+  'team_ids_attribute_path', 'teams_url', 'tls_client_ca', 'tls_client_cert', 'tls_client_key', 'tls_skip_verify_insecure', 'token_url',
+  'use_pkce', 'use_refresh_token', 'name_attribute_path', 'login_attribute_path', 'id_token_attribute_name', 'team_ids', 'allowed_organizations',
+]);
+
+/** grafana.ini's GitLab sign-in: only keys Grafana reads, and values its ini parser keeps as written. */
+function checkGrafanaSignIn(doc: ManifestDoc, emit: Emit): void {
+  const section = (parseIni(doc.obj.data[GRAFANA_CONFIG]) as Json).auth?.generic_oauth;
+  if (!section || typeof section !== 'object') return;
+  for (const [key, value] of Object.entries(section as Record<string, unknown>)) {
+    const field = `data['${GRAFANA_CONFIG}'].auth.generic_oauth.${key}`;
+    if (!GRAFANA_GENERIC_OAUTH_KEYS.has(key)) emit(doc, 'monitoring/grafana-config', field, `Grafana does not read '${key}' in [auth.generic_oauth]`, 'fix the key in libs/monitoring/src/grafana.ts (grafanaOauthSection)');
+    // Grafana's ini parser strips quotes around a whole value: a JMESPath literal would lose them.
+    if (typeof value === 'string' && /^(['"]).*\1$/.test(value)) emit(doc, 'monitoring/grafana-config', field, `the value ${value} is one quoted string, which Grafana's ini parser unquotes`, 'write the JMESPath so it does not begin and end with a quote');
+  }
+  if (section.enabled === true && section.role_attribute_strict !== true) {
+    emit(doc, 'monitoring/grafana-config', `data['${GRAFANA_CONFIG}'].auth.generic_oauth.role_attribute_strict`, 'GitLab sign-in is on but a member of no mapped group would still get a role', 'set role_attribute_strict = true');
+  }
+}
+
 /** Runs the monitoring checks over one cluster's documents; `cache` keeps the tools' results across runs. */
 export async function checkMonitoring(group: ManifestDoc[], tools: MonitoringTools, cache?: ToolResults): Promise<Failure[]> {
   const failures: Failure[] = [];
   const emit: Emit = (doc, rule, field, message, hint) => failures.push({ layer: 'monitoring', rule, cluster: doc.cluster, file: doc.file, object: describeObject(doc.obj), field, message, hint });
+  for (const doc of configMaps(group, (k) => k === GRAFANA_CONFIG)) checkGrafanaSignIn(doc, emit);
   await Promise.all([
     ...configMaps(group, (k) => k === PROMETHEUS_CONFIG).map((doc) => checkPrometheus(doc, tools, cache, emit)),
     ...configMaps(group, (k) => k === ALERTMANAGER_CONFIG).map((doc) => checkAlertmanager(doc, tools, cache, emit)),

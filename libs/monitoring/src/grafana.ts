@@ -73,9 +73,8 @@ export const GRAFANA_CALLBACK = '/login/generic_oauth';
 /**
  * The `[auth.generic_oauth]` section for GitLab: the `groups` claim comes from GitLab's userinfo
  * endpoint (api_url), a member of no listed group is refused (role_attribute_strict), admins
- * first. Keys as documented for Grafana's generic OAuth provider (grafana/grafana docs/sources/
- * setup-grafana/configure-access/configure-authentication/generic-oauth); not yet checked against
- * the pinned release's source.
+ * first. `npm run validate` checks the keys against those Grafana's source reads
+ * (tools/validate/monitoring.ts, GRAFANA_GENERIC_OAUTH_KEYS).
  */
 export function grafanaOauthSection(signIn: GrafanaSignIn): Record<string, string | boolean> {
   const anyOf = (groups: readonly string[]) => groups.map((g) => `contains(groups[*], '${g}')`).join(' || ');
