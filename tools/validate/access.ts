@@ -5,7 +5,7 @@
 // A public endpoint is a reviewed exception (tools/validate/exceptions.yaml) with its reason.
 // Two routes for the same host fail too: which one wins depends on the controller.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'smol-toml';
@@ -87,6 +87,9 @@ export function checkAccess(docs: ManifestDoc[]): Failure[] {
   return failures;
 }
 
+/** Debian's bundle of public CAs (ca-certificates). */
+const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
 /** Stand-ins for the secret files the config names, for the check only: fixed, so results cache. */
 const STAND_IN = { client: createHash('sha256').update('client secret stand-in').digest('hex').slice(0, 40), cookie: createHash('sha256').update('cookie secret stand-in').digest('hex').slice(0, 32) };
 
@@ -114,7 +117,15 @@ export async function checkSignInConfigs(docs: ManifestDoc[], oauth2Proxy: strin
       try {
         writeFileSync(join(dir, 'client-secret'), STAND_IN.client);
         writeFileSync(join(dir, 'cookie-secret'), STAND_IN.cookie);
-        const staged = { ...config, ...('client_secret_file' in config ? { client_secret_file: 'client-secret' } : {}), ...('cookie_secret_file' in config ? { cookie_secret_file: 'cookie-secret' } : {}) };
+        const staged: Record<string, unknown> = { ...config };
+        if ('client_secret_file' in config) staged.client_secret_file = 'client-secret';
+        if ('cookie_secret_file' in config) staged.cookie_secret_file = 'cookie-secret';
+        if (Array.isArray(config.provider_ca_files)) {
+          // The CA is mounted from a ConfigMap made at bootstrap; any real PEM bundle stands in.
+          if (!existsSync(SYSTEM_CA_BUNDLE)) throw new Error(`${SYSTEM_CA_BUNDLE} is missing: install the ca-certificates package, whose bundle stands in for GitLab's CA in the oauth2-proxy check`);
+          copyFileSync(SYSTEM_CA_BUNDLE, join(dir, 'gitlab-ca.crt'));
+          staged.provider_ca_files = config.provider_ca_files.map(() => 'gitlab-ca.crt');
+        }
         writeFileSync(join(dir, OAUTH2_PROXY_CONFIG_KEY), stringify(staged));
         const result = await run(oauth2Proxy, [`--config=${OAUTH2_PROXY_CONFIG_KEY}`, '--config-test'], dir, cache);
         if (!result.ok) fail(`oauth2-proxy --config-test: ${essentials(result.output)}`);

@@ -101,6 +101,19 @@ test('oauth2-proxy lets in the UI\'s users and admins only, and is the only way 
   expect(find('PodDisruptionBudget', 'tracker-oauth2-proxy', 'tracker').spec.maxUnavailable).toBe(1);
 });
 
+test('GitLab signed by an internal CA: the proxy trusts the CA the cluster names', () => {
+  const app = Testing.app();
+  const layer = new AccessLayer(app, 'access', { context, routing: gateway, sso: { gitlab: { ...sso.gitlab, caConfigMap: 'internal-ca' } }, access });
+  const tracker = withUi(app, 'tracker', SignIn.PROXY);
+  layer.expose(tracker.chart, tracker.ui);
+  const objects = app.charts.flatMap((c) => Testing.synth(c));
+  const config = parse(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'tracker-oauth2-proxy').data[OAUTH2_PROXY_CONFIG_KEY]);
+  expect(config.provider_ca_files).toEqual(['/etc/gitlab-ca/ca.crt']);
+  const pod = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'tracker-oauth2-proxy').spec.template.spec;
+  expect(pod.volumes).toContainEqual({ name: 'gitlab-ca', configMap: { name: 'internal-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+  expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'gitlab-ca', mountPath: '/etc/gitlab-ca', readOnly: true });
+});
+
 test('with routing.api ingress, each UI gets an Ingress with TLS beside it', () => {
   const { find, objects } = render({ ...gateway, api: 'ingress', className: 'traefik' });
   expect(objects.some((o) => o.kind === 'Gateway')).toBe(false);

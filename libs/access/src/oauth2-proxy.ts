@@ -43,6 +43,8 @@ const NONROOT_UID = 65532;
 const CONFIG_DIR = '/etc/oauth2-proxy';
 const CLIENT_SECRET_DIR = '/secrets/client';
 const COOKIE_SECRET_DIR = '/secrets/cookie';
+/** Where GitLab's CA is mounted when cluster.yaml names one. */
+const GITLAB_CA_DIR = '/etc/gitlab-ca';
 /** The file name of the TOML config inside its ConfigMap. */
 export const OAUTH2_PROXY_CONFIG_KEY = 'oauth2-proxy.cfg';
 
@@ -70,6 +72,7 @@ export function oauth2ProxyConfig(chart: PlatformChart, props: OAuth2ProxyProps)
     cookie_samesite: 'lax',
     redirect_url: `https://${host}${OAUTH2_PROXY_CALLBACK}`,
     scope: 'openid profile email',
+    ...(sso.gitlab.caConfigMap ? { provider_ca_files: [`${GITLAB_CA_DIR}/ca.crt`] } : {}),
     gitlab_groups: [...props.groups],
     // Group membership decides; any e-mail address of such a member is fine.
     email_domains: ['*'],
@@ -126,14 +129,17 @@ export class OAuth2Proxy extends Construct {
             resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
             livenessProbe: { ...httpProbe(HTTP_PORT, '/ping'), periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 3 },
             readinessProbe: { ...httpProbe(HTTP_PORT, '/ready'), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
-            mounts: [{ volume: 'config', path: CONFIG_DIR }],
+            mounts: [{ volume: 'config', path: CONFIG_DIR }, ...(props.sso.gitlab.caConfigMap ? [{ volume: 'gitlab-ca', path: GITLAB_CA_DIR }] : [])],
             secretFiles: [
               { directory: CLIENT_SECRET_DIR, keys: [props.clientSecret] },
               { directory: COOKIE_SECRET_DIR, keys: [cookieSecretOf(props.ui)] },
             ],
           },
         ],
-        volumes: [{ name: 'config', configMap: { name } }],
+        volumes: [
+          { name: 'config', configMap: { name } },
+          ...(props.sso.gitlab.caConfigMap ? [{ name: 'gitlab-ca', configMap: { name: props.sso.gitlab.caConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] : []),
+        ],
       },
     });
     this.pods = deployment.pods;

@@ -25,6 +25,8 @@ const GRAFANA_UID = 472;
 const CONFIG_DIR = '/etc/grafana-config';
 const PROVISIONING_DIR = '/etc/grafana-provisioning';
 const DASHBOARDS_DIR = '/var/lib/grafana-dashboards';
+/** Where GitLab's CA is mounted when cluster.yaml names one. */
+const GITLAB_CA_DIR = '/etc/gitlab-ca';
 
 const DEFAULT_RESOURCES: ResourceSpec = {
   requests: { cpu: '100m', memory: '256Mi' },
@@ -61,6 +63,12 @@ export interface GrafanaSignIn {
   readonly gitlabCidrs: readonly string[];
   readonly clientId: string;
   readonly clientSecret: SecretKeyRef;
+  /**
+   * ConfigMap (key `ca.crt`) with the CA that signed GitLab's certificate.
+   *
+   * @default - the image's CA bundle
+   */
+  readonly caConfigMap?: string;
   /** Groups whose members sign in as Viewer. */
   readonly viewers: readonly string[];
   /** Groups whose members sign in as Admin. */
@@ -98,6 +106,7 @@ export function grafanaOauthSection(signIn: GrafanaSignIn): Record<string, strin
     allow_assign_grafana_admin: false,
     allow_sign_up: true,
     auto_login: true,
+    ...(signIn.caConfigMap ? { tls_client_ca: `${GITLAB_CA_DIR}/ca.crt` } : {}),
   };
 }
 
@@ -206,6 +215,7 @@ export class Grafana extends Construct {
               { path: '/tmp', sizeLimit: '256Mi' },
             ],
             mounts: [
+              ...(props.signIn?.caConfigMap ? [{ volume: 'gitlab-ca', path: GITLAB_CA_DIR }] : []),
               { volume: 'config', path: CONFIG_DIR },
               { volume: 'provisioning', path: PROVISIONING_DIR },
               { volume: 'dashboards', path: DASHBOARDS_DIR },
@@ -213,6 +223,7 @@ export class Grafana extends Construct {
           },
         ],
         volumes: [
+          ...(props.signIn?.caConfigMap ? [{ name: 'gitlab-ca', configMap: { name: props.signIn.caConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] : []),
           { name: 'config', configMap: { name: 'grafana-config' } },
           {
             name: 'provisioning',

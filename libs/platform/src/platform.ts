@@ -43,6 +43,10 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
     if (other) ctx.addIssue({ code: 'custom', path: ['routing', 'hosts', config.routing.hosts[ui] ? ui : other], message: `expected a host of its own: ${ui} and ${other} would both be served at ${host}` });
     hosts.set(host, ui);
   }
+  const ca = config.sso.gitlab.caConfigMap;
+  if (ca && !config.external.configMaps.includes(ca)) {
+    ctx.addIssue({ code: 'custom', path: ['sso', 'gitlab', 'caConfigMap'], message: `expected '${ca}' under external.configMaps too: the sign-in pods mount it, and nothing renders it` });
+  }
   const known = [...WEB_UIS.keys()].join(', ');
   for (const [section, names] of [['access', Object.keys(config.access)], ['routing.hosts', Object.keys(config.routing.hosts)]] as const) {
     for (const ui of names.filter((n) => !WEB_UIS.has(n))) {
@@ -116,6 +120,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
           gitlabCidrs: config.sso.gitlab.cidrs,
           clientId: config.sso.gitlab.clientId,
           clientSecret: GITLAB_CLIENT_SECRET,
+          caConfigMap: config.sso.gitlab.caConfigMap,
           viewers: grafanaAccess?.users ?? [],
           admins: grafanaAccess?.admins ?? [],
         },

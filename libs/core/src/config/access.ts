@@ -57,6 +57,9 @@ export const ssoSchema = z
           .string()
           .regex(/^[A-Za-z0-9]{16,128}$/, { error: "expected the GitLab application's Application ID" })
           .describe("Application ID of this cluster's GitLab application (docs/access.md); its secret is the Secret sso-gitlab, key client-secret."),
+        caConfigMap: dnsSubdomain
+          .optional()
+          .describe("ConfigMap with key ca.crt, the CA that signed GitLab's certificate, in every namespace that signs people in (list it under external.configMaps). Without it the images' own CA bundles are trusted."),
       })
       .describe('GitLab as the OpenID Connect provider.'),
   })
