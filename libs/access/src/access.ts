@@ -79,13 +79,9 @@ export class AccessLayer extends Construct {
     this.byHost.set(host, ui.name);
 
     const users = [...new Set([...access.users, ...access.admins])];
-    let backend = ui.endpoint;
-    let redirectUri = `https://${host}${ui.callbackPath ?? OAUTH2_PROXY_CALLBACK}`;
-    if (ui.signIn === SignIn.PROXY) {
-      const proxy = new OAuth2Proxy(chart, `${ui.name}-sign-in`, { ui, host, sso, groups: users, clientSecret: GITLAB_CLIENT_SECRET });
-      backend = proxy.endpoint;
-      redirectUri = `https://${host}${OAUTH2_PROXY_CALLBACK}`;
-    }
+    // A UI that signs people in itself receives the route; any other, its own sign-in proxy.
+    const backend = ui.signIn === SignIn.PROXY ? new OAuth2Proxy(chart, `${ui.name}-sign-in`, { ui, host, sso, groups: users, clientSecret: GITLAB_CLIENT_SECRET }).endpoint : ui.endpoint;
+    const redirectUri = `https://${host}${ui.signIn === SignIn.PROXY ? OAUTH2_PROXY_CALLBACK : (ui.callbackPath ?? OAUTH2_PROXY_CALLBACK)}`;
     // Only the controller's proxy pods reach whatever receives the route.
     allowIngressFromExternalPods(backend.pods, routing.controller.namespace, routing.controller.podLabels, backend.targetPort, 'gateway');
 
