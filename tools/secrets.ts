@@ -1,12 +1,12 @@
-// npm run secrets -- list <cluster> | create <cluster> | rotate <cluster> <name> | check | config
+// npm run secrets -- list <cluster> | create <cluster> | rotate <cluster> <name> | set <cluster> <name> | check | config
 // Manages the SOPS-encrypted Secrets under clusters/<cluster>/secrets/. Never prints a value.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findWorkspaceRoot } from '@ml-platform/core';
-import { checkSecrets, clusterNames, createSecrets, listSecrets, rotateSecret, sopsConfig } from './secrets/manage';
+import { checkSecrets, clusterNames, createSecrets, listSecretKeys, listSecrets, rotateSecret, setSecret, sopsConfig, valuesFromInput } from './secrets/manage';
 import { toolPaths } from './validate/tools';
 
-const USAGE = 'usage: npm run secrets -- list <cluster> | create <cluster> | rotate <cluster> <name> | check | config';
+const USAGE = 'usage: npm run secrets -- list <cluster> | create <cluster> | rotate <cluster> <name> | set <cluster> <name> < value | check | config';
 
 function main([command, cluster, name]: string[]): number {
   const root = findWorkspaceRoot(process.cwd());
@@ -28,6 +28,13 @@ function main([command, cluster, name]: string[]): number {
       if (!name) throw new Error(USAGE);
       const written = rotateSecret(ctx, needCluster(), name);
       console.log(`rotated ${name}: ${written.join(', ')}\nrender (npm run synth) and merge; the bootstrap Jobs re-run because their revision covers the Secrets' MACs`);
+      return 0;
+    }
+    case 'set': {
+      if (!name) throw new Error(USAGE);
+      const keys = listSecretKeys(ctx, needCluster(), name);
+      const written = setSecret(ctx, needCluster(), name, valuesFromInput(readFileSync(0, 'utf8'), keys));
+      console.log(`stored ${name} encrypted: ${written.join(', ')}\nrender (npm run synth) and merge`);
       return 0;
     }
     case 'config':

@@ -10,7 +10,7 @@ import { loadClusterConfig, renderInMemory } from '@ml-platform/core';
 import { platformRenderSpec } from '@ml-platform/platform';
 import { toolPaths } from '../validate/tools';
 import { gitleaksFindings, plaintextSecrets } from '../scan-secrets';
-import { checkSecrets, createSecrets, generateValue, listSecrets, rotateSecret } from './manage';
+import { checkSecrets, createSecrets, generateValue, listSecrets, rotateSecret, setSecret, valuesFromInput } from './manage';
 import { decryptFile } from './sops';
 
 const root = join(__dirname, '../..');
@@ -133,4 +133,32 @@ test('generated values are strong and shaped for their key', () => {
   // oauth2-proxy takes the cookie secret as an AES key: 16, 24 or 32 bytes.
   expect(generateValue('cookie-secret')).toMatch(/^[A-Za-z0-9]{32}$/);
   expect(new Set(Array.from({ length: 50 }, () => generateValue('password'))).size).toBe(50);
+});
+
+test('set stores an issued value encrypted in every namespace that reads it, and only with all its keys', () => {
+  const file = join(ws, 'clusters/dev/cluster.yaml');
+  const original = readFileSync(file, 'utf8');
+  try {
+    expect(() => setSecret(ctx, 'dev', 'sso-gitlab', { 'client-secret': 'issued-by-gitlab' })).toThrow(/lists 'sso-gitlab' under external\.secrets .* remove it there first/);
+    // Kept in Git instead of made by hand: the render now needs the encrypted copies.
+    writeFileSync(file, original.replace('    - sso-gitlab\n', ''));
+    expect(render).toThrowError(/secret 'sso-gitlab' \(keys client-secret; namespaces minio, mlflow, monitoring\) is needed/);
+    expect(() => setSecret(ctx, 'dev', 'sso-gitlab', { secret: 'x' })).toThrow(/holds exactly the keys client-secret; missing: client-secret; unknown: secret/);
+    expect(() => setSecret(ctx, 'dev', 'sso-gitlab', { 'client-secret': '' })).toThrow(/empty value for client-secret/);
+    expect(() => setSecret(ctx, 'dev', 'no-such', { a: 'b' })).toThrow(/needs no Secret 'no-such'/);
+    const written = setSecret(ctx, 'dev', 'sso-gitlab', valuesFromInput('issued-by-gitlab\n', ['client-secret']));
+    expect(written).toEqual(['clusters/dev/secrets/minio/sso-gitlab.yaml', 'clusters/dev/secrets/mlflow/sso-gitlab.yaml', 'clusters/dev/secrets/monitoring/sso-gitlab.yaml']);
+    for (const path of written) expect(decrypt(path)).toEqual({ 'client-secret': 'issued-by-gitlab' });
+    expect(readFileSync(join(ws, written[0]), 'utf8')).not.toContain('issued-by-gitlab');
+    expect(render).not.toThrow();
+  } finally {
+    writeFileSync(file, original);
+    for (const ns of ['minio', 'mlflow', 'monitoring']) rmSync(join(ws, `clusters/dev/secrets/${ns}/sso-gitlab.yaml`), { force: true });
+  }
+});
+
+test('set reads one value, or one key=value line per key, from standard input', () => {
+  expect(valuesFromInput('s3cr=t\n', ['client-secret'])).toEqual({ 'client-secret': 's3cr=t' });
+  expect(valuesFromInput('username=ci\npassword=a=b\n', ['password', 'username'])).toEqual({ username: 'ci', password: 'a=b' });
+  expect(() => valuesFromInput('just a value', ['password', 'username'])).toThrow(/one key=value line per key \(password, username\)/);
 });

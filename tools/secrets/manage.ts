@@ -127,6 +127,53 @@ export function rotateSecret(ctx: SecretsContext, cluster: string, name: string)
 }
 
 /**
+ * The values `set` reads from standard input, never from the command line (shell history, ps):
+ * the whole input for a Secret with one key, else one `key=value` line per key.
+ */
+export function valuesFromInput(input: string, keys: readonly string[]): Record<string, string> {
+  const text = input.replace(/\r?\n$/, '');
+  if (keys.length === 1 && !text.startsWith(`${keys[0]}=`)) return { [keys[0]]: text };
+  const values: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/).filter((l) => l.trim() !== '')) {
+    const at = line.indexOf('=');
+    if (at <= 0) throw new Error(`expected one key=value line per key (${keys.join(', ')}) on standard input, found a line without '='`);
+    values[line.slice(0, at)] = line.slice(at + 1);
+  }
+  return values;
+}
+
+/** The keys of Secret `name` of a cluster, as the render requires them. */
+export function listSecretKeys(ctx: SecretsContext, cluster: string, name: string): string[] {
+  const { spec, config } = loadConfig(ctx, cluster);
+  const s = requiredSecrets(spec, config).find((r) => r.name === name);
+  if (!s) throw new Error(`cluster '${cluster}' needs no Secret '${name}'; 'npm run secrets -- list ${cluster}' shows the ones it needs`);
+  return s.keys.map((k) => k.key);
+}
+
+/**
+ * Stores values someone else issued (a GitLab application's secret) encrypted, in every
+ * namespace that reads the Secret. Every key of the Secret must be given, and no other.
+ */
+export function setSecret(ctx: SecretsContext, cluster: string, name: string, values: Record<string, string>): string[] {
+  const { spec, config } = loadConfig(ctx, cluster);
+  const s = requiredSecrets(spec, config).find((r) => r.name === name);
+  if (!s) throw new Error(`cluster '${cluster}' needs no Secret '${name}'; 'npm run secrets -- list ${cluster}' shows the ones it needs`);
+  if (config.external.secrets.includes(name)) {
+    throw new Error(`clusters/${cluster}/cluster.yaml lists '${name}' under external.secrets (provided outside Git); remove it there first to keep it encrypted in Git instead`);
+  }
+  const expected = s.keys.map((k) => k.key);
+  const missing = expected.filter((k) => !(k in values));
+  const unknown = Object.keys(values).filter((k) => !expected.includes(k));
+  if (missing.length || unknown.length) {
+    throw new Error(`Secret '${name}' holds exactly the keys ${expected.join(', ')}${missing.length ? `; missing: ${missing.join(', ')}` : ''}${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`);
+  }
+  const empty = expected.filter((k) => values[k] === '');
+  if (empty.length) throw new Error(`Secret '${name}': empty value for ${empty.join(', ')}`);
+  syncSopsConfig(ctx);
+  return s.namespaces.map((ns) => writeEncrypted(ctx, cluster, ns, name, values));
+}
+
+/**
  * The .sops.yaml creation rules: one per cluster, its own recipients, only data and stringData.
  * Only each cluster's config is read: composing every cluster to list its Secrets made adding
  * the hundredth cluster cost seconds.
