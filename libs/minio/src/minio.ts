@@ -114,7 +114,7 @@ export class MinioChart extends PlatformChart {
   public readonly replicas: number;
   /** The S3 API. */
   public readonly api: ServiceEndpoint;
-  /** The web console (no Ingress yet: it comes with single sign-on). */
+  /** The web console; people reach it through the access layer (`webUi`). */
   public readonly console: ServiceEndpoint;
   /** The console, behind the sign-in proxy; MinIO's own login (root or its users) follows. */
   public readonly webUi: WebUi;

@@ -40,7 +40,7 @@ export interface GrafanaProps {
   /** Dashboard file name to dashboard JSON; provisioned read-only into the `Platform` folder. */
   readonly dashboards: Readonly<Record<string, object>>;
   /**
-   * Host people will use once an Ingress with single sign-on exists.
+   * The host people reach Grafana at (its root URL, for links and the sign-in callback).
    *
    * @default - `grafana.<baseDomain>`
    */

@@ -30,3 +30,9 @@ export const MLFLOW_HTTP = { name: 'MLflow', prefix: 'mlflow', job: 'mlflow' } a
  * distributed cluster is scraped once per pod: take one copy per server before aggregating.
  */
 export const minioOnce = (metric: string, labels = 'namespace, server') => `max by (${labels}) (${metric})`;
+
+/** The sign-in proxies' Deployments and scrape jobs: `<ui>-oauth2-proxy` (libs/access). */
+export const SIGN_IN_PROXIES = '.+-oauth2-proxy';
+
+/** Share of requests through each sign-in proxy that end in 5xx (oauth2-proxy's `oauth2_proxy_requests_total{code}`). */
+export const SIGN_IN_ERRORS = `sum by (namespace, job) (rate(oauth2_proxy_requests_total{code=~"5.."}[5m]))\n/ sum by (namespace, job) (rate(oauth2_proxy_requests_total[5m]))`;

@@ -1,4 +1,4 @@
-import { MLFLOW_HTTP, minioOnce } from '../queries';
+import { MLFLOW_HTTP, minioOnce, SIGN_IN_ERRORS, SIGN_IN_PROXIES } from '../queries';
 import { AlertRule, httpServiceAlerts, RuleGroup } from './rule';
 
 const kubernetes: AlertRule[] = [
@@ -190,6 +190,26 @@ const minio: AlertRule[] = [
   },
 ];
 
+/** The sign-in proxies in front of the UIs (libs/access): oauth2-proxy's own metrics and its Deployments. */
+const signIn: AlertRule[] = [
+  {
+    alert: 'SignInUnavailable',
+    expr: `kube_deployment_status_replicas_available{deployment=~"${SIGN_IN_PROXIES}"} == 0`,
+    for: '5m',
+    severity: 'critical',
+    summary: 'Nobody can sign in to the UI behind {{ $labels.namespace }}/{{ $labels.deployment }}',
+    description: 'The sign-in proxy has no ready replica, so the gateway has nowhere to send people. kubectl -n {{ $labels.namespace }} describe deployment {{ $labels.deployment }} shows why (image, config, the cookie or GitLab secret).',
+  },
+  {
+    alert: 'SignInServerErrors',
+    expr: `(\n${SIGN_IN_ERRORS}\n) > 0.05\nand on (namespace, job)\nsum by (namespace, job) (rate(oauth2_proxy_requests_total[5m])) > 1/30`,
+    for: '10m',
+    severity: 'warning',
+    summary: '{{ $labels.job }} answers {{ $value | humanizePercentage }} of requests with a server error',
+    description: 'More than 5% of requests through the sign-in proxy in {{ $labels.namespace }} end in 5xx for 10 minutes: GitLab is unreachable from the proxy (its NetworkPolicy, sso.gitlab.cidrs, the CA) or the UI behind it fails (502).',
+  },
+];
+
 /** Every alerting rule group of the platform. */
 export const PLATFORM_RULE_GROUPS: RuleGroup[] = [
   { name: 'kubernetes', rules: kubernetes },
@@ -197,4 +217,5 @@ export const PLATFORM_RULE_GROUPS: RuleGroup[] = [
   { name: 'postgres', rules: postgres },
   { name: 'minio', rules: minio },
   { name: 'mlflow', rules: httpServiceAlerts(MLFLOW_HTTP, { errorShare: 0.05, p95Seconds: 3 }) },
+  { name: 'sign-in', rules: signIn },
 ];

@@ -1,4 +1,4 @@
-import { httpQueries, HttpServiceMetrics, MLFLOW_HTTP, minioOnce } from '../queries';
+import { httpQueries, HttpServiceMetrics, MLFLOW_HTTP, minioOnce, SIGN_IN_ERRORS, SIGN_IN_PROXIES } from '../queries';
 import { dashboard, PanelSpec, stat, timeseries } from './builder';
 
 const W = '$__rate_interval';
@@ -112,6 +112,20 @@ const mlflow = dashboard({
   panels: [...httpPanels(MLFLOW_HTTP), ...podResources('mlflow')],
 });
 
+/** The sign-in proxies in front of the UIs: who is reachable, traffic, errors and latency per UI. */
+const signIn = dashboard({
+  uid: 'sign-in',
+  title: 'Sign-in (oauth2-proxy)',
+  tags: ['platform', 'access'],
+  description: 'The oauth2-proxy in front of each UI (docs/access.md): ready replicas, requests by status, server errors and latency.',
+  panels: [
+    timeseries('Ready replicas by UI', [{ expr: `kube_deployment_status_replicas_available{deployment=~"${SIGN_IN_PROXIES}"}`, legend: '{{namespace}}/{{deployment}}' }], { width: 12 }),
+    timeseries('Requests by status', [{ expr: `sum by (job, code) (rate(oauth2_proxy_requests_total{job=~"${SIGN_IN_PROXIES}"}[${W}]))`, legend: '{{job}} {{code}}' }], { unit: 'reqps', width: 12 }),
+    timeseries('Server error share', [{ expr: SIGN_IN_ERRORS.replace(/\[5m\]/g, `[${W}]`), legend: '{{job}}' }], { unit: 'percentunit', width: 12 }),
+    timeseries('p95 latency', [{ expr: `histogram_quantile(0.95, sum by (job, le) (rate(oauth2_proxy_response_duration_seconds_bucket{job=~"${SIGN_IN_PROXIES}"}[${W}])))`, legend: '{{job}}' }], { unit: 's', width: 12 }),
+  ],
+});
+
 /**
  * The dashboard every HTTP service reuses: pick the metric prefix (any
  * `<prefix>_http_request_duration_seconds` in Prometheus) and the job.
@@ -135,4 +149,5 @@ export const PLATFORM_DASHBOARDS: Readonly<Record<string, object>> = {
   'minio.json': minio,
   'mlflow.json': mlflow,
   'http-service.json': httpService,
+  'sign-in.json': signIn,
 };
