@@ -9,7 +9,7 @@ import { OAUTH2_PROXY_IMAGE } from './images';
 import { OAUTH2_PROXY_CONFIG_KEY } from './oauth2-proxy';
 
 const context = new PlatformContext({ cluster: 'edge', kubernetesVersion: '1.28', baseDomain: 'ml.edge.internal', defaultStorageClass: 'standard', images: new ImageCatalog() });
-const sso = { gitlab: { url: 'https://gitlab.edge.internal', cidrs: ['10.0.0.5/32'], clientId: 'a'.repeat(64) } };
+const sso = { gitlab: { url: 'https://gitlab.edge.internal', cidrs: ['10.0.0.5/32'], clientId: 'a'.repeat(64) }, proxy: { replicas: 2 } };
 const controller = { namespace: 'envoy-gateway-system', podLabels: { 'app.kubernetes.io/name': 'envoy' } };
 const gateway: RoutingConfig = { api: 'gateway', className: 'platform', controller, tls: { clusterIssuer: 'platform-ca' }, hosts: {} };
 const access = { tracker: { users: ['ml/data-scientists'], admins: ['ml/platform'] }, boards: { users: ['ml/everyone'], admins: [] } };
@@ -103,7 +103,7 @@ test('oauth2-proxy lets in the UI\'s users and admins only, and is the only way 
 
 test('GitLab signed by an internal CA: the proxy trusts the CA the cluster names', () => {
   const app = Testing.app();
-  const layer = new AccessLayer(app, 'access', { context, routing: gateway, sso: { gitlab: { ...sso.gitlab, caConfigMap: 'internal-ca' } }, access });
+  const layer = new AccessLayer(app, 'access', { context, routing: gateway, sso: { ...sso, gitlab: { ...sso.gitlab, caConfigMap: 'internal-ca' } }, access });
   const tracker = withUi(app, 'tracker', SignIn.PROXY);
   layer.expose(tracker.chart, tracker.ui);
   const objects = app.charts.flatMap((c) => Testing.synth(c));
@@ -112,6 +112,19 @@ test('GitLab signed by an internal CA: the proxy trusts the CA the cluster names
   const pod = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'tracker-oauth2-proxy').spec.template.spec;
   expect(pod.volumes).toContainEqual({ name: 'gitlab-ca', configMap: { name: 'internal-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
   expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'gitlab-ca', mountPath: '/etc/gitlab-ca', readOnly: true });
+});
+
+test('the proxies are sized per cluster: one replica has no disruption budget', () => {
+  const app = Testing.app();
+  const resources = { requests: { cpu: '20m', memory: '64Mi' }, limits: { cpu: '1', memory: '256Mi' } };
+  const layer = new AccessLayer(app, 'access', { context, routing: gateway, sso: { ...sso, proxy: { replicas: 1, resources } }, access });
+  const tracker = withUi(app, 'tracker', SignIn.PROXY);
+  layer.expose(tracker.chart, tracker.ui);
+  const objects = app.charts.flatMap((c) => Testing.synth(c));
+  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'tracker-oauth2-proxy');
+  expect(deployment.spec.replicas).toBe(1);
+  expect(deployment.spec.template.spec.containers[0].resources).toEqual(resources);
+  expect(objects.some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
 });
 
 test('with routing.api ingress, each UI gets an Ingress with TLS beside it', () => {

@@ -80,7 +80,7 @@ export class AccessLayer extends Construct {
 
     const users = [...new Set([...access.users, ...access.admins])];
     // A UI that signs people in itself receives the route; any other, its own sign-in proxy.
-    const backend = ui.signIn === SignIn.PROXY ? new OAuth2Proxy(chart, `${ui.name}-sign-in`, { ui, host, sso, groups: users, clientSecret: GITLAB_CLIENT_SECRET }).endpoint : ui.endpoint;
+    const backend = ui.signIn === SignIn.PROXY ? new OAuth2Proxy(chart, `${ui.name}-sign-in`, { ui, host, sso, groups: users, clientSecret: GITLAB_CLIENT_SECRET, ...sso.proxy }).endpoint : ui.endpoint;
     const redirectUri = `https://${host}${ui.signIn === SignIn.PROXY ? OAUTH2_PROXY_CALLBACK : (ui.callbackPath ?? OAUTH2_PROXY_CALLBACK)}`;
     // Only the controller's proxy pods reach whatever receives the route.
     allowIngressFromExternalPods(backend.pods, routing.controller.namespace, routing.controller.podLabels, backend.targetPort, 'gateway');

@@ -12,6 +12,7 @@ import {
   PlatformDisruptionBudget,
   PlatformService,
   PodSelection,
+  ResourceSpec,
   SecretKeyRef,
   secretFilePath,
   ServiceEndpoint,
@@ -34,7 +35,11 @@ export interface OAuth2ProxyProps {
   readonly clientSecret: SecretKeyRef;
   /** @default 2 */
   readonly replicas?: number;
+  /** @default - 10m/32Mi requested, 200m/128Mi limit */
+  readonly resources?: ResourceSpec;
 }
+
+const DEFAULT_RESOURCES: ResourceSpec = { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } };
 
 const HTTP_PORT = 4180;
 const METRICS_PORT = 44180;
@@ -126,7 +131,7 @@ export class OAuth2Proxy extends Construct {
               { name: 'http', number: HTTP_PORT },
               { name: 'metrics', number: METRICS_PORT },
             ],
-            resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+            resources: props.resources ?? DEFAULT_RESOURCES,
             livenessProbe: { ...httpProbe(HTTP_PORT, '/ping'), periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 3 },
             readinessProbe: { ...httpProbe(HTTP_PORT, '/ready'), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
             mounts: [{ volume: 'config', path: CONFIG_DIR }, ...(props.sso.gitlab.caConfigMap ? [{ volume: 'gitlab-ca', path: GITLAB_CA_DIR }] : [])],

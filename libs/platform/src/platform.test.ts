@@ -281,8 +281,9 @@ test('dev runs MinIO standalone and the data and ML services single-replica', ()
   expect(sts.spec.replicas).toBe(1);
   expect(sts.spec.template.spec.containers[0].args.slice(0, 2)).toEqual(['server', '/export']);
   expect(find('dev', 'Deployment', 'mlflow', 'mlflow').spec.replicas).toBe(1);
-  // The agent and the sign-in proxies run two replicas even here: they are the way in.
-  expect(rendered.dev.objects.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.name).sort()).toEqual(['gitlab-agent', ...SIGN_IN_PROXIES].sort());
+  // The agent alone runs two replicas here; the sign-in proxies are sized down to one (sso.proxy).
+  expect(rendered.dev.objects.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.name)).toEqual(['gitlab-agent']);
+  expect(find('dev', 'Deployment', 'mlflow-oauth2-proxy', 'mlflow').spec.replicas).toBe(1);
 });
 
 test('prod runs MinIO distributed and MLflow highly available, from the internal mirror', () => {

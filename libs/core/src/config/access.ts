@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cidr, dnsLabel, dnsSubdomain } from './fields';
+import { cidr, dnsLabel, dnsSubdomain, replicas, resources } from './fields';
 
 /** A GitLab group by its full path, as GitLab puts it in the `groups` claim. */
 export const gitlabGroup = z
@@ -62,6 +62,13 @@ export const ssoSchema = z
           .describe("ConfigMap with key ca.crt, the CA that signed GitLab's certificate, in every namespace that signs people in (list it under external.configMaps). Without it the images' own CA bundles are trusted."),
       })
       .describe('GitLab as the OpenID Connect provider.'),
+    proxy: z
+      .strictObject({
+        replicas: replicas.default(2).describe('Replicas of each UI\'s oauth2-proxy; 2 or more get a PodDisruptionBudget (sessions live in the cookie, so any replica serves any request).'),
+        resources: resources.optional().describe('Requests and limits of each oauth2-proxy; default 10m/32Mi requested, 200m/128Mi limit.'),
+      })
+      .prefault({})
+      .describe('The sign-in proxy in front of each UI without sign-in of its own.'),
   })
   .describe('Single sign-on for every UI.');
 
