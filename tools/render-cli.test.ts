@@ -83,6 +83,7 @@ describe('broken cluster.yaml', () => {
     ['two UIs on one host', devConfig.replace('    clusterIssuer: platform-ca\n', '    clusterIssuer: platform-ca\n  hosts:\n    prometheus: mlflow.ml.dev.example.internal\n'), /routing\.hosts\.prometheus: expected a host of its own: (prometheus and mlflow|mlflow and prometheus) would both be served at mlflow\.ml\.dev\.example\.internal/],
     ['GitLab client secret not provided', devConfig.replace('    - sso-gitlab\n', ''), /external\.secrets: secret 'sso-gitlab' \(keys client-secret; namespaces minio, mlflow, monitoring\) is needed but neither rendered nor listed here/],
     ['GitLab CA ConfigMap that nothing provides', devConfig.replace(/( {4}clientId: \w+\n)/, '$1    caConfigMap: gitlab-ca\n'), /sso\.gitlab\.caConfigMap: expected 'gitlab-ca' under external\.configMaps too/],
+    ['existing TLS Secret that nothing provides', devConfig.replace('    clusterIssuer: platform-ca\n', '    secretName: wildcard-tls\n'), /routing\.tls\.secretName: expected 'wildcard-tls' under external\.secrets too: a TLS certificate is issued outside the render, never generated/],
     ['TLS from two sources', devConfig.replace('    clusterIssuer: platform-ca\n', '    clusterIssuer: platform-ca\n    secretName: wildcard-tls\n'), /routing\.tls: expected exactly one of clusterIssuer and secretName/],
     ['wrong cluster name', devConfig.replace('name: dev', 'name: prod'), /name: expected "dev" \(the cluster's folder and app\), found the string "prod"/],
   ];

@@ -43,6 +43,11 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
     if (other) ctx.addIssue({ code: 'custom', path: ['routing', 'hosts', config.routing.hosts[ui] ? ui : other], message: `expected a host of its own: ${ui} and ${other} would both be served at ${host}` });
     hosts.set(host, ui);
   }
+  // A certificate is issued, not generated: npm run secrets must never make one up.
+  const tlsSecret = config.routing.tls.secretName;
+  if (tlsSecret && !config.external.secrets.includes(tlsSecret)) {
+    ctx.addIssue({ code: 'custom', path: ['routing', 'tls', 'secretName'], message: `expected '${tlsSecret}' under external.secrets too: a TLS certificate is issued outside the render, never generated` });
+  }
   const ca = config.sso.gitlab.caConfigMap;
   if (ca && !config.external.configMaps.includes(ca)) {
     ctx.addIssue({ code: 'custom', path: ['sso', 'gitlab', 'caConfigMap'], message: `expected '${ca}' under external.configMaps too: the sign-in pods mount it, and nothing renders it` });
