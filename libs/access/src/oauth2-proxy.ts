@@ -83,6 +83,8 @@ export function oauth2ProxyConfig(chart: PlatformChart, props: OAuth2ProxyProps)
     email_domains: ['*'],
     upstreams: [`${ui.endpoint.url()}/`],
     skip_provider_button: true,
+    // Logs stay oauth2-proxy's text lines on stdout: it has no JSON format, only text templates
+    // (pkg/apis/options/logging.go), which do not escape values and so cannot promise valid JSON.
     silence_ping_logging: true,
   };
 }
