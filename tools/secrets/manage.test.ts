@@ -133,6 +133,8 @@ test('generated values are strong and shaped for their key', () => {
   // oauth2-proxy takes the cookie secret as an AES key: 16, 24 or 32 bytes.
   expect(generateValue('cookie-secret')).toMatch(/^[A-Za-z0-9]{32}$/);
   expect(new Set(Array.from({ length: 50 }, () => generateValue('password'))).size).toBe(50);
+  // A key that declares a format gets it, whatever its name: JupyterHub reads its cookie secret as hex.
+  expect(generateValue('cookie-secret', { encoding: 'hex', bytes: 32 })).toMatch(/^[0-9a-f]{64}$/);
 });
 
 test('set stores an issued value encrypted in every namespace that reads it, and only with all its keys', () => {

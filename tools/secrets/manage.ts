@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { LabelKeys, loadClusterConfig, matchSecrets, PART_OF, readSopsSecrets, requiredSecrets, SecretRequirement } from '@ml-platform/core';
+import { LabelKeys, loadClusterConfig, matchSecrets, PART_OF, readSopsSecrets, requiredSecrets, SecretRequirement, SecretValueFormat } from '@ml-platform/core';
 import { ClusterConfig, platformRenderSpec } from '@ml-platform/platform';
 import { decryptFile, encryptSecret, ENCRYPTED_KEYS, heldRecipients } from './sops';
 
@@ -16,10 +16,12 @@ export interface SecretsContext {
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 /**
- * A strong random value, alphanumeric; names (users, access keys) are shorter, and cookie secrets
- * are 32 characters because oauth2-proxy takes them as AES keys (16, 24 or 32 bytes).
+ * A strong random value: in the format the key declares (hex for JupyterHub's cookie secret), or
+ * alphanumeric, where names (users, access keys) are shorter, and cookie secrets are 32 characters
+ * because oauth2-proxy takes them as AES keys (16, 24 or 32 bytes).
  */
-export function generateValue(key: string): string {
+export function generateValue(key: string, format?: SecretValueFormat): string {
+  if (format?.encoding === 'hex') return randomBytes(format.bytes).toString('hex');
   const isName = /user|name|accesskey/i.test(key);
   const length = /cookie-secret/i.test(key) ? 32 : isName ? 20 : 40;
   const bytes = randomBytes(length * 2);
@@ -113,7 +115,7 @@ export function createSecrets(ctx: SecretsContext, cluster: string): string[] {
 }
 
 function fresh(s: SecretRequirement): Record<string, string> {
-  return Object.fromEntries(s.keys.map((k) => [k.key, generateValue(k.key)]));
+  return Object.fromEntries(s.keys.map((k) => [k.key, generateValue(k.key, k.format)]));
 }
 
 /** Replaces every copy of secret `name` with new random values, encrypted to the current recipients. */

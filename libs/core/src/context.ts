@@ -32,6 +32,14 @@ export interface NodeAddresses {
   readonly cidrs: readonly string[];
 }
 
+/** Where a cluster's GPUs are (cluster.yaml `gpuNodes`). */
+export interface GpuNodes {
+  /** The extended resource GPU pods request, e.g. `nvidia.com/gpu`. */
+  readonly resource: string;
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  readonly tolerations: readonly { readonly key?: string; readonly operator: 'Exists' | 'Equal'; readonly value?: string; readonly effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }[];
+}
+
 /** Properties for `PlatformContext`. */
 export interface PlatformContextProps {
   /** The cluster's name, e.g. `prod`. */
@@ -83,6 +91,12 @@ export interface PlatformContextProps {
    * @default - none
    */
   readonly externalSecrets?: readonly string[];
+  /**
+   * The cluster's GPU nodes.
+   *
+   * @default - none: the cluster has no GPUs
+   */
+  readonly gpuNodes?: GpuNodes;
 }
 
 /** Facts about the cluster being rendered that every chart needs. */
@@ -96,6 +110,7 @@ export class PlatformContext {
   public readonly dns: DnsServer;
   public readonly apiServer?: ApiServerEndpoints;
   public readonly nodes?: NodeAddresses;
+  public readonly gpuNodes?: GpuNodes;
   private readonly secretVersions: Readonly<Record<string, string>>;
   private readonly externalSecrets: ReadonlySet<string>;
   private vaultDelivery?: VaultDelivery;
@@ -110,6 +125,7 @@ export class PlatformContext {
     this.dns = props.dns ?? { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
     this.apiServer = props.apiServer;
     this.nodes = props.nodes;
+    this.gpuNodes = props.gpuNodes;
     this.secretVersions = props.secretVersions ?? {};
     this.externalSecrets = new Set(props.externalSecrets ?? []);
   }

@@ -12,6 +12,7 @@ export * from './names';
 export * from './network';
 export * from './platform-chart';
 export * from './pod-security';
+export * from './python-source';
 export * from './revision';
 export * from './render/checks';
 export * from './render/collect';

@@ -86,11 +86,25 @@ describe('hardened workloads', () => {
     expect(() => new PlatformDeployment(chart, 'Server', { ...props, pod: { ...props.pod, user: 0 } })).toThrowError(/would run as root/);
   });
 
+  test('a singleton Deployment is recreated, never run twice, and refuses a second replica', () => {
+    const chart = new PlatformChart(Testing.app(), 'demo', { context, layer: Layer.APPS });
+    new PlatformDeployment(chart, 'Server', { ...workload('demo'), strategy: 'Recreate' });
+    expect(Testing.synth(chart).find((o) => o.kind === 'Deployment').spec.strategy).toEqual({ type: 'Recreate' });
+    expect(() => new PlatformDeployment(chart, 'Other', { ...workload('other'), strategy: 'Recreate', replicas: 2 })).toThrowError(
+      "Deployment 'demo/other' is recreated on every change, which suits a singleton; run 1 replica or roll it out (strategy RollingUpdate)",
+    );
+  });
+
   test('one key of one secret cannot hold two different things', () => {
     const chart = new PlatformChart(Testing.app(), 'demo', { context, layer: Layer.APPS });
     const registry = SecretRequirements.of(chart);
     registry.require(SecretKeyRef.of('s', 'k', 'one thing'), 'a');
     expect(() => registry.require(SecretKeyRef.of('s', 'k', 'another'), 'b')).toThrowError(/one key must hold one value/);
+    // Nor one value in two shapes: the generator could satisfy only one of them.
+    registry.require(SecretKeyRef.of('h', 'k', 'hex', { encoding: 'hex', bytes: 32 }), 'a');
+    expect(() => registry.require(SecretKeyRef.of('h', 'k', 'hex', { encoding: 'hex', bytes: 16 }), 'b')).toThrowError(/one key must hold one value/);
+    expect(registry.list().find((s) => s.name === 'h')?.keys).toEqual([{ key: 'k', description: 'hex', format: { encoding: 'hex', bytes: 32 } }]);
+    expect(() => SecretKeyRef.of('h', 'k', 'short', { encoding: 'hex', bytes: 8 })).toThrowError("secret key 'k' of 'h': a generated value needs at least 16 random bytes, got 8");
   });
 });
 

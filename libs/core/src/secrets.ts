@@ -3,6 +3,16 @@ import { assertDnsLabel } from './names';
 import { registryOf } from './app-registry';
 
 /**
+ * The shape a program needs a generated value in, where plain alphanumeric characters do not do.
+ * `npm run secrets` makes the value up accordingly.
+ */
+export interface SecretValueFormat {
+  /** `hex`: `bytes` random bytes, hex-encoded (JupyterHub's cookie secret is 32 bytes, hex). */
+  readonly encoding: 'hex';
+  readonly bytes: number;
+}
+
+/**
  * A reference to one key of a Kubernetes Secret, by name. The render never knows the value:
  * the Secret is provided by the cluster's secrets backend (SOPS-encrypted manifests or Vault)
  * in every namespace that reads it.
@@ -12,16 +22,21 @@ export class SecretKeyRef {
    * @param secretName the Secret's name, the same in every namespace that needs it
    * @param key the key within the Secret
    * @param description what the value is, for the people and tools that provision it
+   * @param format the shape a generated value must have; default: alphanumeric characters
    */
-  public static of(secretName: string, key: string, description: string): SecretKeyRef {
-    return new SecretKeyRef(assertDnsLabel(secretName, 'secret name'), key, description);
+  public static of(secretName: string, key: string, description: string, format?: SecretValueFormat): SecretKeyRef {
+    return new SecretKeyRef(assertDnsLabel(secretName, 'secret name'), key, description, format);
   }
 
   private constructor(
     public readonly secretName: string,
     public readonly key: string,
     public readonly description: string,
+    public readonly format?: SecretValueFormat,
   ) {
+    if (format && !(Number.isInteger(format.bytes) && format.bytes >= 16)) {
+      throw new Error(`secret key '${key}' of '${secretName}': a generated value needs at least 16 random bytes, got ${format.bytes}`);
+    }
     if (!/^[-._a-zA-Z0-9]+$/.test(key)) {
       throw new Error(`secret key '${key}' of '${secretName}' is invalid: use letters, digits, '-', '_' and '.'`);
     }
@@ -33,8 +48,8 @@ export interface SecretRequirement {
   readonly name: string;
   /** Namespaces that must each hold a copy with identical values, sorted. */
   readonly namespaces: string[];
-  /** Keys with what each holds, sorted by key. */
-  readonly keys: { readonly key: string; readonly description: string }[];
+  /** Keys with what each holds and, where it matters, the shape of a generated value; sorted by key. */
+  readonly keys: { readonly key: string; readonly description: string; readonly format?: SecretValueFormat }[];
 }
 
 const REGISTRIES = new WeakMap<Construct, SecretRequirements>();
@@ -50,7 +65,7 @@ export class SecretRequirements {
     return registryOf(REGISTRIES, scope, () => new SecretRequirements());
   }
 
-  private readonly secrets = new Map<string, { namespaces: Set<string>; keys: Map<string, string> }>();
+  private readonly secrets = new Map<string, { namespaces: Set<string>; keys: Map<string, { description: string; format?: SecretValueFormat }> }>();
 
   private constructor() {
     // One registry per app: obtain it with SecretRequirements.of(scope).
@@ -65,12 +80,12 @@ export class SecretRequirements {
     }
     entry.namespaces.add(namespace);
     const known = entry.keys.get(ref.key);
-    if (known !== undefined && known !== ref.description) {
+    if (known !== undefined && (known.description !== ref.description || JSON.stringify(known.format) !== JSON.stringify(ref.format))) {
       throw new Error(
-        `secret '${ref.secretName}' key '${ref.key}' is described both as '${known}' and as '${ref.description}'; one key must hold one value`,
+        `secret '${ref.secretName}' key '${ref.key}' is described both as '${known.description}' and as '${ref.description}' (or with two formats); one key must hold one value`,
       );
     }
-    entry.keys.set(ref.key, ref.description);
+    entry.keys.set(ref.key, { description: ref.description, format: ref.format });
   }
 
   private readonly fromVault = new Map<string, { keys: Set<string>; namespaces: Set<string> }>();
@@ -97,7 +112,7 @@ export class SecretRequirements {
       .map(([name, entry]) => ({
         name,
         namespaces: [...entry.namespaces].sort(compare),
-        keys: [...entry.keys.entries()].sort(([a], [b]) => compare(a, b)).map(([key, description]) => ({ key, description })),
+        keys: [...entry.keys.entries()].sort(([a], [b]) => compare(a, b)).map(([key, { description, format }]) => (format ? { key, description, format } : { key, description })),
       }));
   }
 }

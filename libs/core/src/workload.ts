@@ -520,11 +520,19 @@ export class PlatformStatefulSet extends Construct {
 export interface PlatformDeploymentProps extends PlatformWorkloadProps {
   /** @default 1 */
   readonly replicas?: number;
+  /**
+   * `Recreate` for a singleton that must never run twice, even for a moment (JupyterHub's hub
+   * owns its proxy's routing table and its database rows); it is down while the new pod starts.
+   *
+   * @default 'RollingUpdate'
+   */
+  readonly strategy?: 'RollingUpdate' | 'Recreate';
 }
 
 /**
  * A Deployment with a hardened pod. Rolls out by surging first and never going below the
- * desired count (maxUnavailable 0), so a bad release never takes the service down.
+ * desired count (maxUnavailable 0), so a bad release never takes the service down; singletons
+ * that must not overlap are recreated instead.
  */
 export class PlatformDeployment extends Construct {
   public readonly pods: PodSelection;
@@ -532,7 +540,11 @@ export class PlatformDeployment extends Construct {
 
   constructor(scope: Construct, id: string, props: PlatformDeploymentProps) {
     super(scope, id);
-    const { pods, replicas, metadata, template } = longRunning(PlatformChart.of(this), 'Deployment', props);
+    const chart = PlatformChart.of(this);
+    const { pods, replicas, metadata, template } = longRunning(chart, 'Deployment', props);
+    if (props.strategy === 'Recreate' && replicas > 1) {
+      throw new Error(`Deployment '${chart.namespace}/${metadata.name}' is recreated on every change, which suits a singleton; run 1 replica or roll it out (strategy RollingUpdate)`);
+    }
     this.pods = pods;
     this.replicas = replicas;
     new k8s.KubeDeployment(this, 'Resource', {
@@ -541,10 +553,10 @@ export class PlatformDeployment extends Construct {
         replicas,
         revisionHistoryLimit: 5,
         selector: { matchLabels: pods.matchLabels },
-        strategy: {
-          type: 'RollingUpdate',
-          rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) },
-        },
+        strategy:
+          props.strategy === 'Recreate'
+            ? { type: 'Recreate' }
+            : { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
         template,
       },
     });

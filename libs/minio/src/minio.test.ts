@@ -48,3 +48,19 @@ test('fails on invalid bucket names and unknown buckets', () => {
   const chart = new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi' });
   expect(() => chart.bucket('mlflow')).toThrowError("minio has no bucket 'mlflow'; add it to the chart's 'buckets' (known: none)");
 });
+
+test('a reader gets its own credentials and a read-only policy on the bucket, the owner keeps read-write', () => {
+  const chart = new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', buckets: [{ name: 'tensorboard', consumer: 'jupyterhub', readers: ['tensorboard'] }] });
+  expect(chart.bucket('tensorboard').accessKeyId.secretName).toBe('minio-user-jupyterhub');
+  expect(chart.bucket('tensorboard', 'tensorboard').accessKeyId.secretName).toBe('minio-user-tensorboard');
+  const script: string = Testing.synth(chart).find((o) => o.kind === 'Job').spec.template.spec.containers[0].command[2];
+  expect(script).toContain('mc admin policy attach platform bucket-tensorboard-rw --user "$JUPYTERHUB_ACCESS_KEY"');
+  expect(script).toContain('mc admin policy attach platform bucket-tensorboard-ro --user "$TENSORBOARD_ACCESS_KEY"');
+  // The read-only policy lists and reads, and writes nothing.
+  const readOnly = /'(\{[^']*\})' > \/tmp\/bucket-tensorboard-ro\.json/.exec(script)?.[1] ?? '{}';
+  expect(JSON.parse(readOnly).Statement.flatMap((s: { Action: string[] }) => s.Action)).toEqual(['s3:GetBucketLocation', 's3:ListBucket', 's3:GetObject']);
+  expect(() => chart.bucket('tensorboard', 'mlflow')).toThrowError("minio bucket 'tensorboard' has no reader 'mlflow'; add it to the bucket's 'readers'");
+  expect(() => new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', buckets: [{ name: 'data', consumer: 'a', readers: ['a'] }] })).toThrowError(
+    "minio: bucket 'data' names a reader twice or its owner 'a' as a reader",
+  );
+});

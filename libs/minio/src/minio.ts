@@ -57,13 +57,40 @@ export enum MinioMode {
   DISTRIBUTED = 'distributed',
 }
 
-/** A bucket and the component that owns it. */
+/** A bucket, the component that owns it and those that may only read it. */
 export interface MinioBucketSpec {
   /** Bucket name (S3 rules: 3-63 lower-case letters, digits, '-' and '.'). */
   readonly name: string;
-  /** Component that reads and writes it; gets its own MinIO user limited to the bucket. */
+  /** Component that reads and writes it; gets its own MinIO user limited to its buckets. */
   readonly consumer: string;
+  /**
+   * Components that read it and write nothing (TensorBoard reading the training logs notebooks
+   * write); each gets its own MinIO user with a read-only policy on the bucket.
+   *
+   * @default - none
+   */
+  readonly readers?: string[];
 }
+
+/** What one consumer may do in one bucket. */
+enum BucketAccess {
+  READ_WRITE = 'rw',
+  READ_ONLY = 'ro',
+}
+
+interface BucketGrant extends S3Bucket {
+  readonly consumer: string;
+  readonly access: BucketAccess;
+}
+
+/** The S3 actions of each access level. */
+const ACTIONS: Record<BucketAccess, { bucket: string[]; objects: string[] }> = {
+  [BucketAccess.READ_WRITE]: {
+    bucket: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+    objects: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+  },
+  [BucketAccess.READ_ONLY]: { bucket: ['s3:GetBucketLocation', 's3:ListBucket'], objects: ['s3:GetObject'] },
+};
 
 /** Properties for `MinioChart`. */
 export interface MinioChartProps {
@@ -121,7 +148,8 @@ export class MinioChart extends PlatformChart {
   public readonly server: PodSelection;
   public readonly rootUser: SecretKeyRef;
   public readonly rootPassword: SecretKeyRef;
-  private readonly buckets = new Map<string, S3Bucket & { consumer: string }>();
+  /** Per bucket: its owner's grant first, then its readers'. */
+  private readonly buckets = new Map<string, BucketGrant[]>();
 
   constructor(scope: Construct, id: string, props: MinioChartProps) {
     super(scope, id, { context: props.context, layer: Layer.DATA });
@@ -216,50 +244,62 @@ export class MinioChart extends PlatformChart {
         throw new Error(`minio: bucket name '${spec.name}' breaks S3 naming rules; use 3-63 lower-case letters, digits, '-' and '.'`);
       }
       if (this.buckets.has(spec.name)) throw new Error(`minio: bucket '${spec.name}' is listed twice`);
-      const secretName = `minio-user-${spec.consumer}`;
-      this.buckets.set(spec.name, {
-        consumer: spec.consumer,
-        endpoint: this.api,
-        bucket: spec.name,
-        region: REGION,
-        pathStyle: true,
-        accessKeyId: SecretKeyRef.of(secretName, 'accessKey', `MinIO access key of ${spec.consumer}, limited to its buckets`),
-        secretAccessKey: SecretKeyRef.of(secretName, 'secretKey', `MinIO secret key of ${spec.consumer}`),
-      });
+      const readers = spec.readers ?? [];
+      if (readers.includes(spec.consumer) || new Set(readers).size !== readers.length) {
+        throw new Error(`minio: bucket '${spec.name}' names a reader twice or its owner '${spec.consumer}' as a reader`);
+      }
+      const grant = (consumer: string, access: BucketAccess): BucketGrant => {
+        const secretName = `minio-user-${consumer}`;
+        return {
+          consumer,
+          access,
+          endpoint: this.api,
+          bucket: spec.name,
+          region: REGION,
+          pathStyle: true,
+          accessKeyId: SecretKeyRef.of(secretName, 'accessKey', `MinIO access key of ${consumer}, limited to its buckets`),
+          secretAccessKey: SecretKeyRef.of(secretName, 'secretKey', `MinIO secret key of ${consumer}`),
+        };
+      };
+      this.buckets.set(spec.name, [grant(spec.consumer, BucketAccess.READ_WRITE), ...readers.map((r) => grant(r, BucketAccess.READ_ONLY))]);
     }
     if (this.buckets.size > 0) this.addBootstrapJob(id);
   }
 
-  /** The bucket `name`, which must be listed in `buckets`. */
-  public bucket(name: string): S3Bucket {
-    const bucket = this.buckets.get(name);
-    if (!bucket) {
+  /**
+   * The bucket `name`, which must be listed in `buckets`, with the credentials of its owner or,
+   * given `reader`, of that reader (read-only).
+   */
+  public bucket(name: string, reader?: string): S3Bucket {
+    const grants = this.buckets.get(name);
+    if (!grants) {
       throw new Error(`minio has no bucket '${name}'; add it to the chart's 'buckets' (known: ${[...this.buckets.keys()].join(', ') || 'none'})`);
     }
-    return bucket;
+    if (reader === undefined) return grants[0];
+    const grant = grants.find((g) => g.consumer === reader && g.access === BucketAccess.READ_ONLY);
+    if (!grant) throw new Error(`minio bucket '${name}' has no reader '${reader}'; add it to the bucket's 'readers'`);
+    return grant;
   }
 
   private addBootstrapJob(instance: string): void {
     const image = this.context.images.image(MC_IMAGE);
-    const buckets = [...this.buckets.values()];
+    const grants = [...this.buckets.values()].flat();
+    const consumers = [...new Map(grants.map((g) => [g.consumer, g])).values()];
     const envPrefix = (consumer: string) => consumer.toUpperCase().replace(/[^A-Z0-9]/g, '_');
     const lines = ['set -eu', 'until mc alias set platform "$MINIO_URL" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null && mc ready platform; do', '  echo "waiting for $MINIO_URL"; sleep 3', 'done'];
-    for (const b of buckets) {
-      const policy = `bucket-${b.bucket}-rw`;
+    for (const bucket of this.buckets.keys()) lines.push(`mc mb --ignore-existing platform/${bucket}`);
+    for (const b of grants) {
+      const policy = `bucket-${b.bucket}-${b.access}`;
       const user = `"$${envPrefix(b.consumer)}_ACCESS_KEY"`;
+      const actions = ACTIONS[b.access];
       const document = JSON.stringify({
         Version: '2012-10-17',
         Statement: [
-          { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: [`arn:aws:s3:::${b.bucket}`] },
-          {
-            Effect: 'Allow',
-            Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-            Resource: [`arn:aws:s3:::${b.bucket}/*`],
-          },
+          { Effect: 'Allow', Action: actions.bucket, Resource: [`arn:aws:s3:::${b.bucket}`] },
+          { Effect: 'Allow', Action: actions.objects, Resource: [`arn:aws:s3:::${b.bucket}/*`] },
         ],
       });
       lines.push(
-        `mc mb --ignore-existing platform/${b.bucket}`,
         `printf '%s' '${document}' > /tmp/${policy}.json`,
         `mc admin policy create platform ${policy} /tmp/${policy}.json`,
         `mc admin user add platform ${user} "$${envPrefix(b.consumer)}_SECRET_KEY"`,
@@ -267,7 +307,7 @@ export class MinioChart extends PlatformChart {
         `mc admin policy attach platform ${policy} --user ${user} || mc admin user info platform ${user} | grep -q '${policy}'`,
       );
     }
-    lines.push(`echo "buckets ready: ${buckets.map((b) => b.bucket).join(', ')}"`);
+    lines.push(`echo "buckets ready: ${[...this.buckets.keys()].join(', ')}"`);
     const script = lines.join('\n');
     const job = new ScriptJob(this, 'Bootstrap', {
       identity: { name: 'minio-bootstrap', instance, component: 'bootstrap', version: image.version },
@@ -281,7 +321,7 @@ export class MinioChart extends PlatformChart {
         MINIO_ROOT_USER: EnvValue.fromSecret(this.rootUser),
         MINIO_ROOT_PASSWORD: EnvValue.fromSecret(this.rootPassword),
         ...Object.fromEntries(
-          buckets.flatMap((b) => [
+          consumers.flatMap((b) => [
             [`${envPrefix(b.consumer)}_ACCESS_KEY`, EnvValue.fromSecret(b.accessKeyId)],
             [`${envPrefix(b.consumer)}_SECRET_KEY`, EnvValue.fromSecret(b.secretAccessKey)],
           ]),

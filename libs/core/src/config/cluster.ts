@@ -20,6 +20,38 @@ const imagePin = z
   })
   .describe('Version pin of one image.');
 
+/** A label key such as `nvidia.com/gpu.present` (optional prefix, then a name). */
+const labelKey = z
+  .string()
+  .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, { error: 'expected a label key such as nvidia.com/gpu.present' });
+const labelValue = z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, { error: 'expected a label value: up to 63 letters, digits, - _ .' });
+
+/** The GPU nodes of a cluster: where GPU workloads go and what they ask for. */
+export const gpuNodesSchema = z
+  .strictObject({
+    resource: z
+      .string()
+      .regex(/^[a-z0-9.-]+\/[a-z0-9.-]+$/, { error: 'expected an extended resource name such as nvidia.com/gpu' })
+      .default('nvidia.com/gpu')
+      .describe("The extended resource the device plugin advertises, which GPU pods request and limit."),
+    nodeSelector: z
+      .record(labelKey, labelValue)
+      .refine((s) => Object.keys(s).length > 0, { error: 'expected at least one label that only GPU nodes carry' })
+      .describe('Labels only GPU nodes carry, e.g. { nvidia.com/gpu.present: "true" } (set by GPU feature discovery).'),
+    tolerations: z
+      .array(
+        z.strictObject({
+          key: labelKey.optional(),
+          operator: z.enum(['Exists', 'Equal']).default('Equal'),
+          value: labelValue.optional(),
+          effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+        }),
+      )
+      .default([])
+      .describe('Tolerations for the taints that keep other pods off the GPU nodes.'),
+  })
+  .describe('Nodes with GPUs. Leave out when the cluster has none: GPU workloads are then refused.');
+
 /** The delivery of the rendered tree into the cluster. */
 export const gitopsShape = z
   .strictObject({
@@ -52,6 +84,7 @@ export const clusterBaseShape = {
     .describe('Kubernetes major.minor of the cluster, e.g. "1.34". Quote it in YAML.'),
   baseDomain: dnsSubdomain.describe('DNS domain under which the cluster exposes hosts to people, e.g. ml.prod.example.internal.'),
   clusterDomain: dnsSubdomain.default('cluster.local').describe('Kubernetes cluster DNS domain.'),
+  gpuNodes: gpuNodesSchema.optional(),
   storageClasses: z
     .strictObject({
       default: dnsSubdomain.describe('StorageClass for volumes that name none.'),
@@ -152,5 +185,6 @@ export function contextFromConfig(config: ClusterBaseConfig, images: readonly Co
     nodes: config.network.nodes,
     secretVersions,
     externalSecrets: config.external.secrets,
+    gpuNodes: config.gpuNodes,
   });
 }
