@@ -1,9 +1,9 @@
 // The pipeline definition is checked against GitLab's CI JSON schema (as bundled and applied by
 // gitlab-ci-local), so a typo in .gitlab-ci.yml fails here rather than in GitLab.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 
 const root = join(__dirname, '..');
@@ -11,11 +11,29 @@ const cli = join(root, 'node_modules/.bin/gitlab-ci-local');
 let dir: string | undefined;
 afterEach(() => dir && rmSync(dir, { recursive: true, force: true }));
 
+/** Lists the jobs of `pipeline` in a fresh repository whose branch changed `changed` since origin/main. */
 function check(pipeline: string, ...args: string[]) {
+  return checkChanging(pipeline, [], ...args);
+}
+
+function checkChanging(pipeline: string, changed: string[], ...args: string[]) {
   dir = mkdtempSync(join(tmpdir(), 'ml-platform-ci-'));
-  execFileSync('git', ['init', '-q'], { cwd: dir });
+  const git = (...a: string[]) => execFileSync('git', ['-c', 'user.name=ci', '-c', 'user.email=ci@example.invalid', ...a], { cwd: dir });
+  git('init', '-q');
   writeFileSync(join(dir, '.gitlab-ci.yml'), pipeline);
   copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
+  // `rules: changes` compares with origin/main: the branch starts there, then changes `changed`.
+  git('add', '.');
+  git('commit', '-q', '-m', 'base');
+  git('update-ref', 'refs/remotes/origin/main', 'HEAD');
+  for (const file of changed) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), 'changed\n');
+  }
+  if (changed.length) {
+    git('add', '.');
+    git('commit', '-q', '-m', 'change');
+  }
   const r = spawnSync(cli, ['--list', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
   // Nx forces colours on child processes; compare plain text.
   const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
@@ -29,6 +47,15 @@ test('.gitlab-ci.yml passes GitLab\'s CI schema and defines the delivery stages'
   expect(r.stdout + r.stderr).toContain('json schema validated');
   for (const job of ['install', 'check', 'render', 'validate', 'server']) expect(r.stdout).toMatch(new RegExp(`^${job}\\s`, 'm'));
   expect(r.stdout).not.toMatch(/^diff\s/m);
+});
+
+test('images are built only when a build context changed', () => {
+  const pipeline = readFileSync(join(root, '.gitlab-ci.yml'), 'utf8');
+  expect(check(pipeline).stdout).not.toMatch(/^build-images\s/m);
+  const r = checkChanging(pipeline, ['images/notebook/requirements.txt']);
+  expect(r.status, r.stdout + r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/^image-list\s+install/m);
+  expect(r.stdout).toMatch(/^build-images\s+images/m);
 });
 
 test('merge requests also get the rendered diff', () => {

@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parse } from 'yaml';
+import { checkHubConfigs, hubChecker } from '../validate/jupyterhub';
 import { Json, ManifestDoc } from '../validate/model';
 import { runKubeconform, toolPaths } from '../validate/tools';
 import { apiServerBuilds, ControlPlane } from './control-plane';
@@ -68,6 +69,20 @@ test('a pod that violates restricted in a namespace that enforces it is refused'
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'planted', namespace: 'mlflow', labels: obj.spec.template.metadata.labels }, spec: obj.spec.template.spec };
   expect(await dryRun(cp, [doc(pod)])).toEqual([
     expect.objectContaining({ rule: 'api-server/rejected', message: expect.stringMatching(/forbidden: violates PodSecurity "restricted:v1\.\d+": privileged/) }),
+  ]);
+});
+
+test("the notebook server KubeSpawner would create is admitted by restricted, and refused once it may escalate", async () => {
+  const dev = clusterDocs('dev');
+  const users = dev.find((d) => d.obj.kind === 'Namespace' && d.obj.metadata.name === 'jupyterhub-users') as ManifestDoc;
+  const { failures, spawned } = await checkHubConfigs(dev, hubChecker(root), undefined);
+  expect(failures).toEqual([]);
+  const pod = spawned.find((d) => d.obj.kind === 'Pod') as ManifestDoc;
+  expect(await dryRun(cp, [users, pod])).toEqual([]);
+  const escalating = clone(pod.obj);
+  escalating.spec.containers[0].securityContext.allowPrivilegeEscalation = true;
+  expect(await dryRun(cp, [doc(escalating)])).toEqual([
+    expect.objectContaining({ rule: 'api-server/rejected', message: expect.stringMatching(/violates PodSecurity "restricted:v1\.\d+": allowPrivilegeEscalation != false/) }),
   ]);
 });
 

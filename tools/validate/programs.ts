@@ -24,8 +24,12 @@ function buildOf(binary: string): string | undefined {
   return stamp && readFileSync(stamp, 'utf8');
 }
 
-export async function run(binary: string, args: string[], cwd: string, cache: ToolResults | undefined): Promise<ToolResult> {
-  const build = buildOf(binary);
+/**
+ * Runs `binary` on the staged files in `cwd`, or takes its earlier result for the same build,
+ * arguments and files. `build` names the program's build where no stamp beside it does (a Python
+ * checker: its lockfile and sources).
+ */
+export async function run(binary: string, args: string[], cwd: string, cache: ToolResults | undefined, build = buildOf(binary)): Promise<ToolResult> {
   const key = digest(binary, build ?? '', JSON.stringify(args), ...readdirSync(cwd).sort().flatMap((f) => [f, readFileSync(join(cwd, f))]));
   // A tool without a build stamp cannot be told from another: its results are not kept.
   const known = build ? cache?.get(key) : undefined;

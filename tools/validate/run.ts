@@ -10,13 +10,14 @@ import { applyExceptions, loadExceptions } from './exceptions';
 import { Failure, loadManifests, ManifestDoc, yamlFiles, describeObject } from './model';
 import { checkAccess, checkSignInConfigs } from './access';
 import { checkingCode, digest, ResultCache } from './cache';
+import { checkHubConfigs, hasHubConfigs, hubChecker, sparkExecutorTemplates } from './jupyterhub';
 import { checkMonitoring, hasMonitoring, MonitoringTools } from './monitoring';
 import { ToolResult } from './programs';
 import { checkPolicy } from './policy';
 import { checkReferences, ExternalObjects, NO_EXTERNALS } from './references';
 import { DocumentChecker, Finding, kubeconform, kubectlValidate, located, missingTools, stagedObject, ToolPaths } from './tools';
 
-export const LAYERS = ['yaml', 'schema', 'api-schema', 'policy', 'references', 'access', 'monitoring'] as const;
+export const LAYERS = ['yaml', 'schema', 'api-schema', 'policy', 'references', 'access', 'monitoring', 'jupyterhub'] as const;
 
 /** What to validate and how. */
 export interface ValidateOptions {
@@ -160,6 +161,21 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
     throw new Error(`validation tools or schemas are missing (${missing.join(', ')}); run 'bash tools/install-tools.sh' (needs Go and the Go module proxy)`);
   }
   const runs = (layer: (typeof LAYERS)[number]) => !options.layers || options.layers.includes(layer);
+  // promtool, amtool, oauth2-proxy and checker results, by tool build, arguments and staged files.
+  const programScope = cache.scope<ToolResult>('programs', digest(checkingCode()));
+
+  // First what JupyterHub's spawner would create: those objects join their cluster's documents,
+  // and every other layer judges them too.
+  if (runs('jupyterhub') && hasHubConfigs(docs)) {
+    const checker = hubChecker(root);
+    const checked = await Promise.all([...groups.values()].map(async (group) => ({ group, ...(await checkHubConfigs(group, checker, programScope)) })));
+    for (const { group, failures: found, spawned } of checked) {
+      failures.push(...found);
+      const added = [...spawned, ...sparkExecutorTemplates(group)];
+      group.push(...added);
+      docs.push(...added);
+    }
+  }
 
   // The programs run side by side; the in-process layers run while they do.
   const limit = pLimit(availableParallelism());
@@ -170,8 +186,6 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   }
   const checkers = [kubeconform(options.tools), kubectlValidate(options.tools)].filter((c) => runs(c.layer));
   const documentLayers = checkers.flatMap((checker) => [...byVersion].map(([version, group]) => checkDocuments(checker, group, version, cache, limit)));
-  // promtool, amtool and oauth2-proxy results, by tool build, arguments and staged files.
-  const programScope = cache.scope<ToolResult>('programs', digest(checkingCode()));
   const monitoringLayer = runs('monitoring') ? [...groups.values()].map((group) => limit(() => checkMonitoring(group, monitoring, programScope))) : [];
   const signInLayer = runs('access') ? [...groups.values()].map((group) => limit(() => checkSignInConfigs(group, join(options.tools.bin, 'oauth2-proxy'), programScope))) : [];
   for (const [cluster, group] of groups) {

@@ -22,7 +22,26 @@ export interface CatalogEntry {
 /** An image a component runs: the key clusters pin it by (`images.<key>` in cluster.yaml) and its entry. */
 export interface ContainerImage extends CatalogEntry {
   readonly key: string;
+  /** For an image this repository builds: where its build context is and what it holds. */
+  readonly build?: ImageBuild;
 }
+
+/** The build of an image this repository makes (GitLab CI builds and pushes it; docs/images.md). */
+export interface ImageBuild {
+  /** The build context, relative to the repository root, e.g. `images/notebook`; it holds a `Containerfile`. */
+  readonly context: string;
+  /**
+   * SHA-256 over the context's files (paths and contents, tools/images.ts): a changed context with
+   * an unchanged tag fails the tests, so a tag always names one build.
+   */
+  readonly contextDigest: string;
+}
+
+/**
+ * Where GitLab CI pushes the images this repository builds: the project's container registry
+ * (`$CI_REGISTRY_IMAGE`, which the build job checks against this). Change it with the project.
+ */
+export const BUILT_IMAGE_REGISTRY = { registry: 'registry.gitlab.example.internal', path: 'platform/ml-platform' } as const;
 
 const IMAGE_KEY = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -33,6 +52,12 @@ export function containerImage(key: string, entry: CatalogEntry): ContainerImage
   if (entry.tag === 'latest' || entry.tag === '') throw new Error(`image '${key}' must pin a released tag, not '${entry.tag}'`);
   if (entry.digest !== undefined && !DIGEST.test(entry.digest)) throw new Error(`image '${key}' has digest '${entry.digest}'; expected sha256:<64 lower-case hex>`);
   return { key, ...entry };
+}
+
+/** Declares an image this repository builds from `build.context` and pushes to `BUILT_IMAGE_REGISTRY`. */
+export function builtImage(key: string, entry: { readonly tag: string; readonly note: string; readonly build: ImageBuild }): ContainerImage {
+  if (!DIGEST.test(entry.build.contextDigest)) throw new Error(`image '${key}' has context digest '${entry.build.contextDigest}'; expected sha256:<64 lower-case hex>`);
+  return { ...containerImage(key, { registry: BUILT_IMAGE_REGISTRY.registry, repository: `${BUILT_IMAGE_REGISTRY.path}/${key}`, tag: entry.tag, note: entry.note }), build: entry.build };
 }
 
 /** A cluster's override of one image. */

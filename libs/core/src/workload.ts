@@ -199,6 +199,35 @@ const CONTAINER_SECURITY: k8s.SecurityContext = {
   seccompProfile: { type: 'RuntimeDefault' },
 };
 
+/**
+ * The pod and container security contexts of every platform pod: Pod Security `restricted` and
+ * the platform's own rules (explicit non-root IDs, read-only root). Exported for pods another
+ * program creates from a template the render writes (notebook servers, Spark executors).
+ */
+export function restrictedSecurityContexts(user: number, group: number, fsGroup: number = group): { pod: k8s.PodSecurityContext; container: k8s.SecurityContext } {
+  if (user === 0 || group === 0 || fsGroup === 0) throw new Error(`a pod would run as root (user ${user}, group ${group}, fsGroup ${fsGroup}); set non-zero IDs`);
+  return {
+    pod: { runAsNonRoot: true, runAsUser: user, runAsGroup: group, fsGroup, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
+    container: { ...CONTAINER_SECURITY, runAsUser: user, runAsGroup: group },
+  };
+}
+
+/**
+ * Container environment as Kubernetes EnvVars, recording every Secret it reads as a requirement
+ * of `namespace` (the render fails when no cluster provides it). For pods another program
+ * creates; the platform's own workloads get theirs from `hardenedPod`.
+ */
+export function kubeEnv(chart: PlatformChart, namespace: string, env: Readonly<Record<string, EnvValue>>): k8s.EnvVar[] {
+  const secrets = SecretRequirements.of(chart);
+  return Object.entries(env).map(([name, value]) => {
+    if (value.secret) {
+      if (chart.context.readsFromVault(value.secret)) throw new Error(`${name} in '${namespace}' reads secret '${value.secret.secretName}', which this cluster delivers with Vault; pods created outside the render cannot receive it yet`);
+      secrets.require(value.secret, namespace);
+    }
+    return value._toKube(name);
+  });
+}
+
 /** A Vault agent template reading `ref`'s key; `index` because keys such as `admin-user` are no Go identifiers. */
 const vaultField = (ref: SecretKeyRef) => `{{ index .Data.data "${ref.key}" }}`;
 
@@ -279,12 +308,7 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
       secretVolumes.set(volume, { name: volume, secret: { secretName, items: f.keys.map((k) => ({ key: k.key, path: k.key })), defaultMode: 0o440 } });
       return [{ name: volume, mountPath: f.directory, readOnly: true }];
     });
-    const env = Object.entries(c.env ?? {})
-      .filter(([, value]) => !readsFromVault(value.secret))
-      .map(([name, value]) => {
-        if (value.secret) secrets.require(value.secret, chart.namespace);
-        return value._toKube(name);
-      });
+    const env = kubeEnv(chart, chart.namespace, Object.fromEntries(Object.entries(c.env ?? {}).filter(([, value]) => !readsFromVault(value.secret))));
     const mounts: k8s.VolumeMount[] = [
       ...(c.writablePaths ?? []).map((w) => ({ name: volumeNameFor(w.path), mountPath: w.path })),
       ...(c.mounts ?? []).map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly ?? true, mountPropagation: m.propagation })),
@@ -306,7 +330,7 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
       startupProbe: c.startupProbe,
       livenessProbe: c.livenessProbe,
       readinessProbe: c.readinessProbe,
-      securityContext: { ...CONTAINER_SECURITY, runAsUser: props.user, runAsGroup: props.group },
+      securityContext: restrictedSecurityContexts(props.user, props.group, props.fsGroup).container,
       volumeMounts: mounts.length ? mounts : undefined,
     };
   };
@@ -349,14 +373,7 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
     dnsPolicy: props.host?.network ? 'ClusterFirstWithHostNet' : undefined,
     restartPolicy: props.restartPolicy,
     terminationGracePeriodSeconds: props.terminationGracePeriod?.toSeconds(),
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: props.user,
-      runAsGroup: props.group,
-      fsGroup: props.fsGroup ?? props.group,
-      fsGroupChangePolicy: 'OnRootMismatch',
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: restrictedSecurityContexts(props.user, props.group, props.fsGroup).pod,
     initContainers,
     containers,
     volumes: volumes.length ? volumes : undefined,

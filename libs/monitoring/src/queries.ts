@@ -36,3 +36,13 @@ export const SIGN_IN_PROXIES = '.+-oauth2-proxy';
 
 /** Share of requests through each sign-in proxy that end in 5xx (oauth2-proxy's `oauth2_proxy_requests_total{code}`). */
 export const SIGN_IN_ERRORS = `sum by (namespace, job) (rate(oauth2_proxy_requests_total{code=~"5.."}[5m]))\n/ sum by (namespace, job) (rate(oauth2_proxy_requests_total[5m]))`;
+
+/** The namespaces of JupyterHub (libs/jupyterhub): the hub and proxy, and the notebook servers. */
+export const JUPYTERHUB = { namespace: 'jupyterhub', users: 'jupyterhub-users', spark: 'jupyterhub-spark' } as const;
+
+/** Spawns that ended in `status` over `window` (JupyterHub's server_spawn_duration_seconds histogram). */
+export const hubSpawns = (window: string, status?: string) =>
+  `sum by (namespace) (increase(jupyterhub_server_spawn_duration_seconds_count{${status ? `status="${status}"` : ''}}[${window}]))`;
+
+/** Free share of each notebook server's home volume (kubelet reports it while the server runs). */
+export const HOME_VOLUME_FREE = `kubelet_volume_stats_available_bytes{namespace="${JUPYTERHUB.users}"}\n/ kubelet_volume_stats_capacity_bytes{namespace="${JUPYTERHUB.users}"}`;

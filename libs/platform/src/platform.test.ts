@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
-import { parse } from 'yaml';
+import { afterAll, describe, expect, test } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { LabelKeys, loadClusterConfig, REVISION_ANNOTATION, RenderedObject, renderInMemory } from '@ml-platform/core';
 import { clusterConfigSchema, clusterJsonSchema, platformRenderSpec } from './platform';
 
@@ -91,7 +92,8 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const withVault = cluster === 'dev' ? [] : ['vault'];
     const { routing } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
     const withGateway = routing.api === 'gateway' ? ['gateway'] : [];
-    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', ...withVault, ...withGateway].sort());
+    const jupyterhub = ['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users'];
+    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', ...jupyterhub, ...withVault, ...withGateway].sort());
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
       // node-exporter is the one named exception (POD_SECURITY_EXCEPTIONS): it reads the host.
@@ -225,6 +227,8 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const intoMlflow = rendered[cluster].objects.filter((o) => o.kind === 'NetworkPolicy' && o.namespace === 'mlflow' && o.manifest.spec.ingress);
     expect(intoMlflow.map((o) => o.name).sort()).toEqual([
       'allow-mlflow-from-mlflow-oauth2-proxy-5000',
+      // Notebooks log runs to the tracking server in the cluster, without the sign-in.
+      'allow-mlflow-from-notebook.jupyterhub-users-5000',
       'allow-mlflow-from-prometheus.monitoring-5000',
       'allow-mlflow-oauth2-proxy-from-gateway-4180',
       'allow-mlflow-oauth2-proxy-from-prometheus.monitoring-44180',
@@ -241,7 +245,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const scraped = workloads.filter((w) => annotationsOf(w)['prometheus.io/scrape'] === 'true');
     const withVault = cluster === 'dev' ? [] : ['vault'];
     expect(scraped.map((w) => w.name).sort()).toEqual(
-      ['alertmanager', 'gitlab-agent', 'grafana', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
+      ['alertmanager', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'proxy', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
     );
     // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape.
     const unscraped = workloads.filter((w) => !scraped.includes(w) && w.kind !== 'Job').map((w) => w.name);
@@ -282,7 +286,8 @@ test('dev runs MinIO standalone and the data and ML services single-replica', ()
   expect(sts.spec.template.spec.containers[0].args.slice(0, 2)).toEqual(['server', '/export']);
   expect(find('dev', 'Deployment', 'mlflow', 'mlflow').spec.replicas).toBe(1);
   // The agent alone runs two replicas here; the sign-in proxies are sized down to one (sso.proxy).
-  expect(rendered.dev.objects.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.name)).toEqual(['gitlab-agent']);
+  // Running notebook servers are kept through a drain (maxUnavailable 0) whatever the cluster.
+  expect(rendered.dev.objects.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.name)).toEqual(['gitlab-agent', 'notebook']);
   expect(find('dev', 'Deployment', 'mlflow-oauth2-proxy', 'mlflow').spec.replicas).toBe(1);
 });
 
@@ -318,6 +323,8 @@ test('prod runs Vault with three Raft voters', () => {
 describe('a cluster switched to secrets.backend: vault', () => {
   const raw = parse(readFileSync(join(root, 'clusters/stage/cluster.yaml'), 'utf8'));
   raw.secrets.backend = 'vault';
+  // JupyterHub's spawned pods cannot read from Vault yet (its own test below).
+  raw.components.jupyterhub.enabled = false;
   const spec = platformRenderSpec('stage');
   // Its credentials come from Vault, so no encrypted Secret files are read.
   const { objects, inventory } = renderInMemory(spec, clusterConfigSchema.parse(raw), 'clusters/stage/cluster.yaml', join(root, 'clusters/stage/no-secrets'));
@@ -379,6 +386,13 @@ describe('a cluster switched to secrets.backend: vault', () => {
     expect(objects.filter((o) => o.kind === 'Kustomization').map((o) => o.name)).not.toContain('ml-platform-05-secrets');
   });
 
+  test('is refused while JupyterHub is enabled, whose spawned pods cannot read from Vault', () => {
+    const withHub = { ...raw, components: { ...raw.components, jupyterhub: { ...raw.components.jupyterhub, enabled: true } } };
+    expect(clusterConfigSchema.safeParse(withHub).error?.issues).toEqual([
+      expect.objectContaining({ path: ['secrets', 'backend'], message: expect.stringContaining('expected sops while components.jupyterhub is enabled') }),
+    ]);
+  });
+
   test('is refused without the Vault component', () => {
     const noVault = { ...raw, components: { ...raw.components, vault: undefined } };
     const result = clusterConfigSchema.safeParse(noVault);
@@ -390,4 +404,65 @@ describe('a cluster switched to secrets.backend: vault', () => {
 test('the inventory places each component in its own layer, not its Namespace\'s or Secrets\' layer', () => {
   const layers = Object.fromEntries(rendered.prod.inventory.components.map((c) => [c.name, c.layer]));
   expect(layers).toMatchObject({ postgres: '20-data', minio: '20-data', mlflow: '30-apps', vault: '10-platform', 'gitlab-agent': '10-platform', flux: 'gitops' });
+});
+
+describe('JupyterHub in cluster.yaml', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'ml-platform-jupyterhub-config-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  /** The errors loading `cluster`'s cluster.yaml after `edit`, as the render reports them. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const errorsAfter = (cluster: string, edit: (raw: any) => void): string => {
+    const raw = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
+    edit(raw);
+    const file = join(scratch, `${cluster}.yaml`);
+    writeFileSync(file, stringify(raw));
+    try {
+      loadClusterConfig(platformRenderSpec(cluster), file, `clusters/${cluster}/cluster.yaml`);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error('the edited cluster.yaml loaded without an error');
+  };
+
+  test('a profile without resources is refused, naming file and key', () => {
+    expect(errorsAfter('stage', (raw) => delete raw.components.jupyterhub.profiles[1].resources)).toBe(
+      'clusters/stage/cluster.yaml: invalid cluster configuration\n  - components.jupyterhub.profiles.1.resources: expected object, found nothing (the key is missing)',
+    );
+  });
+
+  test('a GPU profile on a cluster without GPU nodes is refused', () => {
+    expect(errorsAfter('stage', (raw) => (raw.components.jupyterhub.profiles[1].gpus = 1))).toContain(
+      "components.jupyterhub.profiles.1.gpus: expected no GPUs: the cluster declares no gpuNodes (add gpuNodes with the GPU nodes' labels, or drop this profile)",
+    );
+    // prod declares its GPU nodes, so its GPU profile renders.
+    expect(find('prod', 'ConfigMap', 'hub-config', 'jupyterhub').data['jupyterhub_config.py']).toContain('"nvidia.com/gpu": "1"');
+  });
+
+  test('an empty admin group is refused, as is a hub without admins', () => {
+    expect(errorsAfter('dev', (raw) => (raw.access.jupyterhub.admins = ['']))).toContain('access.jupyterhub.admins.0: expected a GitLab group path such as ml/data-scientists, found the string ""');
+    expect(errorsAfter('dev', (raw) => (raw.access.jupyterhub.admins = []))).toContain('access.jupyterhub.admins: expected at least one GitLab group: JupyterHub needs admins who can stop servers and manage users, found a list of 0');
+  });
+
+  test('a hub without the services it wires notebooks to is refused', () => {
+    expect(errorsAfter('dev', (raw) => (raw.components.mlflow.enabled = false))).toContain(
+      'components.jupyterhub.enabled: expected false while components.mlflow.enabled is false (JupyterHub points every notebook at MLflow), found boolean true',
+    );
+  });
+
+  test('two profiles with one slug, or two defaults, are refused', () => {
+    const message = errorsAfter('stage', (raw) => {
+      raw.components.jupyterhub.profiles[1].slug = 'small';
+      raw.components.jupyterhub.profiles[1].default = true;
+    });
+    expect(message).toContain("components.jupyterhub.profiles.1.slug: expected a slug of its own: 'small' is used twice");
+    expect(message).toContain('components.jupyterhub.profiles: expected at most one profile with default: true');
+  });
+
+  test('every cluster renders the hub, the notebook namespace and the executors namespace, with the notebook image from its registry', () => {
+    for (const cluster of clusters) {
+      expect(rendered[cluster].inventory.components.map((c) => c.name)).toEqual(expect.arrayContaining(['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users']));
+    }
+    expect(find('prod', 'ConfigMap', 'hub-config', 'jupyterhub').data['jupyterhub_config.py']).toContain('c.KubeSpawner.image = "registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.0"');
+    expect(find('prod', 'Deployment', 'hub', 'jupyterhub').spec.template.spec.containers[0].image).toBe('registry.prod.example.internal/quay/jupyterhub/k8s-hub:4.4.0');
+  });
 });

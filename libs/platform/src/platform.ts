@@ -5,6 +5,7 @@ import { AccessLayer, GITLAB_CLIENT_SECRET, OAUTH2_PROXY_IMAGE, uiHost } from '@
 import { ArgoCdSyncChart } from '@ml-platform/argocd';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platform/flux';
 import { GitlabAgentChart, gitlabAgentComponent } from '@ml-platform/gitlab-agent';
+import { JupyterHubChart, jupyterhubComponent } from '@ml-platform/jupyterhub';
 import { MinioChart, minioComponent, MinioMode } from '@ml-platform/minio';
 import { MlflowChart, mlflowComponent } from '@ml-platform/mlflow';
 import { MonitoringChart, monitoringComponent, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
@@ -16,7 +17,7 @@ import { VaultChart, vaultComponent } from '@ml-platform/vault';
  * its library plus one entry here; one that uses other components' handles is also wired below
  * in `composePlatform`.
  */
-export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, mlflowComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
+export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, mlflowComponent, jupyterhubComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
 
 /** The `components` section of cluster.yaml: one entry per component library. */
 export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
@@ -29,7 +30,7 @@ const WEB_UIS = new Map(PLATFORM_COMPONENTS.flatMap((c) => (c.webUis ?? []).map(
 
 /** The whole cluster.yaml, with the cross-component rules. */
 export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFORM_IMAGES).superRefine((config, ctx) => {
-  const { postgres, minio, mlflow, vault, monitoring } = config.components;
+  const { postgres, minio, mlflow, jupyterhub, vault, monitoring } = config.components;
   // Every UI of an enabled component has its groups; every UI named exists; no two share a host.
   const enabled = (key: string) => (config.components as Record<string, { enabled?: boolean } | undefined>)[key]?.enabled === true;
   const hosts = new Map<string, string>();
@@ -70,6 +71,22 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
   if (mlflow.enabled && !minio.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'mlflow', 'enabled'], message: 'expected false while components.minio.enabled is false (MLflow keeps its artifacts in S3)' });
   }
+  if (jupyterhub?.enabled) {
+    for (const [needed, why] of [['postgres', 'keeps its users and servers in PostgreSQL'], ['minio', "gives notebooks the datasets bucket"], ['mlflow', 'points every notebook at MLflow']] as const) {
+      if (!config.components[needed].enabled) ctx.addIssue({ code: 'custom', path: ['components', 'jupyterhub', 'enabled'], message: `expected false while components.${needed}.enabled is false (JupyterHub ${why})` });
+    }
+    if (config.secrets.backend === 'vault') {
+      ctx.addIssue({ code: 'custom', path: ['secrets', 'backend'], message: 'expected sops while components.jupyterhub is enabled: notebook servers and Spark executors are created by KubeSpawner and Spark, which cannot receive secrets from Vault yet' });
+    }
+    if (config.access.jupyterhub && config.access.jupyterhub.admins.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['access', 'jupyterhub', 'admins'], message: 'expected at least one GitLab group: JupyterHub needs admins who can stop servers and manage users' });
+    }
+    jupyterhub.profiles.forEach((p, i) => {
+      if (p.gpus !== undefined && !config.gpuNodes) {
+        ctx.addIssue({ code: 'custom', path: ['components', 'jupyterhub', 'profiles', i, 'gpus'], message: 'expected no GPUs: the cluster declares no gpuNodes (add gpuNodes with the GPU nodes\' labels, or drop this profile)' });
+      }
+    });
+  }
 });
 
 /** A validated cluster configuration. */
@@ -81,7 +98,7 @@ export type ClusterConfig = z.output<typeof clusterConfigSchema>;
  * NetworkPolicies for each flow).
  */
 export function composePlatform(app: App, config: ClusterConfig, context: PlatformContext): void {
-  const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, vault: vaultConfig } = config.components;
+  const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, jupyterhub: hubConfig, vault: vaultConfig } = config.components;
   // Every UI gets its host, TLS and GitLab sign-in here, as the charts below hand them over.
   const access = new AccessLayer(app, 'access', { context, routing: config.routing, sso: config.sso, access: config.access });
   const host = (ui: string) => uiHost(config.routing, config.baseDomain, ui);
@@ -142,7 +159,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
         storageSize: pgConfig.storage.size,
         storageClass: pgConfig.storage.storageClass,
         resources: pgConfig.resources,
-        databases: mlflowConfig.enabled ? ['mlflow'] : [],
+        databases: [...(mlflowConfig.enabled ? ['mlflow'] : []), ...(hubConfig?.enabled ? ['jupyterhub'] : [])],
       })
     : undefined;
 
@@ -154,22 +171,54 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
         storageSize: minioConfig.storage.size,
         storageClass: minioConfig.storage.storageClass,
         resources: minioConfig.resources,
-        buckets: mlflowConfig.enabled ? [{ name: 'mlflow', consumer: 'mlflow' }] : [],
+        buckets: [
+          ...(mlflowConfig.enabled ? [{ name: 'mlflow', consumer: 'mlflow' }] : []),
+          // Every notebook reads and writes the shared datasets bucket with one key of its own.
+          ...(hubConfig?.enabled ? [{ name: 'datasets', consumer: 'jupyterhub' }] : []),
+        ],
         consoleHost: host('minio-console'),
       })
     : undefined;
   if (minio) access.expose(minio, minio.webUi);
 
-  if (mlflowConfig.enabled && postgres && minio) {
-    const mlflow = new MlflowChart(app, 'mlflow', {
+  const mlflow =
+    mlflowConfig.enabled && postgres && minio
+      ? new MlflowChart(app, 'mlflow', {
+          context,
+          database: postgres.database('mlflow'),
+          artifacts: minio.bucket('mlflow'),
+          replicas: mlflowConfig.replicas,
+          resources: mlflowConfig.resources,
+          externalHost: host('mlflow'),
+        })
+      : undefined;
+  if (mlflow) access.expose(mlflow, mlflow.webUi);
+
+  if (hubConfig?.enabled && postgres && minio && mlflow) {
+    const hubAccess = config.access.jupyterhub;
+    const hub = new JupyterHubChart(app, 'jupyterhub', {
       context,
-      database: postgres.database('mlflow'),
-      artifacts: minio.bucket('mlflow'),
-      replicas: mlflowConfig.replicas,
-      resources: mlflowConfig.resources,
-      externalHost: host('mlflow'),
+      database: postgres.database('jupyterhub'),
+      datasets: minio.bucket('datasets'),
+      mlflow: mlflow.endpoint,
+      signIn: {
+        gitlabUrl: config.sso.gitlab.url,
+        gitlabCidrs: config.sso.gitlab.cidrs,
+        clientId: config.sso.gitlab.clientId,
+        clientSecret: GITLAB_CLIENT_SECRET,
+        caConfigMap: config.sso.gitlab.caConfigMap,
+        users: hubAccess?.users ?? [],
+        admins: hubAccess?.admins ?? [],
+      },
+      externalHost: host('jupyterhub'),
+      hubResources: hubConfig.hub.resources,
+      proxyResources: hubConfig.proxy.resources,
+      culler: { timeoutSeconds: hubConfig.culler.timeout, everySeconds: hubConfig.culler.every },
+      home: hubConfig.home,
+      profiles: hubConfig.profiles,
+      spark: { executor: hubConfig.spark.executors, quota: hubConfig.spark.quota },
     });
-    access.expose(mlflow, mlflow.webUi);
+    access.expose(hub, hub.webUi);
   }
 
   // Components that use no other component's handles build themselves from their section.

@@ -41,3 +41,12 @@ export const replicas = z.int().min(1).max(32).describe('Number of pods.');
 
 /** An IPv4 or IPv6 CIDR. */
 export const cidr = z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$|^[0-9a-f:]+\/[0-9]{1,3}$/, { error: 'expected a CIDR such as 10.0.0.10/32' });
+
+const QUANTITY_SUFFIX: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/** The number a Kubernetes quantity stands for: `500m` is 0.5, `4Gi` is 4294967296. */
+export function quantityValue(q: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(q);
+  if (!m) throw new Error(`'${q}' is not a Kubernetes quantity such as 500m, 2, 512Mi or 20Gi`);
+  return Number(m[1]) * QUANTITY_SUFFIX[m[2] ?? ''];
+}

@@ -1,4 +1,4 @@
-import { MLFLOW_HTTP, minioOnce, SIGN_IN_ERRORS, SIGN_IN_PROXIES } from '../queries';
+import { HOME_VOLUME_FREE, hubSpawns, JUPYTERHUB, MLFLOW_HTTP, minioOnce, SIGN_IN_ERRORS, SIGN_IN_PROXIES } from '../queries';
 import { AlertRule, httpServiceAlerts, RuleGroup } from './rule';
 
 const kubernetes: AlertRule[] = [
@@ -37,7 +37,8 @@ const kubernetes: AlertRule[] = [
   },
   {
     alert: 'PersistentVolumeNearlyFull',
-    expr: 'kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes < 0.15',
+    // People's home volumes have their own alert (NotebookHomeVolumeNearlyFull), with its own advice.
+    expr: `kubelet_volume_stats_available_bytes{namespace!="${JUPYTERHUB.users}"} / kubelet_volume_stats_capacity_bytes{namespace!="${JUPYTERHUB.users}"} < 0.15`,
     for: '10m',
     severity: 'warning',
     summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} free',
@@ -45,7 +46,7 @@ const kubernetes: AlertRule[] = [
   },
   {
     alert: 'PersistentVolumeFull',
-    expr: 'kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes < 0.05',
+    expr: `kubelet_volume_stats_available_bytes{namespace!="${JUPYTERHUB.users}"} / kubelet_volume_stats_capacity_bytes{namespace!="${JUPYTERHUB.users}"} < 0.05`,
     for: '5m',
     severity: 'critical',
     summary: 'Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is almost full ({{ $value | humanizePercentage }} free)',
@@ -210,6 +211,43 @@ const signIn: AlertRule[] = [
   },
 ];
 
+/** JupyterHub (libs/jupyterhub): the hub and its proxy, spawning, and people's home volumes. */
+const jupyterhub: AlertRule[] = [
+  {
+    alert: 'JupyterHubDown',
+    expr: `kube_deployment_status_replicas_available{namespace="${JUPYTERHUB.namespace}", deployment="hub"} == 0`,
+    for: '5m',
+    severity: 'critical',
+    summary: 'JupyterHub has no ready hub',
+    description: 'Nobody can sign in or start a notebook server; running servers keep working but lose the hub API (activity, culling). kubectl -n jupyterhub logs deploy/hub shows why: usually PostgreSQL unreachable, a failed database upgrade or a config error.',
+  },
+  {
+    alert: 'JupyterHubProxyDown',
+    expr: `kube_deployment_status_replicas_available{namespace="${JUPYTERHUB.namespace}", deployment="proxy"} == 0`,
+    for: '5m',
+    severity: 'critical',
+    summary: 'JupyterHub\'s proxy has no ready replica',
+    description: 'Every request to JupyterHub, the hub and all notebook servers, fails at the gateway. kubectl -n jupyterhub describe deploy/proxy; once it is back the hub restores its routes within a few minutes.',
+  },
+  {
+    alert: 'JupyterHubSpawnsFailing',
+    // The value is the failing share; the count keeps one unlucky spawn on a quiet day from paging.
+    expr: `${hubSpawns('30m', 'failure')} / ${hubSpawns('30m')} > 0.2\nand\n${hubSpawns('30m', 'failure')} >= 3`,
+    for: '5m',
+    severity: 'warning',
+    summary: 'JupyterHub fails to start notebook servers ({{ $value | humanizePercentage }} of recent spawns)',
+    description: 'At least 3 spawns in 30 minutes, more than 20% of them, failed. kubectl -n jupyterhub-users get events shows why: the image cannot be pulled, no node fits the profile (GPUs, memory), a home volume cannot be bound, or the pod breaks Pod Security.',
+  },
+  {
+    alert: 'NotebookHomeVolumeNearlyFull',
+    expr: `${HOME_VOLUME_FREE} < 0.10`,
+    for: '15m',
+    severity: 'warning',
+    summary: 'Home volume {{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} free',
+    description: 'A person\'s notebook home is almost full; their notebooks will fail to save. They can free space (data belongs in the datasets bucket), or the claim can grow where its StorageClass allows expansion (kubectl -n jupyterhub-users edit pvc).',
+  },
+];
+
 /** Every alerting rule group of the platform. */
 export const PLATFORM_RULE_GROUPS: RuleGroup[] = [
   { name: 'kubernetes', rules: kubernetes },
@@ -218,4 +256,5 @@ export const PLATFORM_RULE_GROUPS: RuleGroup[] = [
   { name: 'minio', rules: minio },
   { name: 'mlflow', rules: httpServiceAlerts(MLFLOW_HTTP, { errorShare: 0.05, p95Seconds: 3 }) },
   { name: 'sign-in', rules: signIn },
+  { name: 'jupyterhub', rules: jupyterhub },
 ];

@@ -1,4 +1,4 @@
-import { httpQueries, HttpServiceMetrics, MLFLOW_HTTP, minioOnce, SIGN_IN_ERRORS, SIGN_IN_PROXIES } from '../queries';
+import { HOME_VOLUME_FREE, hubSpawns, httpQueries, HttpServiceMetrics, JUPYTERHUB, MLFLOW_HTTP, minioOnce, SIGN_IN_ERRORS, SIGN_IN_PROXIES } from '../queries';
 import { dashboard, PanelSpec, stat, timeseries } from './builder';
 
 const W = '$__rate_interval';
@@ -112,6 +112,33 @@ const mlflow = dashboard({
   panels: [...httpPanels(MLFLOW_HTTP), ...podResources('mlflow')],
 });
 
+/** JupyterHub: who uses it, how many servers run, how fast and how reliably they start. */
+const jupyterhub = dashboard({
+  uid: 'jupyterhub',
+  title: 'JupyterHub',
+  tags: ['platform', 'ml'],
+  description: 'JupyterHub and the notebook servers it spawns (docs/jupyterhub.md): users, running servers, spawn latency and failures, home volumes, Spark executors.',
+  panels: [
+    stat('Active users (24h)', { expr: 'max(jupyterhub_active_users{period="24h"})' }),
+    stat('Running servers', { expr: 'max(jupyterhub_running_servers)' }),
+    stat('Spawn failures (1h)', { expr: `${hubSpawns('1h', 'failure')} or vector(0)` }, { redAt: 1 }),
+    stat('Spark executors running', { expr: `count(kube_pod_status_phase{namespace="${JUPYTERHUB.spark}", phase="Running"} == 1) or vector(0)` }),
+    timeseries('Active users', [{ expr: 'max by (period) (jupyterhub_active_users)', legend: '{{period}}' }]),
+    timeseries('Running servers', [{ expr: 'max(jupyterhub_running_servers)', legend: 'servers' }]),
+    timeseries('Spawn latency (successful spawns)', [0.5, 0.9, 0.99].map((p) => ({
+      expr: `histogram_quantile(${p}, sum by (le) (rate(jupyterhub_server_spawn_duration_seconds_bucket{status="success"}[${W}])))`,
+      legend: `p${p * 100}`,
+    })), { unit: 's' }),
+    timeseries('Spawns by outcome', [{ expr: `sum by (status) (increase(jupyterhub_server_spawn_duration_seconds_count[${W}]))`, legend: '{{status}}' }]),
+    timeseries('Hub request latency p95', [{ expr: `histogram_quantile(0.95, sum by (le) (rate(jupyterhub_request_duration_seconds_bucket[${W}])))`, legend: 'p95' }], { unit: 's' }),
+    timeseries('Proxy responses by status', [{ expr: `sum by (status) (rate(requests_proxy{namespace="${JUPYTERHUB.namespace}"}[${W}]))`, legend: '{{status}}' }], { unit: 'reqps' }),
+    timeseries('Home volumes: free share', [{ expr: HOME_VOLUME_FREE, legend: '{{persistentvolumeclaim}}' }], { unit: 'percentunit', width: 24 }),
+    timeseries('Notebook servers: CPU', [{ expr: `sum by (pod) (rate(container_cpu_usage_seconds_total{namespace="${JUPYTERHUB.users}",container!=""}[${W}]))`, legend: '{{pod}}' }]),
+    timeseries('Notebook servers: memory (working set)', [{ expr: `sum by (pod) (container_memory_working_set_bytes{namespace="${JUPYTERHUB.users}",container!=""})`, legend: '{{pod}}' }], { unit: 'bytes' }),
+    ...podResources(JUPYTERHUB.namespace),
+  ],
+});
+
 /** The sign-in proxies in front of the UIs: who is reachable, traffic, errors and latency per UI. */
 const signIn = dashboard({
   uid: 'sign-in',
@@ -150,4 +177,5 @@ export const PLATFORM_DASHBOARDS: Readonly<Record<string, object>> = {
   'mlflow.json': mlflow,
   'http-service.json': httpService,
   'sign-in.json': signIn,
+  'jupyterhub.json': jupyterhub,
 };

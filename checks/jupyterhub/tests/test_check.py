@@ -1,0 +1,112 @@
+"""The rendered hub configs load cleanly in the real JupyterHub; planted mistakes are caught."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jupyterhub_check import check
+
+ROOT = Path(__file__).resolve().parents[3]
+RENDERED = sorted(ROOT.glob("dist-manifests/*/30-apps/jupyterhub/configmap-hub-config.yaml"))
+
+
+def config_text(cluster: str) -> str:
+    path = ROOT / "dist-manifests" / cluster / "30-apps/jupyterhub/configmap-hub-config.yaml"
+    return yaml.safe_load(path.read_text())["data"]["jupyterhub_config.py"]
+
+
+def cluster_config(cluster: str) -> dict:
+    return yaml.safe_load((ROOT / "clusters" / cluster / "cluster.yaml").read_text())
+
+
+def run(tmp_path: Path, text: str):
+    path = tmp_path / "jupyterhub_config.py"
+    path.write_text(text)
+    return check(path)
+
+
+def test_every_cluster_renders_a_hub_config():
+    assert {p.parts[-4] for p in RENDERED} == {"dev", "stage", "prod"}
+
+
+@pytest.mark.parametrize("configmap", RENDERED, ids=lambda p: p.parts[-4])
+def test_rendered_config_loads_without_problems(configmap: Path, tmp_path: Path):
+    cluster = configmap.parts[-4]
+    result = run(tmp_path, config_text(cluster))
+    assert result.problems == []
+    # The hub pod must provide these, or the hub stops at start.
+    assert result.env == ["CONFIGPROXY_AUTH_TOKEN", "OAUTH_CLIENT_SECRET"]
+    profiles = [p["slug"] for p in cluster_config(cluster)["components"]["jupyterhub"]["profiles"]]
+    assert [s.profile for s in result.spawned] == profiles
+
+
+def test_spawned_servers_are_restricted_wired_and_sized_per_profile(tmp_path: Path):
+    prod = cluster_config("prod")["components"]["jupyterhub"]
+    spawned = {s.profile: s for s in run(tmp_path, config_text("prod")).spawned}
+    pod = spawned["small"].pod
+    container = pod["spec"]["containers"][0]
+    assert pod["metadata"]["namespace"] == "jupyterhub-users"
+    assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "notebook"
+    assert pod["spec"]["serviceAccountName"] == "notebook"
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert container["resources"]["limits"] == {"cpu": 1.0, "memory": 4 * 2**30}
+    env = {e["name"]: e for e in container["env"]}
+    assert env["MLFLOW_TRACKING_URI"]["value"] == "http://mlflow.mlflow.svc.cluster.local:5000"
+    assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == {"name": "minio-user-jupyterhub", "key": "accessKey"}
+    assert env["JUPYTERHUB_API_URL"]["value"] == "http://hub.jupyterhub.svc.cluster.local:8081/hub/api"
+    # The GPU profile lands on the GPU nodes with a GPU; the others do not.
+    gpu = spawned["gpu"].pod["spec"]
+    assert gpu["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert gpu["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert gpu["tolerations"] == [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}]
+    assert "nodeSelector" not in pod["spec"]
+    # Each user's home volume, sized and classed by cluster.yaml.
+    pvc = spawned["small"].pvc
+    assert pvc["spec"]["resources"]["requests"]["storage"] == prod["home"]["size"]
+    assert pvc["spec"]["storageClassName"] == cluster_config("prod")["storageClasses"]["default"]
+    assert pvc["metadata"]["name"] == pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
+
+
+PLANTED = [
+    # A misspelt trait: JupyterHub itself would only log a warning and ignore it.
+    ('c.KubeSpawner.storage_capacity = "20Gi"', 'c.KubeSpawner.storage_capcity = "20Gi"', "KubeSpawner has no setting storage_capcity; did you mean storage_capacity?"),
+    # A class that does not exist.
+    ("c.KubeSpawner.delete_grace_period = 30", "c.KubeSpawnr.delete_grace_period = 30", "no configurable class KubeSpawnr in this JupyterHub; did you mean KubeSpawner?"),
+    # A value of the wrong type.
+    ("c.KubeSpawner.start_timeout = 600", 'c.KubeSpawner.start_timeout = "ten minutes"', "KubeSpawner refuses its settings"),
+    # A profile override that names no KubeSpawner setting.
+    ('"cpu_limit": 8', '"cpu_limt": 8', "KubeSpawner has no setting cpu_limt; did you mean cpu_limit?"),
+    # A profile override of the wrong type.
+    ('"cpu_limit": 8', '"cpu_limit": "eight"', "KubeSpawner cannot build the server of this profile"),
+    # A role scope JupyterHub does not have.
+    ('"delete:servers"', '"delete:server"', "unknown scope"),
+    # An argument the idle culler does not have.
+    ('"--concurrency=10"', '"--concurency=10"', "the idle culler refuses its arguments"),
+    # Admin groups without group management: OAuthenticator refuses.
+    ("c.GenericOAuthenticator.manage_groups = True", "c.GenericOAuthenticator.manage_groups = False", "the authenticator refuses its settings"),
+    # A log formatter that is not installed.
+    ('"pythonjsonlogger.json.JsonFormatter"', '"pythonjsonlogger.jsonn.JsonFormatter"', "JupyterHub refuses its settings"),
+]
+
+
+@pytest.mark.parametrize(("good", "bad", "expected"), PLANTED, ids=[p[2][:40] for p in PLANTED])
+def test_a_planted_mistake_is_reported(tmp_path: Path, good: str, bad: str, expected: str):
+    text = config_text("prod")
+    assert good in text, "the planted mistake must replace something the render writes"
+    problems = run(tmp_path, text.replace(good, bad, 1)).problems
+    assert any(expected in p.message for p in problems), problems
+
+
+def test_a_file_that_does_not_run_is_reported(tmp_path: Path):
+    problems = run(tmp_path, config_text("dev") + "\nc.JupyterHub.nothing = undefined_name\n").problems
+    assert [p.message.split(":")[0] for p in problems] == ["the file does not run"]
+
+
+def test_environment_the_config_reads_is_reported(tmp_path: Path):
+    text = config_text("dev") + '\nc.JupyterHub.cookie_secret_file = os.environ["EXTRA_FILE"]\n'
+    assert run(tmp_path, text).env == ["CONFIGPROXY_AUTH_TOKEN", "EXTRA_FILE", "OAUTH_CLIENT_SECRET"]

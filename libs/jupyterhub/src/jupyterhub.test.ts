@@ -1,0 +1,174 @@
+import { App, Testing } from 'cdk8s';
+import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { ImageCatalog, Layer, PlatformChart, PlatformContext, PodSelection, SecretKeyRef, SecretRequirements, ServiceEndpoint } from '@ml-platform/core';
+import { HUB_CONFIG_FILE } from './hub-config';
+import { EXECUTOR_TEMPLATE_FILE, JupyterHubChart, JupyterHubChartProps, SPARK_DEFAULTS_FILE } from './jupyterhub';
+
+const gpuNodes = { resource: 'nvidia.com/gpu', nodeSelector: { 'nvidia.com/gpu.present': 'true' }, tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' as const, effect: 'NoSchedule' as const }] };
+const contextOf = (extra: Partial<ConstructorParameters<typeof PlatformContext>[0]> = {}) =>
+  new PlatformContext({ cluster: 't', kubernetesVersion: '1.28', baseDomain: 'ml.t.internal', defaultStorageClass: 'standard', images: new ImageCatalog(), apiServer: { cidrs: ['10.0.0.1/32'], port: 6443 }, ...extra });
+
+/** Producers the hub uses, as the platform would hand them over. */
+function handles(app: App) {
+  const charts = new Map<string, PlatformChart>();
+  const chart = (ns: string) => charts.get(ns) ?? charts.set(ns, new PlatformChart(app, ns, { context: contextOf(), layer: Layer.DATA })).get(ns) as PlatformChart;
+  const endpoint = (ns: string, name: string, port: number) => new ServiceEndpoint(name, `${name}.${ns}.svc.cluster.local`, port, port, new PodSelection(chart(ns), ns, { name, instance: ns, component: 'server', version: '1' }));
+  const s3 = (bucket: string) => ({
+    endpoint: endpoint('minio', 'minio', 9000),
+    bucket,
+    region: 'us-east-1',
+    pathStyle: true,
+    accessKeyId: SecretKeyRef.of('minio-user-jupyterhub', 'accessKey', 'MinIO access key of jupyterhub, limited to its buckets'),
+    secretAccessKey: SecretKeyRef.of('minio-user-jupyterhub', 'secretKey', 'MinIO secret key of jupyterhub'),
+  });
+  return {
+    database: { endpoint: endpoint('postgres', 'postgres', 5432), database: 'jupyterhub', user: 'jupyterhub', password: SecretKeyRef.of('postgres-role-jupyterhub', 'password', 'password of PostgreSQL role jupyterhub') },
+    datasets: s3('datasets'),
+    trainingLogs: s3('tensorboard'),
+    mlflow: endpoint('mlflow', 'mlflow', 5000),
+  };
+}
+
+const small = { slug: 'small', displayName: 'Small', default: true, resources: { requests: { cpu: '500m', memory: '2Gi' }, limits: { cpu: '1', memory: '4Gi' } } };
+const gpu = { slug: 'gpu', displayName: 'GPU', gpus: 2, resources: { requests: { cpu: '4', memory: '32Gi' }, limits: { cpu: '8', memory: '64Gi' } } };
+
+function hubOf(extra: Partial<JupyterHubChartProps> = {}, context = contextOf()) {
+  const app = Testing.app();
+  const hub = new JupyterHubChart(app, 'jupyterhub', {
+    context,
+    ...handles(app),
+    signIn: { gitlabUrl: 'https://gitlab.t.internal', gitlabCidrs: ['10.0.0.5/32'], clientId: 'a'.repeat(64), clientSecret: SecretKeyRef.of('sso-gitlab', 'client-secret', 'GitLab application secret'), users: ['ml/ds'], admins: ['ml/platform'] },
+    externalHost: 'jupyterhub.ml.t.internal',
+    home: { size: '10Gi' },
+    profiles: [small],
+    spark: { executor: { instances: 2, cores: 1, memory: '2Gi' }, quota: { cpu: '8', memory: '32Gi', pods: 8 } },
+    ...extra,
+  });
+  const objects = [hub, hub.notebooks, hub.spark].flatMap((c) => Testing.synth(c));
+  const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+  const config: string = find('ConfigMap', 'hub-config').data[HUB_CONFIG_FILE];
+  return { app, hub, objects, find, config };
+}
+
+describe('JupyterHubChart', () => {
+  test('runs one hub and one proxy, recreated rather than doubled, the hub with its own token and its config', () => {
+    const { find } = hubOf();
+    const hub = find('Deployment', 'hub');
+    expect(hub.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(find('Deployment', 'proxy').spec.strategy).toEqual({ type: 'Recreate' });
+    const pod = hub.spec.template.spec;
+    expect(pod).toMatchObject({ serviceAccountName: 'hub', automountServiceAccountToken: true });
+    expect(pod.containers[0].args).toEqual(['--config=/usr/local/etc/jupyterhub/jupyterhub_config.py']);
+    expect(pod.containers[0].env.map((e: { name: string }) => e.name)).toEqual(['PYTHONUNBUFFERED', 'PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGPASSWORD', 'CONFIGPROXY_AUTH_TOKEN', 'JPY_COOKIE_SECRET', 'OAUTH_CLIENT_SECRET']);
+    expect(hub.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/path': '/hub/metrics', 'prometheus.io/port': '8081' });
+    expect(find('Deployment', 'proxy').spec.template.spec.containers[0].args).toContain('--default-target=http://hub.jupyterhub.svc.cluster.local:8081');
+  });
+
+  test('keeps its state in PostgreSQL and asks for a hex cookie secret', () => {
+    const { config, app } = hubOf();
+    expect(config).toContain('c.JupyterHub.db_url = "postgresql+psycopg2://jupyterhub@postgres.postgres.svc.cluster.local:5432/jupyterhub"');
+    const cookie = SecretRequirements.of(app).list().find((s) => s.name === 'jupyterhub-cookie-secret');
+    expect(cookie?.keys).toEqual([{ key: 'cookie-secret', description: expect.any(String), format: { encoding: 'hex', bytes: 32 } }]);
+  });
+
+  test('signs people in with GitLab, letting in its users and admins and making admins of its admins', () => {
+    const { config } = hubOf();
+    expect(config).toContain('c.GenericOAuthenticator.allowed_groups = [\n    "ml/ds",\n    "ml/platform",\n]');
+    expect(config).toContain('c.GenericOAuthenticator.admin_groups = [\n    "ml/platform",\n]');
+    expect(config).toContain('c.GenericOAuthenticator.client_secret = os.environ["OAUTH_CLIENT_SECRET"]');
+    expect(config).toContain('c.GenericOAuthenticator.oauth_callback_url = "https://jupyterhub.ml.t.internal/hub/oauth_callback"');
+  });
+
+  test('grants the hub exactly what KubeSpawner needs in the users namespace, and the drivers what Spark needs among the executors', () => {
+    const { find } = hubOf();
+    expect(find('Role', 'hub-spawner').metadata.namespace).toBe('jupyterhub-users');
+    expect(find('Role', 'hub-spawner').rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
+      { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'create'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    expect(find('RoleBinding', 'hub-spawner').subjects).toEqual([{ kind: 'ServiceAccount', name: 'hub', namespace: 'jupyterhub' }]);
+    expect(find('Role', 'spark-driver').metadata.namespace).toBe('jupyterhub-spark');
+    expect(find('RoleBinding', 'spark-driver').subjects).toEqual([{ kind: 'ServiceAccount', name: 'notebook', namespace: 'jupyterhub-users' }]);
+  });
+
+  test('wires every notebook server to MLflow, the datasets bucket and Spark, with secrets by reference only', () => {
+    const { config, find, app } = hubOf();
+    expect(config).toContain('"MLFLOW_TRACKING_URI": "http://mlflow.mlflow.svc.cluster.local:5000"');
+    expect(config).toContain('"DATASETS_BUCKET": "s3://datasets"');
+    expect(config).toContain('"TENSORBOARD_LOGDIR": "s3://tensorboard/{username}"');
+    expect(config).toMatch(/"AWS_SECRET_ACCESS_KEY": \{\s+"valueFrom": \{\s+"secretKeyRef": \{\s+"name": "minio-user-jupyterhub",\s+"key": "secretKey"/);
+    const namespacesOf = (name: string) => SecretRequirements.of(app).list().find((s) => s.name === name)?.namespaces;
+    expect(namespacesOf('minio-user-jupyterhub')).toEqual(['jupyterhub-spark', 'jupyterhub-users']);
+    const spark: string = find('ConfigMap', 'spark-conf').data[SPARK_DEFAULTS_FILE];
+    expect(spark).toContain('spark.kubernetes.namespace jupyterhub-spark');
+    expect(spark).toContain('spark.driver.host ${env:SPARK_DRIVER_HOST}');
+    expect(spark).toContain('spark.hadoop.fs.s3a.endpoint http://minio.minio.svc.cluster.local:9000');
+    // Spark copies this folder into a ConfigMap for the executors: credentials stay in the environment.
+    expect(spark).not.toMatch(/fs\.s3a\.(access|secret)\.key/);
+  });
+
+  test('starts Spark executors restricted, read-only and capped by a quota', () => {
+    const { find } = hubOf();
+    const template = parse(find('ConfigMap', 'spark-conf').data[EXECUTOR_TEMPLATE_FILE]);
+    expect(template.spec).toMatchObject({ automountServiceAccountToken: false, restartPolicy: 'Never', securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } });
+    expect(template.spec.containers[0]).toMatchObject({ name: 'spark-executor', command: ['/opt/spark-executor-entrypoint.sh'], securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } });
+    // 2 GiB of heap plus PySpark's 40% overhead.
+    expect(template.spec.containers[0].resources.limits).toEqual({ cpu: '1', memory: '2868Mi' });
+    expect(find('ResourceQuota', 'spark-executors').spec.hard).toEqual({ pods: 8, 'requests.cpu': '8', 'limits.cpu': '8', 'requests.memory': '32Gi', 'limits.memory': '32Gi' });
+  });
+
+  test('lets exactly the declared flows through', () => {
+    const { objects } = hubOf();
+    const names = (ns: string) => objects.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === ns && !['default-deny', 'allow-dns-egress'].includes(o.metadata.name)).map((o) => o.metadata.name).sort();
+    expect(names('jupyterhub')).toEqual([
+      'allow-hub-from-notebook.jupyterhub-users-8081',
+      'allow-hub-from-proxy-8081',
+      'allow-hub-to-gitlab-443',
+      'allow-hub-to-kube-apiserver-6443',
+      'allow-hub-to-notebook-8888',
+      'allow-hub-to-postgres-5432',
+      'allow-hub-to-proxy-8001',
+      'allow-proxy-from-hub-8001',
+      'allow-proxy-to-hub-8081',
+      'allow-proxy-to-notebook-8888',
+    ]);
+    expect(names('jupyterhub-users')).toEqual([
+      'allow-notebook-from-hub.jupyterhub-8888',
+      'allow-notebook-from-proxy.jupyterhub-8888',
+      'allow-notebook-from-spark-executor.jupyterhub-spark-7078',
+      'allow-notebook-from-spark-executor.jupyterhub-spark-7079',
+      'allow-notebook-to-hub-8081',
+      'allow-notebook-to-kube-apiserver-6443',
+      'allow-notebook-to-minio-9000',
+      'allow-notebook-to-mlflow-5000',
+      'allow-notebook-to-spark-executor-7079',
+    ]);
+    expect(names('jupyterhub-spark')).toEqual([
+      'allow-spark-executor-from-notebook.jupyterhub-users-7079',
+      'allow-spark-executor-from-spark-executor-7079',
+      'allow-spark-executor-to-minio-9000',
+      'allow-spark-executor-to-notebook-7078',
+      'allow-spark-executor-to-notebook-7079',
+      'allow-spark-executor-to-spark-executor-7079',
+    ]);
+  });
+
+  test('gives a GPU profile the GPUs, node selector and tolerations of the cluster\'s GPU nodes', () => {
+    const { config } = hubOf({ profiles: [small, gpu] }, contextOf({ gpuNodes }));
+    expect(config).toMatch(/"extra_resource_limits": \{\s+"nvidia.com\/gpu": "2",/);
+    expect(config).toMatch(/"node_selector": \{\s+"nvidia.com\/gpu.present": "true",/);
+    expect(config).toMatch(/"tolerations": \[\s+\{\s+"key": "nvidia.com\/gpu",\s+"operator": "Exists",\s+"effect": "NoSchedule",/);
+    expect(() => hubOf({ profiles: [small, gpu] })).toThrowError("jupyterhub profile 'gpu' asks for GPUs, and the cluster declares no gpuNodes");
+  });
+
+  test('refuses what it cannot deliver', () => {
+    const vault = contextOf();
+    vault.deliverSecretsWithVault({ kvMount: 'secret', pathPrefix: 'p', allowAgents: () => undefined });
+    expect(() => hubOf({}, vault)).toThrowError(/cannot receive secrets from Vault yet; use secrets.backend sops/);
+    const app = Testing.app();
+    const other = { ...handles(app).trainingLogs, accessKeyId: SecretKeyRef.of('minio-user-tensorboard', 'accessKey', 'other key') };
+    expect(() => hubOf({ trainingLogs: other })).toThrowError(/a notebook has one S3 key/);
+  });
+});

@@ -1,0 +1,513 @@
+import { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import {
+  allowEgressToAddresses,
+  allowFlow,
+  allowPodFlow,
+  contentRevision,
+  EnvValue,
+  httpProbe,
+  kubeEnv,
+  Layer,
+  libpqEnv,
+  PlatformChart,
+  PlatformContext,
+  PlatformDeployment,
+  PlatformDisruptionBudget,
+  PlatformService,
+  PodSelection,
+  PostgresDatabase,
+  quantityValue,
+  requireApiServer,
+  restrictedSecurityContexts,
+  ResourceSpec,
+  S3Bucket,
+  s3Env,
+  SecretKeyRef,
+  ServiceEndpoint,
+  SignIn,
+  WebUi,
+  workloadLabels,
+} from '@ml-platform/core';
+import { fromEnv, HUB_CONFIG_FILE, HubSetting, renderHubConfig } from './hub-config';
+import { JUPYTERHUB_HUB_IMAGE, JUPYTERHUB_PROXY_IMAGE, NOTEBOOK_IMAGE } from './images';
+import { EXECUTOR_BLOCK_MANAGER_PORT, EXECUTOR_CONTAINER, ExecutorSize, NOTEBOOK_GID, NOTEBOOK_UID, NotebookServersChart, SPARK_CONF_DIR, SparkExecutorsChart, spawnedLabels } from './notebooks';
+
+/** GitLab as JupyterHub's OAuth provider, and who may sign in. */
+export interface JupyterHubSignIn {
+  /** The GitLab instance, e.g. `https://gitlab.example.internal`. */
+  readonly gitlabUrl: string;
+  /** Where GitLab is, for the hub's token and userinfo calls (443). */
+  readonly gitlabCidrs: readonly string[];
+  /** The Application ID of the cluster's GitLab application. */
+  readonly clientId: string;
+  readonly clientSecret: SecretKeyRef;
+  /**
+   * ConfigMap (key `ca.crt`) with the CA that signed GitLab's certificate.
+   *
+   * @default - the image's CA bundle
+   */
+  readonly caConfigMap?: string;
+  /** GitLab groups (full paths) whose members may sign in. */
+  readonly users: readonly string[];
+  /** GitLab groups whose members administer the hub; they may also sign in. */
+  readonly admins: readonly string[];
+}
+
+/** A server size people choose when they start their notebook server. */
+export interface NotebookProfile {
+  readonly slug: string;
+  readonly displayName: string;
+  /** @default - none */
+  readonly description?: string;
+  /** @default false */
+  readonly default?: boolean;
+  readonly resources: ResourceSpec;
+  /**
+   * GPUs per server; the cluster's `gpuNodes` says which resource, nodes and tolerations.
+   *
+   * @default - none
+   */
+  readonly gpus?: number;
+}
+
+/** Spark from notebooks. */
+export interface NotebookSparkProps {
+  readonly executor: ExecutorSize & { readonly instances: number };
+  readonly quota: { readonly cpu: string; readonly memory: string; readonly pods: number };
+}
+
+/** Properties for `JupyterHubChart`. */
+export interface JupyterHubChartProps {
+  readonly context: PlatformContext;
+  /** Where the hub keeps users, servers and tokens. */
+  readonly database: PostgresDatabase;
+  /** The shared datasets bucket every notebook reads and writes (pandas, Spark). */
+  readonly datasets: S3Bucket;
+  /**
+   * Where notebooks write training logs for TensorBoard (`s3://<bucket>/<user>/...`); same
+   * credentials as `datasets`.
+   *
+   * @default - no training log bucket
+   */
+  readonly trainingLogs?: S3Bucket;
+  /** The MLflow tracking server notebooks log runs to. */
+  readonly mlflow: ServiceEndpoint;
+  readonly signIn: JupyterHubSignIn;
+  /** The host people reach JupyterHub at. */
+  readonly externalHost: string;
+  /** @default - 100m/512Mi requested, 1 CPU/1Gi limit */
+  readonly hubResources?: ResourceSpec;
+  /** @default - 50m/128Mi requested, 500m/256Mi limit */
+  readonly proxyResources?: ResourceSpec;
+  /** @default - stop servers idle for 1 hour, look every 10 minutes */
+  readonly culler?: { readonly timeoutSeconds: number; readonly everySeconds: number };
+  /** Each user's home volume. */
+  readonly home: { readonly size: string; readonly storageClass?: string };
+  readonly profiles: readonly NotebookProfile[];
+  readonly spark: NotebookSparkProps;
+}
+
+const HUB_PORT = 8081;
+const PROXY_PORT = 8000;
+const PROXY_API_PORT = 8001;
+const PROXY_METRICS_PORT = 8002;
+/** The k8s-hub image's user (jovyan, images/hub/Dockerfile of zero-to-jupyterhub 4.4.0). */
+const HUB_UID = 1000;
+/** The configurable-http-proxy image's user (nobody, its Dockerfile). */
+const PROXY_UID = 65534;
+const NOTEBOOK_PORT = 8888;
+/** Spark's driver ports in the notebook server, fixed so NetworkPolicies can name them. */
+const DRIVER_PORT = 7078;
+const DRIVER_BLOCK_MANAGER_PORT = 7079;
+const HUB_CONFIG_DIR = '/usr/local/etc/jupyterhub';
+const GITLAB_CA_DIR = '/etc/gitlab-ca';
+/** GitLab sends people back here after sign-in (OAuthenticator's callback handler). */
+export const JUPYTERHUB_CALLBACK = '/hub/oauth_callback';
+
+const DEFAULT_HUB_RESOURCES: ResourceSpec = { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+const DEFAULT_PROXY_RESOURCES: ResourceSpec = { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
+
+/**
+ * JupyterHub, as zero-to-jupyterhub 4.4.0 would run it, without Helm: the hub (KubeSpawner,
+ * GitLab sign-in with groups, the idle culler as a hub service, its state in PostgreSQL) and
+ * configurable-http-proxy in namespace `jupyterhub`; the notebook servers it spawns in
+ * `jupyterhub-users` and their Spark executors in `jupyterhub-spark` (sibling charts). Every
+ * notebook server knows MLflow, the datasets bucket and Spark from its environment.
+ */
+export class JupyterHubChart extends PlatformChart {
+  public readonly hub: PodSelection;
+  public readonly proxy: PodSelection;
+  /** The hub's REST API and pages (the proxy's default target). */
+  public readonly hubEndpoint: ServiceEndpoint;
+  public readonly notebooks: NotebookServersChart;
+  public readonly spark: SparkExecutorsChart;
+  /** What people use: the proxy's public side; the hub signs them in with GitLab itself. */
+  public readonly webUi: WebUi;
+
+  constructor(scope: Construct, id: string, props: JupyterHubChartProps) {
+    super(scope, id, { context: props.context, layer: Layer.APPS });
+    if (props.context.vault) {
+      throw new Error('jupyterhub: notebook servers and Spark executors are created by KubeSpawner and Spark, which cannot receive secrets from Vault yet; use secrets.backend sops for this cluster');
+    }
+    if (props.trainingLogs && props.trainingLogs.accessKeyId.secretName !== props.datasets.accessKeyId.secretName) {
+      throw new Error('jupyterhub: the training log bucket must use the datasets bucket\'s credentials (a notebook has one S3 key); give both buckets the same consumer');
+    }
+    const images = props.context.images;
+    const hubImage = images.image(JUPYTERHUB_HUB_IMAGE);
+    const proxyImage = images.image(JUPYTERHUB_PROXY_IMAGE);
+    const notebookImage = images.image(NOTEBOOK_IMAGE);
+    const apiServer = requireApiServer(this);
+
+    // Siblings, not children: each chart owns one namespace.
+    const usersNamespace = `${id}-users`;
+    const drivers = { serviceAccount: 'notebook', namespace: usersNamespace };
+    const s3 = s3Env(props.datasets);
+    this.spark = new SparkExecutorsChart(scope, `${id}-spark`, { context: props.context, image: notebookImage, executor: props.spark.executor, quota: props.spark.quota, drivers, env: s3 });
+    const hubAccount = { serviceAccount: 'hub', namespace: this.namespace };
+    this.notebooks = new NotebookServersChart(scope, usersNamespace, {
+      context: props.context,
+      image: notebookImage,
+      spawner: hubAccount,
+      sparkConf: {
+        [SPARK_DEFAULTS_FILE]: sparkDefaults({
+          apiServer: 'https://kubernetes.default.svc:443',
+          namespace: this.spark.namespace,
+          image: notebookImage.reference,
+          executor: props.spark.executor,
+          s3: props.datasets,
+        }),
+        [EXECUTOR_TEMPLATE_FILE]: this.spark.podTemplate,
+      },
+    });
+    const servers = this.notebooks.servers;
+
+    const proxyToken = SecretKeyRef.of(`${id}-proxy-token`, 'token', 'token the hub and configurable-http-proxy share for the proxy API');
+    const cookieSecret = SecretKeyRef.of(`${id}-cookie-secret`, 'cookie-secret', "JupyterHub's cookie signing key: 32 random bytes, hex-encoded", { encoding: 'hex', bytes: 32 });
+
+    const hubIdentity = { name: 'hub', instance: id, component: 'hub', version: hubImage.version };
+    const proxyIdentity = { name: 'proxy', instance: id, component: 'proxy', version: proxyImage.version };
+    this.hub = new PodSelection(this, this.namespace, hubIdentity);
+    this.proxy = new PodSelection(this, this.namespace, proxyIdentity);
+    this.hubEndpoint = new PlatformService(this, 'HubService', { name: 'hub', pods: this.hub, ports: [{ name: 'http', port: HUB_PORT }] }).endpoint('http');
+    const proxyApi = new PlatformService(this, 'ProxyApiService', { name: 'proxy-api', pods: this.proxy, ports: [{ name: 'api', port: PROXY_API_PORT }] }).endpoint('api');
+    const proxyPublic = new PlatformService(this, 'ProxyPublicService', { name: 'proxy-public', pods: this.proxy, ports: [{ name: 'http', port: 80, targetPort: PROXY_PORT }] }).endpoint('http');
+
+    // What every notebook server finds in its environment: the platform's services, and Spark.
+    const notebookEnv: Record<string, EnvValue> = {
+      MLFLOW_TRACKING_URI: EnvValue.fromValue(props.mlflow.url()),
+      ...s3,
+      DATASETS_BUCKET: EnvValue.fromValue(`s3://${props.datasets.bucket}`),
+      ...(props.trainingLogs ? { TENSORBOARD_LOGDIR: EnvValue.fromValue(`s3://${props.trainingLogs.bucket}/{username}`) } : {}),
+      SPARK_CONF_DIR: EnvValue.fromValue(SPARK_CONF_DIR),
+      // Executors connect back to the driver by the notebook pod's address.
+      SPARK_DRIVER_HOST: EnvValue.fromField('status.podIP'),
+    };
+    const hubConfig = renderHubConfig(
+      hubSettings({
+        props,
+        namespace: this.namespace,
+        hubUrl: this.hubEndpoint.url(),
+        proxyApiUrl: proxyApi.url(),
+        notebookImage: notebookImage.reference,
+        notebookLabels: spawnedLabels(servers.identity, 'kubespawner'),
+        notebookEnv: kubeEnv(this.notebooks, this.notebooks.namespace, notebookEnv),
+        usersNamespace: this.notebooks.namespace,
+        serviceAccount: drivers.serviceAccount,
+        sparkConfMap: this.notebooks.sparkConfMap,
+      }),
+      'Generated by the platform render (libs/jupyterhub/src/jupyterhub.ts); do not edit.',
+    );
+    const configMap = 'hub-config';
+    new k8s.KubeConfigMap(this, 'HubConfig', { metadata: { name: configMap, namespace: this.namespace, labels: workloadLabels(hubIdentity) }, data: { [HUB_CONFIG_FILE]: hubConfig } });
+
+    new k8s.KubeServiceAccount(this, 'HubServiceAccount', {
+      metadata: { name: hubAccount.serviceAccount, namespace: this.namespace, labels: workloadLabels(hubIdentity) },
+      automountServiceAccountToken: false,
+    });
+    const health = () => httpProbe(HUB_PORT, '/hub/health');
+    const caMount = props.signIn.caConfigMap ? [{ volume: 'gitlab-ca', path: GITLAB_CA_DIR }] : [];
+    new PlatformDeployment(this, 'Hub', {
+      identity: hubIdentity,
+      // One hub owns the proxy's routes and the spawner state: never two at once.
+      strategy: 'Recreate',
+      metrics: { port: HUB_PORT, path: '/hub/metrics' },
+      podAnnotations: { 'ml-platform.io/config-revision': contentRevision(hubConfig) },
+      pod: {
+        user: HUB_UID,
+        group: HUB_UID,
+        serviceAccountName: hubAccount.serviceAccount,
+        mountServiceAccountToken: true,
+        containers: [
+          {
+            name: 'hub',
+            image: hubImage,
+            command: ['jupyterhub'],
+            args: [`--config=${HUB_CONFIG_DIR}/${HUB_CONFIG_FILE}`],
+            workingDir: '/srv/jupyterhub',
+            env: {
+              PYTHONUNBUFFERED: EnvValue.fromValue('1'),
+              ...libpqEnv(props.database),
+              CONFIGPROXY_AUTH_TOKEN: EnvValue.fromSecret(proxyToken),
+              JPY_COOKIE_SECRET: EnvValue.fromSecret(cookieSecret),
+              OAUTH_CLIENT_SECRET: EnvValue.fromSecret(props.signIn.clientSecret),
+            },
+            ports: [{ name: 'http', number: HUB_PORT }],
+            resources: props.hubResources ?? DEFAULT_HUB_RESOURCES,
+            // The first start creates the schema in PostgreSQL, a version bump migrates it.
+            startupProbe: { ...health(), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60 },
+            livenessProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 30 },
+            readinessProbe: { ...health(), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+            writablePaths: [
+              { path: '/srv/jupyterhub', sizeLimit: '64Mi' },
+              { path: '/tmp', sizeLimit: '256Mi' },
+            ],
+            mounts: [{ volume: 'config', path: HUB_CONFIG_DIR }, ...caMount],
+          },
+        ],
+        volumes: [
+          { name: 'config', configMap: { name: configMap } },
+          ...(props.signIn.caConfigMap ? [{ name: 'gitlab-ca', configMap: { name: props.signIn.caConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] : []),
+        ],
+      },
+    });
+
+    const chpHealth = () => httpProbe(PROXY_PORT, '/_chp_healthz');
+    new PlatformDeployment(this, 'Proxy', {
+      identity: proxyIdentity,
+      // The routing table lives in the proxy's memory, filled by the one hub: one proxy.
+      strategy: 'Recreate',
+      metrics: { port: PROXY_METRICS_PORT, path: '/metrics' },
+      pod: {
+        user: PROXY_UID,
+        group: PROXY_UID,
+        terminationGracePeriod: Duration.seconds(60),
+        containers: [
+          {
+            name: 'chp',
+            image: proxyImage,
+            command: ['configurable-http-proxy'],
+            args: [
+              // Empty addresses listen on every interface.
+              '--ip=',
+              `--port=${PROXY_PORT}`,
+              '--api-ip=',
+              `--api-port=${PROXY_API_PORT}`,
+              `--default-target=${this.hubEndpoint.url()}`,
+              `--error-target=${this.hubEndpoint.url()}/hub/error`,
+              '--metrics-ip=',
+              `--metrics-port=${PROXY_METRICS_PORT}`,
+              '--log-level=info',
+            ],
+            env: { CONFIGPROXY_AUTH_TOKEN: EnvValue.fromSecret(proxyToken) },
+            ports: [
+              { name: 'http', number: PROXY_PORT },
+              { name: 'api', number: PROXY_API_PORT },
+              { name: 'metrics', number: PROXY_METRICS_PORT },
+            ],
+            resources: props.proxyResources ?? DEFAULT_PROXY_RESOURCES,
+            livenessProbe: { ...chpHealth(), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 30 },
+            readinessProbe: { ...chpHealth(), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+            writablePaths: [{ path: '/tmp', sizeLimit: '64Mi' }],
+          },
+        ],
+      },
+    });
+    // A drain waits for running notebooks (the culler stops idle ones) rather than killing a session.
+    new PlatformDisruptionBudget(this.notebooks, 'Budget', { pods: servers, maxUnavailable: 0 });
+
+    this.webUi = { name: 'jupyterhub', purpose: 'Notebook servers (JupyterLab) with MLflow, S3 and Spark', endpoint: proxyPublic, signIn: SignIn.OIDC, callbackPath: JUPYTERHUB_CALLBACK };
+
+    // The flows, and only these: people come in through the proxy, which routes to the hub and
+    // to the servers; the hub drives the proxy, the API server, PostgreSQL and GitLab; servers
+    // call the hub API, MLflow, MinIO and the API server (Spark), and exchange data with executors.
+    allowFlow(this.proxy, this.hubEndpoint);
+    allowPodFlow(this.proxy, servers, NOTEBOOK_PORT);
+    allowFlow(this.hub, proxyApi);
+    allowPodFlow(this.hub, servers, NOTEBOOK_PORT);
+    allowFlow(this.hub, props.database.endpoint);
+    allowEgressToAddresses(this.hub, 'kube-apiserver', apiServer.cidrs, apiServer.port);
+    allowEgressToAddresses(this.hub, 'gitlab', props.signIn.gitlabCidrs, 443);
+    allowFlow(servers, this.hubEndpoint);
+    allowFlow(servers, props.mlflow);
+    allowFlow(servers, props.datasets.endpoint);
+    allowEgressToAddresses(servers, 'kube-apiserver', apiServer.cidrs, apiServer.port);
+    const executors = this.spark.executors;
+    allowPodFlow(servers, executors, EXECUTOR_BLOCK_MANAGER_PORT);
+    allowPodFlow(executors, servers, DRIVER_PORT);
+    allowPodFlow(executors, servers, DRIVER_BLOCK_MANAGER_PORT);
+    allowPodFlow(executors, executors, EXECUTOR_BLOCK_MANAGER_PORT);
+    allowFlow(executors, props.datasets.endpoint);
+  }
+}
+
+/** The file names in the notebook servers' Spark configuration folder. */
+export const SPARK_DEFAULTS_FILE = 'spark-defaults.conf';
+export const EXECUTOR_TEMPLATE_FILE = 'executor-pod-template.yaml';
+
+/** What `sparkDefaults` writes. */
+interface SparkDefaultsProps {
+  readonly apiServer: string;
+  readonly namespace: string;
+  readonly image: string;
+  readonly executor: ExecutorSize & { readonly instances: number };
+  readonly s3: S3Bucket;
+}
+
+/**
+ * spark-defaults.conf of the notebook servers: client mode against the cluster's API server,
+ * executors in their own namespace from the pod template, fixed driver ports, and S3A on the
+ * datasets bucket with the credentials from the environment (never in this file: Spark copies
+ * the driver's configuration folder into a ConfigMap for the executors).
+ */
+function sparkDefaults(props: SparkDefaultsProps): string {
+  const heapMi = quantityValue(props.executor.memory) / 2 ** 20;
+  const settings: [string, string][] = [
+    ['spark.master', `k8s://${props.apiServer}`],
+    ['spark.submit.deployMode', 'client'],
+    ['spark.kubernetes.namespace', props.namespace],
+    ['spark.kubernetes.container.image', props.image],
+    ['spark.kubernetes.container.image.pullPolicy', 'IfNotPresent'],
+    ['spark.kubernetes.executor.podTemplateFile', `${SPARK_CONF_DIR}/${EXECUTOR_TEMPLATE_FILE}`],
+    ['spark.kubernetes.executor.podTemplateContainerName', EXECUTOR_CONTAINER],
+    ['spark.kubernetes.authenticate.caCertFile', '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'],
+    ['spark.kubernetes.authenticate.oauthTokenFile', '/var/run/secrets/kubernetes.io/serviceaccount/token'],
+    ['spark.kubernetes.executor.deleteOnTermination', 'true'],
+    // Client mode has no driver Service to delete; without this, stop() asks to and is refused.
+    ['spark.kubernetes.driver.service.deleteOnTermination', 'false'],
+    ['spark.driver.host', '${env:SPARK_DRIVER_HOST}'],
+    ['spark.driver.bindAddress', '0.0.0.0'],
+    ['spark.driver.port', String(DRIVER_PORT)],
+    ['spark.driver.blockManager.port', String(DRIVER_BLOCK_MANAGER_PORT)],
+    ['spark.blockManager.port', String(EXECUTOR_BLOCK_MANAGER_PORT)],
+    ['spark.executor.instances', String(props.executor.instances)],
+    ['spark.executor.cores', String(props.executor.cores)],
+    ['spark.kubernetes.executor.limit.cores', String(props.executor.cores)],
+    ['spark.executor.memory', `${heapMi}m`],
+    ['spark.hadoop.fs.s3a.endpoint', props.s3.endpoint.url()],
+    ['spark.hadoop.fs.s3a.endpoint.region', props.s3.region],
+    ['spark.hadoop.fs.s3a.path.style.access', String(props.s3.pathStyle)],
+    ['spark.hadoop.fs.s3a.connection.ssl.enabled', 'false'],
+    ['spark.hadoop.fs.s3a.aws.credentials.provider', 'software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider'],
+  ];
+  return `# Generated by the platform render (libs/jupyterhub); do not edit.\n${settings.map(([k, v]) => `${k} ${v}`).join('\n')}\n`;
+}
+
+/** What the hub's settings are made from. */
+interface HubSettingsInput {
+  readonly props: JupyterHubChartProps;
+  readonly namespace: string;
+  readonly hubUrl: string;
+  readonly proxyApiUrl: string;
+  readonly notebookImage: string;
+  readonly notebookLabels: Record<string, string>;
+  readonly notebookEnv: k8s.EnvVar[];
+  readonly usersNamespace: string;
+  readonly serviceAccount: string;
+  readonly sparkConfMap: string;
+}
+
+/** Every setting of jupyterhub_config.py, in reading order. */
+function hubSettings(input: HubSettingsInput): HubSetting[] {
+  const { props } = input;
+  const { signIn } = props;
+  const db = props.database;
+  const culler = props.culler ?? { timeoutSeconds: 3600, everySeconds: 600 };
+  const security = restrictedSecurityContexts(NOTEBOOK_UID, NOTEBOOK_GID);
+  const gpuNodes = props.context.gpuNodes;
+  const hub = (trait: string, value: HubSetting['value'], why?: string): HubSetting => ({ section: 'JupyterHub', trait, value, why });
+  const auth = (trait: string, value: HubSetting['value'], why?: string): HubSetting => ({ section: 'GenericOAuthenticator', trait, value, why });
+  const spawner = (trait: string, value: HubSetting['value'], why?: string): HubSetting => ({ section: 'KubeSpawner', trait, value, why });
+  return [
+    hub('hub_bind_url', `http://:${HUB_PORT}`),
+    hub('hub_connect_url', input.hubUrl, 'Notebook servers reach the hub API through its Service.'),
+    hub('public_url', `https://${props.externalHost}`),
+    { section: 'ConfigurableHTTPProxy', trait: 'should_start', value: false, why: 'configurable-http-proxy runs in its own Deployment; CONFIGPROXY_AUTH_TOKEN comes from the environment.' },
+    { section: 'ConfigurableHTTPProxy', trait: 'api_url', value: input.proxyApiUrl },
+    hub('cleanup_servers', false, 'A hub restart must not stop anyone\'s server.'),
+    hub('db_url', `postgresql+psycopg2://${db.user}@${db.endpoint.host}:${db.endpoint.port}/${db.database}`, 'The password comes from PGPASSWORD.'),
+    hub('upgrade_db', true, 'A new JupyterHub version migrates the schema at start (back up the database first: docs/jupyterhub.md).'),
+    hub('authenticate_prometheus', false, 'Only Prometheus may reach /hub/metrics (NetworkPolicy).'),
+    hub('last_activity_interval', 60),
+    hub('logging_config', {
+      formatters: { json: { '()': 'pythonjsonlogger.json.JsonFormatter', fmt: '%(asctime)s %(levelname)s %(name)s %(message)s', rename_fields: { asctime: 'time', levelname: 'level', name: 'logger' } } },
+      handlers: { console: { formatter: 'json' } },
+    }, 'JSON lines on stderr (python-json-logger, shipped with JupyterHub through jupyter-events).'),
+    hub('services', [
+      {
+        name: 'idle-culler',
+        command: ['python3', '-m', 'jupyterhub_idle_culler', `--url=http://localhost:${HUB_PORT}/hub/api`, `--timeout=${culler.timeoutSeconds}`, `--cull-every=${culler.everySeconds}`, '--concurrency=10'],
+      },
+    ]),
+    hub('load_roles', [{ name: 'idle-culler', description: 'Stop idle notebook servers', scopes: ['list:users', 'read:users:activity', 'read:servers', 'delete:servers'], services: ['idle-culler'] }]),
+
+    hub('authenticator_class', 'generic-oauth', 'GitLab as the OAuth provider; its userinfo carries the groups, as for Grafana and oauth2-proxy.'),
+    auth('login_service', 'GitLab'),
+    auth('client_id', signIn.clientId),
+    fromEnv('GenericOAuthenticator', 'client_secret', 'OAUTH_CLIENT_SECRET'),
+    auth('oauth_callback_url', `https://${props.externalHost}${JUPYTERHUB_CALLBACK}`),
+    auth('authorize_url', `${signIn.gitlabUrl}/oauth/authorize`),
+    auth('token_url', `${signIn.gitlabUrl}/oauth/token`),
+    auth('userdata_url', `${signIn.gitlabUrl}/oauth/userinfo`),
+    auth('scope', ['openid', 'profile', 'email']),
+    auth('username_claim', 'nickname', 'The GitLab username.'),
+    auth('manage_groups', true, 'Membership comes from GitLab at every sign-in: who left a group loses access.'),
+    auth('auth_state_groups_key', 'oauth_user.groups'),
+    auth('allowed_groups', [...new Set([...signIn.users, ...signIn.admins])]),
+    auth('admin_groups', [...signIn.admins]),
+    ...(signIn.caConfigMap ? [auth('http_request_kwargs', { ca_certs: `${GITLAB_CA_DIR}/ca.crt` }, "GitLab's certificate is signed by the internal CA.")] : []),
+
+    hub('spawner_class', 'kubespawner.KubeSpawner', 'KubeSpawner 7.0 registers no entry point name: the import path.'),
+    spawner('namespace', input.usersNamespace),
+    spawner('image', input.notebookImage),
+    spawner('image_pull_policy', 'IfNotPresent'),
+    spawner('cmd', ['jupyterhub-singleuser']),
+    spawner('default_url', '/lab'),
+    spawner('start_timeout', 600, 'The first start on a node pulls the notebook image (several GB).'),
+    spawner('http_timeout', 120),
+    spawner('common_labels', input.notebookLabels, 'Our labels: NetworkPolicies select notebook servers by name and instance.'),
+    spawner('service_account', input.serviceAccount),
+    spawner('automount_service_account_token', true, "Spark's driver starts executors with this token (Role spark-driver in the executors' namespace only)."),
+    spawner('pod_security_context', security.pod as HubSetting['value']),
+    spawner('container_security_context', security.container as HubSetting['value']),
+    spawner('extra_pod_config', { enableServiceLinks: false }),
+    spawner('storage_pvc_ensure', true),
+    spawner('pvc_name_template', 'home-{user_server}'),
+    spawner('storage_capacity', props.home.size),
+    spawner('storage_class', props.home.storageClass ?? props.context.defaultStorageClass),
+    spawner('storage_access_modes', ['ReadWriteOnce']),
+    spawner('delete_pvc', false, "Deleting a user keeps their home volume; remove it by hand once it is no longer needed."),
+    spawner('volumes', [
+      { name: 'home', persistentVolumeClaim: { claimName: '{pvc_name}' } },
+      { name: 'tmp', emptyDir: { sizeLimit: '8Gi' } },
+      { name: 'spark-conf', configMap: { name: input.sparkConfMap } },
+    ], 'The image is read-only: home and /tmp are the places a server writes.'),
+    spawner('volume_mounts', [
+      { name: 'home', mountPath: '/home/jovyan' },
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'spark-conf', mountPath: SPARK_CONF_DIR, readOnly: true },
+    ]),
+    // Kubernetes EnvVars: KubeSpawner takes a dict value as the variable's spec (valueFrom).
+    spawner('environment', Object.fromEntries(input.notebookEnv.map((e) => [e.name, e.valueFrom ? { valueFrom: JSON.parse(JSON.stringify(e.valueFrom)) } : (e.value as string)]))),
+    spawner('delete_grace_period', 30),
+    spawner('profile_list', props.profiles.map((p) => {
+      if (p.gpus && !gpuNodes) throw new Error(`jupyterhub profile '${p.slug}' asks for GPUs, and the cluster declares no gpuNodes`);
+      return {
+        display_name: p.displayName,
+        slug: p.slug,
+        ...(p.description ? { description: p.description } : {}),
+        default: p.default ?? false,
+        kubespawner_override: {
+          cpu_guarantee: quantityValue(p.resources.requests.cpu),
+          cpu_limit: quantityValue(p.resources.limits.cpu),
+          mem_guarantee: quantityValue(p.resources.requests.memory),
+          mem_limit: quantityValue(p.resources.limits.memory),
+          ...(p.gpus && gpuNodes
+            ? { extra_resource_limits: { [gpuNodes.resource]: String(p.gpus) }, node_selector: { ...gpuNodes.nodeSelector }, tolerations: gpuNodes.tolerations.map((t) => ({ ...t })) }
+            : {}),
+        },
+      };
+    })),
+  ];
+}

@@ -1,0 +1,180 @@
+// The two namespaces JupyterHub's spawner fills: the notebook servers themselves, and the Spark
+// executors that a notebook's Spark session starts. Neither holds a workload the render creates:
+// their pods are made by KubeSpawner and by Spark from what these charts provide (RBAC, config,
+// a pod template, quota, NetworkPolicies).
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { stringify } from 'yaml';
+import {
+  EnvValue,
+  grant,
+  hardenedPod,
+  ImageRef,
+  LabelKeys,
+  Layer,
+  PlatformChart,
+  PlatformContext,
+  PodSelection,
+  quantityValue,
+  RbacSubject,
+  WorkloadIdentity,
+  workloadLabels,
+} from '@ml-platform/core';
+
+/** docker-stacks images run as jovyan, UID 1000, in group users, GID 100 (images/docker-stacks-foundation). */
+export const NOTEBOOK_UID = 1000;
+export const NOTEBOOK_GID = 100;
+
+/** Labels of pods another program creates: ours, but managed by that program. */
+export function spawnedLabels(identity: WorkloadIdentity, managedBy: string): Record<string, string> {
+  return { ...workloadLabels(identity), [LabelKeys.MANAGED_BY]: managedBy };
+}
+
+/** Properties for `NotebookServersChart`. */
+export interface NotebookServersChartProps {
+  readonly context: PlatformContext;
+  readonly image: ImageRef;
+  /** The hub's ServiceAccount, which gets what KubeSpawner needs here and nothing more. */
+  readonly spawner: RbacSubject;
+  /** Files mounted into every notebook server at `SPARK_CONF_DIR` (spark-defaults.conf, the executor pod template). */
+  readonly sparkConf: Readonly<Record<string, string>>;
+}
+
+/** Where a notebook server finds Spark's configuration (the `spark-conf` ConfigMap). */
+export const SPARK_CONF_DIR = '/etc/spark/conf';
+
+/**
+ * The namespace of the notebook servers (`jupyterhub-users`): Pod Security `restricted`, default
+ * deny, the hub's least-privilege Role for spawning, the ServiceAccount notebook servers run as
+ * (Spark's driver uses its token to start executors), and Spark's configuration.
+ */
+export class NotebookServersChart extends PlatformChart {
+  /** The notebook servers KubeSpawner creates, by the labels it is configured to give them. */
+  public readonly servers: PodSelection;
+  /** The ServiceAccount of the notebook servers. */
+  public readonly serviceAccount: RbacSubject;
+  /** The ConfigMap with Spark's configuration. */
+  public readonly sparkConfMap = 'spark-conf';
+
+  constructor(scope: Construct, id: string, props: NotebookServersChartProps) {
+    super(scope, id, { context: props.context, layer: Layer.APPS });
+    this.servers = new PodSelection(this, this.namespace, { name: 'notebook', instance: 'jupyterhub', component: 'singleuser-server', version: props.image.version });
+    this.serviceAccount = { serviceAccount: 'notebook', namespace: this.namespace };
+    const labels = { [LabelKeys.NAME]: 'notebook', [LabelKeys.COMPONENT]: 'singleuser-server' };
+    // The token is mounted by the pod (KubeSpawner), not by default for every pod of the account.
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: this.serviceAccount.serviceAccount, namespace: this.namespace, labels }, automountServiceAccountToken: false });
+    new k8s.KubeConfigMap(this, 'SparkConf', { metadata: { name: this.sparkConfMap, namespace: this.namespace, labels: { ...labels, [LabelKeys.COMPONENT]: 'spark-config' } }, data: { ...props.sparkConf } });
+    // KubeSpawner 7.0: pods are created, watched (reflector), deleted before a re-create; home
+    // volumes are created and read (never deleted: delete_pvc is off); events are watched to show
+    // spawn progress. No services or secrets: internal SSL and per-server Services are off.
+    grant(this, 'Spawner', {
+      name: 'hub-spawner',
+      subject: props.spawner,
+      labels: { [LabelKeys.NAME]: 'hub-spawner', [LabelKeys.COMPONENT]: 'rbac' },
+      rules: [
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
+        { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'create'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] },
+      ],
+    });
+  }
+}
+
+/** How big each executor is. */
+export interface ExecutorSize {
+  readonly cores: number;
+  /** JVM heap, a Kubernetes quantity in Mi or Gi. */
+  readonly memory: string;
+}
+
+/** Properties for `SparkExecutorsChart`. */
+export interface SparkExecutorsChartProps {
+  readonly context: PlatformContext;
+  /** The image executors run: the notebook image, so Spark, Python and libraries match the driver's. */
+  readonly image: ImageRef;
+  readonly executor: ExecutorSize;
+  /** What all executors together may hold. */
+  readonly quota: { readonly cpu: string; readonly memory: string; readonly pods: number };
+  /** The drivers' ServiceAccount, which may start and stop executors here. */
+  readonly drivers: RbacSubject;
+  /** Environment of every executor (the S3 credentials of the datasets bucket). */
+  readonly env: Readonly<Record<string, EnvValue>>;
+}
+
+/** The block manager port of the executors; Spark declares it on their pods. */
+export const EXECUTOR_BLOCK_MANAGER_PORT = 7079;
+/** Spark's own entrypoint in the notebook image (images/notebook links it from the distribution). */
+const EXECUTOR_ENTRYPOINT = '/opt/spark-executor-entrypoint.sh';
+/** The executor container in the pod template; Spark fills in image, resources, env and args. */
+export const EXECUTOR_CONTAINER = 'spark-executor';
+
+/**
+ * The namespace of notebook Spark executors (`jupyterhub-spark`), apart from the notebook
+ * servers: the drivers' ServiceAccount may create and delete pods here, and so cannot touch
+ * anyone's notebook server. A ResourceQuota caps what notebooks together take from the cluster;
+ * the executor pod template makes every executor pass `restricted` with a read-only root.
+ */
+export class SparkExecutorsChart extends PlatformChart {
+  public readonly executors: PodSelection;
+  /** The executor pod template, as Spark reads it (`spark.kubernetes.executor.podTemplateFile`). */
+  public readonly podTemplate: string;
+
+  constructor(scope: Construct, id: string, props: SparkExecutorsChartProps) {
+    super(scope, id, { context: props.context, layer: Layer.APPS });
+    const identity = { name: 'spark-executor', instance: 'jupyterhub', component: 'spark-executor', version: props.image.version };
+    this.executors = new PodSelection(this, this.namespace, identity);
+    // Spark asks for the heap plus overhead: 40% for PySpark sessions, at least 384 MiB.
+    const heapMi = quantityValue(props.executor.memory) / 2 ** 20;
+    const podMemory = `${Math.ceil(heapMi + Math.max(384, heapMi * 0.4))}Mi`;
+    const pod = hardenedPod(this, {
+      user: NOTEBOOK_UID,
+      group: NOTEBOOK_GID,
+      containers: [
+        {
+          name: EXECUTOR_CONTAINER,
+          image: props.image,
+          command: [EXECUTOR_ENTRYPOINT],
+          env: props.env,
+          // Spark replaces these with the session's spark.executor.* settings; they show the defaults.
+          resources: {
+            requests: { cpu: String(props.executor.cores), memory: podMemory },
+            limits: { cpu: String(props.executor.cores), memory: podMemory },
+          },
+          // The JVM and Python workers write temporary files; Spark mounts its local dirs itself.
+          writablePaths: [{ path: '/tmp', sizeLimit: '8Gi' }],
+        },
+      ],
+    });
+    // Executors talk to the driver and each other, never to the API server.
+    this.podTemplate = stringify(
+      { apiVersion: 'v1', kind: 'Pod', metadata: { labels: spawnedLabels(identity, 'spark') }, spec: k8s.toJson_PodSpec({ ...pod.spec, restartPolicy: 'Never', automountServiceAccountToken: false }) },
+      { lineWidth: 0 },
+    );
+
+    const labels = { [LabelKeys.NAME]: 'spark-executor', [LabelKeys.COMPONENT]: 'quota' };
+    new k8s.KubeResourceQuota(this, 'Quota', {
+      metadata: { name: 'spark-executors', namespace: this.namespace, labels },
+      spec: {
+        hard: {
+          pods: k8s.Quantity.fromNumber(props.quota.pods),
+          'requests.cpu': k8s.Quantity.fromString(props.quota.cpu),
+          'limits.cpu': k8s.Quantity.fromString(props.quota.cpu),
+          'requests.memory': k8s.Quantity.fromString(props.quota.memory),
+          'limits.memory': k8s.Quantity.fromString(props.quota.memory),
+        },
+      },
+    });
+    // Spark 4 in client mode: it creates executor pods and their ConfigMap, watches and lists the
+    // pods, and deletes both by label when the session stops (ExecutorPodsAllocator,
+    // KubernetesClusterSchedulerBackend). The driver Service is off in client mode.
+    grant(this, 'Driver', {
+      name: 'spark-driver',
+      subject: props.drivers,
+      labels: { [LabelKeys.NAME]: 'spark-driver', [LabelKeys.COMPONENT]: 'rbac' },
+      rules: [
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete', 'deletecollection'] },
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'delete', 'deletecollection'] },
+      ],
+    });
+  }
+}

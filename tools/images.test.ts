@@ -1,0 +1,30 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { builtImage } from '@ml-platform/core';
+import { PLATFORM_IMAGES } from '@ml-platform/platform';
+import { checkBuiltImages, contextDigest } from './images/build-context';
+
+const root = join(__dirname, '..');
+const scratch = mkdtempSync(join(tmpdir(), 'ml-platform-images-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+test('every image this repository builds has its Containerfile, and its tag names its current context', () => {
+  const built = PLATFORM_IMAGES.filter((i) => i.build);
+  expect(built.map((i) => i.key)).toContain('notebook');
+  expect(checkBuiltImages(root, PLATFORM_IMAGES)).toEqual([]);
+});
+
+test('a changed context under an old tag is refused, with the digest the new tag needs', () => {
+  cpSync(join(root, 'images/notebook'), join(scratch, 'images/notebook'), { recursive: true });
+  const declared = builtImage('notebook', { tag: '1.0.0', note: 'test', build: { context: 'images/notebook', contextDigest: contextDigest(scratch, 'images/notebook') } });
+  expect(checkBuiltImages(scratch, [declared])).toEqual([]);
+  writeFileSync(join(scratch, 'images/notebook/requirements.txt'), 'mlflow-skinny==3.17.0\n');
+  const changed = contextDigest(scratch, 'images/notebook');
+  expect(checkBuiltImages(scratch, [declared])).toEqual([
+    `image 'notebook': images/notebook changed since tag 1.0.0 was declared; give it a new tag and set contextDigest to '${changed}' (a tag must always name the same build)`,
+  ]);
+  const missing = builtImage('other', { tag: '1', note: 'test', build: { context: 'images/other', contextDigest: changed } });
+  expect(checkBuiltImages(scratch, [missing])).toEqual(["image 'other': images/other/Containerfile does not exist"]);
+});

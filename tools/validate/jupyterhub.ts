@@ -1,0 +1,157 @@
+// The jupyterhub layer: every rendered jupyterhub_config.py is loaded by the JupyterHub,
+// KubeSpawner and OAuthenticator releases of the hub image (checks/jupyterhub, a locked Python
+// environment): unknown or misspelt settings, wrong types, unknown role scopes and culler
+// arguments fail. The hub Deployment must provide every environment variable the config needs.
+// KubeSpawner also builds the notebook server pod and home volume of every profile; they join the
+// cluster's documents, so schema, policy (Pod Security restricted), references and the API-server
+// dry-run judge them like rendered objects, as is the executor pod template notebook Spark
+// sessions start from.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXECUTOR_TEMPLATE_FILE, HUB_CONFIG_FILE, SPARK_DEFAULTS_FILE } from '@ml-platform/jupyterhub';
+import { parse } from 'yaml';
+import { describeObject, Failure, Json, ManifestDoc, podSpecOf } from './model';
+import { run, ToolResults } from './programs';
+
+/** The Python project that checks hub configs, relative to the repository root. */
+const CHECK_PROJECT = 'checks/jupyterhub';
+
+/** What the check said about one config. */
+interface CheckOutput {
+  readonly problems: { setting: string; message: string }[];
+  readonly env: string[];
+  readonly spawned: { profile: string; pod: Json; pvc: Json }[];
+}
+
+/** The hub configs among `docs`: ConfigMaps with a jupyterhub_config.py. */
+function hubConfigs(docs: ManifestDoc[]): ManifestDoc[] {
+  return docs.filter((d) => d.obj.kind === 'ConfigMap' && typeof d.obj.data?.[HUB_CONFIG_FILE] === 'string');
+}
+
+export function hasHubConfigs(docs: ManifestDoc[]): boolean {
+  return hubConfigs(docs).length > 0;
+}
+
+/** What identifies the checker's build: its lockfile and sources (results are kept by it). */
+function checkerBuild(root: string): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) {
+        if (name !== '__pycache__') walk(path);
+      } else hash.update(path.slice(root.length)).update(readFileSync(path));
+    }
+  };
+  hash.update(readFileSync(join(root, CHECK_PROJECT, 'uv.lock')));
+  walk(join(root, CHECK_PROJECT, 'src'));
+  return hash.digest('hex');
+}
+
+/** The checker's Python, its locked environment made or refreshed first (tools/uv.sh; quick when current). */
+export function hubChecker(root: string): { python: string; build: string } {
+  execFileSync('bash', [join(root, 'tools', 'uv.sh'), 'sync', '--locked', '--quiet', '--project', join(root, CHECK_PROJECT)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const python = join(root, CHECK_PROJECT, '.venv', 'bin', 'python');
+  if (!existsSync(python)) throw new Error(`${python} is missing after 'uv sync'; run 'bash tools/uv.sh sync --locked --project ${CHECK_PROJECT}'`);
+  return { python, build: checkerBuild(root) };
+}
+
+/** The environment the Deployment that mounts ConfigMap `name` gives its containers. */
+function deploymentEnv(docs: ManifestDoc[], namespace: string, name: string): { doc: ManifestDoc; env: Set<string> } | undefined {
+  for (const d of docs) {
+    const pod = podSpecOf(d.obj);
+    if (!pod || d.obj.metadata?.namespace !== namespace) continue;
+    if (!(pod.spec.volumes ?? []).some((v: Json) => v.configMap?.name === name)) continue;
+    const env = new Set<string>((pod.spec.containers ?? []).flatMap((c: Json) => (c.env ?? []).map((e: Json) => String(e.name))));
+    return { doc: d, env };
+  }
+  return undefined;
+}
+
+/** Findings and the objects KubeSpawner would create, for every hub config in one cluster's documents. */
+export async function checkHubConfigs(docs: ManifestDoc[], checker: { python: string; build: string }, cache: ToolResults | undefined): Promise<{ failures: Failure[]; spawned: ManifestDoc[] }> {
+  const failures: Failure[] = [];
+  const spawned: ManifestDoc[] = [];
+  await Promise.all(
+    hubConfigs(docs).map(async (doc) => {
+      const field = `data['${HUB_CONFIG_FILE}']`;
+      const fail = (rule: string, message: string, hint: string, at: ManifestDoc = doc, where = field) =>
+        failures.push({ layer: 'jupyterhub', rule, cluster: at.cluster, file: at.file, object: describeObject(at.obj), field: where, message, hint });
+      const dir = mkdtempSync(join(tmpdir(), 'ml-platform-jupyterhub-'));
+      let output: CheckOutput;
+      try {
+        writeFileSync(join(dir, HUB_CONFIG_FILE), doc.obj.data[HUB_CONFIG_FILE]);
+        const result = await run(checker.python, ['-m', 'jupyterhub_check', HUB_CONFIG_FILE], dir, cache, checker.build);
+        try {
+          // One JSON line on stdout; what JupyterHub logs goes to stderr, after it.
+          output = JSON.parse(result.output.split('\n').find((l) => l.startsWith('{"problems":')) ?? '');
+        } catch {
+          fail('jupyterhub/check', `the check did not finish: ${result.output.slice(-1000)}`, `run 'bash tools/uv.sh run --project ${CHECK_PROJECT} python -m jupyterhub_check <file>' to see why`);
+          return;
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      for (const p of output.problems) fail('jupyterhub/config', `${p.setting}: ${p.message}`, 'fix the setting in libs/jupyterhub/src/jupyterhub.ts (hubSettings) or the cluster.yaml value it comes from');
+      const deployment = deploymentEnv(docs, doc.obj.metadata?.namespace, doc.obj.metadata?.name);
+      if (!deployment) {
+        fail('jupyterhub/environment', 'no Deployment in the namespace mounts this ConfigMap', 'mount the hub config into the hub Deployment');
+      } else {
+        for (const name of output.env.filter((n) => !deployment.env.has(n))) {
+          fail('jupyterhub/environment', `the hub needs ${name} in its environment and its containers do not set it`, 'add it to the hub container\'s env (from its Secret)', deployment.doc, 'spec.template.spec.containers[0].env');
+        }
+      }
+      for (const s of output.spawned) {
+        for (const [what, obj] of [['pod', s.pod], ['home volume', s.pvc]] as const) {
+          if (obj && Object.keys(obj).length > 0) spawned.push({ file: `${doc.file} (KubeSpawner ${what}, profile ${s.profile})`, absPath: doc.absPath, index: -1, cluster: doc.cluster, obj });
+        }
+      }
+    }),
+  );
+  return { failures, spawned };
+}
+
+/**
+ * The pod Spark starts each notebook executor from: the rendered template, with the image and
+ * namespace spark-defaults.conf gives it (Spark fills in resources, env, ports and volumes of the
+ * same kinds, and keeps the security contexts: docs/running-on-kubernetes.md, pod template).
+ */
+export function sparkExecutorTemplates(docs: ManifestDoc[]): ManifestDoc[] {
+  return docs
+    .filter((d) => d.obj.kind === 'ConfigMap' && typeof d.obj.data?.[EXECUTOR_TEMPLATE_FILE] === 'string' && typeof d.obj.data?.[SPARK_DEFAULTS_FILE] === 'string')
+    .map((d) => {
+      const conf = new Map<string, string>(
+        String(d.obj.data[SPARK_DEFAULTS_FILE])
+          .split('\n')
+          .filter((l) => l.trim() && !l.startsWith('#'))
+          .map((l) => [l.split(/\s+/)[0], l.slice(l.split(/\s+/)[0].length).trim()] as [string, string]),
+      );
+      const template = parse(d.obj.data[EXECUTOR_TEMPLATE_FILE]) as Json;
+      const containerName = conf.get('spark.kubernetes.executor.podTemplateContainerName');
+      const obj = {
+        ...template,
+        metadata: { ...template.metadata, name: 'spark-exec-1', namespace: conf.get('spark.kubernetes.namespace') },
+        spec: {
+          ...template.spec,
+          containers: (template.spec?.containers ?? []).map((c: Json) => (c.name === containerName ? { ...c, image: conf.get('spark.kubernetes.container.image'), args: ['executor'] } : c)),
+        },
+      };
+      return { file: `${d.file} (Spark executor pod from ${EXECUTOR_TEMPLATE_FILE})`, absPath: d.absPath, index: -1, cluster: d.cluster, obj };
+    });
+}
+
+/** The file name of a document KubeSpawner would create (`checkHubConfigs`). */
+const SPAWNED_BY_KUBESPAWNER = /\(KubeSpawner (pod|home volume), profile [^)]*\)$/;
+
+/**
+ * True for an API-server warning about an object KubeSpawner would create that the render cannot
+ * avoid: KubeSpawner 7.0 sets the deprecated annotation volume.beta.kubernetes.io/storage-class
+ * beside storageClassName on every home volume whose class it is given (kubespawner/objects.py,
+ * make_pvc). The volume is created as intended; the hub only logs the warning.
+ */
+export function isKubeSpawnerDeprecation(f: Failure): boolean {
+  return f.rule === 'api-server/warning' && SPAWNED_BY_KUBESPAWNER.test(f.file) && /volume\.beta\.kubernetes\.io\/storage-class\]: deprecated/.test(f.message);
+}
