@@ -2,51 +2,54 @@
 // scaffolded by it and wired by one line renders, validates, typechecks, lints and passes its
 // own tests unchanged; bad options are refused before anything is written.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 
 const root = join(__dirname, '..');
-const skipped = new Set(['node_modules', '.git', 'dist', '.nx', 'tmp', '.tools']);
+const skipped = new Set(['node_modules', '.git', 'dist', '.nx', 'tmp', '.tools', '.cache']);
 let ws: string;
 const run = (command: string, args: string[]) => execFileSync(command, args, { cwd: ws, encoding: 'utf8', stdio: 'pipe', env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false' } });
 
 beforeAll(() => {
   ws = mkdtempSync(join(tmpdir(), 'ml-platform-generator-'));
-  cpSync(root, ws, { recursive: true, filter: (source) => !skipped.has(relative(root, source).split('/')[0]) });
+  // Python environments are made again from the shared uv cache, not copied.
+  cpSync(root, ws, { recursive: true, filter: (source) => !skipped.has(relative(root, source).split('/')[0]) && !/(^|\/)\.venv(\/|$)/.test(relative(root, source)) });
   symlinkSync(join(root, 'node_modules'), join(ws, 'node_modules'));
   symlinkSync(join(root, '.tools'), join(ws, '.tools'));
+  mkdirSync(join(root, '.cache'), { recursive: true });
+  symlinkSync(join(root, '.cache'), join(ws, '.cache'));
 }, 60_000);
 afterAll(() => rmSync(ws, { recursive: true, force: true }));
 
 test('a generated component wired by one line renders, validates and passes lint and its tests', () => {
-  const out = run('npx', ['nx', 'g', '@ml-platform/nx-plugin:component', 'tensorboard', '--image', 'docker.io/tensorflow/tensorflow:2.20.0', '--port', '6006', '--probePath', '/', '--no-interactive']);
-  expect(out).toContain('add tensorboardComponent to PLATFORM_COMPONENTS');
-  for (const file of ['project.json', 'src/index.ts', 'src/tensorboard.ts', 'src/component.ts', 'src/images.ts', 'src/tensorboard.test.ts']) expect(existsSync(join(ws, 'libs/tensorboard', file)), file).toBe(true);
-  expect(readFileSync(join(ws, 'docs/tensorboard.md'), 'utf8')).toContain('## Backup and restore');
-  expect(JSON.parse(readFileSync(join(ws, 'tsconfig.base.json'), 'utf8')).compilerOptions.paths['@ml-platform/tensorboard']).toEqual(['libs/tensorboard/src/index.ts']);
+  const out = run('npx', ['nx', 'g', '@ml-platform/nx-plugin:component', 'demo', '--image', 'docker.io/traefik/whoami:v1.11.0', '--port', '8080', '--probePath', '/', '--no-interactive']);
+  expect(out).toContain('add demoComponent to PLATFORM_COMPONENTS');
+  for (const file of ['project.json', 'src/index.ts', 'src/demo.ts', 'src/component.ts', 'src/images.ts', 'src/demo.test.ts']) expect(existsSync(join(ws, 'libs/demo', file)), file).toBe(true);
+  expect(readFileSync(join(ws, 'docs/demo.md'), 'utf8')).toContain('## Backup and restore');
+  expect(JSON.parse(readFileSync(join(ws, 'tsconfig.base.json'), 'utf8')).compilerOptions.paths['@ml-platform/demo']).toEqual(['libs/demo/src/index.ts']);
 
   // The one line of wiring (and its import), and the cluster that switches it on.
   const platform = join(ws, 'libs/platform/src/platform.ts');
   const source = readFileSync(platform, 'utf8');
   const wired = source
-    .replace("import { VaultChart, vaultComponent } from '@ml-platform/vault';", "$&\nimport { tensorboardComponent } from '@ml-platform/tensorboard';")
-    .replace('monitoringComponent] as const;', 'monitoringComponent, tensorboardComponent] as const;');
+    .replace("import { VaultChart, vaultComponent } from '@ml-platform/vault';", "$&\nimport { demoComponent } from '@ml-platform/demo';")
+    .replace('monitoringComponent] as const;', 'monitoringComponent, demoComponent] as const;');
   expect(wired).not.toBe(source);
   writeFileSync(platform, wired);
-  writeFileSync(join(ws, 'clusters/dev/cluster.yaml'), `${readFileSync(join(ws, 'clusters/dev/cluster.yaml'), 'utf8')}  tensorboard:\n    enabled: true\n    replicas: 2\n`);
+  writeFileSync(join(ws, 'clusters/dev/cluster.yaml'), `${readFileSync(join(ws, 'clusters/dev/cluster.yaml'), 'utf8')}  demo:\n    enabled: true\n    replicas: 2\n`);
 
   run('node', ['tools/build.mjs', 'render', 'validate']);
   expect(run('node', ['dist/tools/render.js', 'dev'])).toMatch(/^rendered dev: \d+ objects/);
-  const deployment = readFileSync(join(ws, 'dist-manifests/dev/30-apps/tensorboard/deployment-tensorboard.yaml'), 'utf8');
-  expect(deployment).toContain('image: docker.io/tensorflow/tensorflow:2.20.0');
-  expect(existsSync(join(ws, 'dist-manifests/dev/30-apps/tensorboard/poddisruptionbudget-tensorboard.yaml'))).toBe(true);
-  expect(JSON.parse(readFileSync(join(ws, 'dist-manifests/dev/inventory.json'), 'utf8')).components.map((c: { name: string }) => c.name)).toContain('tensorboard');
+  const deployment = readFileSync(join(ws, 'dist-manifests/dev/30-apps/demo/deployment-demo.yaml'), 'utf8');
+  expect(deployment).toContain('image: docker.io/traefik/whoami:v1.11.0');
+  expect(existsSync(join(ws, 'dist-manifests/dev/30-apps/demo/poddisruptionbudget-demo.yaml'))).toBe(true);
+  expect(JSON.parse(readFileSync(join(ws, 'dist-manifests/dev/inventory.json'), 'utf8')).components.map((c: { name: string }) => c.name)).toContain('demo');
   expect(run('node', ['dist/tools/validate.js', 'dist-manifests/dev', '--cluster', 'dev'])).toMatch(/0 failures/);
   run('npx', ['tsc', '-p', 'tsconfig.json']);
-  run('npx', ['eslint', '--max-warnings=0', 'libs/tensorboard', 'libs/platform']);
-  expect(run('npx', ['vitest', 'run', '--dir', 'libs/tensorboard'])).toMatch(/3 passed/);
+  run('npx', ['eslint', '--max-warnings=0', 'libs/demo', 'libs/platform']);
+  expect(run('npx', ['vitest', 'run', '--dir', 'libs/demo'])).toMatch(/3 passed/);
 }, 180_000);
 
 test('refuses a latest tag and an existing library, writing nothing', () => {

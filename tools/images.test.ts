@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -27,4 +27,18 @@ test('a changed context under an old tag is refused, with the digest the new tag
   ]);
   const missing = builtImage('other', { tag: '1', note: 'test', build: { context: 'images/other', contextDigest: changed } });
   expect(checkBuiltImages(scratch, [missing])).toEqual(["image 'other': images/other/Containerfile does not exist"]);
+});
+
+test('what .containerignore leaves out of the build leaves the digest too', () => {
+  const context = join(scratch, 'images/ignoring');
+  cpSync(join(root, 'images/notebook'), context, { recursive: true });
+  writeFileSync(join(context, '.containerignore'), '# not built\ntests/\n**/__pycache__/\nnotes-*.md\n');
+  const before = contextDigest(scratch, 'images/ignoring');
+  mkdirSync(join(context, 'tests/__pycache__'), { recursive: true });
+  writeFileSync(join(context, 'tests/test_x.py'), 'assert True\n');
+  writeFileSync(join(context, 'tests/__pycache__/x.pyc'), 'compiled');
+  writeFileSync(join(context, 'notes-today.md'), 'draft');
+  expect(contextDigest(scratch, 'images/ignoring')).toBe(before);
+  writeFileSync(join(context, 'notes.md'), 'built, because no pattern matches it');
+  expect(contextDigest(scratch, 'images/ignoring')).not.toBe(before);
 });

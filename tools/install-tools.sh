@@ -43,6 +43,7 @@ install age-keygen "$AGE_KEYGEN_MODULE" "$AGE_VERSION"
 install gitleaks "$GITLEAKS_MODULE" "$GITLEAKS_VERSION"
 install amtool "$AMTOOL_MODULE" "$AMTOOL_VERSION"
 install oauth2-proxy "$OAUTH2_PROXY_MODULE" "$OAUTH2_PROXY_VERSION"
+install rclone "$RCLONE_MODULE" "$RCLONE_VERSION"
 
 # promtool: the Prometheus module carries a replace directive, so `go install` refuses it; the
 # wrapper module tools/promtool pins it (as a tool dependency) and is rebuilt when it changes.

@@ -43,7 +43,7 @@ async function plant(file: string, edit: (obj: Json) => Json | void, extraFiles:
 const MLFLOW = '30-apps/mlflow/deployment-mlflow.yaml';
 const HUB_CONFIG = '30-apps/jupyterhub/configmap-hub-config.yaml';
 /** Objects in the committed prod render, and what JupyterHub and Spark would create from it (3 profiles: pod and home volume each; the executor). */
-const PROD_OBJECTS = 287 + 7;
+const PROD_OBJECTS = JSON.parse(readFileSync(join(root, 'dist-manifests/prod/inventory.json'), 'utf8')).objectCount + 7;
 /** Distinct among them: the home volume is the same whichever profile a person picks. */
 const PROD_DISTINCT = PROD_OBJECTS - 2;
 const container = (o: Json) => o.spec.template.spec.containers[0];

@@ -4,21 +4,47 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerImage } from '@ml-platform/core';
 
-/** Every file of a build context, relative to it, sorted by code point (locale-independent). */
-function contextFiles(dir: string, prefix = ''): string[] {
+/**
+ * The patterns of a context's `.containerignore`, which buildah also reads: what it leaves out of
+ * the build leaves the digest too (tests, local environments). Supported: `#` comments, `*`
+ * within a path segment, `**` across segments, a trailing `/` for a folder and all below it.
+ */
+function ignored(dir: string): (path: string) => boolean {
+  const file = join(dir, '.containerignore');
+  if (!existsSync(file)) return () => false;
+  const patterns = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((p) => {
+      const folder = p.endsWith('/');
+      const body = p
+        .replace(/\/+$/, '')
+        .split('/')
+        .map((seg) => (seg === '**' ? '(?:.*/)?' : `${seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}/`))
+        .join('')
+        .replace(/\/$/, '');
+      return new RegExp(`^${body}${folder ? '/' : '$'}`);
+    });
+  return (path) => patterns.some((re) => re.test(path) || re.test(`${path}/`));
+}
+
+/** Every file of a build context that the build sees, relative to it, sorted by code point (locale-independent). */
+function contextFiles(dir: string, skip: (path: string) => boolean, prefix = ''): string[] {
   return readdirSync(join(dir, prefix))
     .flatMap((name) => {
       const path = prefix ? `${prefix}/${name}` : name;
-      return statSync(join(dir, path)).isDirectory() ? contextFiles(dir, path) : [path];
+      if (skip(path)) return [];
+      return statSync(join(dir, path)).isDirectory() ? contextFiles(dir, skip, path) : [path];
     })
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** SHA-256 over a build context's files, paths and contents: what an image tag must stand for. */
+/** SHA-256 over the files a build context gives the build, paths and contents: what an image tag must stand for. */
 export function contextDigest(root: string, context: string): string {
   const dir = join(root, context);
   const hash = createHash('sha256');
-  for (const file of contextFiles(dir)) hash.update(file).update('\0').update(readFileSync(join(dir, file))).update('\0');
+  for (const file of contextFiles(dir, ignored(dir))) hash.update(file).update('\0').update(readFileSync(join(dir, file))).update('\0');
   return `sha256:${hash.digest('hex')}`;
 }
 

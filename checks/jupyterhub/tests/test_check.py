@@ -58,6 +58,8 @@ def test_spawned_servers_are_restricted_wired_and_sized_per_profile(tmp_path: Pa
     env = {e["name"]: e for e in container["env"]}
     assert env["MLFLOW_TRACKING_URI"]["value"] == "http://mlflow.mlflow.svc.cluster.local:5000"
     assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == {"name": "minio-user-jupyterhub", "key": "accessKey"}
+    # Each person writes training logs under their own prefix, which TensorBoard shows.
+    assert env["TENSORBOARD_LOGDIR"]["value"] == "s3://tensorboard/jane.doe"
     assert env["JUPYTERHUB_API_URL"]["value"] == "http://hub.jupyterhub.svc.cluster.local:8081/hub/api"
     # The GPU profile lands on the GPU nodes with a GPU; the others do not.
     gpu = spawned["gpu"].pod["spec"]

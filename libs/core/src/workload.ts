@@ -441,7 +441,17 @@ export interface PlatformWorkloadProps {
    * @default - not scraped
    */
   readonly metrics?: MetricsEndpoint;
+  /**
+   * Images of the pods this workload creates itself (JupyterHub's notebook servers): named on
+   * the workload (`ml-platform.io/spawned-images`), so the inventory lists them too.
+   *
+   * @default - none
+   */
+  readonly spawnsImages?: readonly ImageRef[];
 }
+
+/** The annotation on a workload that lists the images of the pods it creates (`spawnsImages`). */
+export const SPAWNED_IMAGES_ANNOTATION = 'ml-platform.io/spawned-images';
 
 /**
  * What StatefulSets, Deployments and DaemonSets share: checked replicas and probes, the pods' identity
@@ -466,10 +476,11 @@ function longRunning(scope: PlatformChart, kind: string, props: PlatformWorkload
     MetricsScraping.of(scope).declare({ pods, endpoint: props.metrics, onHostNetwork: props.pod.host?.network ?? false });
   }
   const annotations = { ...props.podAnnotations, ...scrape, ...pod.annotations };
+  const spawned = props.spawnsImages?.length ? { [SPAWNED_IMAGES_ANNOTATION]: props.spawnsImages.map((i) => i.reference).join(',') } : undefined;
   return {
     pods,
     replicas,
-    metadata: { name, namespace: scope.namespace, labels },
+    metadata: { name, namespace: scope.namespace, labels, annotations: spawned },
     template: {
       metadata: { labels, annotations: Object.keys(annotations).length ? annotations : undefined },
       spec: { ...pod.spec, topologySpreadConstraints: spreadAcrossNodes(pods, replicas) },

@@ -18,6 +18,6 @@ export const JUPYTERHUB_PROXY_IMAGE = containerImage('jupyterhub-proxy', {
 /** The notebook servers' image, and the image of their Spark executors. */
 export const NOTEBOOK_IMAGE = builtImage('notebook', {
   tag: '1.0.0',
-  note: 'Built here from images/notebook: docker-stacks pyspark-notebook 2026-10-05 with the MLflow client, boto3, s3fs and the S3A connector.',
-  build: { context: 'images/notebook', contextDigest: 'sha256:d67c3a1fb4d45c5ecba66936d88edc3dab5666630d64b333f1f88ed385006125' },
+  note: 'Built here from images/notebook: docker-stacks pyspark-notebook 2026-10-05 with the MLflow client, boto3, s3fs, tensorboardX and the S3A connector.',
+  build: { context: 'images/notebook', contextDigest: 'sha256:6dd603b154c79e52af78edfb2bef64587a9809ca9d53605454983b73b35b9b89' },
 });

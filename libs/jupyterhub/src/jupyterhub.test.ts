@@ -97,7 +97,8 @@ describe('JupyterHubChart', () => {
     const { config, find, app } = hubOf();
     expect(config).toContain('"MLFLOW_TRACKING_URI": "http://mlflow.mlflow.svc.cluster.local:5000"');
     expect(config).toContain('"DATASETS_BUCKET": "s3://datasets"');
-    expect(config).toContain('"TENSORBOARD_LOGDIR": "s3://tensorboard/{username}"');
+    // The GitLab username as it is (KubeSpawner's {username} is escaped for Kubernetes names).
+    expect(config).toContain('"TENSORBOARD_LOGDIR": "s3://tensorboard/{unescaped_username}"');
     expect(config).toMatch(/"AWS_SECRET_ACCESS_KEY": \{\s+"valueFrom": \{\s+"secretKeyRef": \{\s+"name": "minio-user-jupyterhub",\s+"key": "secretKey"/);
     const namespacesOf = (name: string) => SecretRequirements.of(app).list().find((s) => s.name === name)?.namespaces;
     expect(namespacesOf('minio-user-jupyterhub')).toEqual(['jupyterhub-spark', 'jupyterhub-users']);

@@ -199,7 +199,7 @@ export class JupyterHubChart extends PlatformChart {
       MLFLOW_TRACKING_URI: EnvValue.fromValue(props.mlflow.url()),
       ...s3,
       DATASETS_BUCKET: EnvValue.fromValue(`s3://${props.datasets.bucket}`),
-      ...(props.trainingLogs ? { TENSORBOARD_LOGDIR: EnvValue.fromValue(`s3://${props.trainingLogs.bucket}/{username}`) } : {}),
+      ...(props.trainingLogs ? { TENSORBOARD_LOGDIR: EnvValue.fromValue(`s3://${props.trainingLogs.bucket}/{unescaped_username}`) } : {}),
       SPARK_CONF_DIR: EnvValue.fromValue(SPARK_CONF_DIR),
       // Executors connect back to the driver by the notebook pod's address.
       SPARK_DRIVER_HOST: EnvValue.fromField('status.podIP'),
@@ -233,6 +233,8 @@ export class JupyterHubChart extends PlatformChart {
       // One hub owns the proxy's routes and the spawner state: never two at once.
       strategy: 'Recreate',
       metrics: { port: HUB_PORT, path: '/hub/metrics' },
+      // Notebook servers (and their Spark executors) run the notebook image.
+      spawnsImages: [notebookImage],
       podAnnotations: { 'ml-platform.io/config-revision': contentRevision(hubConfig) },
       pod: {
         user: HUB_UID,

@@ -46,3 +46,8 @@ export const hubSpawns = (window: string, status?: string) =>
 
 /** Free share of each notebook server's home volume (kubelet reports it while the server runs). */
 export const HOME_VOLUME_FREE = `kubelet_volume_stats_available_bytes{namespace="${JUPYTERHUB.users}"}\n/ kubelet_volume_stats_capacity_bytes{namespace="${JUPYTERHUB.users}"}`;
+
+/** TensorBoard (libs/tensorboard): its namespace and the restarts of its sync sidecar. */
+export const TENSORBOARD = { namespace: 'tensorboard', deployment: 'tensorboard', sync: 'sync' } as const;
+export const syncRestarts = (window: string) =>
+  `increase(kube_pod_container_status_restarts_total{namespace="${TENSORBOARD.namespace}", container="${TENSORBOARD.sync}"}[${window}])`;

@@ -20,7 +20,7 @@ function render(cluster: string) {
 const rendered = Object.fromEntries(clusters.map((c) => [c, render(c)]));
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
 /** The oauth2-proxy in front of each UI without sign-in of its own. */
-const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'prometheus-oauth2-proxy'];
+const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'prometheus-oauth2-proxy', 'tensorboard-oauth2-proxy'];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const podSpecOf = (o: RenderedObject): any => o.manifest.spec.template.spec;
 const find = (cluster: string, kind: string, name: string, namespace?: string) => {
@@ -92,7 +92,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const withVault = cluster === 'dev' ? [] : ['vault'];
     const { routing } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
     const withGateway = routing.api === 'gateway' ? ['gateway'] : [];
-    const jupyterhub = ['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users'];
+    const jupyterhub = ['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users', 'tensorboard'];
     expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', ...jupyterhub, ...withVault, ...withGateway].sort());
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
@@ -247,9 +247,10 @@ describe.each(clusters)('cluster %s', (cluster) => {
     expect(scraped.map((w) => w.name).sort()).toEqual(
       ['alertmanager', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'proxy', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
     );
-    // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape.
+    // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape;
+    // TensorBoard has no metrics (its sign-in proxy's and kube-state-metrics' watch it).
     const unscraped = workloads.filter((w) => !scraped.includes(w) && w.kind !== 'Job').map((w) => w.name);
-    expect(unscraped.sort()).toEqual(['prometheus', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
+    expect(unscraped.sort()).toEqual(['prometheus', 'tensorboard', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
     for (const w of scraped) {
       const port = Number(annotationsOf(w)['prometheus.io/port']);
       const pod = podSpecOf(w);
@@ -323,8 +324,9 @@ test('prod runs Vault with three Raft voters', () => {
 describe('a cluster switched to secrets.backend: vault', () => {
   const raw = parse(readFileSync(join(root, 'clusters/stage/cluster.yaml'), 'utf8'));
   raw.secrets.backend = 'vault';
-  // JupyterHub's spawned pods cannot read from Vault yet (its own test below).
+  // JupyterHub's spawned pods cannot read from Vault yet (its own test below); TensorBoard shows what they write.
   raw.components.jupyterhub.enabled = false;
+  raw.components.tensorboard.enabled = false;
   const spec = platformRenderSpec('stage');
   // Its credentials come from Vault, so no encrypted Secret files are read.
   const { objects, inventory } = renderInMemory(spec, clusterConfigSchema.parse(raw), 'clusters/stage/cluster.yaml', join(root, 'clusters/stage/no-secrets'));
@@ -449,6 +451,12 @@ describe('JupyterHub in cluster.yaml', () => {
     );
   });
 
+  test('TensorBoard without the notebooks that write its logs is refused', () => {
+    expect(errorsAfter('dev', (raw) => (raw.components.jupyterhub.enabled = false))).toContain(
+      'components.tensorboard.enabled: expected false while components.jupyterhub is not enabled (TensorBoard shows the training logs notebooks write to S3), found boolean true',
+    );
+  });
+
   test('two profiles with one slug, or two defaults, are refused', () => {
     const message = errorsAfter('stage', (raw) => {
       raw.components.jupyterhub.profiles[1].slug = 'small';
@@ -462,7 +470,12 @@ describe('JupyterHub in cluster.yaml', () => {
     for (const cluster of clusters) {
       expect(rendered[cluster].inventory.components.map((c) => c.name)).toEqual(expect.arrayContaining(['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users']));
     }
-    expect(find('prod', 'ConfigMap', 'hub-config', 'jupyterhub').data['jupyterhub_config.py']).toContain('c.KubeSpawner.image = "registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.0"');
+    // prod pulls the image this repository builds from its own mirror of the project's registry.
+    expect(find('prod', 'ConfigMap', 'hub-config', 'jupyterhub').data['jupyterhub_config.py']).toContain('c.KubeSpawner.image = "registry.prod.example.internal/ml-platform/platform/ml-platform/notebook:1.0.0"');
+    expect(find('dev', 'ConfigMap', 'hub-config', 'jupyterhub').data['jupyterhub_config.py']).toContain('c.KubeSpawner.image = "registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.0"');
+    // The inventory names the image of the pods the hub creates, though no rendered pod runs it.
+    expect(find('dev', 'Deployment', 'hub', 'jupyterhub').metadata.annotations).toEqual({ 'ml-platform.io/spawned-images': 'registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.0' });
+    expect(rendered.dev.inventory.components.find((c) => c.name === 'jupyterhub')?.images).toContain('registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.0');
     expect(find('prod', 'Deployment', 'hub', 'jupyterhub').spec.template.spec.containers[0].image).toBe('registry.prod.example.internal/quay/jupyterhub/k8s-hub:4.4.0');
   });
 });

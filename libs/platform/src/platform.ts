@@ -10,6 +10,7 @@ import { MinioChart, minioComponent, MinioMode } from '@ml-platform/minio';
 import { MlflowChart, mlflowComponent } from '@ml-platform/mlflow';
 import { MonitoringChart, monitoringComponent, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
 import { PostgresChart, postgresComponent } from '@ml-platform/postgres';
+import { TensorBoardChart, tensorboardComponent } from '@ml-platform/tensorboard';
 import { VaultChart, vaultComponent } from '@ml-platform/vault';
 
 /**
@@ -17,7 +18,7 @@ import { VaultChart, vaultComponent } from '@ml-platform/vault';
  * its library plus one entry here; one that uses other components' handles is also wired below
  * in `composePlatform`.
  */
-export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, mlflowComponent, jupyterhubComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
+export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
 
 /** The `components` section of cluster.yaml: one entry per component library. */
 export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
@@ -30,7 +31,7 @@ const WEB_UIS = new Map(PLATFORM_COMPONENTS.flatMap((c) => (c.webUis ?? []).map(
 
 /** The whole cluster.yaml, with the cross-component rules. */
 export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFORM_IMAGES).superRefine((config, ctx) => {
-  const { postgres, minio, mlflow, jupyterhub, vault, monitoring } = config.components;
+  const { postgres, minio, mlflow, jupyterhub, tensorboard, vault, monitoring } = config.components;
   // Every UI of an enabled component has its groups; every UI named exists; no two share a host.
   const enabled = (key: string) => (config.components as Record<string, { enabled?: boolean } | undefined>)[key]?.enabled === true;
   const hosts = new Map<string, string>();
@@ -71,6 +72,9 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
   if (mlflow.enabled && !minio.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'mlflow', 'enabled'], message: 'expected false while components.minio.enabled is false (MLflow keeps its artifacts in S3)' });
   }
+  if (tensorboard?.enabled && !jupyterhub?.enabled) {
+    ctx.addIssue({ code: 'custom', path: ['components', 'tensorboard', 'enabled'], message: 'expected false while components.jupyterhub is not enabled (TensorBoard shows the training logs notebooks write to S3)' });
+  }
   if (jupyterhub?.enabled) {
     for (const [needed, why] of [['postgres', 'keeps its users and servers in PostgreSQL'], ['minio', "gives notebooks the datasets bucket"], ['mlflow', 'points every notebook at MLflow']] as const) {
       if (!config.components[needed].enabled) ctx.addIssue({ code: 'custom', path: ['components', 'jupyterhub', 'enabled'], message: `expected false while components.${needed}.enabled is false (JupyterHub ${why})` });
@@ -98,7 +102,8 @@ export type ClusterConfig = z.output<typeof clusterConfigSchema>;
  * NetworkPolicies for each flow).
  */
 export function composePlatform(app: App, config: ClusterConfig, context: PlatformContext): void {
-  const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, jupyterhub: hubConfig, vault: vaultConfig } = config.components;
+  const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, jupyterhub: hubConfig, tensorboard: boardConfig, vault: vaultConfig } = config.components;
+  const withBoard = hubConfig?.enabled && boardConfig?.enabled;
   // Every UI gets its host, TLS and GitLab sign-in here, as the charts below hand them over.
   const access = new AccessLayer(app, 'access', { context, routing: config.routing, sso: config.sso, access: config.access });
   const host = (ui: string) => uiHost(config.routing, config.baseDomain, ui);
@@ -175,6 +180,8 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
           ...(mlflowConfig.enabled ? [{ name: 'mlflow', consumer: 'mlflow' }] : []),
           // Every notebook reads and writes the shared datasets bucket with one key of its own.
           ...(hubConfig?.enabled ? [{ name: 'datasets', consumer: 'jupyterhub' }] : []),
+          // Notebooks write training logs; TensorBoard only reads them.
+          ...(withBoard ? [{ name: 'tensorboard', consumer: 'jupyterhub', readers: ['tensorboard'] }] : []),
         ],
         consoleHost: host('minio-console'),
       })
@@ -200,6 +207,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
       context,
       database: postgres.database('jupyterhub'),
       datasets: minio.bucket('datasets'),
+      trainingLogs: withBoard ? minio.bucket('tensorboard') : undefined,
       mlflow: mlflow.endpoint,
       signIn: {
         gitlabUrl: config.sso.gitlab.url,
@@ -219,6 +227,18 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
       spark: { executor: hubConfig.spark.executors, quota: hubConfig.spark.quota },
     });
     access.expose(hub, hub.webUi);
+  }
+
+  if (withBoard && boardConfig && minio) {
+    const board = new TensorBoardChart(app, 'tensorboard', {
+      context,
+      logs: minio.bucket('tensorboard', 'tensorboard'),
+      resources: boardConfig.resources,
+      syncResources: boardConfig.sync.resources,
+      syncIntervalSeconds: boardConfig.sync.interval,
+      cacheSize: boardConfig.cacheSize,
+    });
+    access.expose(board, board.webUi);
   }
 
   // Components that use no other component's handles build themselves from their section.

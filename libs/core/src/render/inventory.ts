@@ -2,6 +2,7 @@ import { LabelKeys } from '../labels';
 import { ACCESS_ANNOTATIONS } from '../web-ui';
 import { Layer } from '../layers';
 import { compare, SecretRequirement } from '../secrets';
+import { SPAWNED_IMAGES_ANNOTATION } from '../workload';
 import { RenderedObject } from './collect';
 
 /** What an auditor reads about a cluster without running anything. */
@@ -65,12 +66,14 @@ function hostsOf(objects: readonly RenderedObject[]): InventoryHost[] {
     .sort((x, y) => compare(x.host, y.host));
 }
 
+/** The images a workload runs, and those of the pods it creates itself (`ml-platform.io/spawned-images`). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function imagesOf(manifest: any): string[] {
   const pod = manifest.spec?.template?.spec ?? manifest.spec?.jobTemplate?.spec?.template?.spec;
   if (!pod) return [];
+  const spawned: string[] = manifest.metadata?.annotations?.[SPAWNED_IMAGES_ANNOTATION]?.split(',') ?? [];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  return [...(pod.initContainers ?? []), ...(pod.containers ?? [])].map((c: any) => c.image as string);
+  return [...[...(pod.initContainers ?? []), ...(pod.containers ?? [])].map((c: any) => c.image as string), ...spawned];
 }
 
 const uniqueSorted = (values: Iterable<string>) => [...new Set(values)].sort(compare);

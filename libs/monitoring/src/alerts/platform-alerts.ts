@@ -1,4 +1,4 @@
-import { HOME_VOLUME_FREE, hubSpawns, JUPYTERHUB, MLFLOW_HTTP, minioOnce, SIGN_IN_ERRORS, SIGN_IN_PROXIES } from '../queries';
+import { HOME_VOLUME_FREE, hubSpawns, JUPYTERHUB, MLFLOW_HTTP, minioOnce, SIGN_IN_ERRORS, SIGN_IN_PROXIES, syncRestarts, TENSORBOARD } from '../queries';
 import { AlertRule, httpServiceAlerts, RuleGroup } from './rule';
 
 const kubernetes: AlertRule[] = [
@@ -248,6 +248,26 @@ const jupyterhub: AlertRule[] = [
   },
 ];
 
+/** TensorBoard (libs/tensorboard): no metrics of its own; its Deployment and its sync sidecar's restarts tell. */
+const tensorboard: AlertRule[] = [
+  {
+    alert: 'TensorBoardDown',
+    expr: `kube_deployment_status_replicas_available{namespace="${TENSORBOARD.namespace}", deployment="${TENSORBOARD.deployment}"} == 0`,
+    for: '10m',
+    severity: 'warning',
+    summary: 'TensorBoard has no ready pod',
+    description: 'People cannot see training curves; training itself is not affected. The pod is ready once its sidecar has copied the bucket once: kubectl -n tensorboard logs deploy/tensorboard -c sync shows why it has not (MinIO, the minio-user-tensorboard key), -c tensorboard the rest.',
+  },
+  {
+    alert: 'TensorBoardSyncFailing',
+    expr: `${syncRestarts('1h')} >= 2`,
+    for: '0m',
+    severity: 'warning',
+    summary: 'TensorBoard\'s copy of the training logs is stale',
+    description: 'The sync sidecar was restarted {{ $value | humanize }} times in an hour: no copy from s3://tensorboard succeeded for 10 minutes each time, so TensorBoard shows old curves. kubectl -n tensorboard logs deploy/tensorboard -c sync --previous (JSON lines) names the error: MinIO down, the minio-user-tensorboard key rotated in MinIO but not in the Secret, or the bucket outgrowing cacheSize.',
+  },
+];
+
 /** Every alerting rule group of the platform. */
 export const PLATFORM_RULE_GROUPS: RuleGroup[] = [
   { name: 'kubernetes', rules: kubernetes },
@@ -257,4 +277,5 @@ export const PLATFORM_RULE_GROUPS: RuleGroup[] = [
   { name: 'mlflow', rules: httpServiceAlerts(MLFLOW_HTTP, { errorShare: 0.05, p95Seconds: 3 }) },
   { name: 'sign-in', rules: signIn },
   { name: 'jupyterhub', rules: jupyterhub },
+  { name: 'tensorboard', rules: tensorboard },
 ];

@@ -1,4 +1,4 @@
-import { HOME_VOLUME_FREE, hubSpawns, httpQueries, HttpServiceMetrics, JUPYTERHUB, MLFLOW_HTTP, minioOnce, SIGN_IN_ERRORS, SIGN_IN_PROXIES } from '../queries';
+import { HOME_VOLUME_FREE, hubSpawns, httpQueries, HttpServiceMetrics, JUPYTERHUB, MLFLOW_HTTP, minioOnce, SIGN_IN_ERRORS, SIGN_IN_PROXIES, syncRestarts, TENSORBOARD } from '../queries';
 import { dashboard, PanelSpec, stat, timeseries } from './builder';
 
 const W = '$__rate_interval';
@@ -139,6 +139,24 @@ const jupyterhub = dashboard({
   ],
 });
 
+/** TensorBoard: up or not, its copy of the logs, and its traffic through the sign-in proxy (it has no metrics of its own). */
+const proxyJob = `${TENSORBOARD.deployment}-oauth2-proxy`;
+const tensorboard = dashboard({
+  uid: 'tensorboard',
+  title: 'TensorBoard',
+  tags: ['platform', 'ml'],
+  description: 'TensorBoard over s3://tensorboard (docs/tensorboard.md): readiness, sync sidecar restarts, requests through its sign-in proxy, CPU and memory.',
+  panels: [
+    stat('Ready', { expr: `max(kube_deployment_status_replicas_available{namespace="${TENSORBOARD.namespace}", deployment="${TENSORBOARD.deployment}"})` }),
+    stat('Sync restarts (1h)', { expr: `sum(${syncRestarts('1h')}) or vector(0)` }, { redAt: 2 }),
+    stat('Requests per second', { expr: `sum(rate(oauth2_proxy_requests_total{job="${proxyJob}"}[${W}])) or vector(0)` }, { unit: 'reqps' }),
+    stat('p95 latency', { expr: `histogram_quantile(0.95, sum by (le) (rate(oauth2_proxy_response_duration_seconds_bucket{job="${proxyJob}"}[${W}])))` }, { unit: 's' }),
+    timeseries('Requests by status (through sign-in)', [{ expr: `sum by (code) (rate(oauth2_proxy_requests_total{job="${proxyJob}"}[${W}]))`, legend: '{{code}}' }], { unit: 'reqps' }),
+    timeseries('Sync sidecar restarts', [{ expr: `sum(${syncRestarts('1h')})`, legend: 'restarts in the last hour' }]),
+    ...podResources(TENSORBOARD.namespace),
+  ],
+});
+
 /** The sign-in proxies in front of the UIs: who is reachable, traffic, errors and latency per UI. */
 const signIn = dashboard({
   uid: 'sign-in',
@@ -178,4 +196,5 @@ export const PLATFORM_DASHBOARDS: Readonly<Record<string, object>> = {
   'http-service.json': httpService,
   'sign-in.json': signIn,
   'jupyterhub.json': jupyterhub,
+  'tensorboard.json': tensorboard,
 };
