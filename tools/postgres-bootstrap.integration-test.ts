@@ -13,6 +13,7 @@ const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postg
 const bin = join('/usr/lib/postgresql', versions[versions.length - 1] ?? 'missing', 'bin');
 const superuserPassword = 'test-only-superuser-password';
 const exporterPassword = 'test-only-exporter-password';
+const hubPassword = 'test-only-jupyterhub-password';
 let dir: string;
 let port: number;
 
@@ -27,7 +28,7 @@ const script: string = job.spec.template.spec.containers[0].command[2];
 function bootstrap(rolePassword: string) {
   return spawnSync('/bin/sh', ['-c', script], {
     encoding: 'utf8',
-    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ROLE_PASSWORD_MLFLOW: rolePassword, ROLE_PASSWORD_POSTGRES_EXPORTER: exporterPassword },
+    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ROLE_PASSWORD_MLFLOW: rolePassword, ROLE_PASSWORD_JUPYTERHUB: hubPassword, ROLE_PASSWORD_POSTGRES_EXPORTER: exporterPassword },
   });
 }
 
@@ -68,8 +69,10 @@ test('creates the role and its database, and running it again changes nothing', 
   for (let run = 0; run < 2; run++) {
     const r = bootstrap('first-password');
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('roles ready: mlflow, postgres_exporter');
+    expect(r.stdout).toContain('roles ready: mlflow, jupyterhub, postgres_exporter');
   }
+  // Every consumer owns its own database: JupyterHub keeps its users and servers in its own.
+  expect(psql('jupyterhub', hubPassword, 'jupyterhub', 'SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()').stdout.trim()).toBe('jupyterhub');
   const r = psql('mlflow', 'first-password', 'mlflow', "SELECT current_user || ' ' || pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()");
   expect(r.stderr).toBe('');
   expect(r.stdout.trim()).toBe('mlflow mlflow');
