@@ -11,10 +11,17 @@ source "$root/tools/tool-versions.env"
 dir="$root/.tools/uv/$UV_VERSION"
 if [ ! -x "$dir/bin/uv" ]; then
   command -v python3 >/dev/null || { echo "uv.sh: python3 (3.11 or newer) is needed for the Python projects" >&2; exit 1; }
-  echo "uv.sh: installing uv $UV_VERSION into .tools/uv/$UV_VERSION" >&2
-  rm -rf "$dir"
-  python3 -m venv "$dir"
-  "$dir/bin/pip" install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+  mkdir -p "$root/.tools/uv"
+  # Nx runs several Python tasks at once: one installs, the others wait for it.
+  exec 9>"$root/.tools/uv/.install.lock"
+  flock 9
+  if [ ! -x "$dir/bin/uv" ]; then
+    echo "uv.sh: installing uv $UV_VERSION into .tools/uv/$UV_VERSION" >&2
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+  fi
+  exec 9>&-
 fi
 export UV_CACHE_DIR="${UV_CACHE_DIR:-$root/.cache/uv}" UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
 exec "$dir/bin/uv" "$@"
