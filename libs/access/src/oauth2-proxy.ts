@@ -5,6 +5,7 @@ import {
   allowEgressToAddresses,
   allowFlow,
   contentRevision,
+  gitlabCa,
   httpProbe,
   OAUTH2_PROXY_CALLBACK,
   PlatformChart,
@@ -48,8 +49,6 @@ const NONROOT_UID = 65532;
 const CONFIG_DIR = '/etc/oauth2-proxy';
 const CLIENT_SECRET_DIR = '/secrets/client';
 const COOKIE_SECRET_DIR = '/secrets/cookie';
-/** Where GitLab's CA is mounted when cluster.yaml names one. */
-const GITLAB_CA_DIR = '/etc/gitlab-ca';
 /** The file name of the TOML config inside its ConfigMap. */
 export const OAUTH2_PROXY_CONFIG_KEY = 'oauth2-proxy.cfg';
 
@@ -60,6 +59,7 @@ export const OAUTH2_PROXY_CONFIG_KEY = 'oauth2-proxy.cfg';
  */
 export function oauth2ProxyConfig(chart: PlatformChart, props: OAuth2ProxyProps): Record<string, unknown> {
   const { ui, host, sso } = props;
+  const ca = gitlabCa(sso.gitlab.caConfigMap);
   return {
     http_address: `0.0.0.0:${HTTP_PORT}`,
     metrics_address: `0.0.0.0:${METRICS_PORT}`,
@@ -77,7 +77,7 @@ export function oauth2ProxyConfig(chart: PlatformChart, props: OAuth2ProxyProps)
     cookie_samesite: 'lax',
     redirect_url: `https://${host}${OAUTH2_PROXY_CALLBACK}`,
     scope: 'openid profile email',
-    ...(sso.gitlab.caConfigMap ? { provider_ca_files: [`${GITLAB_CA_DIR}/ca.crt`] } : {}),
+    ...(ca ? { provider_ca_files: [ca.file] } : {}),
     gitlab_groups: [...props.groups],
     // Group membership decides; any e-mail address of such a member is fine.
     email_domains: ['*'],
@@ -112,6 +112,7 @@ export class OAuth2Proxy extends Construct {
     const name = `${props.ui.name}-oauth2-proxy`;
     const identity = { name, instance: chart.namespace, component: 'sign-in', version: image.version };
     const config = { [OAUTH2_PROXY_CONFIG_KEY]: stringify(oauth2ProxyConfig(chart, props)) };
+    const ca = gitlabCa(props.sso.gitlab.caConfigMap);
     new k8s.KubeConfigMap(this, 'Config', { metadata: { name, namespace: chart.namespace, labels: workloadLabels(identity) }, data: config });
 
     const deployment = new PlatformDeployment(this, 'Proxy', {
@@ -136,17 +137,14 @@ export class OAuth2Proxy extends Construct {
             resources: props.resources ?? DEFAULT_RESOURCES,
             livenessProbe: { ...httpProbe(HTTP_PORT, '/ping'), periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 3 },
             readinessProbe: { ...httpProbe(HTTP_PORT, '/ready'), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
-            mounts: [{ volume: 'config', path: CONFIG_DIR }, ...(props.sso.gitlab.caConfigMap ? [{ volume: 'gitlab-ca', path: GITLAB_CA_DIR }] : [])],
+            mounts: [{ volume: 'config', path: CONFIG_DIR }, ...(ca?.mounts ?? [])],
             secretFiles: [
               { directory: CLIENT_SECRET_DIR, keys: [props.clientSecret] },
               { directory: COOKIE_SECRET_DIR, keys: [cookieSecretOf(props.ui)] },
             ],
           },
         ],
-        volumes: [
-          { name: 'config', configMap: { name } },
-          ...(props.sso.gitlab.caConfigMap ? [{ name: 'gitlab-ca', configMap: { name: props.sso.gitlab.caConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] : []),
-        ],
+        volumes: [{ name: 'config', configMap: { name } }, ...(ca?.volumes ?? [])],
       },
     });
     this.pods = deployment.pods;

@@ -1,4 +1,7 @@
+import { k8s } from 'cdk8s-plus-28';
 import { ServiceEndpoint } from './network';
+import { SecretKeyRef } from './secrets';
+import { MountSpec } from './workload';
 
 /** How a UI signs people in. */
 export enum SignIn {
@@ -46,3 +49,45 @@ export const ACCESS_ANNOTATIONS = {
   /** The Service behind the sign-in, `namespace/name:port`. */
   backend: 'ml-platform.io/backend',
 } as const;
+
+/**
+ * A UI that signs people in with GitLab itself (OpenID Connect): the provider, the cluster's
+ * GitLab application, and who may use and administer the UI.
+ */
+export interface GitLabSignIn {
+  /** The GitLab instance, e.g. `https://gitlab.example.internal`. */
+  readonly gitlabUrl: string;
+  /** Where GitLab is, for the token and userinfo calls (443). */
+  readonly gitlabCidrs: readonly string[];
+  /** The Application ID of the cluster's GitLab application. */
+  readonly clientId: string;
+  readonly clientSecret: SecretKeyRef;
+  /**
+   * ConfigMap (key `ca.crt`) with the CA that signed GitLab's certificate (`gitlabCa`).
+   *
+   * @default - the image's CA bundle
+   */
+  readonly caConfigMap?: string;
+  /** GitLab groups (full paths) whose members may use the UI. */
+  readonly users: readonly string[];
+  /** GitLab groups whose members administer it; they may also use it. */
+  readonly admins: readonly string[];
+}
+
+/** GitLab's CA for a pod that calls GitLab: the volume, its mount, and the file to name in the program's config. */
+export interface GitLabCa {
+  readonly volumes: k8s.Volume[];
+  readonly mounts: MountSpec[];
+  /** The CA file inside the container. */
+  readonly file: string;
+}
+
+/** Mounts ConfigMap `caConfigMap`'s `ca.crt` at /etc/gitlab-ca, or nothing when cluster.yaml names no CA. */
+export function gitlabCa(caConfigMap: string | undefined): GitLabCa | undefined {
+  if (!caConfigMap) return undefined;
+  return {
+    volumes: [{ name: 'gitlab-ca', configMap: { name: caConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }],
+    mounts: [{ volume: 'gitlab-ca', path: '/etc/gitlab-ca' }],
+    file: '/etc/gitlab-ca/ca.crt',
+  };
+}

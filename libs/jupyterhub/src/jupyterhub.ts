@@ -7,6 +7,8 @@ import {
   allowPodFlow,
   contentRevision,
   EnvValue,
+  GitLabSignIn,
+  gitlabCa,
   httpProbe,
   kubeEnv,
   Layer,
@@ -33,27 +35,6 @@ import {
 import { fromEnv, HUB_CONFIG_FILE, HubSetting, renderHubConfig } from './hub-config';
 import { JUPYTERHUB_HUB_IMAGE, JUPYTERHUB_PROXY_IMAGE, NOTEBOOK_IMAGE } from './images';
 import { EXECUTOR_BLOCK_MANAGER_PORT, EXECUTOR_CONTAINER, ExecutorSize, NOTEBOOK_GID, NOTEBOOK_UID, NotebookServersChart, SPARK_CONF_DIR, SparkExecutorsChart, spawnedLabels } from './notebooks';
-
-/** GitLab as JupyterHub's OAuth provider, and who may sign in. */
-export interface JupyterHubSignIn {
-  /** The GitLab instance, e.g. `https://gitlab.example.internal`. */
-  readonly gitlabUrl: string;
-  /** Where GitLab is, for the hub's token and userinfo calls (443). */
-  readonly gitlabCidrs: readonly string[];
-  /** The Application ID of the cluster's GitLab application. */
-  readonly clientId: string;
-  readonly clientSecret: SecretKeyRef;
-  /**
-   * ConfigMap (key `ca.crt`) with the CA that signed GitLab's certificate.
-   *
-   * @default - the image's CA bundle
-   */
-  readonly caConfigMap?: string;
-  /** GitLab groups (full paths) whose members may sign in. */
-  readonly users: readonly string[];
-  /** GitLab groups whose members administer the hub; they may also sign in. */
-  readonly admins: readonly string[];
-}
 
 /** A server size people choose when they start their notebook server. */
 export interface NotebookProfile {
@@ -94,7 +75,8 @@ export interface JupyterHubChartProps {
   readonly trainingLogs?: S3Bucket;
   /** The MLflow tracking server notebooks log runs to. */
   readonly mlflow: ServiceEndpoint;
-  readonly signIn: JupyterHubSignIn;
+  /** GitLab sign-in: `users` may sign in, `admins` become JupyterHub admins. */
+  readonly signIn: GitLabSignIn;
   /** The host people reach JupyterHub at. */
   readonly externalHost: string;
   /** @default - 100m/512Mi requested, 1 CPU/1Gi limit */
@@ -122,7 +104,6 @@ const NOTEBOOK_PORT = 8888;
 const DRIVER_PORT = 7078;
 const DRIVER_BLOCK_MANAGER_PORT = 7079;
 const HUB_CONFIG_DIR = '/usr/local/etc/jupyterhub';
-const GITLAB_CA_DIR = '/etc/gitlab-ca';
 /** GitLab sends people back here after sign-in (OAuthenticator's callback handler). */
 export const JUPYTERHUB_CALLBACK = '/hub/oauth_callback';
 
@@ -227,7 +208,7 @@ export class JupyterHubChart extends PlatformChart {
       automountServiceAccountToken: false,
     });
     const health = () => httpProbe(HUB_PORT, '/hub/health');
-    const caMount = props.signIn.caConfigMap ? [{ volume: 'gitlab-ca', path: GITLAB_CA_DIR }] : [];
+    const ca = gitlabCa(props.signIn.caConfigMap);
     new PlatformDeployment(this, 'Hub', {
       identity: hubIdentity,
       // One hub owns the proxy's routes and the spawner state: never two at once.
@@ -265,13 +246,10 @@ export class JupyterHubChart extends PlatformChart {
               { path: '/srv/jupyterhub', sizeLimit: '64Mi' },
               { path: '/tmp', sizeLimit: '256Mi' },
             ],
-            mounts: [{ volume: 'config', path: HUB_CONFIG_DIR }, ...caMount],
+            mounts: [{ volume: 'config', path: HUB_CONFIG_DIR }, ...(ca?.mounts ?? [])],
           },
         ],
-        volumes: [
-          { name: 'config', configMap: { name: configMap } },
-          ...(props.signIn.caConfigMap ? [{ name: 'gitlab-ca', configMap: { name: props.signIn.caConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] : []),
-        ],
+        volumes: [{ name: 'config', configMap: { name: configMap } }, ...(ca?.volumes ?? [])],
       },
     });
 
@@ -418,6 +396,7 @@ function hubSettings(input: HubSettingsInput): HubSetting[] {
   const culler = props.culler ?? { timeoutSeconds: 3600, everySeconds: 600 };
   const security = restrictedSecurityContexts(NOTEBOOK_UID, NOTEBOOK_GID);
   const gpuNodes = props.context.gpuNodes;
+  const ca = gitlabCa(signIn.caConfigMap);
   const hub = (trait: string, value: HubSetting['value'], why?: string): HubSetting => ({ section: 'JupyterHub', trait, value, why });
   const auth = (trait: string, value: HubSetting['value'], why?: string): HubSetting => ({ section: 'GenericOAuthenticator', trait, value, why });
   const spawner = (trait: string, value: HubSetting['value'], why?: string): HubSetting => ({ section: 'KubeSpawner', trait, value, why });
@@ -458,7 +437,7 @@ function hubSettings(input: HubSettingsInput): HubSetting[] {
     auth('auth_state_groups_key', 'oauth_user.groups'),
     auth('allowed_groups', [...new Set([...signIn.users, ...signIn.admins])]),
     auth('admin_groups', [...signIn.admins]),
-    ...(signIn.caConfigMap ? [auth('http_request_kwargs', { ca_certs: `${GITLAB_CA_DIR}/ca.crt` }, "GitLab's certificate is signed by the internal CA.")] : []),
+    ...(ca ? [auth('http_request_kwargs', { ca_certs: ca.file }, "GitLab's certificate is signed by the internal CA.")] : []),
 
     hub('spawner_class', 'kubespawner.KubeSpawner', 'KubeSpawner 7.0 registers no entry point name: the import path.'),
     spawner('namespace', input.usersNamespace),

@@ -6,6 +6,8 @@ import {
   allowFlow,
   contentRevision,
   EnvValue,
+  GitLabSignIn,
+  gitlabCa,
   httpProbe,
   PlatformChart,
   PlatformDeployment,
@@ -26,7 +28,6 @@ const CONFIG_DIR = '/etc/grafana-config';
 const PROVISIONING_DIR = '/etc/grafana-provisioning';
 const DASHBOARDS_DIR = '/var/lib/grafana-dashboards';
 /** Where GitLab's CA is mounted when cluster.yaml names one. */
-const GITLAB_CA_DIR = '/etc/gitlab-ca';
 
 const DEFAULT_RESOURCES: ResourceSpec = {
   requests: { cpu: '100m', memory: '256Mi' },
@@ -52,27 +53,7 @@ export interface GrafanaProps {
    *
    * @default - the login form only (the admin Secret)
    */
-  readonly signIn?: GrafanaSignIn;
-}
-
-/** GitLab as Grafana's OAuth provider, and which groups get which role. */
-export interface GrafanaSignIn {
-  /** The GitLab instance, e.g. `https://gitlab.example.internal`. */
-  readonly gitlabUrl: string;
-  /** Addresses of GitLab, for the token and userinfo calls (443). */
-  readonly gitlabCidrs: readonly string[];
-  readonly clientId: string;
-  readonly clientSecret: SecretKeyRef;
-  /**
-   * ConfigMap (key `ca.crt`) with the CA that signed GitLab's certificate.
-   *
-   * @default - the image's CA bundle
-   */
-  readonly caConfigMap?: string;
-  /** Groups whose members sign in as Viewer. */
-  readonly viewers: readonly string[];
-  /** Groups whose members sign in as Admin. */
-  readonly admins: readonly string[];
+  readonly signIn?: GitLabSignIn;
 }
 
 /** Where GitLab sends people back to after they sign in to Grafana (generic OAuth). */
@@ -84,9 +65,11 @@ export const GRAFANA_CALLBACK = '/login/generic_oauth';
  * first. `npm run validate` checks the keys against those Grafana's source reads
  * (tools/validate/monitoring.ts, GRAFANA_GENERIC_OAUTH_KEYS).
  */
-export function grafanaOauthSection(signIn: GrafanaSignIn): Record<string, string | boolean> {
+export function grafanaOauthSection(signIn: GitLabSignIn): Record<string, string | boolean> {
   const anyOf = (groups: readonly string[]) => groups.map((g) => `contains(groups[*], '${g}')`).join(' || ');
-  const role = signIn.admins.length > 0 ? `(${anyOf(signIn.admins)}) && 'Admin' || (${anyOf(signIn.viewers)}) && 'Viewer'` : `(${anyOf(signIn.viewers)}) && 'Viewer'`;
+  const ca = gitlabCa(signIn.caConfigMap);
+  // Users sign in as Viewer, admins as Admin.
+  const role = signIn.admins.length > 0 ? `(${anyOf(signIn.admins)}) && 'Admin' || (${anyOf(signIn.users)}) && 'Viewer'` : `(${anyOf(signIn.users)}) && 'Viewer'`;
   return {
     enabled: true,
     name: 'GitLab',
@@ -100,18 +83,18 @@ export function grafanaOauthSection(signIn: GrafanaSignIn): Record<string, strin
     name_attribute_path: 'name',
     email_attribute_path: 'email',
     groups_attribute_path: 'groups',
-    allowed_groups: [...new Set([...signIn.viewers, ...signIn.admins])].join(','),
+    allowed_groups: [...new Set([...signIn.users, ...signIn.admins])].join(','),
     role_attribute_path: role,
     role_attribute_strict: true,
     allow_assign_grafana_admin: false,
     allow_sign_up: true,
     auto_login: true,
-    ...(signIn.caConfigMap ? { tls_client_ca: `${GITLAB_CA_DIR}/ca.crt` } : {}),
+    ...(ca ? { tls_client_ca: ca.file } : {}),
   };
 }
 
 /** grafana.ini: air-gapped (no update checks, no plugin downloads), logs to stdout, no sign-up. */
-function grafanaIni(rootUrl: string, signIn?: GrafanaSignIn): string {
+function grafanaIni(rootUrl: string, signIn?: GitLabSignIn): string {
   const sections: Record<string, Record<string, string | boolean>> = {
     server: { root_url: rootUrl },
     analytics: { reporting_enabled: false, check_for_updates: false, check_for_plugin_updates: false },
@@ -179,6 +162,7 @@ export class Grafana extends Construct {
     configMap('Dashboards', 'grafana-dashboards', dashboards);
 
     const health = httpProbe(PORT, '/api/health');
+    const ca = gitlabCa(props.signIn?.caConfigMap);
     const deployment = new PlatformDeployment(this, 'Server', {
       identity,
       metrics: { port: PORT },
@@ -215,7 +199,7 @@ export class Grafana extends Construct {
               { path: '/tmp', sizeLimit: '256Mi' },
             ],
             mounts: [
-              ...(props.signIn?.caConfigMap ? [{ volume: 'gitlab-ca', path: GITLAB_CA_DIR }] : []),
+              ...(ca?.mounts ?? []),
               { volume: 'config', path: CONFIG_DIR },
               { volume: 'provisioning', path: PROVISIONING_DIR },
               { volume: 'dashboards', path: DASHBOARDS_DIR },
@@ -223,7 +207,7 @@ export class Grafana extends Construct {
           },
         ],
         volumes: [
-          ...(props.signIn?.caConfigMap ? [{ name: 'gitlab-ca', configMap: { name: props.signIn.caConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] : []),
+          ...(ca?.volumes ?? []),
           { name: 'config', configMap: { name: 'grafana-config' } },
           {
             name: 'provisioning',

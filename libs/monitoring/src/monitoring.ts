@@ -1,12 +1,12 @@
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { cidr, dnsLabel, Layer, PlatformChart, PlatformContext, replicas, resources as resourcesSchema, ResourceSpec, SecretKeyRef, SignIn, storage, WebUi } from '@ml-platform/core';
+import { cidr, dnsLabel, GitLabSignIn, Layer, PlatformChart, PlatformContext, replicas, resources as resourcesSchema, ResourceSpec, SecretKeyRef, SignIn, storage, WebUi } from '@ml-platform/core';
 import { ruleFile } from './alerts/rule';
 import { PLATFORM_RULE_GROUPS } from './alerts/platform-alerts';
 import { AlertReceiver, AlertRoute, Alertmanager } from './alertmanager';
 import { PLATFORM_DASHBOARDS } from './dashboards/platform-dashboards';
-import { Grafana, GRAFANA_CALLBACK, GrafanaSignIn } from './grafana';
+import { Grafana, GRAFANA_CALLBACK } from './grafana';
 import { KubeStateMetrics } from './kube-state-metrics';
 import { Prometheus, sizeInBytes } from './prometheus';
 
@@ -111,7 +111,7 @@ export interface MonitoringChartProps {
     /** @default - 100m/256Mi requested, 1 CPU/1Gi limit */
     readonly resources?: ResourceSpec;
     /** @default - the login form only */
-    readonly signIn?: GrafanaSignIn;
+    readonly signIn?: GitLabSignIn;
   };
   /**
    * The hosts people reach the UIs at, for the links they generate.

@@ -1,6 +1,6 @@
 import { App } from 'cdk8s';
 import { z } from 'zod';
-import { ClusterRenderSpec, componentsSchemaOf, defineClusterSchema, imagesOf, Layer, PlatformContext } from '@ml-platform/core';
+import { ClusterRenderSpec, componentsSchemaOf, defineClusterSchema, GitLabSignIn, imagesOf, Layer, PlatformContext } from '@ml-platform/core';
 import { AccessLayer, GITLAB_CLIENT_SECRET, OAUTH2_PROXY_IMAGE, uiHost } from '@ml-platform/access';
 import { ArgoCdSyncChart } from '@ml-platform/argocd';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platform/flux';
@@ -96,6 +96,13 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
 /** A validated cluster configuration. */
 export type ClusterConfig = z.output<typeof clusterConfigSchema>;
 
+/** The GitLab sign-in of a UI that signs people in itself: the cluster's GitLab application and the UI's groups. */
+function gitlabSignIn(config: ClusterConfig, ui: string): GitLabSignIn {
+  const { url, cidrs, clientId, caConfigMap } = config.sso.gitlab;
+  const access = config.access[ui];
+  return { gitlabUrl: url, gitlabCidrs: cidrs, clientId, clientSecret: GITLAB_CLIENT_SECRET, caConfigMap, users: access?.users ?? [], admins: access?.admins ?? [] };
+}
+
 /**
  * Composes the platform for one cluster. The only place where components are wired to each
  * other: producers hand out typed handles, consumers take them (and with them the
@@ -128,7 +135,6 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
   const monitoringConfig = config.components.monitoring;
   if (monitoringConfig?.enabled) {
     const { prometheus, alertmanager, grafana } = monitoringConfig;
-    const grafanaAccess = config.access.grafana;
     const monitoring = new MonitoringChart(app, 'monitoring', {
       context,
       prometheus: {
@@ -140,18 +146,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
         resources: prometheus.resources,
       },
       alertmanager: { ...alertmanager, receivers: receiversFromConfig(alertmanager.receivers) },
-      grafana: {
-        ...grafana,
-        signIn: {
-          gitlabUrl: config.sso.gitlab.url,
-          gitlabCidrs: config.sso.gitlab.cidrs,
-          clientId: config.sso.gitlab.clientId,
-          clientSecret: GITLAB_CLIENT_SECRET,
-          caConfigMap: config.sso.gitlab.caConfigMap,
-          viewers: grafanaAccess?.users ?? [],
-          admins: grafanaAccess?.admins ?? [],
-        },
-      },
+      grafana: { ...grafana, signIn: gitlabSignIn(config, 'grafana') },
       hosts: { grafana: host('grafana'), prometheus: host('prometheus'), alertmanager: host('alertmanager') },
     });
     for (const ui of monitoring.webUis) access.expose(monitoring, ui);
@@ -202,22 +197,13 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
   if (mlflow) access.expose(mlflow, mlflow.webUi);
 
   if (hubConfig?.enabled && postgres && minio && mlflow) {
-    const hubAccess = config.access.jupyterhub;
     const hub = new JupyterHubChart(app, 'jupyterhub', {
       context,
       database: postgres.database('jupyterhub'),
       datasets: minio.bucket('datasets'),
       trainingLogs: withBoard ? minio.bucket('tensorboard') : undefined,
       mlflow: mlflow.endpoint,
-      signIn: {
-        gitlabUrl: config.sso.gitlab.url,
-        gitlabCidrs: config.sso.gitlab.cidrs,
-        clientId: config.sso.gitlab.clientId,
-        clientSecret: GITLAB_CLIENT_SECRET,
-        caConfigMap: config.sso.gitlab.caConfigMap,
-        users: hubAccess?.users ?? [],
-        admins: hubAccess?.admins ?? [],
-      },
+      signIn: gitlabSignIn(config, 'jupyterhub'),
       externalHost: host('jupyterhub'),
       hubResources: hubConfig.hub.resources,
       proxyResources: hubConfig.proxy.resources,
