@@ -117,7 +117,7 @@ try {
   const workspace = join(scratch, 'validate');
   mkdirSync(join(workspace, 'clusters', 'prod'), { recursive: true });
   writeFileSync(join(workspace, 'nx.json'), '{}\n');
-  for (const shared of ['.tools', 'tools', 'libs']) symlinkSync(join(root, shared), join(workspace, shared));
+  for (const shared of ['.tools', 'tools', 'libs', 'checks']) symlinkSync(join(root, shared), join(workspace, shared));
   symlinkSync(join(root, 'clusters/prod/secrets'), join(workspace, 'clusters/prod/secrets'));
   execFileSync('node', ['dist/tools/bench-render.js', 'scale', '44', join(workspace, 'dist-manifests'), join(workspace, 'clusters/prod/cluster.yaml')], { cwd: root });
   const validate = (label, prepare, budget, previous) => {

@@ -112,3 +112,12 @@ def test_a_file_that_does_not_run_is_reported(tmp_path: Path):
 def test_environment_the_config_reads_is_reported(tmp_path: Path):
     text = config_text("dev") + '\nc.JupyterHub.cookie_secret_file = os.environ["EXTRA_FILE"]\n'
     assert run(tmp_path, text).env == ["CONFIGPROXY_AUTH_TOKEN", "EXTRA_FILE", "OAUTH_CLIENT_SECRET"]
+
+
+def test_the_first_steps_cells_in_the_docs_are_python():
+    """The cells docs/jupyterhub.md gives data scientists at least compile (they run against the cluster)."""
+    text = (ROOT / "docs/jupyterhub.md").read_text()
+    cells = text.split("```python\n")[1:]
+    assert len(cells) == 4
+    for i, cell in enumerate(cells):
+        compile(cell.split("```", 1)[0], f"docs/jupyterhub.md cell {i + 1}", "exec")
