@@ -4,3 +4,4 @@ export * from './hub-config';
 export * from './images';
 export * from './jupyterhub';
 export * from './notebooks';
+export * from './spark';

@@ -3,7 +3,8 @@ import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { ImageCatalog, Layer, PlatformChart, PlatformContext, PodSelection, SecretKeyRef, SecretRequirements, ServiceEndpoint } from '@ml-platform/core';
 import { HUB_CONFIG_FILE } from './hub-config';
-import { EXECUTOR_TEMPLATE_FILE, JupyterHubChart, JupyterHubChartProps, SPARK_DEFAULTS_FILE } from './jupyterhub';
+import { JupyterHubChart, JupyterHubChartProps } from './jupyterhub';
+import { EXECUTOR_TEMPLATE_FILE, SPARK_DEFAULTS_FILE } from './spark';
 
 const gpuNodes = { resource: 'nvidia.com/gpu', nodeSelector: { 'nvidia.com/gpu.present': 'true' }, tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' as const, effect: 'NoSchedule' as const }] };
 const contextOf = (extra: Partial<ConstructorParameters<typeof PlatformContext>[0]> = {}) =>

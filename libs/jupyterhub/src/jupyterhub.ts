@@ -20,9 +20,7 @@ import {
   PlatformService,
   PodSelection,
   PostgresDatabase,
-  quantityValue,
   requireApiServer,
-  restrictedSecurityContexts,
   ResourceSpec,
   S3Bucket,
   s3Env,
@@ -32,9 +30,10 @@ import {
   WebUi,
   workloadLabels,
 } from '@ml-platform/core';
-import { fromEnv, HUB_CONFIG_FILE, HubSetting, renderHubConfig } from './hub-config';
+import { HUB_CONFIG_FILE, HUB_PORT, hubSettings, JUPYTERHUB_CALLBACK, renderHubConfig } from './hub-config';
 import { JUPYTERHUB_HUB_IMAGE, JUPYTERHUB_PROXY_IMAGE, NOTEBOOK_IMAGE } from './images';
-import { EXECUTOR_BLOCK_MANAGER_PORT, EXECUTOR_CONTAINER, ExecutorSize, NOTEBOOK_GID, NOTEBOOK_UID, NotebookServersChart, SPARK_CONF_DIR, SparkExecutorsChart, spawnedLabels } from './notebooks';
+import { EXECUTOR_BLOCK_MANAGER_PORT, ExecutorSize, NOTEBOOK_SERVICE_ACCOUNT, NotebookServersChart, SPARK_CONF_DIR, SparkExecutorsChart, spawnedLabels } from './notebooks';
+import { DRIVER_BLOCK_MANAGER_PORT, DRIVER_PORT, EXECUTOR_TEMPLATE_FILE, SPARK_DEFAULTS_FILE, sparkDefaults } from './spark';
 
 /** A server size people choose when they start their notebook server. */
 export interface NotebookProfile {
@@ -91,7 +90,6 @@ export interface JupyterHubChartProps {
   readonly spark: NotebookSparkProps;
 }
 
-const HUB_PORT = 8081;
 const PROXY_PORT = 8000;
 const PROXY_API_PORT = 8001;
 const PROXY_METRICS_PORT = 8002;
@@ -100,12 +98,7 @@ const HUB_UID = 1000;
 /** The configurable-http-proxy image's user (nobody, its Dockerfile). */
 const PROXY_UID = 65534;
 const NOTEBOOK_PORT = 8888;
-/** Spark's driver ports in the notebook server, fixed so NetworkPolicies can name them. */
-const DRIVER_PORT = 7078;
-const DRIVER_BLOCK_MANAGER_PORT = 7079;
 const HUB_CONFIG_DIR = '/usr/local/etc/jupyterhub';
-/** GitLab sends people back here after sign-in (OAuthenticator's callback handler). */
-export const JUPYTERHUB_CALLBACK = '/hub/oauth_callback';
 
 const DEFAULT_HUB_RESOURCES: ResourceSpec = { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } };
 const DEFAULT_PROXY_RESOURCES: ResourceSpec = { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
@@ -143,7 +136,7 @@ export class JupyterHubChart extends PlatformChart {
 
     // Siblings, not children: each chart owns one namespace.
     const usersNamespace = `${id}-users`;
-    const drivers = { serviceAccount: 'notebook', namespace: usersNamespace };
+    const drivers = { serviceAccount: NOTEBOOK_SERVICE_ACCOUNT, namespace: usersNamespace };
     const s3 = s3Env(props.datasets);
     this.spark = new SparkExecutorsChart(scope, `${id}-spark`, { context: props.context, image: notebookImage, executor: props.spark.executor, quota: props.spark.quota, drivers, env: s3 });
     const hubAccount = { serviceAccount: 'hub', namespace: this.namespace };
@@ -188,7 +181,6 @@ export class JupyterHubChart extends PlatformChart {
     const hubConfig = renderHubConfig(
       hubSettings({
         props,
-        namespace: this.namespace,
         hubUrl: this.hubEndpoint.url(),
         proxyApiUrl: proxyApi.url(),
         notebookImage: notebookImage.reference,
@@ -320,175 +312,4 @@ export class JupyterHubChart extends PlatformChart {
     allowPodFlow(executors, executors, EXECUTOR_BLOCK_MANAGER_PORT);
     allowFlow(executors, props.datasets.endpoint);
   }
-}
-
-/** The file names in the notebook servers' Spark configuration folder. */
-export const SPARK_DEFAULTS_FILE = 'spark-defaults.conf';
-export const EXECUTOR_TEMPLATE_FILE = 'executor-pod-template.yaml';
-
-/** What `sparkDefaults` writes. */
-interface SparkDefaultsProps {
-  readonly apiServer: string;
-  readonly namespace: string;
-  readonly image: string;
-  readonly executor: ExecutorSize & { readonly instances: number };
-  readonly s3: S3Bucket;
-}
-
-/**
- * spark-defaults.conf of the notebook servers: client mode against the cluster's API server,
- * executors in their own namespace from the pod template, fixed driver ports, and S3A on the
- * datasets bucket with the credentials from the environment (never in this file: Spark copies
- * the driver's configuration folder into a ConfigMap for the executors).
- */
-function sparkDefaults(props: SparkDefaultsProps): string {
-  const heapMi = quantityValue(props.executor.memory) / 2 ** 20;
-  const settings: [string, string][] = [
-    ['spark.master', `k8s://${props.apiServer}`],
-    ['spark.submit.deployMode', 'client'],
-    ['spark.kubernetes.namespace', props.namespace],
-    ['spark.kubernetes.container.image', props.image],
-    ['spark.kubernetes.container.image.pullPolicy', 'IfNotPresent'],
-    ['spark.kubernetes.executor.podTemplateFile', `${SPARK_CONF_DIR}/${EXECUTOR_TEMPLATE_FILE}`],
-    ['spark.kubernetes.executor.podTemplateContainerName', EXECUTOR_CONTAINER],
-    ['spark.kubernetes.authenticate.caCertFile', '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'],
-    ['spark.kubernetes.authenticate.oauthTokenFile', '/var/run/secrets/kubernetes.io/serviceaccount/token'],
-    ['spark.kubernetes.executor.deleteOnTermination', 'true'],
-    // Client mode has no driver Service to delete; without this, stop() asks to and is refused.
-    ['spark.kubernetes.driver.service.deleteOnTermination', 'false'],
-    ['spark.driver.host', '${env:SPARK_DRIVER_HOST}'],
-    ['spark.driver.bindAddress', '0.0.0.0'],
-    ['spark.driver.port', String(DRIVER_PORT)],
-    ['spark.driver.blockManager.port', String(DRIVER_BLOCK_MANAGER_PORT)],
-    ['spark.blockManager.port', String(EXECUTOR_BLOCK_MANAGER_PORT)],
-    ['spark.executor.instances', String(props.executor.instances)],
-    ['spark.executor.cores', String(props.executor.cores)],
-    ['spark.kubernetes.executor.limit.cores', String(props.executor.cores)],
-    ['spark.executor.memory', `${heapMi}m`],
-    ['spark.hadoop.fs.s3a.endpoint', props.s3.endpoint.url()],
-    ['spark.hadoop.fs.s3a.endpoint.region', props.s3.region],
-    ['spark.hadoop.fs.s3a.path.style.access', String(props.s3.pathStyle)],
-    ['spark.hadoop.fs.s3a.connection.ssl.enabled', 'false'],
-    ['spark.hadoop.fs.s3a.aws.credentials.provider', 'software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider'],
-  ];
-  return `# Generated by the platform render (libs/jupyterhub); do not edit.\n${settings.map(([k, v]) => `${k} ${v}`).join('\n')}\n`;
-}
-
-/** What the hub's settings are made from. */
-interface HubSettingsInput {
-  readonly props: JupyterHubChartProps;
-  readonly namespace: string;
-  readonly hubUrl: string;
-  readonly proxyApiUrl: string;
-  readonly notebookImage: string;
-  readonly notebookLabels: Record<string, string>;
-  readonly notebookEnv: k8s.EnvVar[];
-  readonly usersNamespace: string;
-  readonly serviceAccount: string;
-  readonly sparkConfMap: string;
-}
-
-/** Every setting of jupyterhub_config.py, in reading order. */
-function hubSettings(input: HubSettingsInput): HubSetting[] {
-  const { props } = input;
-  const { signIn } = props;
-  const db = props.database;
-  const culler = props.culler ?? { timeoutSeconds: 3600, everySeconds: 600 };
-  const security = restrictedSecurityContexts(NOTEBOOK_UID, NOTEBOOK_GID);
-  const gpuNodes = props.context.gpuNodes;
-  const ca = gitlabCa(signIn.caConfigMap);
-  const hub = (trait: string, value: HubSetting['value'], why?: string): HubSetting => ({ section: 'JupyterHub', trait, value, why });
-  const auth = (trait: string, value: HubSetting['value'], why?: string): HubSetting => ({ section: 'GenericOAuthenticator', trait, value, why });
-  const spawner = (trait: string, value: HubSetting['value'], why?: string): HubSetting => ({ section: 'KubeSpawner', trait, value, why });
-  return [
-    hub('hub_bind_url', `http://:${HUB_PORT}`),
-    hub('hub_connect_url', input.hubUrl, 'Notebook servers reach the hub API through its Service.'),
-    hub('public_url', `https://${props.externalHost}`),
-    { section: 'ConfigurableHTTPProxy', trait: 'should_start', value: false, why: 'configurable-http-proxy runs in its own Deployment; CONFIGPROXY_AUTH_TOKEN comes from the environment.' },
-    { section: 'ConfigurableHTTPProxy', trait: 'api_url', value: input.proxyApiUrl },
-    hub('cleanup_servers', false, 'A hub restart must not stop anyone\'s server.'),
-    hub('db_url', `postgresql+psycopg2://${db.user}@${db.endpoint.host}:${db.endpoint.port}/${db.database}`, 'The password comes from PGPASSWORD.'),
-    hub('upgrade_db', true, 'A new JupyterHub version migrates the schema at start (back up the database first: docs/jupyterhub.md).'),
-    hub('authenticate_prometheus', false, 'Only Prometheus may reach /hub/metrics (NetworkPolicy).'),
-    hub('last_activity_interval', 60),
-    hub('logging_config', {
-      formatters: { json: { '()': 'pythonjsonlogger.json.JsonFormatter', fmt: '%(asctime)s %(levelname)s %(name)s %(message)s', rename_fields: { asctime: 'time', levelname: 'level', name: 'logger' } } },
-      handlers: { console: { formatter: 'json' } },
-    }, 'JSON lines on stderr (python-json-logger, shipped with JupyterHub through jupyter-events).'),
-    hub('services', [
-      {
-        name: 'idle-culler',
-        command: ['python3', '-m', 'jupyterhub_idle_culler', `--url=http://localhost:${HUB_PORT}/hub/api`, `--timeout=${culler.timeoutSeconds}`, `--cull-every=${culler.everySeconds}`, '--concurrency=10'],
-      },
-    ]),
-    hub('load_roles', [{ name: 'idle-culler', description: 'Stop idle notebook servers', scopes: ['list:users', 'read:users:activity', 'read:servers', 'delete:servers'], services: ['idle-culler'] }]),
-
-    hub('authenticator_class', 'generic-oauth', 'GitLab as the OAuth provider; its userinfo carries the groups, as for Grafana and oauth2-proxy.'),
-    auth('login_service', 'GitLab'),
-    auth('client_id', signIn.clientId),
-    fromEnv('GenericOAuthenticator', 'client_secret', 'OAUTH_CLIENT_SECRET'),
-    auth('oauth_callback_url', `https://${props.externalHost}${JUPYTERHUB_CALLBACK}`),
-    auth('authorize_url', `${signIn.gitlabUrl}/oauth/authorize`),
-    auth('token_url', `${signIn.gitlabUrl}/oauth/token`),
-    auth('userdata_url', `${signIn.gitlabUrl}/oauth/userinfo`),
-    auth('scope', ['openid', 'profile', 'email']),
-    auth('username_claim', 'nickname', 'The GitLab username.'),
-    auth('manage_groups', true, 'Membership comes from GitLab at every sign-in: who left a group loses access.'),
-    auth('auth_state_groups_key', 'oauth_user.groups'),
-    auth('allowed_groups', [...new Set([...signIn.users, ...signIn.admins])]),
-    auth('admin_groups', [...signIn.admins]),
-    ...(ca ? [auth('http_request_kwargs', { ca_certs: ca.file }, "GitLab's certificate is signed by the internal CA.")] : []),
-
-    hub('spawner_class', 'kubespawner.KubeSpawner', 'KubeSpawner 7.0 registers no entry point name: the import path.'),
-    spawner('namespace', input.usersNamespace),
-    spawner('image', input.notebookImage),
-    spawner('image_pull_policy', 'IfNotPresent'),
-    spawner('cmd', ['jupyterhub-singleuser']),
-    spawner('default_url', '/lab'),
-    spawner('start_timeout', 600, 'The first start on a node pulls the notebook image (several GB).'),
-    spawner('http_timeout', 120),
-    spawner('common_labels', input.notebookLabels, 'Our labels: NetworkPolicies select notebook servers by name and instance.'),
-    spawner('service_account', input.serviceAccount),
-    spawner('automount_service_account_token', true, "Spark's driver starts executors with this token (Role spark-driver in the executors' namespace only)."),
-    spawner('pod_security_context', security.pod as HubSetting['value']),
-    spawner('container_security_context', security.container as HubSetting['value']),
-    spawner('extra_pod_config', { enableServiceLinks: false }),
-    spawner('storage_pvc_ensure', true),
-    spawner('pvc_name_template', 'home-{user_server}'),
-    spawner('storage_capacity', props.home.size),
-    spawner('storage_class', props.home.storageClass ?? props.context.defaultStorageClass),
-    spawner('storage_access_modes', ['ReadWriteOnce']),
-    spawner('delete_pvc', false, "Deleting a user keeps their home volume; remove it by hand once it is no longer needed."),
-    spawner('volumes', [
-      { name: 'home', persistentVolumeClaim: { claimName: '{pvc_name}' } },
-      { name: 'tmp', emptyDir: { sizeLimit: '8Gi' } },
-      { name: 'spark-conf', configMap: { name: input.sparkConfMap } },
-    ], 'The image is read-only: home and /tmp are the places a server writes.'),
-    spawner('volume_mounts', [
-      { name: 'home', mountPath: '/home/jovyan' },
-      { name: 'tmp', mountPath: '/tmp' },
-      { name: 'spark-conf', mountPath: SPARK_CONF_DIR, readOnly: true },
-    ]),
-    // Kubernetes EnvVars: KubeSpawner takes a dict value as the variable's spec (valueFrom).
-    spawner('environment', Object.fromEntries(input.notebookEnv.map((e) => [e.name, e.valueFrom ? { valueFrom: JSON.parse(JSON.stringify(e.valueFrom)) } : (e.value as string)]))),
-    spawner('delete_grace_period', 30),
-    spawner('profile_list', props.profiles.map((p) => {
-      if (p.gpus && !gpuNodes) throw new Error(`jupyterhub profile '${p.slug}' asks for GPUs, and the cluster declares no gpuNodes`);
-      return {
-        display_name: p.displayName,
-        slug: p.slug,
-        ...(p.description ? { description: p.description } : {}),
-        default: p.default ?? false,
-        kubespawner_override: {
-          cpu_guarantee: quantityValue(p.resources.requests.cpu),
-          cpu_limit: quantityValue(p.resources.limits.cpu),
-          mem_guarantee: quantityValue(p.resources.requests.memory),
-          mem_limit: quantityValue(p.resources.limits.memory),
-          ...(p.gpus && gpuNodes
-            ? { extra_resource_limits: { [gpuNodes.resource]: String(p.gpus) }, node_selector: { ...gpuNodes.nodeSelector }, tolerations: gpuNodes.tolerations.map((t) => ({ ...t })) }
-            : {}),
-        },
-      };
-    })),
-  ];
 }

@@ -25,6 +25,9 @@ import {
 export const NOTEBOOK_UID = 1000;
 export const NOTEBOOK_GID = 100;
 
+/** The ServiceAccount notebook servers run as; Spark's driver in them starts executors with its token. */
+export const NOTEBOOK_SERVICE_ACCOUNT = 'notebook';
+
 /** Labels of pods another program creates: ours, but managed by that program. */
 export function spawnedLabels(identity: WorkloadIdentity, managedBy: string): Record<string, string> {
   return { ...workloadLabels(identity), [LabelKeys.MANAGED_BY]: managedBy };
@@ -59,7 +62,7 @@ export class NotebookServersChart extends PlatformChart {
   constructor(scope: Construct, id: string, props: NotebookServersChartProps) {
     super(scope, id, { context: props.context, layer: Layer.APPS });
     this.servers = new PodSelection(this, this.namespace, { name: 'notebook', instance: 'jupyterhub', component: 'singleuser-server', version: props.image.version });
-    this.serviceAccount = { serviceAccount: 'notebook', namespace: this.namespace };
+    this.serviceAccount = { serviceAccount: NOTEBOOK_SERVICE_ACCOUNT, namespace: this.namespace };
     const labels = { [LabelKeys.NAME]: 'notebook', [LabelKeys.COMPONENT]: 'singleuser-server' };
     // The token is mounted by the pod (KubeSpawner), not by default for every pod of the account.
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: this.serviceAccount.serviceAccount, namespace: this.namespace, labels }, automountServiceAccountToken: false });
