@@ -51,3 +51,7 @@ export const HOME_VOLUME_FREE = `kubelet_volume_stats_available_bytes{namespace=
 export const TENSORBOARD = { namespace: 'tensorboard', deployment: 'tensorboard', sync: 'sync' } as const;
 export const syncRestarts = (window: string) =>
   `increase(kube_pod_container_status_restarts_total{namespace="${TENSORBOARD.namespace}", container="${TENSORBOARD.sync}"}[${window}])`;
+
+/** A Deployment with no ready replica (kube-state-metrics): the service it runs is down. */
+export const noReadyReplica = (namespace: string, deployment: string) =>
+  `kube_deployment_status_replicas_available{namespace="${namespace}", deployment="${deployment}"} == 0`;

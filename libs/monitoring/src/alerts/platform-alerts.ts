@@ -1,4 +1,4 @@
-import { HOME_VOLUME_FREE, hubSpawns, JUPYTERHUB, MLFLOW_HTTP, minioOnce, SIGN_IN_ERRORS, SIGN_IN_PROXIES, syncRestarts, TENSORBOARD } from '../queries';
+import { HOME_VOLUME_FREE, hubSpawns, JUPYTERHUB, MLFLOW_HTTP, minioOnce, noReadyReplica, SIGN_IN_ERRORS, SIGN_IN_PROXIES, syncRestarts, TENSORBOARD } from '../queries';
 import { AlertRule, httpServiceAlerts, RuleGroup } from './rule';
 
 const kubernetes: AlertRule[] = [
@@ -215,7 +215,7 @@ const signIn: AlertRule[] = [
 const jupyterhub: AlertRule[] = [
   {
     alert: 'JupyterHubDown',
-    expr: `kube_deployment_status_replicas_available{namespace="${JUPYTERHUB.namespace}", deployment="hub"} == 0`,
+    expr: noReadyReplica(JUPYTERHUB.namespace, 'hub'),
     for: '5m',
     severity: 'critical',
     summary: 'JupyterHub has no ready hub',
@@ -223,7 +223,7 @@ const jupyterhub: AlertRule[] = [
   },
   {
     alert: 'JupyterHubProxyDown',
-    expr: `kube_deployment_status_replicas_available{namespace="${JUPYTERHUB.namespace}", deployment="proxy"} == 0`,
+    expr: noReadyReplica(JUPYTERHUB.namespace, 'proxy'),
     for: '5m',
     severity: 'critical',
     summary: 'JupyterHub\'s proxy has no ready replica',
@@ -252,7 +252,7 @@ const jupyterhub: AlertRule[] = [
 const tensorboard: AlertRule[] = [
   {
     alert: 'TensorBoardDown',
-    expr: `kube_deployment_status_replicas_available{namespace="${TENSORBOARD.namespace}", deployment="${TENSORBOARD.deployment}"} == 0`,
+    expr: noReadyReplica(TENSORBOARD.namespace, TENSORBOARD.deployment),
     for: '10m',
     severity: 'warning',
     summary: 'TensorBoard has no ready pod',
