@@ -7,6 +7,7 @@ export * from './context';
 export * from './images';
 export * from './labels';
 export * from './layers';
+export * from './model-monitoring';
 export * from './monitoring';
 export * from './names';
 export * from './network';

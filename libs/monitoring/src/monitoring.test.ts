@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { ImageCatalog, Layer, PlatformChart, PlatformContext, PodSelection, SecretKeyRef, ServiceEndpoint } from '@ml-platform/core';
+import { ImageCatalog, Layer, ModelMonitoring, PlatformChart, PlatformContext, PodSelection, SecretKeyRef, ServiceEndpoint, WatchedModel } from '@ml-platform/core';
 import { PROMETHEUS_DATASOURCE_UID } from './dashboards/builder';
 import { PLATFORM_DASHBOARDS } from './dashboards/platform-dashboards';
 import { Grafana } from './grafana';
@@ -17,8 +17,9 @@ const context = () =>
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
-function synth(props: Partial<MonitoringChartProps> = {}) {
+function synth(props: Partial<MonitoringChartProps> = {}, models: WatchedModel[] = []) {
   const app = Testing.app();
+  for (const m of models) ModelMonitoring.of(app).declare(m);
   new MonitoringChart(app, 'monitoring', { context: context(), prometheus: { storageSize: '50Gi' }, ...props });
   const objects: Obj[] = Testing.synth(app.node.children[0] as MonitoringChart);
   const find = (kind: string, name: string) => {
@@ -160,6 +161,53 @@ describe('Grafana', () => {
     expect(before).toMatch(/^[0-9a-f]+$/);
     expect(revision(PLATFORM_DASHBOARDS)).toBe(before);
     expect(revision({ ...PLATFORM_DASHBOARDS, 'extra.json': { uid: 'extra', panels: [] } })).not.toBe(before);
+  });
+});
+
+describe('model drift', () => {
+  const churn: WatchedModel = {
+    namespace: 'serving', job: 'churn-api', model: 'churn', alias: 'champion',
+    baseline: { features: { tenure_months: { mean: 36, std: 20.5 } }, positiveClass: '1', positiveShare: 0.2 },
+    thresholds: { meanShiftSigma: 3, varianceRatio: 2, positiveShareDelta: 0.1, missingShare: 0.05 },
+  };
+
+  test('no model, no baseline file: the generic drift rules only', () => {
+    const { find } = synth();
+    const data = find('ConfigMap', 'prometheus-config').data;
+    expect(Object.keys(data).sort()).toEqual(['alerting-rules.yml', 'prometheus.yml']);
+    const groups = parse(data['alerting-rules.yml']).groups.map((g: Obj) => g.name);
+    expect(groups).toEqual(expect.arrayContaining(['model-drift', 'model-serving']));
+  });
+
+  test('a watched model: its baseline and thresholds as labelled constants, loaded by Prometheus, and a dashboard', () => {
+    const { find } = synth({}, [churn]);
+    const data = find('ConfigMap', 'prometheus-config').data;
+    expect(parse(data['prometheus.yml']).rule_files).toEqual(['/etc/prometheus/alerting-rules.yml', '/etc/prometheus/model-baselines.yml']);
+    const [group] = parse(data['model-baselines.yml']).groups;
+    expect(group.name).toBe('baseline-serving-churn-api');
+    const service = { namespace: 'serving', job: 'churn-api' };
+    expect(group.rules).toEqual([
+      { record: 'model:baseline_feature_mean', expr: 'vector(36)', labels: { ...service, feature: 'tenure_months' } },
+      { record: 'model:baseline_feature_std', expr: 'vector(20.5)', labels: { ...service, feature: 'tenure_months' } },
+      { record: 'model:baseline_positive_class', expr: 'vector(1)', labels: { ...service, class: '1' } },
+      { record: 'model:baseline_positive_share', expr: 'vector(0.2)', labels: service },
+      { record: 'model:drift_threshold_mean_shift_sigma', expr: 'vector(3)', labels: service },
+      { record: 'model:drift_threshold_variance_ratio', expr: 'vector(2)', labels: service },
+      { record: 'model:drift_threshold_positive_share_delta', expr: 'vector(0.1)', labels: service },
+      { record: 'model:drift_threshold_missing_share', expr: 'vector(0.05)', labels: service },
+    ]);
+    const dashboard = JSON.parse(find('ConfigMap', 'grafana-dashboards').data['model-serving-churn-api.json']);
+    const band = dashboard.panels.find((p: Obj) => p.title.startsWith('tenure_months'));
+    // The band is the mean ± the alert's threshold in baseline standard deviations.
+    expect(band.targets.map((t: Obj) => t.expr)).toEqual(['model:feature_mean:1h{namespace="serving", job="churn-api", feature="tenure_months"}', 'vector(36)', 'vector(97.5)', 'vector(-25.5)']);
+  });
+
+  test('a baseline the rules cannot use is refused when the service declares it', () => {
+    const monitoring = ModelMonitoring.of(Testing.app());
+    expect(() => monitoring.declare({ ...churn, baseline: { features: { age: { mean: 40, std: 0 } } } })).toThrow(/standard deviation of age must be above 0/);
+    expect(() => monitoring.declare({ ...churn, baseline: { features: {}, positiveClass: '1' } })).toThrow(/both positiveClass and positiveShare, or neither/);
+    monitoring.declare(churn);
+    expect(() => monitoring.declare(churn)).toThrow(/serving\/churn-api is declared twice/);
   });
 });
 

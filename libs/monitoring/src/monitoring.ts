@@ -1,10 +1,12 @@
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { cidr, dnsLabel, GitLabSignIn, Layer, PlatformChart, PlatformContext, replicas, resources as resourcesSchema, ResourceSpec, SecretKeyRef, SignIn, storage, WebUi } from '@ml-platform/core';
+import { cidr, dnsLabel, GitLabSignIn, Layer, ModelMonitoring, PlatformChart, PlatformContext, replicas, resources as resourcesSchema, ResourceSpec, SecretKeyRef, SignIn, storage, WebUi } from '@ml-platform/core';
+import { modelBaselineRules } from './alerts/model-rules';
 import { ruleFile } from './alerts/rule';
 import { PLATFORM_RULE_GROUPS } from './alerts/platform-alerts';
 import { AlertReceiver, AlertRoute, Alertmanager } from './alertmanager';
+import { modelDashboards } from './dashboards/model-dashboards';
 import { PLATFORM_DASHBOARDS } from './dashboards/platform-dashboards';
 import { Grafana, GRAFANA_CALLBACK } from './grafana';
 import { KubeStateMetrics } from './kube-state-metrics';
@@ -147,6 +149,9 @@ export class MonitoringChart extends PlatformChart {
   constructor(scope: Construct, id: string, props: MonitoringChartProps) {
     super(scope, id, { context: props.context, layer: Layer.PLATFORM });
     const host = (ui: 'grafana' | 'prometheus' | 'alertmanager') => props.hosts?.[ui] ?? `${ui}.${props.context.baseDomain}`;
+    // The model services are composed before this chart: their baselines are known here.
+    const models = ModelMonitoring.of(this).models;
+    const yaml = (doc: object) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });
     this.alertmanager = new Alertmanager(this, 'Alertmanager', { ...props.alertmanager, externalUrl: `https://${host('alertmanager')}/` });
     this.prometheus = new Prometheus(this, 'Prometheus', {
       replicas: props.prometheus.replicas,
@@ -155,7 +160,11 @@ export class MonitoringChart extends PlatformChart {
       retentionTime: props.prometheus.retention,
       retentionSize: props.prometheus.retentionSize,
       resources: props.prometheus.resources,
-      ruleFiles: { 'alerting-rules.yml': stringify(ruleFile(PLATFORM_RULE_GROUPS), { lineWidth: 0, aliasDuplicateObjects: false }) },
+      ruleFiles: {
+        'alerting-rules.yml': yaml(ruleFile(PLATFORM_RULE_GROUPS)),
+        // Each watched model's baseline and thresholds, which the model-drift rules join with.
+        ...(models.length > 0 ? { 'model-baselines.yml': yaml(ruleFile(modelBaselineRules(models))) } : {}),
+      },
       alertmanagers: this.alertmanager.apiTargets,
       externalUrl: `https://${host('prometheus')}/`,
     });
@@ -163,7 +172,7 @@ export class MonitoringChart extends PlatformChart {
     new KubeStateMetrics(this, 'KubeStateMetrics');
     this.grafana = new Grafana(this, 'Grafana', {
       prometheus: this.prometheus.endpoint,
-      dashboards: PLATFORM_DASHBOARDS,
+      dashboards: { ...PLATFORM_DASHBOARDS, ...modelDashboards(models) },
       resources: props.grafana?.resources,
       signIn: props.grafana?.signIn,
       externalHost: host('grafana'),

@@ -6,18 +6,22 @@ export interface HttpServiceMetrics {
   readonly name: string;
   /** Metric prefix: `<prefix>_http_request_total`, `<prefix>_http_request_duration_seconds`. */
   readonly prefix: string;
-  /** The `job` label (the app name) of its pods. */
-  readonly job: string;
+  /**
+   * The `job` label (the app name) of its pods.
+   *
+   * @default - every job that exports the prefix's metrics (each judged on its own)
+   */
+  readonly job?: string;
 }
 
 /** Request rate, error share and a latency quantile of an HTTP service, as PromQL. */
 export function httpQueries(m: HttpServiceMetrics, window: string, by: string[] = ['namespace', 'job']) {
-  const sel = `job="${m.job}"`;
+  const sel = m.job === undefined ? '' : `job="${m.job}"`;
   const byClause = by.length ? ` by (${by.join(', ')})` : '';
   const rate = (filter: string) => `sum${byClause} (rate(${m.prefix}_http_request_total{${sel}${filter}}[${window}]))`;
   return {
     requestRate: rate(''),
-    errorShare: `${rate(',status=~"5.."')}\n/\n${rate('')}`,
+    errorShare: `${rate(`${sel ? ',' : ''}status=~"5.."`)}\n/\n${rate('')}`,
     latency: (quantile: number) => `histogram_quantile(${quantile}, sum by (${[...by, 'le'].join(', ')}) (rate(${m.prefix}_http_request_duration_seconds_bucket{${sel}}[${window}])))`,
   };
 }

@@ -1,4 +1,5 @@
 import { HOME_VOLUME_FREE, hubSpawns, JUPYTERHUB, MLFLOW_HTTP, minioOnce, noReadyReplica, SIGN_IN_ERRORS, SIGN_IN_PROXIES, syncRestarts, TENSORBOARD } from '../queries';
+import { MODEL_RULE_GROUPS } from './model-rules';
 import { AlertRule, httpServiceAlerts, RuleGroup } from './rule';
 
 const kubernetes: AlertRule[] = [
@@ -278,4 +279,5 @@ export const PLATFORM_RULE_GROUPS: RuleGroup[] = [
   { name: 'sign-in', rules: signIn },
   { name: 'jupyterhub', rules: jupyterhub },
   { name: 'tensorboard', rules: tensorboard },
+  ...MODEL_RULE_GROUPS,
 ];

@@ -18,10 +18,23 @@ export interface AlertRule {
   readonly description: string;
 }
 
+/** One recording rule: a query evaluated ahead, under its own name. */
+export interface RecordingRule {
+  /** `level:metric:operations`, e.g. `model:feature_mean:1h`. */
+  readonly record: string;
+  readonly expr: string;
+  /**
+   * Labels added to every series the rule records.
+   *
+   * @default - none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
 /** A named group of rules, evaluated together. */
 export interface RuleGroup {
   readonly name: string;
-  readonly rules: AlertRule[];
+  readonly rules: (AlertRule | RecordingRule)[];
 }
 
 /** The Prometheus rule-file document for `groups`. */
@@ -29,13 +42,17 @@ export function ruleFile(groups: RuleGroup[]): object {
   return {
     groups: groups.map((g) => ({
       name: g.name,
-      rules: g.rules.map((r) => ({
-        alert: r.alert,
-        expr: r.expr,
-        for: r.for,
-        labels: { severity: r.severity },
-        annotations: { summary: r.summary, description: r.description },
-      })),
+      rules: g.rules.map((r) =>
+        'record' in r
+          ? { record: r.record, expr: r.expr, ...(r.labels ? { labels: { ...r.labels } } : {}) }
+          : {
+              alert: r.alert,
+              expr: r.expr,
+              for: r.for,
+              labels: { severity: r.severity },
+              annotations: { summary: r.summary, description: r.description },
+            },
+      ),
     })),
   };
 }

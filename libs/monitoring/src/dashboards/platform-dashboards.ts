@@ -21,7 +21,7 @@ function volumeUsage(namespace: string): PanelSpec {
 }
 
 /** Request rate, error share and latency percentiles: the panels every HTTP service gets. */
-function httpPanels(m: HttpServiceMetrics): PanelSpec[] {
+export function httpPanels(m: HttpServiceMetrics): PanelSpec[] {
   const q = httpQueries(m, W, []);
   const byStatus = `sum by (status) (rate(${m.prefix}_http_request_total{job="${m.job}"}[${W}]))`;
   return [
