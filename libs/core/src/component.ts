@@ -26,11 +26,12 @@ export interface ComponentDefinition<K extends string = string, S extends z.ZodT
   readonly images: readonly ContainerImage[];
   /**
    * The web UIs it serves people when enabled: their keys under cluster.yaml's `access:` and
-   * their host prefixes.
+   * their host prefixes. A component whose UIs depend on its section (one per model service)
+   * gives a function of that section.
    *
    * @default - none
    */
-  readonly webUis?: readonly string[];
+  readonly webUis?: readonly string[] | ((config: NonNullable<z.output<S>>) => readonly string[]);
   /**
    * Builds the component when its section is enabled.
    *
@@ -46,6 +47,17 @@ export function defineComponent<const K extends string, S extends z.ZodType>(def
   }
   imagesOf([definition]);
   return definition;
+}
+
+/**
+ * The UIs `definition` serves under its cluster.yaml section `section`: the fixed ones always
+ * (so access entries may name them before the component is switched on), the ones that depend on
+ * the section when it is present.
+ */
+export function componentWebUis(definition: ComponentDefinition, section: unknown): readonly string[] {
+  const uis = definition.webUis ?? [];
+  if (typeof uis !== 'function') return uis;
+  return section === undefined || section === null ? [] : uis(section as never);
 }
 
 /** The cluster.yaml `components` shape of a list of definitions: each key to its section. */

@@ -95,6 +95,32 @@ describe('hardened workloads', () => {
     );
   });
 
+  test('an autoscaled Deployment leaves its count to the HorizontalPodAutoscaler and spreads for the most pods', () => {
+    const chart = new PlatformChart(Testing.app(), 'demo', { context, layer: Layer.APPS });
+    const deployment = new PlatformDeployment(chart, 'Server', { ...workload('demo'), autoscaling: { minReplicas: 2, maxReplicas: 6 } });
+    expect(deployment.replicas).toBe(2);
+    const objects = Testing.synth(chart);
+    const spec = objects.find((o) => o.kind === 'Deployment').spec;
+    // A replica count in Git would be reset by every sync, undoing the autoscaler.
+    expect(spec.replicas).toBeUndefined();
+    expect(spec.template.spec.topologySpreadConstraints).toHaveLength(1);
+    expect(objects.find((o) => o.kind === 'HorizontalPodAutoscaler')).toEqual({
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: expect.objectContaining({ name: 'demo', namespace: 'demo' }),
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'demo' },
+        minReplicas: 2,
+        maxReplicas: 6,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+      },
+    });
+    expect(() => new PlatformDeployment(chart, 'Low', { ...workload('low'), autoscaling: { minReplicas: 3, maxReplicas: 2 } })).toThrowError(
+      "Deployment 'demo/low' autoscales between 3 and 2 replicas; the maximum must not be below the minimum",
+    );
+    expect(() => new PlatformDeployment(chart, 'Both', { ...workload('both'), replicas: 2, autoscaling: { minReplicas: 2, maxReplicas: 3 } })).toThrowError(/sets both replicas and autoscaling/);
+  });
+
   test('one key of one secret cannot hold two different things', () => {
     const chart = new PlatformChart(Testing.app(), 'demo', { context, layer: Layer.APPS });
     const registry = SecretRequirements.of(chart);

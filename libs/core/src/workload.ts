@@ -555,6 +555,26 @@ export interface PlatformDeploymentProps extends PlatformWorkloadProps {
    * @default 'RollingUpdate'
    */
   readonly strategy?: 'RollingUpdate' | 'Recreate';
+  /**
+   * Scale between a minimum and a maximum on CPU with a HorizontalPodAutoscaler (autoscaling/v2).
+   * The Deployment then leaves `replicas` out, so the GitOps agent never resets what the
+   * autoscaler chose. Needs the cluster's resource metrics API (metrics-server).
+   *
+   * @default - a fixed `replicas`
+   */
+  readonly autoscaling?: DeploymentAutoscaling;
+}
+
+/** Bounds and target of a Deployment's HorizontalPodAutoscaler. */
+export interface DeploymentAutoscaling {
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /**
+   * Average CPU use, in percent of the pods' requests, the autoscaler keeps the pods at.
+   *
+   * @default 70
+   */
+  readonly targetCpuUtilization?: number;
 }
 
 /**
@@ -564,21 +584,41 @@ export interface PlatformDeploymentProps extends PlatformWorkloadProps {
  */
 export class PlatformDeployment extends Construct {
   public readonly pods: PodSelection;
+  /** The pods it runs; under autoscaling, the fewest it runs. */
   public readonly replicas: number;
 
   constructor(scope: Construct, id: string, props: PlatformDeploymentProps) {
     super(scope, id);
     const chart = PlatformChart.of(this);
-    const { pods, replicas, metadata, template } = longRunning(chart, 'Deployment', props);
+    const scaling = props.autoscaling;
+    const name = `${chart.namespace}/${props.identity.name}`;
+    if (scaling) {
+      if (props.replicas !== undefined) throw new Error(`Deployment '${name}' sets both replicas and autoscaling; the autoscaler owns the count, give only its bounds`);
+      assertReplicas(chart, 'Deployment', props.identity.name, scaling.minReplicas);
+      if (scaling.maxReplicas < scaling.minReplicas) throw new Error(`Deployment '${name}' autoscales between ${scaling.minReplicas} and ${scaling.maxReplicas} replicas; the maximum must not be below the minimum`);
+    }
+    // Spread for the most pods the autoscaler may run.
+    const { pods, replicas, metadata, template } = longRunning(chart, 'Deployment', { ...props, replicas: scaling ? scaling.maxReplicas : props.replicas });
     if (props.strategy === 'Recreate' && replicas > 1) {
-      throw new Error(`Deployment '${chart.namespace}/${metadata.name}' is recreated on every change, which suits a singleton; run 1 replica or roll it out (strategy RollingUpdate)`);
+      throw new Error(`Deployment '${name}' is recreated on every change, which suits a singleton; run 1 replica or roll it out (strategy RollingUpdate)`);
     }
     this.pods = pods;
-    this.replicas = replicas;
+    this.replicas = scaling ? scaling.minReplicas : replicas;
+    if (scaling) {
+      new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
+        metadata: { name: metadata.name, namespace: metadata.namespace, labels: metadata.labels },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: metadata.name },
+          minReplicas: scaling.minReplicas,
+          maxReplicas: scaling.maxReplicas,
+          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: scaling.targetCpuUtilization ?? 70 } } }],
+        },
+      });
+    }
     new k8s.KubeDeployment(this, 'Resource', {
       metadata,
       spec: {
-        replicas,
+        replicas: scaling ? undefined : replicas,
         revisionHistoryLimit: 5,
         selector: { matchLabels: pods.matchLabels },
         strategy:
