@@ -1,4 +1,5 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -14,6 +15,23 @@ test('every image this repository builds has its Containerfile, and its tag name
   const built = PLATFORM_IMAGES.filter((i) => i.build);
   expect(built.map((i) => i.key)).toContain('notebook');
   expect(checkBuiltImages(root, PLATFORM_IMAGES)).toEqual([]);
+});
+
+test('an image that installs a uv lock installs exactly its current export (requirements.txt)', () => {
+  const locked = PLATFORM_IMAGES.filter((i) => i.build && existsSync(join(root, i.build.context, 'uv.lock')));
+  expect(locked.map((i) => i.key).sort()).toEqual(['prediction-api', 'tensorboard']);
+  for (const image of locked) {
+    const context = image.build?.context as string;
+    const exported = execFileSync(
+      'bash',
+      // Nx forces colours on its tasks; a file has none.
+      ['tools/uv.sh', 'export', '--project', context, '--locked', '--no-dev', '--no-emit-project', '--format', 'requirements-txt', '--no-header', '--color', 'never'],
+      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const [, command, ...rest] = readFileSync(join(root, context, 'requirements.txt'), 'utf8').split('\n');
+    expect(rest.join('\n'), `${context}/requirements.txt is not uv.lock's export: run the command in its header`).toBe(exported);
+    expect(command).toContain(`uv export --project ${context} --locked --no-dev --no-emit-project --format requirements-txt --output-file ${context}/requirements.txt`);
+  }
 });
 
 test('a changed context under an old tag is refused, with the digest the new tag needs', () => {

@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
 import { LabelKeys, loadClusterConfig, REVISION_ANNOTATION, RenderedObject, renderInMemory } from '@ml-platform/core';
 import { clusterConfigSchema, clusterJsonSchema, platformRenderSpec } from './platform';
+import { configErrorsAfter } from './testing';
 
 const root = join(__dirname, '../../..');
 const clusters = readdirSync(join(root, 'clusters'), { withFileTypes: true })
@@ -20,7 +20,7 @@ function render(cluster: string) {
 const rendered = Object.fromEntries(clusters.map((c) => [c, render(c)]));
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
 /** The oauth2-proxy in front of each UI without sign-in of its own. */
-const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'prometheus-oauth2-proxy', 'tensorboard-oauth2-proxy'];
+const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'predict-churn-oauth2-proxy', 'prometheus-oauth2-proxy', 'tensorboard-oauth2-proxy'];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const podSpecOf = (o: RenderedObject): any => o.manifest.spec.template.spec;
 const find = (cluster: string, kind: string, name: string, namespace?: string) => {
@@ -93,7 +93,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const { routing } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
     const withGateway = routing.api === 'gateway' ? ['gateway'] : [];
     const jupyterhub = ['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users', 'tensorboard'];
-    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', ...jupyterhub, ...withVault, ...withGateway].sort());
+    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', 'serving', ...jupyterhub, ...withVault, ...withGateway].sort());
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
       // node-exporter is the one named exception (POD_SECURITY_EXCEPTIONS): it reads the host.
@@ -144,7 +144,10 @@ describe.each(clusters)('cluster %s', (cluster) => {
   });
 
   test('every replicated workload has a PodDisruptionBudget and spreads across nodes', () => {
-    for (const w of workloads.filter((o) => (o.manifest.spec.replicas ?? 1) > 1)) {
+    // An autoscaled Deployment has no count of its own: its autoscaler's minimum counts.
+    const fewest = (w: RenderedObject) =>
+      rendered[cluster].objects.find((o) => o.kind === 'HorizontalPodAutoscaler' && o.namespace === w.namespace && o.manifest.spec.scaleTargetRef.name === w.name)?.manifest.spec.minReplicas ?? w.manifest.spec.replicas ?? 1;
+    for (const w of workloads.filter((o) => fewest(o) > 1)) {
       const pdb = find(cluster, 'PodDisruptionBudget', w.name, w.namespace);
       expect(pdb.spec.selector.matchLabels).toEqual(w.manifest.spec.selector.matchLabels);
       expect(podSpecOf(w).topologySpreadConstraints).toEqual([
@@ -229,6 +232,9 @@ describe.each(clusters)('cluster %s', (cluster) => {
       'allow-mlflow-from-mlflow-oauth2-proxy-5000',
       // Notebooks log runs to the tracking server in the cluster, without the sign-in.
       'allow-mlflow-from-notebook.jupyterhub-users-5000',
+      // Model services load their models from the registry; dev's Job registers the reference model.
+      ...(cluster === 'dev' ? ['allow-mlflow-from-predict-churn-register.serving-5000'] : []),
+      'allow-mlflow-from-predict-churn.serving-5000',
       'allow-mlflow-from-prometheus.monitoring-5000',
       'allow-mlflow-oauth2-proxy-from-gateway-4180',
       'allow-mlflow-oauth2-proxy-from-prometheus.monitoring-44180',
@@ -245,7 +251,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const scraped = workloads.filter((w) => annotationsOf(w)['prometheus.io/scrape'] === 'true');
     const withVault = cluster === 'dev' ? [] : ['vault'];
     expect(scraped.map((w) => w.name).sort()).toEqual(
-      ['alertmanager', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'proxy', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
+      ['alertmanager', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'predict-churn', 'proxy', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
     );
     // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape;
     // TensorBoard has no metrics (its sign-in proxy's and kube-state-metrics' watch it).
@@ -327,6 +333,7 @@ describe('a cluster switched to secrets.backend: vault', () => {
   // JupyterHub's spawned pods cannot read from Vault yet (its own test below); TensorBoard shows what they write.
   raw.components.jupyterhub.enabled = false;
   raw.components.tensorboard.enabled = false;
+  raw.components.serving.models[0].consumers.notebooks = false;
   const spec = platformRenderSpec('stage');
   // Its credentials come from Vault, so no encrypted Secret files are read.
   const { objects, inventory } = renderInMemory(spec, clusterConfigSchema.parse(raw), 'clusters/stage/cluster.yaml', join(root, 'clusters/stage/no-secrets'));
@@ -379,6 +386,7 @@ describe('a cluster switched to secrets.backend: vault', () => {
       'secret/data/ml-platform/stage/postgres-monitoring',
       'secret/data/ml-platform/stage/postgres-role-mlflow',
       'secret/data/ml-platform/stage/postgres-superuser',
+      'secret/data/ml-platform/stage/predict-churn-oauth2-proxy',
       'secret/data/ml-platform/stage/prometheus-oauth2-proxy',
       'secret/data/ml-platform/stage/vault-oauth2-proxy',
     ]);
@@ -409,22 +417,7 @@ test('the inventory places each component in its own layer, not its Namespace\'s
 });
 
 describe('JupyterHub in cluster.yaml', () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'ml-platform-jupyterhub-config-'));
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-  /** The errors loading `cluster`'s cluster.yaml after `edit`, as the render reports them. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const errorsAfter = (cluster: string, edit: (raw: any) => void): string => {
-    const raw = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
-    edit(raw);
-    const file = join(scratch, `${cluster}.yaml`);
-    writeFileSync(file, stringify(raw));
-    try {
-      loadClusterConfig(platformRenderSpec(cluster), file, `clusters/${cluster}/cluster.yaml`);
-    } catch (err) {
-      return (err as Error).message;
-    }
-    throw new Error('the edited cluster.yaml loaded without an error');
-  };
+  const errorsAfter = configErrorsAfter('jupyterhub');
 
   test('a profile without resources is refused, naming file and key', () => {
     expect(errorsAfter('stage', (raw) => delete raw.components.jupyterhub.profiles[1].resources)).toBe(

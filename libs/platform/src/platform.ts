@@ -1,6 +1,6 @@
 import { App } from 'cdk8s';
 import { z } from 'zod';
-import { ClusterRenderSpec, componentsSchemaOf, defineClusterSchema, GitLabSignIn, imagesOf, Layer, PlatformContext } from '@ml-platform/core';
+import { ClusterRenderSpec, componentsSchemaOf, defineClusterSchema, GitLabSignIn, imagesOf, Layer, PlatformContext, componentWebUis } from '@ml-platform/core';
 import { AccessLayer, GITLAB_CLIENT_SECRET, OAUTH2_PROXY_IMAGE, uiHost } from '@ml-platform/access';
 import { ArgoCdSyncChart } from '@ml-platform/argocd';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platform/flux';
@@ -10,6 +10,7 @@ import { MinioChart, minioComponent, MinioMode } from '@ml-platform/minio';
 import { MlflowChart, mlflowComponent } from '@ml-platform/mlflow';
 import { MonitoringChart, monitoringComponent, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
 import { PostgresChart, postgresComponent } from '@ml-platform/postgres';
+import { ServingChart, servingComponent } from '@ml-platform/serving';
 import { TensorBoardChart, tensorboardComponent } from '@ml-platform/tensorboard';
 import { VaultChart, vaultComponent } from '@ml-platform/vault';
 
@@ -18,7 +19,7 @@ import { VaultChart, vaultComponent } from '@ml-platform/vault';
  * its library plus one entry here; one that uses other components' handles is also wired below
  * in `composePlatform`.
  */
-export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
+export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, servingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
 
 /** The `components` section of cluster.yaml: one entry per component library. */
 export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
@@ -26,16 +27,19 @@ export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
 /** Every image the platform may run: the catalog that cluster pins and the inventory refer to. */
 export const PLATFORM_IMAGES = imagesOf([...PLATFORM_COMPONENTS, { key: 'access', images: [OAUTH2_PROXY_IMAGE] }]);
 
-/** Every UI a component may serve, by the component that serves it. */
-const WEB_UIS = new Map(PLATFORM_COMPONENTS.flatMap((c) => (c.webUis ?? []).map((ui) => [ui, c.key] as const)));
+/** Every UI a cluster's components may serve, by the component that serves it. */
+function clusterWebUis(components: Record<string, unknown>): Map<string, string> {
+  return new Map(PLATFORM_COMPONENTS.flatMap((c) => componentWebUis(c, components[c.key]).map((ui) => [ui, c.key] as const)));
+}
 
 /** The whole cluster.yaml, with the cross-component rules. */
 export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFORM_IMAGES).superRefine((config, ctx) => {
-  const { postgres, minio, mlflow, jupyterhub, tensorboard, vault, monitoring } = config.components;
+  const { postgres, minio, mlflow, jupyterhub, tensorboard, serving, vault, monitoring } = config.components;
   // Every UI of an enabled component has its groups; every UI named exists; no two share a host.
   const enabled = (key: string) => (config.components as Record<string, { enabled?: boolean } | undefined>)[key]?.enabled === true;
   const hosts = new Map<string, string>();
-  for (const [ui, component] of WEB_UIS) {
+  const webUis = clusterWebUis(config.components);
+  for (const [ui, component] of webUis) {
     if (!enabled(component)) continue;
     if (!config.access[ui]) {
       ctx.addIssue({ code: 'custom', path: ['access', ui], message: `expected the GitLab groups that may use ${ui} (users, and admins where it has roles) while components.${component} is enabled` });
@@ -54,9 +58,9 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
   if (ca && !config.external.configMaps.includes(ca)) {
     ctx.addIssue({ code: 'custom', path: ['sso', 'gitlab', 'caConfigMap'], message: `expected '${ca}' under external.configMaps too: the sign-in pods mount it, and nothing renders it` });
   }
-  const known = [...WEB_UIS.keys()].join(', ');
+  const known = [...webUis.keys()].join(', ');
   for (const [section, names] of [['access', Object.keys(config.access)], ['routing.hosts', Object.keys(config.routing.hosts)]] as const) {
-    for (const ui of names.filter((n) => !WEB_UIS.has(n))) {
+    for (const ui of names.filter((n) => !webUis.has(n))) {
       ctx.addIssue({ code: 'custom', path: [...section.split('.'), ui], message: `expected one of the platform's UIs (${known})` });
     }
   }
@@ -75,6 +79,14 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
   if (tensorboard?.enabled && !jupyterhub?.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'tensorboard', 'enabled'], message: 'expected false while components.jupyterhub is not enabled (TensorBoard shows the training logs notebooks write to S3)' });
   }
+  if (serving?.enabled && !mlflow.enabled) {
+    ctx.addIssue({ code: 'custom', path: ['components', 'serving', 'enabled'], message: 'expected false while components.mlflow.enabled is false (model services load their models from its registry)' });
+  }
+  serving?.models.forEach((m, i) => {
+    if (m.consumers.notebooks && !jupyterhub?.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['components', 'serving', 'models', i, 'consumers', 'notebooks'], message: 'expected false while components.jupyterhub is not enabled (there are no notebook servers)' });
+    }
+  });
   if (jupyterhub?.enabled) {
     for (const [needed, why] of [['postgres', 'keeps its users and servers in PostgreSQL'], ['minio', "gives notebooks the datasets bucket"], ['mlflow', 'points every notebook at MLflow']] as const) {
       if (!config.components[needed].enabled) ctx.addIssue({ code: 'custom', path: ['components', 'jupyterhub', 'enabled'], message: `expected false while components.${needed}.enabled is false (JupyterHub ${why})` });
@@ -132,27 +144,6 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
     if (vault.webUi) access.expose(vault, vault.webUi);
   }
 
-  const monitoringConfig = config.components.monitoring;
-  if (monitoringConfig?.enabled) {
-    const { prometheus, alertmanager, grafana } = monitoringConfig;
-    const monitoring = new MonitoringChart(app, 'monitoring', {
-      context,
-      prometheus: {
-        replicas: prometheus.replicas,
-        storageSize: prometheus.storage.size,
-        storageClass: prometheus.storage.storageClass,
-        retention: prometheus.retention,
-        retentionSize: prometheus.retentionSize,
-        resources: prometheus.resources,
-      },
-      alertmanager: { ...alertmanager, receivers: receiversFromConfig(alertmanager.receivers) },
-      grafana: { ...grafana, signIn: gitlabSignIn(config, 'grafana') },
-      hosts: { grafana: host('grafana'), prometheus: host('prometheus'), alertmanager: host('alertmanager') },
-    });
-    for (const ui of monitoring.webUis) access.expose(monitoring, ui);
-    new NodeExporterChart(app, 'node-exporter', { context });
-  }
-
   const postgres = pgConfig.enabled
     ? new PostgresChart(app, 'postgres', {
         context,
@@ -196,24 +187,25 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
       : undefined;
   if (mlflow) access.expose(mlflow, mlflow.webUi);
 
-  if (hubConfig?.enabled && postgres && minio && mlflow) {
-    const hub = new JupyterHubChart(app, 'jupyterhub', {
-      context,
-      database: postgres.database('jupyterhub'),
-      datasets: minio.bucket('datasets'),
-      trainingLogs: withBoard ? minio.bucket('tensorboard') : undefined,
-      mlflow: mlflow.endpoint,
-      signIn: gitlabSignIn(config, 'jupyterhub'),
-      externalHost: host('jupyterhub'),
-      hubResources: hubConfig.hub.resources,
-      proxyResources: hubConfig.proxy.resources,
-      culler: { timeoutSeconds: hubConfig.culler.timeout, everySeconds: hubConfig.culler.every },
-      home: hubConfig.home,
-      profiles: hubConfig.profiles,
-      spark: { executor: hubConfig.spark.executors, quota: hubConfig.spark.quota },
-    });
-    access.expose(hub, hub.webUi);
-  }
+  const hub =
+    hubConfig?.enabled && postgres && minio && mlflow
+      ? new JupyterHubChart(app, 'jupyterhub', {
+          context,
+          database: postgres.database('jupyterhub'),
+          datasets: minio.bucket('datasets'),
+          trainingLogs: withBoard ? minio.bucket('tensorboard') : undefined,
+          mlflow: mlflow.endpoint,
+          signIn: gitlabSignIn(config, 'jupyterhub'),
+          externalHost: host('jupyterhub'),
+          hubResources: hubConfig.hub.resources,
+          proxyResources: hubConfig.proxy.resources,
+          culler: { timeoutSeconds: hubConfig.culler.timeout, everySeconds: hubConfig.culler.every },
+          home: hubConfig.home,
+          profiles: hubConfig.profiles,
+          spark: { executor: hubConfig.spark.executors, quota: hubConfig.spark.quota },
+        })
+      : undefined;
+  if (hub) access.expose(hub, hub.webUi);
 
   if (withBoard && boardConfig && minio) {
     const board = new TensorBoardChart(app, 'tensorboard', {
@@ -225,6 +217,34 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
       cacheSize: boardConfig.cacheSize,
     });
     access.expose(board, board.webUi);
+  }
+
+  const servingConfig = config.components.serving;
+  if (servingConfig?.enabled && mlflow) {
+    const serving = new ServingChart(app, 'serving', { context, models: servingConfig.models, mlflow: mlflow.endpoint, notebooks: hub?.notebooks.servers });
+    for (const api of serving.services.values()) access.expose(serving, api.webUi);
+  }
+
+  // After every chart that declares a watched model: the monitoring stack renders their rules.
+  const monitoringConfig = config.components.monitoring;
+  if (monitoringConfig?.enabled) {
+    const { prometheus, alertmanager, grafana } = monitoringConfig;
+    const monitoring = new MonitoringChart(app, 'monitoring', {
+      context,
+      prometheus: {
+        replicas: prometheus.replicas,
+        storageSize: prometheus.storage.size,
+        storageClass: prometheus.storage.storageClass,
+        retention: prometheus.retention,
+        retentionSize: prometheus.retentionSize,
+        resources: prometheus.resources,
+      },
+      alertmanager: { ...alertmanager, receivers: receiversFromConfig(alertmanager.receivers) },
+      grafana: { ...grafana, signIn: gitlabSignIn(config, 'grafana') },
+      hosts: { grafana: host('grafana'), prometheus: host('prometheus'), alertmanager: host('alertmanager') },
+    });
+    for (const ui of monitoring.webUis) access.expose(monitoring, ui);
+    new NodeExporterChart(app, 'node-exporter', { context });
   }
 
   // Components that use no other component's handles build themselves from their section.

@@ -1,0 +1,1 @@
+"""The platform's reference prediction service (docs/serving.md)."""
