@@ -34,6 +34,14 @@ test('an image that installs a uv lock installs exactly its current export (requ
   }
 });
 
+test('notebooks log models with the MLflow and skops releases the prediction service loads them with', () => {
+  const pins = (text: string) => Object.fromEntries([...text.matchAll(/^([a-z0-9-]+)==([^\s;]+)/gm)].map((m) => [m[1], m[2]]));
+  const notebook = pins(readFileSync(join(root, 'images/notebook/requirements.txt'), 'utf8'));
+  const service = pins(readFileSync(join(root, 'services/prediction-api/requirements.txt'), 'utf8'));
+  // mlflow.sklearn.log_model writes the skops format by default: without skops a notebook cannot log a model.
+  for (const name of ['mlflow-skinny', 'skops']) expect(notebook[name], name).toBe(service[name]);
+});
+
 test('a changed context under an old tag is refused, with the digest the new tag needs', () => {
   cpSync(join(root, 'images/notebook'), join(scratch, 'images/notebook'), { recursive: true });
   const declared = builtImage('notebook', { tag: '1.0.0', note: 'test', build: { context: 'images/notebook', contextDigest: contextDigest(scratch, 'images/notebook') } });

@@ -17,7 +17,7 @@ export const JUPYTERHUB_PROXY_IMAGE = containerImage('jupyterhub-proxy', {
 
 /** The notebook servers' image, and the image of their Spark executors. */
 export const NOTEBOOK_IMAGE = builtImage('notebook', {
-  tag: '1.0.0',
-  note: 'Built here from images/notebook: docker-stacks pyspark-notebook 2026-10-05 with the MLflow client, boto3, s3fs, tensorboardX and the S3A connector.',
-  build: { context: 'images/notebook', contextDigest: 'sha256:6dd603b154c79e52af78edfb2bef64587a9809ca9d53605454983b73b35b9b89' },
+  tag: '1.0.1',
+  note: 'Built here from images/notebook: docker-stacks pyspark-notebook 2026-10-05 with the MLflow client (and skops, its scikit-learn model format), boto3, s3fs, tensorboardX and the S3A connector.',
+  build: { context: 'images/notebook', contextDigest: 'sha256:ada8169ffa0773fa231a632730f571b91108ef366d61503553345a0d58c81a00' },
 });

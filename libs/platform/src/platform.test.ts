@@ -464,11 +464,11 @@ describe('JupyterHub in cluster.yaml', () => {
       expect(rendered[cluster].inventory.components.map((c) => c.name)).toEqual(expect.arrayContaining(['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users']));
     }
     // prod pulls the image this repository builds from its own mirror of the project's registry.
-    expect(find('prod', 'ConfigMap', 'hub-config', 'jupyterhub').data['jupyterhub_config.py']).toContain('c.KubeSpawner.image = "registry.prod.example.internal/ml-platform/platform/ml-platform/notebook:1.0.0"');
-    expect(find('dev', 'ConfigMap', 'hub-config', 'jupyterhub').data['jupyterhub_config.py']).toContain('c.KubeSpawner.image = "registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.0"');
+    expect(find('prod', 'ConfigMap', 'hub-config', 'jupyterhub').data['jupyterhub_config.py']).toContain('c.KubeSpawner.image = "registry.prod.example.internal/ml-platform/platform/ml-platform/notebook:1.0.1"');
+    expect(find('dev', 'ConfigMap', 'hub-config', 'jupyterhub').data['jupyterhub_config.py']).toContain('c.KubeSpawner.image = "registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.1"');
     // The inventory names the image of the pods the hub creates, though no rendered pod runs it.
-    expect(find('dev', 'Deployment', 'hub', 'jupyterhub').metadata.annotations).toEqual({ 'ml-platform.io/spawned-images': 'registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.0' });
-    expect(rendered.dev.inventory.components.find((c) => c.name === 'jupyterhub')?.images).toContain('registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.0');
+    expect(find('dev', 'Deployment', 'hub', 'jupyterhub').metadata.annotations).toEqual({ 'ml-platform.io/spawned-images': 'registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.1' });
+    expect(rendered.dev.inventory.components.find((c) => c.name === 'jupyterhub')?.images).toContain('registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.1');
     expect(find('prod', 'Deployment', 'hub', 'jupyterhub').spec.template.spec.containers[0].image).toBe('registry.prod.example.internal/quay/jupyterhub/k8s-hub:4.4.0');
   });
 });
