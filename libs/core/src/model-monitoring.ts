@@ -23,6 +23,9 @@ export const MODEL_METRICS = {
   info: 'prediction_model_info',
 } as const;
 
+/** Model services are named `predict-<name>` (Deployment, Service, Prometheus job), so rules can find them all. */
+export const MODEL_SERVICE_PREFIX = 'predict-';
+
 /** What a model's inputs and outputs looked like in training: the reference drift is measured against. */
 export interface ModelBaseline {
   /** Per feature the training mean and standard deviation (> 0). */

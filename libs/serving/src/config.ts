@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dnsLabel, replicas, resources } from '@ml-platform/core';
+import { dnsLabel, MODEL_SERVICE_PREFIX, replicas, resources } from '@ml-platform/core';
 
 /** A feature's name: a column of the model's signature, a Prometheus label value and a JSON key. */
 const featureName = z
@@ -128,5 +128,5 @@ export type ModelServiceConfig = z.output<typeof modelServiceSchema>;
 
 /** The UI key, host prefix, workload name and Prometheus job of a model service. */
 export function serviceName(name: string): string {
-  return `predict-${name}`;
+  return `${MODEL_SERVICE_PREFIX}${name}`;
 }

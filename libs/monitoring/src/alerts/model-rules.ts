@@ -3,7 +3,8 @@
 // alerts compare them with each service's baseline. The baselines and thresholds are data, rendered
 // per model as recording rules of their own (`modelBaselineRules`), so these rules and their
 // promtool tests never change with a model.
-import { DriftThresholds, MODEL_METRICS, WatchedModel } from '@ml-platform/core';
+import { DriftThresholds, MODEL_METRICS, MODEL_SERVICE_PREFIX, WatchedModel } from '@ml-platform/core';
+import { SIGN_IN_PROXIES } from '../queries';
 import { httpServiceAlerts, AlertRule, RecordingRule, RuleGroup } from './rule';
 
 /** The window drift is measured over. */
@@ -90,7 +91,22 @@ const alerts: AlertRule[] = [
 /** The drift rules and the HTTP alerts of every model service, whatever the model. */
 export const MODEL_RULE_GROUPS: RuleGroup[] = [
   { name: 'model-drift', rules: [...recording, ...alerts] },
-  { name: 'model-serving', rules: httpServiceAlerts({ name: 'PredictionApi', prefix: MODEL_METRICS.httpPrefix }, { errorShare: 0.02, p95Seconds: 1 }) },
+  {
+    name: 'model-serving',
+    rules: [
+      {
+        alert: 'PredictionApiDown',
+        // The services' sign-in proxies share the prefix; their own alerts watch them.
+        expr: `kube_deployment_status_replicas_available{deployment=~"${MODEL_SERVICE_PREFIX}.+", deployment!~"${SIGN_IN_PROXIES}"} == 0`,
+        // A pod loads its model before it is ready, retrying the registry for a few minutes.
+        for: '10m',
+        severity: 'critical',
+        summary: '{{ $labels.deployment }} has no ready pod',
+        description: 'Nobody can get predictions from {{ $labels.namespace }}/{{ $labels.deployment }}. Its pods cannot load their model: the alias names no version, MLflow is unreachable, the model\'s signature does not have the features cluster.yaml lists, or the model needs a library the image lacks. kubectl -n {{ $labels.namespace }} logs deploy/{{ $labels.deployment }} (JSON lines) says which (docs/serving.md).',
+      },
+      ...httpServiceAlerts({ name: 'PredictionApi', prefix: MODEL_METRICS.httpPrefix }, { errorShare: 0.02, p95Seconds: 1 }),
+    ],
+  },
 ];
 
 /** The baseline and thresholds of each watched model, as constant series the drift rules join with. */
