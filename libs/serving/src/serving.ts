@@ -87,8 +87,8 @@ export interface PredictionApiProps {
 
 /**
  * One model served over HTTP: the reference prediction service (or an image with its contract)
- * loading `models:/<name>@<alias>` from MLflow at start, hardened, scraped, reachable from MLflow's
- * clients only where allowed, and watched for drift against its training baseline.
+ * loading `models:/<name>@<alias>` from MLflow at start, hardened, scraped, reachable only by the
+ * clients allowed to call it, and watched for drift against its training baseline.
  */
 export class PredictionApi extends Construct {
   public readonly pods: PodSelection;
@@ -102,6 +102,13 @@ export class PredictionApi extends Construct {
     const name = serviceName(props.name);
     const image = chart.context.images.image(props.image ?? PREDICTION_API_IMAGE);
     const scaling = props.replicas ?? { min: 1, max: 1 };
+    // What the service and the registering Job need to talk to the registry.
+    const mlflowClient = {
+      MLFLOW_TRACKING_URI: EnvValue.fromValue(props.mlflow.url()),
+      MLFLOW_DISABLE_TELEMETRY: EnvValue.fromValue('true'),
+      DO_NOT_TRACK: EnvValue.fromValue('true'),
+      HOME: EnvValue.fromValue('/tmp'),
+    };
     // The workers fork from a master that loaded the model, so the port opens only once it is
     // loaded: the startup probe gives the registry its retries (30 × 5 s) and the download.
     const alive = () => httpProbe(PORT, '/healthz');
@@ -120,7 +127,7 @@ export class PredictionApi extends Construct {
             image,
             command: ['gunicorn', '--config', 'python:prediction_api.gunicorn_conf', 'prediction_api.wsgi:app'],
             env: {
-              MLFLOW_TRACKING_URI: EnvValue.fromValue(props.mlflow.url()),
+              ...mlflowClient,
               MODEL_NAME: EnvValue.fromValue(props.model.name),
               MODEL_ALIAS: EnvValue.fromValue(props.model.alias),
               MODEL_FEATURES: EnvValue.fromValue(JSON.stringify(props.features)),
@@ -129,9 +136,6 @@ export class PredictionApi extends Construct {
               PORT: EnvValue.fromValue(String(PORT)),
               WEB_CONCURRENCY: EnvValue.fromValue(String(props.workers ?? 2)),
               PROMETHEUS_MULTIPROC_DIR: EnvValue.fromValue(METRICS_DIR),
-              MLFLOW_DISABLE_TELEMETRY: EnvValue.fromValue('true'),
-              DO_NOT_TRACK: EnvValue.fromValue('true'),
-              HOME: EnvValue.fromValue('/tmp'),
             },
             ports: [{ name: 'http', number: PORT }],
             resources: props.resources ?? DEFAULT_RESOURCES,
@@ -167,12 +171,7 @@ export class PredictionApi extends Construct {
               name: 'register',
               image,
               command: ['python', '-m', 'prediction_api.reference_model', '--if-absent', '--name', props.model.name, '--alias', props.model.alias],
-              env: {
-                MLFLOW_TRACKING_URI: EnvValue.fromValue(props.mlflow.url()),
-                MLFLOW_DISABLE_TELEMETRY: EnvValue.fromValue('true'),
-                DO_NOT_TRACK: EnvValue.fromValue('true'),
-                HOME: EnvValue.fromValue('/tmp'),
-              },
+              env: mlflowClient,
               resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
               writablePaths: [{ path: '/tmp', sizeLimit: '1Gi' }],
             },
