@@ -129,6 +129,20 @@ def test_ready_with_the_version_the_alias_names(service: str, registry: Registry
     assert len(body["predictions"]) == 5 and set(body["predictions"]) <= {0, 1}
 
 
+@pytest.mark.parametrize(
+    ("overrides", "refusal"),
+    [
+        # cluster.yaml's features and the model's signature disagree: the drift rules would watch the wrong columns.
+        ({"MODEL_FEATURES": '["tenure_months", "income"]'}, "takes tenure_months, monthly_charges, support_calls, age; the platform declares tenure_months, income"),
+        ({"MAX_ROWS": "many"}, "MAX_ROWS: expected a positive integer, found 'many'"),
+    ],
+)
+def test_a_broken_rendered_environment_keeps_the_service_from_starting(overrides: dict, refusal: str, registry: Registry, tmp_path: Path):
+    with pytest.raises(RuntimeError, match="exited with") as e, prediction_service(rendered_container("dev"), registry.url, tmp_path, **overrides):
+        pass
+    assert refusal in str(e.value)
+
+
 GOOD = {"tenure_months": 12.0, "monthly_charges": 80.5, "support_calls": 2, "age": 40.0}
 
 
