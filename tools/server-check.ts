@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { findWorkspaceRoot } from '@ml-platform/core';
 import { apiServerBuilds, ControlPlane } from './server/control-plane';
 import { bootstrapCrds, BOOTSTRAP_NAMESPACES, dryRun, installBootstrap } from './server/dry-run';
-import { checkHubConfigs, hasHubConfigs, hubChecker, isKubeSpawnerDeprecation, sparkExecutorTemplates } from './validate/jupyterhub';
+import { checkHubConfigs, hasHubConfigs, hubChecker, isKubeSpawnerDeprecation } from './validate/jupyterhub';
+import { templatedPods } from './validate/templated-pods';
 import { Failure, loadManifests, ManifestDoc, yamlFiles } from './validate/model';
 import { formatFailure } from './validate/report';
 import { existsSync, readdirSync } from 'node:fs';
@@ -42,15 +43,13 @@ async function main(argv: string[]): Promise<number> {
   const { docs, failures } = loadManifests([...new Set(targets.flatMap((p) => yamlFiles(p)))], root, cluster);
   const groups = new Map<string, ManifestDoc[]>();
   for (const d of docs) groups.set(d.cluster ?? '', [...(groups.get(d.cluster ?? '') ?? []), d]);
-  // What KubeSpawner and Spark would create goes to the API server too: Pod Security admits it or not.
-  if (hasHubConfigs(docs)) {
-    const checker = hubChecker(root);
-    for (const group of groups.values()) {
-      const { spawned } = await checkHubConfigs(group, checker, undefined);
-      const added = [...spawned, ...sparkExecutorTemplates(group)];
-      group.push(...added);
-      docs.push(...added);
-    }
+  // What KubeSpawner, Spark and Airflow would create goes to the API server too: Pod Security
+  // admits it or not.
+  const checker = hasHubConfigs(docs) ? hubChecker(root) : undefined;
+  for (const group of groups.values()) {
+    const added = [...templatedPods(group), ...(checker ? (await checkHubConfigs(group, checker, undefined)).spawned : [])];
+    group.push(...added);
+    docs.push(...added);
   }
   const clusters = [...new Set(docs.map((d) => d.cluster).filter(Boolean))].sort();
   const unbuilt = builds.filter((b) => !existsSync(b.binary));

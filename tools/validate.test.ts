@@ -1,11 +1,12 @@
 // Plants one defect at a time in a copy of a rendered cluster and checks that the right layer
 // reports it, with the file, object and field; the unmodified copy must pass every layer.
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { renderInMemory } from '@ml-platform/core';
+import { POD_TEMPLATE_FILE_SUFFIX, renderInMemory } from '@ml-platform/core';
 import { clusterConfigSchema, platformRenderSpec } from '@ml-platform/platform';
 import { formatFailure, junitReport } from './validate/report';
 import { checkedObjects, LAYERS, validateManifests } from './validate/run';
@@ -42,8 +43,12 @@ async function plant(file: string, edit: (obj: Json) => Json | void, extraFiles:
 
 const MLFLOW = '30-apps/mlflow/deployment-mlflow.yaml';
 const HUB_CONFIG = '30-apps/jupyterhub/configmap-hub-config.yaml';
-/** Objects in the committed prod render, and what JupyterHub and Spark would create from it (3 profiles: pod and home volume each; the executor). */
-const PROD_OBJECTS = JSON.parse(readFileSync(join(root, 'dist-manifests/prod/inventory.json'), 'utf8')).objectCount + 7;
+/** Pods other programs create from the pod templates in the committed prod render (Spark's drivers and executors, ...). */
+const PROD_TEMPLATED = execFileSync('grep', ['-rhc', `^  [a-z-]*${POD_TEMPLATE_FILE_SUFFIX}:`, join(root, 'dist-manifests/prod')], { encoding: 'utf8' })
+  .split('\n')
+  .reduce((sum, n) => sum + (Number.parseInt(n, 10) || 0), 0);
+/** Objects in the committed prod render, and what KubeSpawner (3 profiles: pod and home volume each) and the templates would create from it. */
+const PROD_OBJECTS = JSON.parse(readFileSync(join(root, 'dist-manifests/prod/inventory.json'), 'utf8')).objectCount + 6 + PROD_TEMPLATED;
 /** Distinct among them: the home volume is the same whichever profile a person picks. */
 const PROD_DISTINCT = PROD_OBJECTS - 2;
 const container = (o: Json) => o.spec.template.spec.containers[0];
@@ -182,8 +187,16 @@ describe('each planted defect is caught by the right layer', () => {
     const conf = '30-apps/jupyterhub-users/configmap-spark-conf.yaml';
     const { failures, lines } = await plant(conf, replaceIn('executor-pod-template.yaml', 'readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false'), {}, ['policy', 'jupyterhub']);
     expect(failures, lines.join('\n')).toEqual([
-      expect.objectContaining({ layer: 'policy', rule: 'hardening/read-only-root', file: expect.stringContaining(`${conf} (Spark executor pod`), object: 'Pod jupyterhub-spark/spark-exec-1' }),
+      expect.objectContaining({ layer: 'policy', rule: 'hardening/read-only-root', file: expect.stringContaining(`${conf} (pod from executor-pod-template.yaml)`), object: 'Pod jupyterhub-spark/spark-conf-executor' }),
     ]);
+  });
+
+  test("a Spark job's driver pod template is judged like a rendered pod, in the namespace it names", async () => {
+    const conf = '30-apps/spark/configmap-spark-conf.yaml';
+    const { failures, lines } = await plant(conf, replaceIn('driver-pod-template.yaml', 'runAsNonRoot: true', 'runAsNonRoot: false'), {}, ['policy']);
+    expect(failures, lines.join('\n')).toContainEqual(
+      expect.objectContaining({ layer: 'policy', file: expect.stringContaining(`${conf} (pod from driver-pod-template.yaml)`), object: 'Pod spark/spark-conf-driver' }),
+    );
   });
 
   test('plaintext Secret', async () => {

@@ -4,15 +4,13 @@
 // arguments fail. The hub Deployment must provide every environment variable the config needs.
 // KubeSpawner also builds the notebook server pod and home volume of every profile; they join the
 // cluster's documents, so schema, policy (Pod Security restricted), references and the API-server
-// dry-run judge them like rendered objects, as is the executor pod template notebook Spark
-// sessions start from.
+// dry-run judge them like rendered objects.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXECUTOR_TEMPLATE_FILE, HUB_CONFIG_FILE, SPARK_DEFAULTS_FILE } from '@ml-platform/jupyterhub';
-import { parse } from 'yaml';
+import { HUB_CONFIG_FILE } from '@ml-platform/jupyterhub';
 import { describeObject, Failure, Json, ManifestDoc, podSpecOf } from './model';
 import { run, ToolResults } from './programs';
 
@@ -112,35 +110,6 @@ export async function checkHubConfigs(docs: ManifestDoc[], checker: { python: st
     }),
   );
   return { failures, spawned };
-}
-
-/**
- * The pod Spark starts each notebook executor from: the rendered template, with the image and
- * namespace spark-defaults.conf gives it (Spark fills in resources, env, ports and volumes of the
- * same kinds, and keeps the security contexts: docs/running-on-kubernetes.md, pod template).
- */
-export function sparkExecutorTemplates(docs: ManifestDoc[]): ManifestDoc[] {
-  return docs
-    .filter((d) => d.obj.kind === 'ConfigMap' && typeof d.obj.data?.[EXECUTOR_TEMPLATE_FILE] === 'string' && typeof d.obj.data?.[SPARK_DEFAULTS_FILE] === 'string')
-    .map((d) => {
-      const conf = new Map<string, string>(
-        String(d.obj.data[SPARK_DEFAULTS_FILE])
-          .split('\n')
-          .filter((l) => l.trim() && !l.startsWith('#'))
-          .map((l) => [l.split(/\s+/)[0], l.slice(l.split(/\s+/)[0].length).trim()] as [string, string]),
-      );
-      const template = parse(d.obj.data[EXECUTOR_TEMPLATE_FILE]) as Json;
-      const containerName = conf.get('spark.kubernetes.executor.podTemplateContainerName');
-      const obj = {
-        ...template,
-        metadata: { ...template.metadata, name: 'spark-exec-1', namespace: conf.get('spark.kubernetes.namespace') },
-        spec: {
-          ...template.spec,
-          containers: (template.spec?.containers ?? []).map((c: Json) => (c.name === containerName ? { ...c, image: conf.get('spark.kubernetes.container.image'), args: ['executor'] } : c)),
-        },
-      };
-      return { file: `${d.file} (Spark executor pod from ${EXECUTOR_TEMPLATE_FILE})`, absPath: d.absPath, index: -1, cluster: d.cluster, obj };
-    });
 }
 
 /** The file name of a document KubeSpawner would create (`checkHubConfigs`). */

@@ -10,7 +10,8 @@ import { applyExceptions, loadExceptions } from './exceptions';
 import { Failure, loadManifests, ManifestDoc, yamlFiles, describeObject } from './model';
 import { checkAccess, checkSignInConfigs } from './access';
 import { checkingCode, digest, ResultCache } from './cache';
-import { checkHubConfigs, hasHubConfigs, hubChecker, sparkExecutorTemplates } from './jupyterhub';
+import { checkHubConfigs, hasHubConfigs, hubChecker } from './jupyterhub';
+import { templatedPods } from './templated-pods';
 import { checkMonitoring, hasMonitoring, MonitoringTools } from './monitoring';
 import { ToolResult } from './programs';
 import { checkPolicy } from './policy';
@@ -164,16 +165,20 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   // promtool, amtool, oauth2-proxy and checker results, by tool build, arguments and staged files.
   const programScope = cache.scope<ToolResult>('programs', digest(checkingCode()));
 
-  // First what JupyterHub's spawner would create: those objects join their cluster's documents,
-  // and every other layer judges them too.
+  // First what other programs would create (JupyterHub's spawner, Spark, Airflow, from the
+  // rendered templates): those objects join their cluster's documents, and every other layer
+  // judges them too.
+  const addDocs = (group: ManifestDoc[], added: ManifestDoc[]) => {
+    group.push(...added);
+    docs.push(...added);
+  };
+  for (const group of groups.values()) addDocs(group, templatedPods(group));
   if (runs('jupyterhub') && hasHubConfigs(docs)) {
     const checker = hubChecker(root);
     const checked = await Promise.all([...groups.values()].map(async (group) => ({ group, ...(await checkHubConfigs(group, checker, programScope)) })));
     for (const { group, failures: found, spawned } of checked) {
       failures.push(...found);
-      const added = [...spawned, ...sparkExecutorTemplates(group)];
-      group.push(...added);
-      docs.push(...added);
+      addDocs(group, spawned);
     }
   }
 

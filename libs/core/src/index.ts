@@ -28,3 +28,4 @@ export * from './workload';
 export * from './repository-files';
 export * from './render/sops-secrets';
 export * from './rbac';
+export * from './pod-template';

@@ -4,7 +4,6 @@
 // a pod template, quota, NetworkPolicies).
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { stringify } from 'yaml';
 import {
   EnvValue,
   grant,
@@ -15,6 +14,7 @@ import {
   PlatformChart,
   PlatformContext,
   PodSelection,
+  podTemplateFile,
   quantityValue,
   RbacSubject,
   WorkloadIdentity,
@@ -149,10 +149,7 @@ export class SparkExecutorsChart extends PlatformChart {
       ],
     });
     // Executors talk to the driver and each other, never to the API server.
-    this.podTemplate = stringify(
-      { apiVersion: 'v1', kind: 'Pod', metadata: { labels: spawnedLabels(identity, 'spark') }, spec: k8s.toJson_PodSpec({ ...pod.spec, restartPolicy: 'Never', automountServiceAccountToken: false }) },
-      { lineWidth: 0 },
-    );
+    this.podTemplate = podTemplateFile(this.namespace, spawnedLabels(identity, 'spark'), { ...pod.spec, restartPolicy: 'Never', automountServiceAccountToken: false });
 
     const labels = { [LabelKeys.NAME]: 'spark-executor', [LabelKeys.COMPONENT]: 'quota' };
     new k8s.KubeResourceQuota(this, 'Quota', {

@@ -1,5 +1,5 @@
 // spark-defaults.conf of the notebook servers: Spark in client mode, with executors on the cluster.
-import { quantityValue, S3Bucket } from '@ml-platform/core';
+import { assertPodTemplateFileName, quantityValue, S3Bucket } from '@ml-platform/core';
 import { EXECUTOR_BLOCK_MANAGER_PORT, EXECUTOR_CONTAINER, ExecutorSize, SPARK_CONF_DIR } from './notebooks';
 
 /** Spark's driver ports in the notebook server, fixed so NetworkPolicies can name them. */
@@ -8,7 +8,7 @@ export const DRIVER_BLOCK_MANAGER_PORT = 7079;
 
 /** The file names in the notebook servers' Spark configuration folder. */
 export const SPARK_DEFAULTS_FILE = 'spark-defaults.conf';
-export const EXECUTOR_TEMPLATE_FILE = 'executor-pod-template.yaml';
+export const EXECUTOR_TEMPLATE_FILE = assertPodTemplateFileName('executor-pod-template.yaml');
 
 /** What `sparkDefaults` writes. */
 export interface SparkDefaultsProps {

@@ -59,8 +59,17 @@ test('a reader gets its own credentials and a read-only policy on the bucket, th
   // The read-only policy lists and reads, and writes nothing.
   const readOnly = /'(\{[^']*\})' > \/tmp\/bucket-tensorboard-ro\.json/.exec(script)?.[1] ?? '{}';
   expect(JSON.parse(readOnly).Statement.flatMap((s: { Action: string[] }) => s.Action)).toEqual(['s3:GetBucketLocation', 's3:ListBucket', 's3:GetObject']);
-  expect(() => chart.bucket('tensorboard', 'mlflow')).toThrowError("minio bucket 'tensorboard' has no reader 'mlflow'; add it to the bucket's 'readers'");
+  expect(() => chart.bucket('tensorboard', 'mlflow')).toThrowError("minio bucket 'tensorboard' has no consumer 'mlflow'; add it to the bucket's 'writers' or 'readers'");
   expect(() => new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', buckets: [{ name: 'data', consumer: 'a', readers: ['a'] }] })).toThrowError(
-    "minio: bucket 'data' names a reader twice or its owner 'a' as a reader",
+    "minio: bucket 'data' names a consumer twice (owner 'a', writers none, readers a); give each component one access",
   );
+});
+
+test('a writer gets its own credentials and the read-write policy, beside the owner', () => {
+  const chart = new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', buckets: [{ name: 'datasets', consumer: 'jupyterhub', writers: ['airflow'] }] });
+  expect(chart.bucket('datasets', 'airflow').accessKeyId.secretName).toBe('minio-user-airflow');
+  const script: string = Testing.synth(chart).find((o) => o.kind === 'Job').spec.template.spec.containers[0].command[2];
+  expect(script).toContain('mc admin policy attach platform bucket-datasets-rw --user "$JUPYTERHUB_ACCESS_KEY"');
+  expect(script).toContain('mc admin policy attach platform bucket-datasets-rw --user "$AIRFLOW_ACCESS_KEY"');
+  expect(() => new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', buckets: [{ name: 'data', consumer: 'a', writers: ['b'], readers: ['b'] }] })).toThrowError(/names a consumer twice/);
 });

@@ -70,6 +70,13 @@ export interface MinioBucketSpec {
    * @default - none
    */
   readonly readers?: string[];
+  /**
+   * Other components that also read and write it (pipelines writing the datasets notebooks
+   * read); each gets its own MinIO user with the owner's rights on the bucket.
+   *
+   * @default - none
+   */
+  readonly writers?: string[];
 }
 
 /** What one consumer may do in one bucket. */
@@ -245,8 +252,10 @@ export class MinioChart extends PlatformChart {
       }
       if (this.buckets.has(spec.name)) throw new Error(`minio: bucket '${spec.name}' is listed twice`);
       const readers = spec.readers ?? [];
-      if (readers.includes(spec.consumer) || new Set(readers).size !== readers.length) {
-        throw new Error(`minio: bucket '${spec.name}' names a reader twice or its owner '${spec.consumer}' as a reader`);
+      const writers = spec.writers ?? [];
+      const named = [spec.consumer, ...writers, ...readers];
+      if (new Set(named).size !== named.length) {
+        throw new Error(`minio: bucket '${spec.name}' names a consumer twice (owner '${spec.consumer}', writers ${writers.join(', ') || 'none'}, readers ${readers.join(', ') || 'none'}); give each component one access`);
       }
       const grant = (consumer: string, access: BucketAccess): BucketGrant => {
         const secretName = `minio-user-${consumer}`;
@@ -261,23 +270,27 @@ export class MinioChart extends PlatformChart {
           secretAccessKey: SecretKeyRef.of(secretName, 'secretKey', `MinIO secret key of ${consumer}`),
         };
       };
-      this.buckets.set(spec.name, [grant(spec.consumer, BucketAccess.READ_WRITE), ...readers.map((r) => grant(r, BucketAccess.READ_ONLY))]);
+      this.buckets.set(spec.name, [
+        grant(spec.consumer, BucketAccess.READ_WRITE),
+        ...writers.map((w) => grant(w, BucketAccess.READ_WRITE)),
+        ...readers.map((r) => grant(r, BucketAccess.READ_ONLY)),
+      ]);
     }
     if (this.buckets.size > 0) this.addBootstrapJob(id);
   }
 
   /**
    * The bucket `name`, which must be listed in `buckets`, with the credentials of its owner or,
-   * given `reader`, of that reader (read-only).
+   * given `consumer`, of that writer or reader (read-only).
    */
-  public bucket(name: string, reader?: string): S3Bucket {
+  public bucket(name: string, consumer?: string): S3Bucket {
     const grants = this.buckets.get(name);
     if (!grants) {
       throw new Error(`minio has no bucket '${name}'; add it to the chart's 'buckets' (known: ${[...this.buckets.keys()].join(', ') || 'none'})`);
     }
-    if (reader === undefined) return grants[0];
-    const grant = grants.find((g) => g.consumer === reader && g.access === BucketAccess.READ_ONLY);
-    if (!grant) throw new Error(`minio bucket '${name}' has no reader '${reader}'; add it to the bucket's 'readers'`);
+    if (consumer === undefined) return grants[0];
+    const grant = grants.find((g) => g.consumer === consumer);
+    if (!grant) throw new Error(`minio bucket '${name}' has no consumer '${consumer}'; add it to the bucket's 'writers' or 'readers'`);
     return grant;
   }
 

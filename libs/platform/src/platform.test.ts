@@ -20,7 +20,7 @@ function render(cluster: string) {
 const rendered = Object.fromEntries(clusters.map((c) => [c, render(c)]));
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
 /** The oauth2-proxy in front of each UI without sign-in of its own. */
-const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'predict-churn-oauth2-proxy', 'prometheus-oauth2-proxy', 'tensorboard-oauth2-proxy'];
+const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'predict-churn-oauth2-proxy', 'prometheus-oauth2-proxy', 'spark-history-oauth2-proxy', 'tensorboard-oauth2-proxy'];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const podSpecOf = (o: RenderedObject): any => o.manifest.spec.template.spec;
 const find = (cluster: string, kind: string, name: string, namespace?: string) => {
@@ -93,7 +93,8 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const { routing } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
     const withGateway = routing.api === 'gateway' ? ['gateway'] : [];
     const jupyterhub = ['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users', 'tensorboard'];
-    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', 'serving', ...jupyterhub, ...withVault, ...withGateway].sort());
+    const spark = ['spark', 'spark-history'];
+    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', 'serving', ...jupyterhub, ...spark, ...withVault, ...withGateway].sort());
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
       // node-exporter is the one named exception (POD_SECURITY_EXCEPTIONS): it reads the host.
@@ -254,9 +255,10 @@ describe.each(clusters)('cluster %s', (cluster) => {
       ['alertmanager', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'predict-churn', 'proxy', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
     );
     // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape;
-    // TensorBoard has no metrics (its sign-in proxy's and kube-state-metrics' watch it).
+    // TensorBoard and Spark's history server have no metrics (their sign-in proxies' and
+    // kube-state-metrics' watch them).
     const unscraped = workloads.filter((w) => !scraped.includes(w) && w.kind !== 'Job').map((w) => w.name);
-    expect(unscraped.sort()).toEqual(['prometheus', 'tensorboard', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
+    expect(unscraped.sort()).toEqual(['prometheus', 'spark-history', 'tensorboard', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
     for (const w of scraped) {
       const port = Number(annotationsOf(w)['prometheus.io/port']);
       const pod = podSpecOf(w);
@@ -333,6 +335,8 @@ describe('a cluster switched to secrets.backend: vault', () => {
   // JupyterHub's spawned pods cannot read from Vault yet (its own test below); TensorBoard shows what they write.
   raw.components.jupyterhub.enabled = false;
   raw.components.tensorboard.enabled = false;
+  // Nor can the pods Spark creates from its templates.
+  raw.components.spark.enabled = false;
   raw.components.serving.models[0].consumers.notebooks = false;
   const spec = platformRenderSpec('stage');
   // Its credentials come from Vault, so no encrypted Secret files are read.

@@ -11,6 +11,7 @@ import { MlflowChart, mlflowComponent } from '@ml-platform/mlflow';
 import { MonitoringChart, monitoringComponent, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
 import { PostgresChart, postgresComponent } from '@ml-platform/postgres';
 import { ServingChart, servingComponent } from '@ml-platform/serving';
+import { SparkHistoryChart, SparkJobsChart, sparkComponent } from '@ml-platform/spark';
 import { TensorBoardChart, tensorboardComponent } from '@ml-platform/tensorboard';
 import { VaultChart, vaultComponent } from '@ml-platform/vault';
 
@@ -19,7 +20,7 @@ import { VaultChart, vaultComponent } from '@ml-platform/vault';
  * its library plus one entry here; one that uses other components' handles is also wired below
  * in `composePlatform`.
  */
-export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, servingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
+export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, sparkComponent, servingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
 
 /** The `components` section of cluster.yaml: one entry per component library. */
 export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
@@ -34,7 +35,7 @@ function clusterWebUis(components: Record<string, unknown>): Map<string, string>
 
 /** The whole cluster.yaml, with the cross-component rules. */
 export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFORM_IMAGES).superRefine((config, ctx) => {
-  const { postgres, minio, mlflow, jupyterhub, tensorboard, serving, vault, monitoring } = config.components;
+  const { postgres, minio, mlflow, jupyterhub, tensorboard, spark, serving, vault, monitoring } = config.components;
   // Every UI of an enabled component has its groups; every UI named exists; no two share a host.
   const enabled = (key: string) => (config.components as Record<string, { enabled?: boolean } | undefined>)[key]?.enabled === true;
   const hosts = new Map<string, string>();
@@ -79,6 +80,12 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
   if (tensorboard?.enabled && !jupyterhub?.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'tensorboard', 'enabled'], message: 'expected false while components.jupyterhub is not enabled (TensorBoard shows the training logs notebooks write to S3)' });
   }
+  if (spark?.enabled && config.secrets.backend === 'vault') {
+    ctx.addIssue({ code: 'custom', path: ['secrets', 'backend'], message: 'expected sops while components.spark is enabled: driver and executor pods are created by Spark from templates, which cannot receive secrets from Vault yet' });
+  }
+  if (spark?.enabled && !minio.enabled) {
+    ctx.addIssue({ code: 'custom', path: ['components', 'spark', 'enabled'], message: 'expected false while components.minio.enabled is false (Spark jobs keep their event logs and data in S3)' });
+  }
   if (serving?.enabled && !mlflow.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'serving', 'enabled'], message: 'expected false while components.mlflow.enabled is false (model services load their models from its registry)' });
   }
@@ -121,8 +128,10 @@ function gitlabSignIn(config: ClusterConfig, ui: string): GitLabSignIn {
  * NetworkPolicies for each flow).
  */
 export function composePlatform(app: App, config: ClusterConfig, context: PlatformContext): void {
-  const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, jupyterhub: hubConfig, tensorboard: boardConfig, vault: vaultConfig } = config.components;
+  const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, jupyterhub: hubConfig, tensorboard: boardConfig, spark: sparkConfig, vault: vaultConfig } = config.components;
   const withBoard = hubConfig?.enabled && boardConfig?.enabled;
+  // The shared datasets bucket: notebooks and jobs read and write it, each with a key of its own.
+  const [datasetsOwner, ...datasetsWriters] = [...(hubConfig?.enabled ? ['jupyterhub'] : []), ...(sparkConfig?.enabled ? ['spark'] : [])];
   // Every UI gets its host, TLS and GitLab sign-in here, as the charts below hand them over.
   const access = new AccessLayer(app, 'access', { context, routing: config.routing, sso: config.sso, access: config.access });
   const host = (ui: string) => uiHost(config.routing, config.baseDomain, ui);
@@ -164,10 +173,12 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
         resources: minioConfig.resources,
         buckets: [
           ...(mlflowConfig.enabled ? [{ name: 'mlflow', consumer: 'mlflow' }] : []),
-          // Every notebook reads and writes the shared datasets bucket with one key of its own.
-          ...(hubConfig?.enabled ? [{ name: 'datasets', consumer: 'jupyterhub' }] : []),
+          ...(datasetsOwner ? [{ name: 'datasets', consumer: datasetsOwner, writers: datasetsWriters }] : []),
           // Notebooks write training logs; TensorBoard only reads them.
           ...(withBoard ? [{ name: 'tensorboard', consumer: 'jupyterhub', readers: ['tensorboard'] }] : []),
+          // Spark jobs write event logs, which the history server reads and expires, and upload
+          // their files for the driver to fetch.
+          ...(sparkConfig?.enabled ? [{ name: 'spark-events', consumer: 'spark', writers: ['spark-history'] }, { name: 'spark-uploads', consumer: 'spark' }] : []),
         ],
         consoleHost: host('minio-console'),
       })
@@ -217,6 +228,24 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
       cacheSize: boardConfig.cacheSize,
     });
     access.expose(board, board.webUi);
+  }
+
+  if (sparkConfig?.enabled && minio) {
+    new SparkJobsChart(app, 'spark', {
+      context,
+      size: { driver: sparkConfig.driver, executors: sparkConfig.executors },
+      quota: sparkConfig.quota,
+      eventLogs: minio.bucket('spark-events'),
+      uploads: minio.bucket('spark-uploads'),
+    });
+    const history = new SparkHistoryChart(app, 'spark-history', {
+      context,
+      eventLogs: minio.bucket('spark-events', 'spark-history'),
+      retentionDays: sparkConfig.eventLogs.retention,
+      resources: sparkConfig.historyServer.resources,
+      cacheSize: sparkConfig.historyServer.cacheSize,
+    });
+    access.expose(history, history.webUi);
   }
 
   const servingConfig = config.components.serving;

@@ -93,6 +93,16 @@ const kubernetes: AlertRule[] = [
     summary: 'Node {{ $labels.instance }} CPU is {{ $value | humanizePercentage }} busy',
     description: 'The node has been more than 90% busy for 30 minutes; latency of everything on it suffers.',
   },
+  {
+    // Batch namespaces (Spark jobs, notebook executors) run under a quota; a full one makes new
+    // pods wait, which looks like a hung job from outside.
+    alert: 'ResourceQuotaNearlyFull',
+    expr: 'kube_resourcequota{type="used"}\n/ ignoring (type) (kube_resourcequota{type="hard"} > 0)\n> 0.9',
+    for: '15m',
+    severity: 'warning',
+    summary: 'Quota {{ $labels.namespace }}/{{ $labels.resourcequota }} has {{ $value | humanizePercentage }} of its {{ $labels.resource }} in use',
+    description: 'New pods in the namespace will be refused (exceeded quota) and wait. See what holds it (kubectl -n {{ $labels.namespace }} get pods) and raise the quota in cluster.yaml or spread the work.',
+  },
 ];
 
 const monitoring: AlertRule[] = [

@@ -1,0 +1,66 @@
+// Spark (and later Airflow) as the clusters declare them: sized per cluster, wired to MinIO, and
+// refused, naming file and key, when declared wrong.
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { loadClusterConfig, renderInMemory } from '@ml-platform/core';
+import { platformRenderSpec } from './platform';
+import { configErrorsAfter } from './testing';
+
+const root = join(__dirname, '../../..');
+const render = (cluster: string) => {
+  const spec = platformRenderSpec(cluster);
+  return renderInMemory(spec, loadClusterConfig(spec, join(root, 'clusters', cluster, 'cluster.yaml'), `clusters/${cluster}/cluster.yaml`)).objects;
+};
+const rendered = { dev: render('dev'), prod: render('prod') };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const find = (cluster: keyof typeof rendered, kind: string, name: string, namespace?: string): any =>
+  rendered[cluster].find((o) => o.kind === kind && o.name === name && (!namespace || o.namespace === namespace))?.manifest;
+const conf = (file: string) => new Map(file.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+
+describe('Spark jobs', () => {
+  test('are sized per cluster, and the quota holds at least one job of that size', () => {
+    const dev = conf(find('dev', 'ConfigMap', 'spark-conf', 'spark').data['spark-defaults.conf']);
+    const prod = conf(find('prod', 'ConfigMap', 'spark-conf', 'spark').data['spark-defaults.conf']);
+    expect([dev.get('spark.executor.instances'), dev.get('spark.executor.memory')]).toEqual(['1', '1024m']);
+    expect([prod.get('spark.executor.instances'), prod.get('spark.executor.cores'), prod.get('spark.executor.memory')]).toEqual(['4', '2', '8192m']);
+    expect(find('prod', 'ResourceQuota', 'spark-jobs').spec.hard).toMatchObject({ 'limits.cpu': '48', 'limits.memory': '192Gi', pods: 32 });
+  });
+
+  test('keep event logs and uploads in their own buckets with their own key; the history server reads and expires the logs', () => {
+    const bootstrap = rendered.dev.find((o) => o.kind === 'Job' && o.name.startsWith('minio-bootstrap'))?.manifest;
+    const script: string = bootstrap.spec.template.spec.containers[0].command[2];
+    for (const line of [
+      'mc admin policy attach platform bucket-spark-events-rw --user "$SPARK_ACCESS_KEY"',
+      'mc admin policy attach platform bucket-spark-uploads-rw --user "$SPARK_ACCESS_KEY"',
+      'mc admin policy attach platform bucket-datasets-rw --user "$SPARK_ACCESS_KEY"',
+      'mc admin policy attach platform bucket-spark-events-rw --user "$SPARK_HISTORY_ACCESS_KEY"',
+    ]) {
+      expect(script).toContain(line);
+    }
+    const history = conf(find('prod', 'ConfigMap', 'spark-history-conf').data['spark-defaults.conf']);
+    expect(history.get('spark.history.fs.cleaner.maxAge')).toBe('30d');
+    expect(find('prod', 'HTTPRoute', 'spark-history') ?? find('prod', 'Ingress', 'spark-history')).toBeDefined();
+  });
+
+  test('the executor template Spark fills in runs restricted in the jobs namespace', () => {
+    const template = parse(find('dev', 'ConfigMap', 'spark-conf', 'spark').data['executor-pod-template.yaml']);
+    expect(template.metadata.namespace).toBe('spark');
+    expect(template.spec.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
+  });
+});
+
+describe('a broken spark section', () => {
+  const errorsAfter = configErrorsAfter('spark');
+
+  test('executors above the namespace quota are refused, naming file and key', () => {
+    const message = errorsAfter('dev', (raw) => void (raw.components.spark.executors.instances = 12));
+    expect(message).toContain('clusters/dev/cluster.yaml');
+    expect(message).toMatch(/components\.spark\.executors: expected one job of the default size to fit the quota \(cpu 6, memory 12Gi, pods 8\), found .* 12 executor\(s\)/);
+  });
+
+  test('Spark without MinIO, or under the Vault backend, is refused', () => {
+    expect(errorsAfter('dev', (raw) => void (raw.components.minio.enabled = false))).toContain('components.spark.enabled: expected false while components.minio.enabled is false');
+    expect(errorsAfter('stage', (raw) => void (raw.secrets.backend = 'vault'))).toContain('secrets.backend: expected sops while components.spark is enabled');
+  });
+});

@@ -1,0 +1,93 @@
+// What spark-submit reads in the jobs namespace: spark-defaults.conf and the driver and executor
+// pod templates. Spark copies the submitter's configuration to the driver in a ConfigMap, so
+// nothing secret goes in here: S3 credentials come from the pods' environment.
+import { assertPodTemplateFileName, S3Bucket } from '@ml-platform/core';
+import { JobSize, overheadMi, heapMi } from './sizing';
+
+/** Where the submitter pod mounts the jobs' configuration (Spark's default SPARK_CONF_DIR). */
+export const SPARK_CONF_DIR = '/opt/spark/conf';
+export const SPARK_DEFAULTS_FILE = 'spark-defaults.conf';
+export const DRIVER_TEMPLATE_FILE = assertPodTemplateFileName('driver-pod-template.yaml');
+export const EXECUTOR_TEMPLATE_FILE = assertPodTemplateFileName('executor-pod-template.yaml');
+/** The containers Spark fills in from the templates. */
+export const DRIVER_CONTAINER = 'spark-kubernetes-driver';
+export const EXECUTOR_CONTAINER = 'spark-kubernetes-executor';
+
+/** The ports Spark's processes listen on, fixed so NetworkPolicies can name them. */
+export const SparkPorts = {
+  /** The driver's RPC endpoint, where executors register. */
+  DRIVER: 7078,
+  /** Block managers of the driver and the executors (shuffle and broadcast blocks). */
+  BLOCK_MANAGER: 7079,
+} as const;
+
+/** The S3A settings of a bucket's server; the credentials come from the environment. */
+export function s3aSettings(bucket: S3Bucket): [string, string][] {
+  return [
+    ['spark.hadoop.fs.s3a.endpoint', bucket.endpoint.url()],
+    ['spark.hadoop.fs.s3a.endpoint.region', bucket.region],
+    ['spark.hadoop.fs.s3a.path.style.access', String(bucket.pathStyle)],
+    ['spark.hadoop.fs.s3a.connection.ssl.enabled', 'false'],
+    ['spark.hadoop.fs.s3a.aws.credentials.provider', 'software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider'],
+  ];
+}
+
+/** What `jobDefaults` writes. */
+export interface JobDefaultsProps {
+  /** The namespace jobs run in. */
+  readonly namespace: string;
+  /** The ServiceAccount of the submitter and the driver. */
+  readonly serviceAccount: string;
+  /** The image of driver and executors. */
+  readonly image: string;
+  readonly size: JobSize;
+  /** Where jobs write their event logs for the history server. */
+  readonly eventLogs: S3Bucket;
+  /** Where spark-submit uploads a job's local files for the driver to fetch. */
+  readonly uploads: S3Bucket;
+}
+
+/** spark-defaults.conf of the submitter pods: cluster mode, pod templates, sizes, event logs, S3A. */
+export function jobDefaults(props: JobDefaultsProps): string {
+  const { driver, executors } = props.size;
+  const token = '/var/run/secrets/kubernetes.io/serviceaccount';
+  const settings: [string, string][] = [
+    ['spark.master', 'k8s://https://kubernetes.default.svc:443'],
+    ['spark.submit.deployMode', 'cluster'],
+    ['spark.kubernetes.namespace', props.namespace],
+    ['spark.kubernetes.container.image', props.image],
+    ['spark.kubernetes.container.image.pullPolicy', 'IfNotPresent'],
+    ['spark.kubernetes.authenticate.driver.serviceAccountName', props.serviceAccount],
+    ['spark.kubernetes.authenticate.submission.caCertFile', `${token}/ca.crt`],
+    ['spark.kubernetes.authenticate.submission.oauthTokenFile', `${token}/token`],
+    ['spark.kubernetes.driver.podTemplateFile', `${SPARK_CONF_DIR}/${DRIVER_TEMPLATE_FILE}`],
+    ['spark.kubernetes.driver.podTemplateContainerName', DRIVER_CONTAINER],
+    ['spark.kubernetes.executor.podTemplateFile', `${SPARK_CONF_DIR}/${EXECUTOR_TEMPLATE_FILE}`],
+    ['spark.kubernetes.executor.podTemplateContainerName', EXECUTOR_CONTAINER],
+    // The submitter waits, so the task that started the job fails when the job fails.
+    ['spark.kubernetes.submission.waitAppCompletion', 'true'],
+    ['spark.kubernetes.file.upload.path', `s3a://${props.uploads.bucket}/`],
+    ['spark.kubernetes.executor.deleteOnTermination', 'true'],
+    ['spark.driver.cores', String(driver.cores)],
+    ['spark.kubernetes.driver.limit.cores', String(driver.cores)],
+    ['spark.driver.memory', `${heapMi(driver)}m`],
+    ['spark.driver.memoryOverhead', `${overheadMi(driver)}m`],
+    ['spark.executor.instances', String(executors.instances)],
+    ['spark.executor.cores', String(executors.cores)],
+    ['spark.kubernetes.executor.limit.cores', String(executors.cores)],
+    ['spark.executor.memory', `${heapMi(executors)}m`],
+    ['spark.executor.memoryOverhead', `${overheadMi(executors)}m`],
+    ['spark.driver.port', String(SparkPorts.DRIVER)],
+    ['spark.driver.blockManager.port', String(SparkPorts.BLOCK_MANAGER)],
+    ['spark.blockManager.port', String(SparkPorts.BLOCK_MANAGER)],
+    ['spark.eventLog.enabled', 'true'],
+    ['spark.eventLog.dir', `s3a://${props.eventLogs.bucket}/`],
+    ...s3aSettings(props.eventLogs),
+  ];
+  return sparkConf(settings, 'libs/spark');
+}
+
+/** A Spark properties file with a header saying who wrote it. */
+export function sparkConf(settings: readonly [string, string][], writer: string): string {
+  return `# Generated by the platform render (${writer}); do not edit.\n${settings.map(([k, v]) => `${k} ${v}`).join('\n')}\n`;
+}
