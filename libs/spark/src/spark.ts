@@ -192,18 +192,19 @@ export class SparkJobsChart extends PlatformChart {
         },
       },
     });
-    // Spark 4 on Kubernetes: the submitter creates the driver pod, its ConfigMaps and its
-    // headless Service (server-side apply, hence patch) and watches the driver; the driver
-    // creates, watches and deletes its executors and their ConfigMap. Nothing else: no
-    // Secrets, no PVCs (no dynamic volumes are configured).
-    const manage = ['get', 'list', 'watch', 'create', 'patch', 'delete', 'deletecollection'];
+    // Spark 4.1 on Kubernetes (requests seen against a recording API server): the submitter
+    // creates the driver pod, server-side applies its ConfigMaps and headless Service (create and
+    // patch) and watches the driver; the driver reads and edits its own pod, creates, watches and
+    // lists its executors and their ConfigMap, and on stop deletes executors, ConfigMaps and
+    // Services by label (deletecollection). It also lists PVCs, and tolerates being refused: no
+    // dynamic volumes are configured, so no PVC rights. No Secrets.
     grant(this, 'Driver', {
       name: 'spark',
       subject: this.serviceAccount,
       labels: { [LabelKeys.NAME]: 'spark', [LabelKeys.COMPONENT]: 'rbac' },
       rules: [
-        { apiGroups: [''], resources: ['pods', 'configmaps'], verbs: manage },
-        { apiGroups: [''], resources: ['services'], verbs: ['get', 'create', 'patch', 'delete'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete', 'deletecollection'] },
+        { apiGroups: [''], resources: ['configmaps', 'services'], verbs: ['get', 'create', 'patch', 'delete', 'deletecollection'] },
       ],
     });
 
