@@ -22,6 +22,8 @@ const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345
  */
 export function generateValue(key: string, format?: SecretValueFormat): string {
   if (format?.encoding === 'hex') return randomBytes(format.bytes).toString('hex');
+  // Node's base64url drops the padding; Python's urlsafe_b64decode (Fernet) requires it.
+  if (format?.encoding === 'base64url') return randomBytes(format.bytes).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
   const isName = /user|name|accesskey/i.test(key);
   const length = /cookie-secret/i.test(key) ? 32 : isName ? 20 : 40;
   const bytes = randomBytes(length * 2);

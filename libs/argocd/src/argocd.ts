@@ -1,6 +1,6 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { isClusterScoped, Layer, LabelKeys, PlatformChart, PlatformContext, renderedLayers, renderedNamespaces, SecretKeyRef, SecretRequirements } from '@ml-platform/core';
+import { isClusterScoped, Layer, LabelKeys, PlatformChart, PlatformContext, renderedLayers, renderedNamespaces, gitDeployToken, SecretKeyRef, SecretRequirements } from '@ml-platform/core';
 
 /** The namespace Argo CD is installed into at bootstrap. */
 export const ARGOCD_NAMESPACE = 'argocd';
@@ -54,8 +54,9 @@ export class ArgoCdSyncChart extends PlatformChart {
     if (credentials) {
       const secrets = SecretRequirements.of(this);
       secrets.require(SecretKeyRef.of(credentials, 'url', 'URL of this repository, as in the Applications'), ARGOCD_NAMESPACE);
-      secrets.require(SecretKeyRef.of(credentials, 'username', 'user name of the read-only deploy token for this repository'), ARGOCD_NAMESPACE);
-      secrets.require(SecretKeyRef.of(credentials, 'password', 'the read-only deploy token for this repository'), ARGOCD_NAMESPACE);
+      const token = gitDeployToken(credentials);
+      secrets.require(token.username, ARGOCD_NAMESPACE);
+      secrets.require(token.password, ARGOCD_NAMESPACE);
     }
     const source = (path: string) => ({ repoURL: props.repository.url, targetRevision: props.repository.branch, path, directory: { recurse: true } });
     const automated = { automated: { prune: true, selfHeal: true }, syncOptions: ['ServerSideApply=true', 'PruneLast=true'], retry: { limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } } };

@@ -29,3 +29,4 @@ export * from './repository-files';
 export * from './render/sops-secrets';
 export * from './rbac';
 export * from './pod-template';
+export * from './pipeline-metrics';

@@ -7,8 +7,11 @@ import { registryOf } from './app-registry';
  * `npm run secrets` makes the value up accordingly.
  */
 export interface SecretValueFormat {
-  /** `hex`: `bytes` random bytes, hex-encoded (JupyterHub's cookie secret is 32 bytes, hex). */
-  readonly encoding: 'hex';
+  /**
+   * `hex`: `bytes` random bytes, hex-encoded (JupyterHub's cookie secret is 32 bytes, hex);
+   * `base64url`: URL-safe base64 with padding (Airflow's Fernet key is 32 bytes so encoded).
+   */
+  readonly encoding: 'hex' | 'base64url';
   readonly bytes: number;
 }
 
@@ -120,4 +123,15 @@ export class SecretRequirements {
 /** Locale-independent string order, so output is identical on every machine. */
 export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The keys of a Git deploy token Secret (`username`, `password`), as Flux, Argo CD and git-sync
+ * read it: one description, so one Secret can serve all of them.
+ */
+export function gitDeployToken(secretName: string): { readonly username: SecretKeyRef; readonly password: SecretKeyRef } {
+  return {
+    username: SecretKeyRef.of(secretName, 'username', 'user name of a read-only Git deploy token (read_repository)'),
+    password: SecretKeyRef.of(secretName, 'password', 'a read-only Git deploy token (read_repository)'),
+  };
 }

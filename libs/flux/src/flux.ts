@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Layer, LabelKeys, PlatformChart, PlatformContext, renderedLayers, SecretKeyRef, SecretRequirements } from '@ml-platform/core';
+import { gitDeployToken, Layer, LabelKeys, PlatformChart, PlatformContext, renderedLayers, SecretRequirements } from '@ml-platform/core';
 
 /** The namespace `flux bootstrap` installs the controllers into. */
 export const FLUX_NAMESPACE = 'flux-system';
@@ -66,8 +66,9 @@ export class FluxSyncChart extends PlatformChart {
     const credentials = props.repository.credentialsSecret;
     if (credentials) {
       const secrets = SecretRequirements.of(this);
-      secrets.require(SecretKeyRef.of(credentials, 'username', 'user name of the read-only deploy token for this repository'), FLUX_NAMESPACE);
-      secrets.require(SecretKeyRef.of(credentials, 'password', 'the read-only deploy token for this repository'), FLUX_NAMESPACE);
+      const token = gitDeployToken(credentials);
+      secrets.require(token.username, FLUX_NAMESPACE);
+      secrets.require(token.password, FLUX_NAMESPACE);
     }
     new ApiObject(this, 'Source', {
       apiVersion: 'source.toolkit.fluxcd.io/v1',

@@ -59,3 +59,6 @@ export const syncRestarts = (window: string) =>
 /** A Deployment with no ready replica (kube-state-metrics): the service it runs is down. */
 export const noReadyReplica = (namespace: string, deployment: string) =>
   `kube_deployment_status_replicas_available{namespace="${namespace}", deployment="${deployment}"} == 0`;
+
+/** Airflow and Spark as the platform renders them (libs/airflow, libs/spark). */
+export const PIPELINES = { airflow: 'airflow', tasks: 'airflow-tasks', spark: 'spark', sparkHistory: 'spark-history', statsdJob: 'airflow-statsd' } as const;

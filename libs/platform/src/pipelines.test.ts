@@ -64,3 +64,42 @@ describe('a broken spark section', () => {
     expect(errorsAfter('stage', (raw) => void (raw.secrets.backend = 'vault'))).toContain('secrets.backend: expected sops while components.spark is enabled');
   });
 });
+
+describe('a broken airflow section', () => {
+  const errorsAfter = configErrorsAfter('airflow');
+
+  test('an unknown executor is refused, naming file and key', () => {
+    const message = errorsAfter('dev', (raw) => void (raw.components.airflow.executor = 'CeleryExecutor'));
+    expect(message).toContain('clusters/dev/cluster.yaml');
+    expect(message).toContain('components.airflow.executor: expected one of "KubernetesExecutor", found the string "CeleryExecutor"');
+  });
+
+  test('a DAG repository without credentials, or with credentials nobody provides, is refused', () => {
+    expect(errorsAfter('dev', (raw) => void delete raw.components.airflow.dags.repository.credentialsSecret)).toContain('components.airflow.dags.repository.credentialsSecret');
+    expect(errorsAfter('dev', (raw) => void (raw.components.airflow.dags.repository.credentialsSecret = 'dags-token'))).toContain(
+      "components.airflow.dags.repository.credentialsSecret: expected 'dags-token' under external.secrets too",
+    );
+  });
+
+  test('Airflow without PostgreSQL, or under the Vault backend, is refused', () => {
+    expect(errorsAfter('dev', (raw) => void (raw.components.postgres.enabled = false))).toContain('components.airflow.enabled: expected false while components.postgres.enabled is false');
+    expect(errorsAfter('stage', (raw) => void (raw.secrets.backend = 'vault'))).toContain('secrets.backend: expected sops while components.airflow is enabled');
+  });
+});
+
+describe('Airflow', () => {
+  test('prod runs two api-servers, two schedulers and two triggerers; dev one of each', () => {
+    for (const name of ['airflow-api-server', 'airflow-scheduler', 'airflow-triggerer']) {
+      expect(find('prod', 'Deployment', name).spec.replicas).toBe(2);
+      expect(find('prod', 'PodDisruptionBudget', name)).toBeDefined();
+      expect(find('dev', 'Deployment', name).spec.replicas).toBe(1);
+    }
+  });
+
+  test("tasks submit Spark jobs in Spark's namespace with the submitter template, and may start pods only there", () => {
+    const template = parse(find('dev', 'ConfigMap', 'airflow-task-config').data['spark-submit-pod-template.yaml']);
+    expect(template.metadata.namespace).toBe('spark');
+    expect(template.spec.containers[0]).toMatchObject({ name: 'base', command: ['/opt/spark/bin/spark-submit'] });
+    expect(find('dev', 'RoleBinding', 'airflow-spark-submitter').subjects).toEqual([{ kind: 'ServiceAccount', name: 'airflow-task', namespace: 'airflow-tasks' }]);
+  });
+});

@@ -75,7 +75,8 @@ describe.each(clusters)('cluster %s', (cluster) => {
         expect(c.image, at).not.toMatch(/:latest(@|$)/);
         expect(Object.keys(c.resources.requests).sort(), at).toEqual(['cpu', 'memory']);
         expect(Object.keys(c.resources.limits).sort(), at).toEqual(['cpu', 'memory']);
-        if (w.kind !== 'Job') {
+        // Init containers run to completion; Kubernetes allows them no probes.
+        if (w.kind !== 'Job' && pod.containers.includes(c)) {
           expect(c.livenessProbe, at).toBeDefined();
           expect(c.readinessProbe, at).toBeDefined();
         }
@@ -93,7 +94,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const { routing } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
     const withGateway = routing.api === 'gateway' ? ['gateway'] : [];
     const jupyterhub = ['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users', 'tensorboard'];
-    const spark = ['spark', 'spark-history'];
+    const spark = ['spark', 'spark-history', 'airflow', 'airflow-tasks'];
     expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', 'serving', ...jupyterhub, ...spark, ...withVault, ...withGateway].sort());
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
@@ -230,6 +231,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     // Prometheus scrapes both on their metrics ports.
     const intoMlflow = rendered[cluster].objects.filter((o) => o.kind === 'NetworkPolicy' && o.namespace === 'mlflow' && o.manifest.spec.ingress);
     expect(intoMlflow.map((o) => o.name).sort()).toEqual([
+      'allow-mlflow-from-airflow-task.airflow-tasks-5000',
       'allow-mlflow-from-mlflow-oauth2-proxy-5000',
       // Notebooks log runs to the tracking server in the cluster, without the sign-in.
       'allow-mlflow-from-notebook.jupyterhub-users-5000',
@@ -252,13 +254,14 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const scraped = workloads.filter((w) => annotationsOf(w)['prometheus.io/scrape'] === 'true');
     const withVault = cluster === 'dev' ? [] : ['vault'];
     expect(scraped.map((w) => w.name).sort()).toEqual(
-      ['alertmanager', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'predict-churn', 'proxy', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
+      ['airflow-dag-processor', 'airflow-statsd', 'alertmanager', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'predict-churn', 'proxy', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
     );
     // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape;
     // TensorBoard and Spark's history server have no metrics (their sign-in proxies' and
-    // kube-state-metrics' watch them).
+    // kube-state-metrics' watch them); Airflow's components send theirs to its StatsD exporter
+    // (its dag-processor is scraped for its git-sync sidecar's).
     const unscraped = workloads.filter((w) => !scraped.includes(w) && w.kind !== 'Job').map((w) => w.name);
-    expect(unscraped.sort()).toEqual(['prometheus', 'spark-history', 'tensorboard', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
+    expect(unscraped.sort()).toEqual(['airflow-api-server', 'airflow-scheduler', 'airflow-triggerer', 'prometheus', 'spark-history', 'tensorboard', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
     for (const w of scraped) {
       const port = Number(annotationsOf(w)['prometheus.io/port']);
       const pod = podSpecOf(w);
@@ -335,8 +338,9 @@ describe('a cluster switched to secrets.backend: vault', () => {
   // JupyterHub's spawned pods cannot read from Vault yet (its own test below); TensorBoard shows what they write.
   raw.components.jupyterhub.enabled = false;
   raw.components.tensorboard.enabled = false;
-  // Nor can the pods Spark creates from its templates.
+  // Nor can the pods Spark and Airflow's executor create from their templates.
   raw.components.spark.enabled = false;
+  raw.components.airflow.enabled = false;
   raw.components.serving.models[0].consumers.notebooks = false;
   const spec = platformRenderSpec('stage');
   // Its credentials come from Vault, so no encrypted Secret files are read.

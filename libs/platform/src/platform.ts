@@ -2,6 +2,7 @@ import { App } from 'cdk8s';
 import { z } from 'zod';
 import { ClusterRenderSpec, componentsSchemaOf, defineClusterSchema, GitLabSignIn, imagesOf, Layer, PlatformContext, componentWebUis } from '@ml-platform/core';
 import { AccessLayer, GITLAB_CLIENT_SECRET, OAUTH2_PROXY_IMAGE, uiHost } from '@ml-platform/access';
+import { AirflowChart, airflowComponent } from '@ml-platform/airflow';
 import { ArgoCdSyncChart } from '@ml-platform/argocd';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platform/flux';
 import { GitlabAgentChart, gitlabAgentComponent } from '@ml-platform/gitlab-agent';
@@ -20,7 +21,7 @@ import { VaultChart, vaultComponent } from '@ml-platform/vault';
  * its library plus one entry here; one that uses other components' handles is also wired below
  * in `composePlatform`.
  */
-export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, sparkComponent, servingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
+export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, sparkComponent, airflowComponent, servingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
 
 /** The `components` section of cluster.yaml: one entry per component library. */
 export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
@@ -35,7 +36,7 @@ function clusterWebUis(components: Record<string, unknown>): Map<string, string>
 
 /** The whole cluster.yaml, with the cross-component rules. */
 export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFORM_IMAGES).superRefine((config, ctx) => {
-  const { postgres, minio, mlflow, jupyterhub, tensorboard, spark, serving, vault, monitoring } = config.components;
+  const { postgres, minio, mlflow, jupyterhub, tensorboard, spark, airflow, serving, vault, monitoring } = config.components;
   // Every UI of an enabled component has its groups; every UI named exists; no two share a host.
   const enabled = (key: string) => (config.components as Record<string, { enabled?: boolean } | undefined>)[key]?.enabled === true;
   const hosts = new Map<string, string>();
@@ -86,6 +87,21 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
   if (spark?.enabled && !minio.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'spark', 'enabled'], message: 'expected false while components.minio.enabled is false (Spark jobs keep their event logs and data in S3)' });
   }
+  if (airflow?.enabled) {
+    for (const [needed, why] of [['postgres', 'keeps its metadata in PostgreSQL'], ['minio', 'keeps task logs and data in S3']] as const) {
+      if (!config.components[needed].enabled) ctx.addIssue({ code: 'custom', path: ['components', 'airflow', 'enabled'], message: `expected false while components.${needed}.enabled is false (Airflow ${why})` });
+    }
+    if (config.secrets.backend === 'vault') {
+      ctx.addIssue({ code: 'custom', path: ['secrets', 'backend'], message: 'expected sops while components.airflow is enabled: task pods are created by the KubernetesExecutor from a template, which cannot receive secrets from Vault yet' });
+    }
+    const credentials = airflow.dags.repository.credentialsSecret;
+    if (!config.external.secrets.includes(credentials)) {
+      ctx.addIssue({ code: 'custom', path: ['components', 'airflow', 'dags', 'repository', 'credentialsSecret'], message: `expected '${credentials}' under external.secrets too: a deploy token is issued by GitLab, never generated` });
+    }
+    if (config.access.airflow && config.access.airflow.admins.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['access', 'airflow', 'admins'], message: 'expected at least one GitLab group: Airflow needs admins who can manage connections, pools and roles' });
+    }
+  }
   if (serving?.enabled && !mlflow.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'serving', 'enabled'], message: 'expected false while components.mlflow.enabled is false (model services load their models from its registry)' });
   }
@@ -128,10 +144,10 @@ function gitlabSignIn(config: ClusterConfig, ui: string): GitLabSignIn {
  * NetworkPolicies for each flow).
  */
 export function composePlatform(app: App, config: ClusterConfig, context: PlatformContext): void {
-  const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, jupyterhub: hubConfig, tensorboard: boardConfig, spark: sparkConfig, vault: vaultConfig } = config.components;
+  const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, jupyterhub: hubConfig, tensorboard: boardConfig, spark: sparkConfig, airflow: airflowConfig, vault: vaultConfig } = config.components;
   const withBoard = hubConfig?.enabled && boardConfig?.enabled;
   // The shared datasets bucket: notebooks and jobs read and write it, each with a key of its own.
-  const [datasetsOwner, ...datasetsWriters] = [...(hubConfig?.enabled ? ['jupyterhub'] : []), ...(sparkConfig?.enabled ? ['spark'] : [])];
+  const [datasetsOwner, ...datasetsWriters] = [hubConfig, sparkConfig, airflowConfig].flatMap((c, i) => (c?.enabled ? [['jupyterhub', 'spark', 'airflow'][i]] : []));
   // Every UI gets its host, TLS and GitLab sign-in here, as the charts below hand them over.
   const access = new AccessLayer(app, 'access', { context, routing: config.routing, sso: config.sso, access: config.access });
   const host = (ui: string) => uiHost(config.routing, config.baseDomain, ui);
@@ -159,7 +175,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
         storageSize: pgConfig.storage.size,
         storageClass: pgConfig.storage.storageClass,
         resources: pgConfig.resources,
-        databases: [...(mlflowConfig.enabled ? ['mlflow'] : []), ...(hubConfig?.enabled ? ['jupyterhub'] : [])],
+        databases: [...(mlflowConfig.enabled ? ['mlflow'] : []), ...(hubConfig?.enabled ? ['jupyterhub'] : []), ...(airflowConfig?.enabled ? ['airflow'] : [])],
       })
     : undefined;
 
@@ -179,6 +195,8 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
           // Spark jobs write event logs, which the history server reads and expires, and upload
           // their files for the driver to fetch.
           ...(sparkConfig?.enabled ? [{ name: 'spark-events', consumer: 'spark', writers: ['spark-history'] }, { name: 'spark-uploads', consumer: 'spark' }] : []),
+          // Airflow keeps task logs; its tasks read and write the datasets with the same key.
+          ...(airflowConfig?.enabled ? [{ name: 'airflow-logs', consumer: 'airflow' }] : []),
         ],
         consoleHost: host('minio-console'),
       })
@@ -230,14 +248,17 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
     access.expose(board, board.webUi);
   }
 
+  const spark =
+    sparkConfig?.enabled && minio
+      ? new SparkJobsChart(app, 'spark', {
+          context,
+          size: { driver: sparkConfig.driver, executors: sparkConfig.executors },
+          quota: sparkConfig.quota,
+          eventLogs: minio.bucket('spark-events'),
+          uploads: minio.bucket('spark-uploads'),
+        })
+      : undefined;
   if (sparkConfig?.enabled && minio) {
-    new SparkJobsChart(app, 'spark', {
-      context,
-      size: { driver: sparkConfig.driver, executors: sparkConfig.executors },
-      quota: sparkConfig.quota,
-      eventLogs: minio.bucket('spark-events'),
-      uploads: minio.bucket('spark-uploads'),
-    });
     const history = new SparkHistoryChart(app, 'spark-history', {
       context,
       eventLogs: minio.bucket('spark-events', 'spark-history'),
@@ -246,6 +267,28 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
       cacheSize: sparkConfig.historyServer.cacheSize,
     });
     access.expose(history, history.webUi);
+  }
+
+  if (airflowConfig?.enabled && postgres && minio) {
+    const { repository, syncInterval } = airflowConfig.dags;
+    const airflow = new AirflowChart(app, 'airflow', {
+      context,
+      database: postgres.database('airflow'),
+      logs: minio.bucket('airflow-logs'),
+      datasets: minio.bucket('datasets', 'airflow'),
+      mlflow: mlflow?.endpoint,
+      spark: spark?.submission,
+      dags: { ...repository, syncIntervalSeconds: syncInterval, cidrs: config.sso.gitlab.cidrs, caConfigMap: config.sso.gitlab.caConfigMap },
+      signIn: gitlabSignIn(config, 'airflow'),
+      externalHost: host('airflow'),
+      apiServer: airflowConfig.apiServer,
+      scheduler: airflowConfig.scheduler,
+      dagProcessor: airflowConfig.dagProcessor,
+      triggerer: airflowConfig.triggerer,
+      tasks: airflowConfig.tasks,
+    });
+    spark?.allowSubmitter(airflow.tasks.serviceAccount, 'airflow');
+    access.expose(airflow, airflow.webUi);
   }
 
   const servingConfig = config.components.serving;

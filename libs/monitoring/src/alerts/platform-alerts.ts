@@ -1,5 +1,6 @@
 import { HOME_VOLUME_FREE, hubSpawns, JUPYTERHUB, MLFLOW_HTTP, minioOnce, noReadyReplica, SIGN_IN_ERRORS, SIGN_IN_PROXIES, syncRestarts, TENSORBOARD } from '../queries';
 import { MODEL_RULE_GROUPS } from './model-rules';
+import { AIRFLOW_ALERTS } from './pipeline-alerts';
 import { AlertRule, httpServiceAlerts, RuleGroup } from './rule';
 
 const kubernetes: AlertRule[] = [
@@ -289,5 +290,6 @@ export const PLATFORM_RULE_GROUPS: RuleGroup[] = [
   { name: 'sign-in', rules: signIn },
   { name: 'jupyterhub', rules: jupyterhub },
   { name: 'tensorboard', rules: tensorboard },
+  { name: 'airflow', rules: AIRFLOW_ALERTS },
   ...MODEL_RULE_GROUPS,
 ];

@@ -1,16 +1,10 @@
 import { HOME_VOLUME_FREE, hubSpawns, httpQueries, HttpServiceMetrics, JUPYTERHUB, MLFLOW_HTTP, minioOnce, SIGN_IN_ERRORS, SIGN_IN_PROXIES, syncRestarts, TENSORBOARD } from '../queries';
 import { dashboard, PanelSpec, stat, timeseries } from './builder';
+import { podResources } from './panels';
+import { AIRFLOW_DASHBOARD, SPARK_DASHBOARD } from './pipeline-dashboards';
 
 const W = '$__rate_interval';
 
-/** CPU, memory and restarts of the containers in `namespace` (cAdvisor and kube-state-metrics). */
-function podResources(namespace: string): PanelSpec[] {
-  return [
-    timeseries('CPU by pod', [{ expr: `sum by (pod) (rate(container_cpu_usage_seconds_total{namespace="${namespace}",container!=""}[${W}]))`, legend: '{{pod}}' }], { width: 8 }),
-    timeseries('Memory by pod (working set)', [{ expr: `sum by (pod) (container_memory_working_set_bytes{namespace="${namespace}",container!=""})`, legend: '{{pod}}' }], { unit: 'bytes', width: 8 }),
-    timeseries('Container restarts (1h)', [{ expr: `sum by (pod) (increase(kube_pod_container_status_restarts_total{namespace="${namespace}"}[1h]))`, legend: '{{pod}}' }], { width: 8 }),
-  ];
-}
 
 function volumeUsage(namespace: string): PanelSpec {
   return timeseries(
@@ -197,4 +191,6 @@ export const PLATFORM_DASHBOARDS: Readonly<Record<string, object>> = {
   'sign-in.json': signIn,
   'jupyterhub.json': jupyterhub,
   'tensorboard.json': tensorboard,
+  'airflow.json': AIRFLOW_DASHBOARD,
+  'spark.json': SPARK_DASHBOARD,
 };

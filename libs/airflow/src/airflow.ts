@@ -1,0 +1,446 @@
+import { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import {
+  allowEgressToAddresses,
+  allowFlow,
+  allowPodFlow,
+  contentRevision,
+  EnvValue,
+  gitlabCa,
+  GitLabSignIn,
+  HardenedContainerProps,
+  httpProbe,
+  Layer,
+  libpqEnv,
+  PlatformChart,
+  PlatformContext,
+  PlatformDeployment,
+  PlatformDisruptionBudget,
+  PlatformJob,
+  PlatformService,
+  PodSelection,
+  PostgresDatabase,
+  Protocol,
+  requireApiServer,
+  ResourceSpec,
+  S3Bucket,
+  s3Env,
+  SecretKeyRef,
+  ServiceEndpoint,
+  SignIn,
+  WebUi,
+  workloadLabels,
+} from '@ml-platform/core';
+import { DagRepository, dagsFolder, dagSync, GIT_SYNC_HTTP_PORT } from './dags';
+import { AIRFLOW_IMAGE, GIT_SYNC_IMAGE, STATSD_EXPORTER_IMAGE } from './images';
+import { AIRFLOW_CALLBACK, AIRFLOW_CFG, CONFIG_DIR, OAUTH_SECRET_ENV, renderAirflowCfg, renderWebserverConfig, WEBSERVER_CONFIG } from './settings';
+import { STATSD_PREFIX, statsdMapping } from './statsd-mapping';
+import { AIRFLOW_UID, AirflowTasksChart, SparkSubmitTarget, TASK_TEMPLATE_FILE } from './tasks';
+
+/** Replicas and resources of one Airflow component. */
+export interface AirflowComponentSize {
+  /** @default 1 */
+  readonly replicas?: number;
+  /** @default - per component */
+  readonly resources?: ResourceSpec;
+}
+
+/** Properties for `AirflowChart`. */
+export interface AirflowChartProps {
+  readonly context: PlatformContext;
+  /** The metadata database. */
+  readonly database: PostgresDatabase;
+  /** Where task logs are kept once a task ends (and where the api-server reads them). */
+  readonly logs: S3Bucket;
+  /**
+   * The data tasks read and write (same credentials as `logs`: a task has one S3 key).
+   *
+   * @default - tasks get no datasets bucket
+   */
+  readonly datasets?: S3Bucket;
+  /**
+   * The MLflow tracking server tasks log runs to.
+   *
+   * @default - none
+   */
+  readonly mlflow?: ServiceEndpoint;
+  /**
+   * Where tasks submit Spark jobs.
+   *
+   * @default - tasks submit none
+   */
+  readonly spark?: SparkSubmitTarget;
+  readonly dags: DagRepository;
+  /** GitLab sign-in: `users` get the User role, `admins` Admin. */
+  readonly signIn: GitLabSignIn;
+  /** The host people reach the UI at. */
+  readonly externalHost: string;
+  readonly apiServer?: AirflowComponentSize;
+  readonly scheduler?: AirflowComponentSize;
+  /** One dag-processor: two would parse the same folder twice. */
+  readonly dagProcessor?: { readonly resources?: ResourceSpec };
+  readonly triggerer?: AirflowComponentSize;
+  /** @default - 250m/512Mi requested, 1 CPU/2Gi limit per task; 16 at once */
+  readonly tasks?: { readonly resources?: ResourceSpec; readonly parallelism?: number };
+}
+
+const API_PORT = 8080;
+/** The scheduler's health server ([scheduler] enable_health_check). */
+const SCHEDULER_HEALTH_PORT = 8974;
+const STATSD_PORT = 9125;
+const STATSD_METRICS_PORT = 9102;
+/** The statsd-exporter image's user (nobody). */
+const STATSD_UID = 65534;
+/** The connection Airflow keeps task logs with (AIRFLOW_CONN_<ID> from the environment). */
+const LOGS_CONNECTION = 'minio_logs';
+
+const DEFAULTS = {
+  apiServer: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } },
+  scheduler: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } },
+  dagProcessor: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } },
+  triggerer: { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '500m', memory: '1Gi' } },
+  statsd: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+  migrate: { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+} satisfies Record<string, ResourceSpec>;
+
+/** `airflow jobs check` for a job type on this pod: the liveness test of a component without an HTTP health endpoint. */
+function jobCheck(jobType: string): k8s.Probe {
+  return {
+    exec: { command: ['sh', '-c', `CONNECTION_CHECK_MAX_COUNT=0 AIRFLOW__LOGGING__LOGGING_LEVEL=ERROR exec airflow jobs check --job-type ${jobType} --local`] },
+    periodSeconds: 60,
+    timeoutSeconds: 30,
+    failureThreshold: 5,
+  };
+}
+
+/**
+ * Airflow 3.3 without Helm, in namespace `airflow`: the api-server (UI, REST and the execution
+ * API task pods report to), the scheduler with the KubernetesExecutor, the dag-processor and the
+ * triggerer (both beside a git-sync sidecar), a StatsD exporter for their metrics, and the
+ * `airflow db migrate` Job every component waits for. Task pods run in `airflow-tasks` (a sibling
+ * chart). The metadata database is the platform PostgreSQL, task logs go to S3, people sign in
+ * with GitLab.
+ */
+export class AirflowChart extends PlatformChart {
+  public readonly apiServer: PodSelection;
+  public readonly scheduler: PodSelection;
+  public readonly dagProcessor: PodSelection;
+  public readonly triggerer: PodSelection;
+  public readonly endpoint: ServiceEndpoint;
+  public readonly tasks: AirflowTasksChart;
+  public readonly webUi: WebUi;
+
+  constructor(scope: Construct, id: string, props: AirflowChartProps) {
+    super(scope, id, { context: props.context, layer: Layer.APPS });
+    if (props.context.vault) {
+      throw new Error('airflow: task pods are created by the KubernetesExecutor from a template, which cannot receive secrets from Vault yet; use secrets.backend sops for this cluster');
+    }
+    if (props.datasets && props.datasets.accessKeyId.secretName !== props.logs.accessKeyId.secretName) {
+      throw new Error("airflow: the datasets bucket must use the logs bucket's credentials (a task has one S3 key); give both buckets the same consumer");
+    }
+    const images = props.context.images;
+    const image = images.image(AIRFLOW_IMAGE);
+    const gitSync = images.image(GIT_SYNC_IMAGE);
+    const statsdImage = images.image(STATSD_EXPORTER_IMAGE);
+    const apiServer = requireApiServer(this);
+    const identity = (name: string, component: string, version = image.version) => ({ name, instance: id, component, version });
+
+    const apiService = `${id}-api-server`;
+    const statsdService = `${id}-statsd`;
+    const tasksNamespace = `${id}-tasks`;
+    const apiUrl = `http://${props.context.serviceHost(apiService, this.namespace)}:${API_PORT}`;
+    const s3 = s3Env(props.logs);
+
+    // Every option here is one Airflow 3.3 knows: pipelines/tests load this file with Airflow.
+    const airflowCfg = renderAirflowCfg(
+      {
+        core: {
+          executor: 'KubernetesExecutor',
+          dags_folder: dagsFolder(props.dags),
+          load_examples: false,
+          auth_manager: 'airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager',
+          execution_api_server_url: `${apiUrl}/execution/`,
+          parallelism: props.tasks?.parallelism ?? 16,
+        },
+        // libpq and asyncpg take host, database, user and password from PG* in the environment.
+        database: { sql_alchemy_conn: 'postgresql+psycopg2://', sql_alchemy_conn_async: 'postgresql+asyncpg://' },
+        logging: {
+          remote_logging: true,
+          remote_base_log_folder: `s3://${props.logs.bucket}/`,
+          remote_log_conn_id: LOGS_CONNECTION,
+          delete_local_logs: true,
+          json_logs: true,
+        },
+        metrics: { statsd_on: true, statsd_host: props.context.serviceHost(statsdService, this.namespace), statsd_port: STATSD_PORT, statsd_prefix: STATSD_PREFIX },
+        scheduler: { enable_health_check: true, scheduler_health_check_server_port: SCHEDULER_HEALTH_PORT },
+        dag_processor: { refresh_interval: props.dags.syncIntervalSeconds },
+        kubernetes_executor: {
+          namespace: tasksNamespace,
+          pod_template_file: `${CONFIG_DIR}/${TASK_TEMPLATE_FILE}`,
+          in_cluster: true,
+          delete_worker_pods: true,
+          // The log is on S3 once the task ends; a failed pod would only take quota.
+          delete_worker_pods_on_failure: true,
+        },
+        api: { base_url: `https://${props.externalHost}/`, expose_config: false },
+        fab: { config_file: `${CONFIG_DIR}/${WEBSERVER_CONFIG}`, enable_proxy_fix: true },
+      },
+      'Generated by the platform render (libs/airflow); do not edit. Secrets come from AIRFLOW__* environment variables.',
+    );
+    const webserverConfig = renderWebserverConfig(props.signIn, 'Generated by the platform render (libs/airflow); do not edit.');
+
+    // What task pods get: the logs (and datasets) key, MLflow, and the connection the logs go through.
+    const logsConnection = JSON.stringify({
+      conn_type: 'aws',
+      extra: { endpoint_url: props.logs.endpoint.url(), region_name: props.logs.region, config_kwargs: { s3: { addressing_style: props.logs.pathStyle ? 'path' : 'auto' } } },
+    });
+    const connections = {
+      [`AIRFLOW_CONN_${LOGS_CONNECTION.toUpperCase()}`]: EnvValue.fromValue(logsConnection),
+    };
+    this.tasks = new AirflowTasksChart(scope, tasksNamespace, {
+      context: props.context,
+      image,
+      gitSyncImage: gitSync,
+      dags: props.dags,
+      airflowCfg,
+      resources: props.tasks?.resources,
+      spark: props.spark,
+      env: {
+        ...s3,
+        ...connections,
+        ...(props.datasets
+          ? { DATASETS_BUCKET: EnvValue.fromValue(`s3://${props.datasets.bucket}`), AIRFLOW_VAR_DATASETS_BUCKET: EnvValue.fromValue(props.datasets.bucket) }
+          : {}),
+        ...(props.mlflow ? { MLFLOW_TRACKING_URI: EnvValue.fromValue(props.mlflow.url()) } : {}),
+        // The pod operator (Spark jobs) talks to the API server with the pod's own token.
+        ...(props.spark ? { AIRFLOW_CONN_KUBERNETES_DEFAULT: EnvValue.fromValue(JSON.stringify({ conn_type: 'kubernetes', extra: { in_cluster: true } })) } : {}),
+      },
+    });
+
+    const configMap = 'airflow-config';
+    new k8s.KubeConfigMap(this, 'Config', {
+      metadata: { name: configMap, namespace: this.namespace, labels: workloadLabels(identity('airflow', 'config')) },
+      data: { [AIRFLOW_CFG]: airflowCfg, [WEBSERVER_CONFIG]: webserverConfig, [TASK_TEMPLATE_FILE]: this.tasks.podTemplate },
+    });
+    const revision = { 'ml-platform.io/config-revision': contentRevision(airflowCfg, webserverConfig, this.tasks.podTemplate) };
+
+    const secret = (key: string, what: string, format?: { encoding: 'base64url'; bytes: number }) => SecretKeyRef.of('airflow-secrets', key, what, format);
+    const fernetKey = secret('fernet-key', "Airflow's Fernet key, which encrypts connections and variables in the database: 32 random bytes, URL-safe base64", { encoding: 'base64url', bytes: 32 });
+    const apiSecretKey = secret('api-secret-key', "Airflow api-server's session signing key, the same on every replica");
+    const jwtSecret = secret('jwt-secret', 'Key the scheduler signs task tokens with and the api-server checks them with');
+    const common: Record<string, EnvValue> = {
+      AIRFLOW_CONFIG: EnvValue.fromValue(`${CONFIG_DIR}/${AIRFLOW_CFG}`),
+      PYTHONDONTWRITEBYTECODE: EnvValue.fromValue('1'),
+      // The image's entrypoint would wait for the database itself; the init container does.
+      CONNECTION_CHECK_MAX_COUNT: EnvValue.fromValue('0'),
+      ...libpqEnv(props.database),
+      AIRFLOW__CORE__FERNET_KEY: EnvValue.fromSecret(fernetKey),
+    };
+    const configMounts = [{ volume: 'config', path: CONFIG_DIR }];
+    const configVolumes: k8s.Volume[] = [{ name: 'config', configMap: { name: configMap, items: [AIRFLOW_CFG, WEBSERVER_CONFIG, TASK_TEMPLATE_FILE].map((key) => ({ key, path: key })) } }];
+    const writable = [
+      { path: '/opt/airflow/logs', sizeLimit: '1Gi' },
+      { path: '/tmp', sizeLimit: '1Gi' },
+      { path: '/home/airflow/.cache', sizeLimit: '256Mi' },
+    ];
+    const airflowContainer = (name: string, args: string[], resources: ResourceSpec, extra: Partial<HardenedContainerProps>): HardenedContainerProps => ({
+      name,
+      image,
+      args,
+      resources,
+      writablePaths: writable,
+      ...extra,
+      env: { ...common, ...extra.env },
+      mounts: [...configMounts, ...(extra.mounts ?? [])],
+    });
+    // Every component starts once the schema is the image's (the migration Job below).
+    const waitForMigrations = airflowContainer('wait-for-migrations', ['airflow', 'db', 'check-migrations', '--migration-wait-timeout=600'], DEFAULTS.migrate, {});
+
+    const migrate = new PlatformJob(this, 'Migrate', {
+      identity: identity('airflow-migrate', 'migrate'),
+      revisionOf: [airflowCfg],
+      backoffLimit: 6,
+      pod: { user: AIRFLOW_UID, group: AIRFLOW_UID, volumes: configVolumes, containers: [airflowContainer('migrate', ['airflow', 'db', 'migrate'], DEFAULTS.migrate, {})] },
+    });
+
+    const accounts = (name: string) => {
+      new k8s.KubeServiceAccount(this, `${name}Account`, { metadata: { name, namespace: this.namespace, labels: workloadLabels(identity(name, 'rbac')) }, automountServiceAccountToken: false });
+      return { serviceAccount: name, namespace: this.namespace };
+    };
+    const schedulerAccount = accounts('airflow-scheduler');
+    const apiAccount = accounts('airflow-api-server');
+    this.tasks.allowExecutor(schedulerAccount, apiAccount);
+
+    const size = (given: AirflowComponentSize | undefined) => given?.replicas ?? 1;
+    const budget = (scopeId: string, pods: PodSelection, replicas: number) => {
+      if (replicas > 1) new PlatformDisruptionBudget(this, scopeId, { pods, maxUnavailable: 1 });
+    };
+    const ca = gitlabCa(props.signIn.caConfigMap);
+
+    // The api-server: the UI, the REST API, FAB's sign-in under /auth, and the execution API.
+    const health = () => httpProbe(API_PORT, '/api/v2/monitor/health');
+    const api = new PlatformDeployment(this, 'ApiServer', {
+      identity: identity('airflow-api-server', 'api-server'),
+      replicas: size(props.apiServer),
+      podAnnotations: revision,
+      pod: {
+        user: AIRFLOW_UID,
+        group: AIRFLOW_UID,
+        serviceAccountName: apiAccount.serviceAccount,
+        mountServiceAccountToken: true,
+        initContainers: [waitForMigrations],
+        volumes: [...configVolumes, ...(ca?.volumes ?? [])],
+        containers: [
+          airflowContainer('api-server', ['airflow', 'api-server', '--port', String(API_PORT)], props.apiServer?.resources ?? DEFAULTS.apiServer, {
+            env: {
+              ...s3,
+              ...connections,
+              AIRFLOW__API__SECRET_KEY: EnvValue.fromSecret(apiSecretKey),
+              AIRFLOW__API_AUTH__JWT_SECRET: EnvValue.fromSecret(jwtSecret),
+              [OAUTH_SECRET_ENV]: EnvValue.fromSecret(props.signIn.clientSecret),
+              ...(ca ? { REQUESTS_CA_BUNDLE: EnvValue.fromValue(ca.file), SSL_CERT_FILE: EnvValue.fromValue(ca.file) } : {}),
+            },
+            ports: [{ name: 'http', number: API_PORT }],
+            startupProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 20, failureThreshold: 12 },
+            livenessProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 5 },
+            readinessProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 5 },
+            mounts: ca?.mounts ?? [],
+          }),
+        ],
+      },
+    });
+    this.apiServer = api.pods;
+    budget('ApiServerBudget', api.pods, size(props.apiServer));
+    const apiEndpoint = new PlatformService(this, 'ApiService', { name: apiService, pods: api.pods, ports: [{ name: 'http', port: API_PORT }] }).endpoint('http');
+    this.endpoint = apiEndpoint;
+
+    // Schedulers: two or more run active-active on PostgreSQL's row locks (Airflow's HA scheduler).
+    const schedulerHealth = () => httpProbe(SCHEDULER_HEALTH_PORT, '/health');
+    const scheduler = new PlatformDeployment(this, 'Scheduler', {
+      identity: identity('airflow-scheduler', 'scheduler'),
+      replicas: size(props.scheduler),
+      podAnnotations: revision,
+      pod: {
+        user: AIRFLOW_UID,
+        group: AIRFLOW_UID,
+        serviceAccountName: schedulerAccount.serviceAccount,
+        mountServiceAccountToken: true,
+        terminationGracePeriod: Duration.seconds(10),
+        initContainers: [waitForMigrations],
+        volumes: configVolumes,
+        containers: [
+          airflowContainer('scheduler', ['airflow', 'scheduler'], props.scheduler?.resources ?? DEFAULTS.scheduler, {
+            env: { AIRFLOW__API_AUTH__JWT_SECRET: EnvValue.fromSecret(jwtSecret) },
+            ports: [{ name: 'health', number: SCHEDULER_HEALTH_PORT }],
+            startupProbe: { ...schedulerHealth(), periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 12 },
+            livenessProbe: { ...schedulerHealth(), periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 5 },
+            readinessProbe: { ...schedulerHealth(), periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 3 },
+          }),
+        ],
+      },
+    });
+    this.scheduler = scheduler.pods;
+    budget('SchedulerBudget', scheduler.pods, size(props.scheduler));
+
+    // The dag-processor parses the checkout git-sync keeps current, and stores the DAGs serialised.
+    const sidecar = dagSync(props.dags, gitSync, false);
+    const processor = new PlatformDeployment(this, 'DagProcessor', {
+      identity: identity('airflow-dag-processor', 'dag-processor'),
+      // Two processors would parse every file twice.
+      strategy: 'Recreate',
+      podAnnotations: revision,
+      metrics: { port: GIT_SYNC_HTTP_PORT, path: '/metrics' },
+      pod: {
+        user: AIRFLOW_UID,
+        group: AIRFLOW_UID,
+        terminationGracePeriod: Duration.seconds(60),
+        initContainers: [waitForMigrations],
+        volumes: [...configVolumes, ...sidecar.volumes],
+        containers: [
+          airflowContainer('dag-processor', ['airflow', 'dag-processor'], props.dagProcessor?.resources ?? DEFAULTS.dagProcessor, {
+            livenessProbe: jobCheck('DagProcessorJob'),
+            readinessProbe: jobCheck('DagProcessorJob'),
+            mounts: [sidecar.mount],
+          }),
+          sidecar.container,
+        ],
+      },
+    });
+    this.dagProcessor = processor.pods;
+
+    const triggerer = new PlatformDeployment(this, 'Triggerer', {
+      identity: identity('airflow-triggerer', 'triggerer'),
+      replicas: size(props.triggerer),
+      podAnnotations: revision,
+      pod: {
+        user: AIRFLOW_UID,
+        group: AIRFLOW_UID,
+        terminationGracePeriod: Duration.seconds(60),
+        initContainers: [waitForMigrations],
+        volumes: [...configVolumes, ...sidecar.volumes],
+        containers: [
+          airflowContainer('triggerer', ['airflow', 'triggerer'], props.triggerer?.resources ?? DEFAULTS.triggerer, {
+            env: { ...s3, ...connections, AIRFLOW__API_AUTH__JWT_SECRET: EnvValue.fromSecret(jwtSecret) },
+            livenessProbe: jobCheck('TriggererJob'),
+            readinessProbe: jobCheck('TriggererJob'),
+            mounts: [sidecar.mount],
+          }),
+          sidecar.container,
+        ],
+      },
+    });
+    this.triggerer = triggerer.pods;
+    budget('TriggererBudget', triggerer.pods, size(props.triggerer));
+
+    // StatsD in, Prometheus out.
+    const mapping = statsdMapping();
+    const statsdMap = 'airflow-statsd-mapping';
+    new k8s.KubeConfigMap(this, 'StatsdMapping', { metadata: { name: statsdMap, namespace: this.namespace, labels: workloadLabels(identity('airflow-statsd', 'metrics', statsdImage.version)) }, data: { 'mappings.yml': mapping } });
+    const statsdReady = () => httpProbe(STATSD_METRICS_PORT, '/-/ready');
+    const statsd = new PlatformDeployment(this, 'Statsd', {
+      identity: identity('airflow-statsd', 'metrics', statsdImage.version),
+      podAnnotations: { 'ml-platform.io/config-revision': contentRevision(mapping) },
+      metrics: { port: STATSD_METRICS_PORT, path: '/metrics' },
+      pod: {
+        user: STATSD_UID,
+        group: STATSD_UID,
+        volumes: [{ name: 'mapping', configMap: { name: statsdMap } }],
+        containers: [
+          {
+            name: 'statsd-exporter',
+            image: statsdImage,
+            args: ['--statsd.mapping-config=/etc/statsd/mappings.yml', `--statsd.listen-udp=:${STATSD_PORT}`, '--statsd.listen-tcp=', `--web.listen-address=:${STATSD_METRICS_PORT}`, '--log.format=json'],
+            ports: [
+              { name: 'statsd', number: STATSD_PORT, protocol: Protocol.UDP },
+              { name: 'metrics', number: STATSD_METRICS_PORT },
+            ],
+            resources: DEFAULTS.statsd,
+            livenessProbe: { ...httpProbe(STATSD_METRICS_PORT, '/-/healthy'), periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
+            readinessProbe: { ...statsdReady(), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+            mounts: [{ volume: 'mapping', path: '/etc/statsd' }],
+          },
+        ],
+      },
+    });
+    new PlatformService(this, 'StatsdService', { name: statsdService, pods: statsd.pods, ports: [{ name: 'statsd', port: STATSD_PORT, protocol: Protocol.UDP }] });
+
+    this.webUi = { name: 'airflow', purpose: 'Pipelines: DAGs, their runs and task logs (Airflow)', endpoint: apiEndpoint, signIn: SignIn.OIDC, callbackPath: AIRFLOW_CALLBACK };
+
+    // The flows, and only these.
+    const components = [api.pods, scheduler.pods, processor.pods, triggerer.pods];
+    for (const pods of [...components, migrate.pods]) allowFlow(pods, props.database.endpoint);
+    for (const pods of [...components, this.tasks.tasks]) allowPodFlow(pods, statsd.pods, STATSD_PORT, Protocol.UDP);
+    // Logs: tasks and triggers upload theirs, the api-server reads them.
+    for (const pods of [api.pods, triggerer.pods, this.tasks.tasks]) allowFlow(pods, props.logs.endpoint);
+    // The scheduler starts task pods; the api-server reads running tasks' logs from them.
+    for (const pods of [scheduler.pods, api.pods]) allowEgressToAddresses(pods, 'kube-apiserver', apiServer.cidrs, apiServer.port);
+    // Task pods report to the execution API.
+    allowFlow(this.tasks.tasks, apiEndpoint);
+    // git-sync fetches from the Git server; the api-server signs people in with GitLab.
+    for (const pods of [processor.pods, triggerer.pods, this.tasks.tasks]) allowEgressToAddresses(pods, 'git', props.dags.cidrs, 443);
+    allowEgressToAddresses(api.pods, 'gitlab', props.signIn.gitlabCidrs, 443);
+    if (props.mlflow) allowFlow(this.tasks.tasks, props.mlflow);
+    if (props.spark) allowEgressToAddresses(this.tasks.tasks, 'kube-apiserver', apiServer.cidrs, apiServer.port);
+  }
+}
