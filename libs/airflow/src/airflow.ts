@@ -5,6 +5,7 @@ import {
   allowEgressToAddresses,
   allowFlow,
   allowPodFlow,
+  assertOneS3Key,
   contentRevision,
   EnvValue,
   gitlabCa,
@@ -23,6 +24,7 @@ import {
   PostgresDatabase,
   Protocol,
   requireApiServer,
+  requireSecretsInKubernetes,
   ResourceSpec,
   S3Bucket,
   s3Env,
@@ -133,12 +135,8 @@ export class AirflowChart extends PlatformChart {
 
   constructor(scope: Construct, id: string, props: AirflowChartProps) {
     super(scope, id, { context: props.context, layer: Layer.APPS });
-    if (props.context.vault) {
-      throw new Error('airflow: task pods are created by the KubernetesExecutor from a template, which cannot receive secrets from Vault yet; use secrets.backend sops for this cluster');
-    }
-    if (props.datasets && props.datasets.accessKeyId.secretName !== props.logs.accessKeyId.secretName) {
-      throw new Error("airflow: the datasets bucket must use the logs bucket's credentials (a task has one S3 key); give both buckets the same consumer");
-    }
+    requireSecretsInKubernetes(this, 'task pods are created by the KubernetesExecutor from a template');
+    assertOneS3Key('airflow', 'a task', { logs: props.logs, datasets: props.datasets });
     const images = props.context.images;
     const image = images.image(AIRFLOW_IMAGE);
     const gitSync = images.image(GIT_SYNC_IMAGE);

@@ -149,3 +149,14 @@ export function renderedNamespaces(scope: Construct): string[] {
   const charts = scope.node.root.node.children.filter((c): c is PlatformChart => PlatformChart.isPlatformChart(c));
   return [...new Set(charts.map((c) => c.namespace))].sort();
 }
+
+/**
+ * Throws when the cluster delivers secrets with Vault: pods another program creates from a
+ * template or spec the render writes (KubeSpawner, Spark, Airflow's executor) get no Vault agent.
+ * `creator` says who creates them, e.g. 'task pods are created by the KubernetesExecutor'.
+ */
+export function requireSecretsInKubernetes(chart: PlatformChart, creator: string): void {
+  if (chart.context.vault) {
+    throw new Error(`${chart.component}: ${creator}, which cannot receive secrets from Vault yet; use secrets.backend sops for this cluster`);
+  }
+}

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { workloadLabels } from './labels';
 import { PodSelection, Protocol, ServiceEndpoint } from './network';
 import { PlatformChart } from './platform-chart';
+import { ComputeQuota } from './wiring';
 
 /** A Service port and the container port behind it. */
 export interface ServicePortSpec {
@@ -102,3 +103,35 @@ export class PlatformDisruptionBudget extends Construct {
   }
 }
 
+
+/** Properties for `PlatformResourceQuota`. */
+export interface PlatformResourceQuotaProps {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** What all pods of the namespace together may hold. */
+  readonly quota: ComputeQuota;
+}
+
+/**
+ * The ResourceQuota of a namespace of batch pods (Spark executors, jobs): requests and limits of
+ * CPU and memory, and pods. Every pod there must then declare its resources, which the platform's
+ * pod templates do.
+ */
+export class PlatformResourceQuota extends Construct {
+  constructor(scope: Construct, id: string, props: PlatformResourceQuotaProps) {
+    super(scope, id);
+    const { cpu, memory, pods } = props.quota;
+    new k8s.KubeResourceQuota(this, 'Resource', {
+      metadata: { name: props.name, namespace: PlatformChart.of(this).namespace, labels: { ...props.labels } },
+      spec: {
+        hard: {
+          pods: k8s.Quantity.fromNumber(pods),
+          'requests.cpu': k8s.Quantity.fromString(cpu),
+          'limits.cpu': k8s.Quantity.fromString(cpu),
+          'requests.memory': k8s.Quantity.fromString(memory),
+          'limits.memory': k8s.Quantity.fromString(memory),
+        },
+      },
+    });
+  }
+}

@@ -49,3 +49,23 @@ export function s3Env(bucket: S3Bucket): Record<string, EnvValue> {
     AWS_ENDPOINT_URL_S3: EnvValue.fromValue(bucket.endpoint.url()),
   };
 }
+
+/**
+ * Throws unless every bucket of `buckets` comes with the same key: a pod's S3 client has one
+ * (the AWS_* environment). `owner` names the pods, e.g. 'a notebook'.
+ */
+export function assertOneS3Key(component: string, owner: string, buckets: Readonly<Record<string, S3Bucket | undefined>>): void {
+  const given = Object.entries(buckets).filter((e): e is [string, S3Bucket] => e[1] !== undefined);
+  const [first, ...rest] = given;
+  const other = rest.find(([, b]) => b.accessKeyId.secretName !== first[1].accessKeyId.secretName);
+  if (other) {
+    throw new Error(`${component}: the ${other[0]} bucket must use the ${first[0]} bucket's credentials (${owner} has one S3 key); give both buckets the same consumer`);
+  }
+}
+
+/** The ResourceQuota of a namespace of batch pods: CPU and memory (requests and limits) and pods. */
+export interface ComputeQuota {
+  readonly cpu: string;
+  readonly memory: string;
+  readonly pods: number;
+}

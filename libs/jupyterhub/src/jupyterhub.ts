@@ -5,6 +5,8 @@ import {
   allowEgressToAddresses,
   allowFlow,
   allowPodFlow,
+  assertOneS3Key,
+  ComputeQuota,
   contentRevision,
   EnvValue,
   GitLabSignIn,
@@ -21,6 +23,7 @@ import {
   PodSelection,
   PostgresDatabase,
   requireApiServer,
+  requireSecretsInKubernetes,
   ResourceSpec,
   S3Bucket,
   s3Env,
@@ -55,7 +58,7 @@ export interface NotebookProfile {
 /** Spark from notebooks. */
 export interface NotebookSparkProps {
   readonly executor: ExecutorSize & { readonly instances: number };
-  readonly quota: { readonly cpu: string; readonly memory: string; readonly pods: number };
+  readonly quota: ComputeQuota;
 }
 
 /** Properties for `JupyterHubChart`. */
@@ -122,12 +125,8 @@ export class JupyterHubChart extends PlatformChart {
 
   constructor(scope: Construct, id: string, props: JupyterHubChartProps) {
     super(scope, id, { context: props.context, layer: Layer.APPS });
-    if (props.context.vault) {
-      throw new Error('jupyterhub: notebook servers and Spark executors are created by KubeSpawner and Spark, which cannot receive secrets from Vault yet; use secrets.backend sops for this cluster');
-    }
-    if (props.trainingLogs && props.trainingLogs.accessKeyId.secretName !== props.datasets.accessKeyId.secretName) {
-      throw new Error('jupyterhub: the training log bucket must use the datasets bucket\'s credentials (a notebook has one S3 key); give both buckets the same consumer');
-    }
+    requireSecretsInKubernetes(this, 'notebook servers and Spark executors are created by KubeSpawner and Spark');
+    assertOneS3Key('jupyterhub', 'a notebook', { datasets: props.datasets, 'training log': props.trainingLogs });
     const images = props.context.images;
     const hubImage = images.image(JUPYTERHUB_HUB_IMAGE);
     const proxyImage = images.image(JUPYTERHUB_PROXY_IMAGE);

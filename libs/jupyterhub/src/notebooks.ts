@@ -5,6 +5,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
+  ComputeQuota,
   EnvValue,
   grant,
   hardenedPod,
@@ -13,6 +14,7 @@ import {
   Layer,
   PlatformChart,
   PlatformContext,
+  PlatformResourceQuota,
   PodSelection,
   podTemplateFile,
   quantityValue,
@@ -97,7 +99,7 @@ export interface SparkExecutorsChartProps {
   readonly image: ImageRef;
   readonly executor: ExecutorSize;
   /** What all executors together may hold. */
-  readonly quota: { readonly cpu: string; readonly memory: string; readonly pods: number };
+  readonly quota: ComputeQuota;
   /** The drivers' ServiceAccount, which may start and stop executors here. */
   readonly drivers: RbacSubject;
   /** Environment of every executor (the S3 credentials of the datasets bucket). */
@@ -152,18 +154,7 @@ export class SparkExecutorsChart extends PlatformChart {
     this.podTemplate = podTemplateFile(this.namespace, spawnedLabels(identity, 'spark'), { ...pod.spec, restartPolicy: 'Never', automountServiceAccountToken: false });
 
     const labels = { [LabelKeys.NAME]: 'spark-executor', [LabelKeys.COMPONENT]: 'quota' };
-    new k8s.KubeResourceQuota(this, 'Quota', {
-      metadata: { name: 'spark-executors', namespace: this.namespace, labels },
-      spec: {
-        hard: {
-          pods: k8s.Quantity.fromNumber(props.quota.pods),
-          'requests.cpu': k8s.Quantity.fromString(props.quota.cpu),
-          'limits.cpu': k8s.Quantity.fromString(props.quota.cpu),
-          'requests.memory': k8s.Quantity.fromString(props.quota.memory),
-          'limits.memory': k8s.Quantity.fromString(props.quota.memory),
-        },
-      },
-    });
+    new PlatformResourceQuota(this, 'Quota', { name: 'spark-executors', labels, quota: props.quota });
     // Spark 4 in client mode: it creates executor pods and their ConfigMap, watches and lists the
     // pods, and deletes both by label when the session stops (ExecutorPodsAllocator,
     // KubernetesClusterSchedulerBackend). The driver Service is off in client mode.

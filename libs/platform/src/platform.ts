@@ -81,8 +81,16 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
   if (tensorboard?.enabled && !jupyterhub?.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'tensorboard', 'enabled'], message: 'expected false while components.jupyterhub is not enabled (TensorBoard shows the training logs notebooks write to S3)' });
   }
-  if (spark?.enabled && config.secrets.backend === 'vault') {
-    ctx.addIssue({ code: 'custom', path: ['secrets', 'backend'], message: 'expected sops while components.spark is enabled: driver and executor pods are created by Spark from templates, which cannot receive secrets from Vault yet' });
+  // Pods other programs create from what the render writes get no Vault agent.
+  const podsFromTemplates = {
+    jupyterhub: 'notebook servers and Spark executors are created by KubeSpawner and Spark',
+    spark: 'driver and executor pods are created by Spark from templates',
+    airflow: 'task pods are created by the KubernetesExecutor from a template',
+  } as const;
+  for (const [key, creator] of Object.entries(podsFromTemplates)) {
+    if (enabled(key) && config.secrets.backend === 'vault') {
+      ctx.addIssue({ code: 'custom', path: ['secrets', 'backend'], message: `expected sops while components.${key} is enabled: ${creator}, which cannot receive secrets from Vault yet` });
+    }
   }
   if (spark?.enabled && !minio.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'spark', 'enabled'], message: 'expected false while components.minio.enabled is false (Spark jobs keep their event logs and data in S3)' });
@@ -90,9 +98,6 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
   if (airflow?.enabled) {
     for (const [needed, why] of [['postgres', 'keeps its metadata in PostgreSQL'], ['minio', 'keeps task logs and data in S3']] as const) {
       if (!config.components[needed].enabled) ctx.addIssue({ code: 'custom', path: ['components', 'airflow', 'enabled'], message: `expected false while components.${needed}.enabled is false (Airflow ${why})` });
-    }
-    if (config.secrets.backend === 'vault') {
-      ctx.addIssue({ code: 'custom', path: ['secrets', 'backend'], message: 'expected sops while components.airflow is enabled: task pods are created by the KubernetesExecutor from a template, which cannot receive secrets from Vault yet' });
     }
     const credentials = airflow.dags.repository.credentialsSecret;
     if (!config.external.secrets.includes(credentials)) {
@@ -113,9 +118,6 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
   if (jupyterhub?.enabled) {
     for (const [needed, why] of [['postgres', 'keeps its users and servers in PostgreSQL'], ['minio', "gives notebooks the datasets bucket"], ['mlflow', 'points every notebook at MLflow']] as const) {
       if (!config.components[needed].enabled) ctx.addIssue({ code: 'custom', path: ['components', 'jupyterhub', 'enabled'], message: `expected false while components.${needed}.enabled is false (JupyterHub ${why})` });
-    }
-    if (config.secrets.backend === 'vault') {
-      ctx.addIssue({ code: 'custom', path: ['secrets', 'backend'], message: 'expected sops while components.jupyterhub is enabled: notebook servers and Spark executors are created by KubeSpawner and Spark, which cannot receive secrets from Vault yet' });
     }
     if (config.access.jupyterhub && config.access.jupyterhub.admins.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['access', 'jupyterhub', 'admins'], message: 'expected at least one GitLab group: JupyterHub needs admins who can stop servers and manage users' });

@@ -5,6 +5,8 @@ import {
   ApiServerEndpoints,
   allowFlow,
   allowPodFlow,
+  assertOneS3Key,
+  ComputeQuota,
   EnvValue,
   grant,
   hardenedPod,
@@ -14,10 +16,12 @@ import {
   Layer,
   PlatformChart,
   PlatformContext,
+  PlatformResourceQuota,
   PodSelection,
   podTemplateFile,
   RbacSubject,
   requireApiServer,
+  requireSecretsInKubernetes,
   S3Bucket,
   s3Env,
   ServiceEndpoint,
@@ -46,7 +50,7 @@ export interface SparkJobsChartProps {
   /** The default size of a job; a job may ask for other sizes within the quota. */
   readonly size: JobSize;
   /** What all jobs together may hold. */
-  readonly quota: { readonly cpu: string; readonly memory: string; readonly pods: number };
+  readonly quota: ComputeQuota;
   /** Where jobs write their event logs. */
   readonly eventLogs: S3Bucket;
   /** Where spark-submit uploads a job's local files (same credentials as `eventLogs`). */
@@ -96,12 +100,8 @@ export class SparkJobsChart extends PlatformChart {
 
   constructor(scope: Construct, id: string, props: SparkJobsChartProps) {
     super(scope, id, { context: props.context, layer: Layer.APPS });
-    if (props.context.vault) {
-      throw new Error('spark: driver and executor pods are created by Spark from templates, which cannot receive secrets from Vault yet; use secrets.backend sops for this cluster');
-    }
-    if (props.uploads.accessKeyId.secretName !== props.eventLogs.accessKeyId.secretName) {
-      throw new Error('spark: the uploads bucket must use the event logs bucket\'s credentials (a Spark pod has one S3 key); give both buckets the same consumer');
-    }
+    requireSecretsInKubernetes(this, 'driver and executor pods are created by Spark from templates');
+    assertOneS3Key('spark', 'a Spark pod', { 'event logs': props.eventLogs, uploads: props.uploads });
     const image = props.context.images.image(SPARK_IMAGE);
     const apiServer = requireApiServer(this);
     const identity = (name: string, component: string): WorkloadIdentity => ({ name, instance: id, component, version: image.version });
@@ -180,18 +180,7 @@ export class SparkJobsChart extends PlatformChart {
       }),
     };
 
-    new k8s.KubeResourceQuota(this, 'Quota', {
-      metadata: { name: 'spark-jobs', namespace: this.namespace, labels: { [LabelKeys.NAME]: 'spark', [LabelKeys.COMPONENT]: 'quota' } },
-      spec: {
-        hard: {
-          pods: k8s.Quantity.fromNumber(props.quota.pods),
-          'requests.cpu': k8s.Quantity.fromString(props.quota.cpu),
-          'limits.cpu': k8s.Quantity.fromString(props.quota.cpu),
-          'requests.memory': k8s.Quantity.fromString(props.quota.memory),
-          'limits.memory': k8s.Quantity.fromString(props.quota.memory),
-        },
-      },
-    });
+    new PlatformResourceQuota(this, 'Quota', { name: 'spark-jobs', labels: { [LabelKeys.NAME]: 'spark', [LabelKeys.COMPONENT]: 'quota' }, quota: props.quota });
     // Spark 4.1 on Kubernetes (requests seen against a recording API server): the submitter
     // creates the driver pod, server-side applies its ConfigMaps and headless Service (create and
     // patch) and watches the driver; the driver reads and edits its own pod, creates, watches and
