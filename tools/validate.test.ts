@@ -25,7 +25,8 @@ beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'ml-platform-validate-test-'));
   cacheDir = join(scratch, 'cache');
 });
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+// Tens of thousands of files (a copy of the prod render per planted defect): slow under load.
+afterAll(() => rmSync(scratch, { recursive: true, force: true }), 120_000);
 
 /** A fresh copy of the committed prod render, with `edit` applied to one file, validated by `layers`. */
 async function plant(file: string, edit: (obj: Json) => Json | void, extraFiles: Record<string, string> = {}, layers?: (typeof LAYERS)[number][]) {
