@@ -14,6 +14,7 @@ const bin = join('/usr/lib/postgresql', versions[versions.length - 1] ?? 'missin
 const superuserPassword = 'test-only-superuser-password';
 const exporterPassword = 'test-only-exporter-password';
 const hubPassword = 'test-only-jupyterhub-password';
+const airflowPassword = 'test-only-airflow-password';
 let dir: string;
 let port: number;
 
@@ -28,7 +29,7 @@ const script: string = job.spec.template.spec.containers[0].command[2];
 function bootstrap(rolePassword: string) {
   return spawnSync('/bin/sh', ['-c', script], {
     encoding: 'utf8',
-    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ROLE_PASSWORD_MLFLOW: rolePassword, ROLE_PASSWORD_JUPYTERHUB: hubPassword, ROLE_PASSWORD_POSTGRES_EXPORTER: exporterPassword },
+    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ROLE_PASSWORD_MLFLOW: rolePassword, ROLE_PASSWORD_JUPYTERHUB: hubPassword, ROLE_PASSWORD_AIRFLOW: airflowPassword, ROLE_PASSWORD_POSTGRES_EXPORTER: exporterPassword },
   });
 }
 
@@ -69,10 +70,12 @@ test('creates the role and its database, and running it again changes nothing', 
   for (let run = 0; run < 2; run++) {
     const r = bootstrap('first-password');
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('roles ready: mlflow, jupyterhub, postgres_exporter');
+    expect(r.stdout).toContain('roles ready: mlflow, jupyterhub, airflow, postgres_exporter');
   }
-  // Every consumer owns its own database: JupyterHub keeps its users and servers in its own.
+  // Every consumer owns its own database: JupyterHub keeps its users and servers in its own,
+  // Airflow its metadata (airflow db migrate creates the tables as the owner).
   expect(psql('jupyterhub', hubPassword, 'jupyterhub', 'SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()').stdout.trim()).toBe('jupyterhub');
+  expect(psql('airflow', airflowPassword, 'airflow', 'SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()').stdout.trim()).toBe('airflow');
   const r = psql('mlflow', 'first-password', 'mlflow', "SELECT current_user || ' ' || pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()");
   expect(r.stderr).toBe('');
   expect(r.stdout.trim()).toBe('mlflow mlflow');
@@ -102,3 +105,28 @@ test('a rotated password takes effect when the Job runs again', () => {
   expect(psql('mlflow', 'rotated-password', 'mlflow', 'SELECT 1').stdout.trim()).toBe('1');
   expect(psql('mlflow', 'first-password', 'mlflow', 'SELECT 1').stderr).toContain('password authentication failed');
 });
+
+test("Airflow's migration Job, as rendered, creates Airflow's and FAB's tables in its database", () => {
+  // The rendered airflow.cfg and the Job's command, in the locked environment of the Airflow
+  // image's packages (pipelines/, made by npm test), with the Job's libpq environment.
+  const config = parse(readFileSync(join(root, 'dist-manifests/dev/30-apps/airflow/configmap-airflow-config.yaml'), 'utf8')).data['airflow.cfg'];
+  const migrateDir = join(root, 'dist-manifests/dev/30-apps/airflow');
+  const migrateJob = parse(readFileSync(join(migrateDir, readdirSync(migrateDir).find((f) => f.startsWith('job-airflow-migrate-')) as string), 'utf8'));
+  const command: string[] = migrateJob.spec.template.spec.containers[0].args;
+  const home = mkdtempSync(join(dir, 'airflow-'));
+  writeFileSync(join(home, 'airflow.cfg'), config);
+  const airflow = (args: string[]) =>
+    spawnSync('bash', [join(root, 'tools/uv.sh'), 'run', '--locked', '--project', join(root, 'pipelines'), ...args], {
+      encoding: 'utf8',
+      timeout: 300_000,
+      env: { PATH: process.env.PATH, HOME: home, AIRFLOW_HOME: home, AIRFLOW_CONFIG: join(home, 'airflow.cfg'), PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'airflow', PGPASSWORD: airflowPassword, PGDATABASE: 'airflow' },
+    });
+  expect(command).toEqual(['airflow', 'db', 'migrate']);
+  const migrated = airflow(command);
+  expect(migrated.status, migrated.stdout + migrated.stderr).toBe(0);
+  // What every component's init container runs before it starts.
+  const checked = airflow(['airflow', 'db', 'check-migrations', '--migration-wait-timeout=1']);
+  expect(checked.status, checked.stdout + checked.stderr).toBe(0);
+  const tables = psql('airflow', airflowPassword, 'airflow', "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE tablename IN ('dag', 'task_instance', 'ab_user', 'ab_role', 'alembic_version')");
+  expect(tables.stdout.trim()).toBe('ab_role,ab_user,alembic_version,dag,task_instance');
+}, 600_000);
