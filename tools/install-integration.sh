@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provides what the integration checks run (npm run test:server, npm run test:integration):
-# etcd and PostgreSQL from Debian's packages, and kube-apiserver for the oldest and the newest
+# etcd, PostgreSQL and Redis from Debian's packages, and kube-apiserver for the oldest and the newest
 # supported Kubernetes minor, each built from the Go modules pinned in tools/kube-apiserver/<minor>/
 # (go.mod, go.sum) into .tools/bin/kube-apiserver-<minor>. A build runs only when its files
 # change; afterwards this takes a second.
@@ -27,6 +27,9 @@ if [ "${1:-}" != "--go-only" ]; then
   missing=()
   command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+  # Redis: the server binary ships in redis-tools (redis-check-rdb, which runs as the server when
+  # called redis-server); the redis-server package would only add a service that starts at once.
+  command -v redis-check-rdb >/dev/null 2>&1 || missing+=(redis-tools)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 fi
 

@@ -69,3 +69,24 @@ export interface ComputeQuota {
   readonly memory: string;
   readonly pods: number;
 }
+
+/**
+ * A Redis database (an index on one server) with the server's password: what a component gets
+ * to cache or queue in Redis. Generic, like `PostgresDatabase`.
+ */
+export interface RedisDatabase {
+  readonly endpoint: ServiceEndpoint;
+  /** The database index, 0-15. */
+  readonly database: number;
+  readonly password: SecretKeyRef;
+}
+
+/** The environment a Redis client is configured from (REDIS_HOST ... REDIS_DB). */
+export function redisEnv(db: RedisDatabase): Record<string, EnvValue> {
+  return {
+    REDIS_HOST: EnvValue.fromValue(db.endpoint.host),
+    REDIS_PORT: EnvValue.fromValue(String(db.endpoint.port)),
+    REDIS_DB: EnvValue.fromValue(String(db.database)),
+    REDIS_PASSWORD: EnvValue.fromSecret(db.password),
+  };
+}

@@ -94,7 +94,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const { routing } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
     const withGateway = routing.api === 'gateway' ? ['gateway'] : [];
     const jupyterhub = ['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users', 'tensorboard'];
-    const spark = ['spark', 'spark-history', 'airflow', 'airflow-tasks'];
+    const spark = ['spark', 'spark-history', 'airflow', 'airflow-tasks', 'redis'];
     expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', 'serving', ...jupyterhub, ...spark, ...withVault, ...withGateway].sort());
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
@@ -254,7 +254,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const scraped = workloads.filter((w) => annotationsOf(w)['prometheus.io/scrape'] === 'true');
     const withVault = cluster === 'dev' ? [] : ['vault'];
     expect(scraped.map((w) => w.name).sort()).toEqual(
-      ['airflow-dag-processor', 'airflow-statsd', 'alertmanager', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'predict-churn', 'proxy', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
+      ['airflow-dag-processor', 'airflow-statsd', 'alertmanager', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'predict-churn', 'proxy', 'redis', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
     );
     // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape;
     // TensorBoard and Spark's history server have no metrics (their sign-in proxies' and

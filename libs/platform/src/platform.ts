@@ -11,6 +11,7 @@ import { MinioChart, minioComponent, MinioMode } from '@ml-platform/minio';
 import { MlflowChart, mlflowComponent } from '@ml-platform/mlflow';
 import { MonitoringChart, monitoringComponent, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
 import { PostgresChart, postgresComponent } from '@ml-platform/postgres';
+import { RedisChart, redisComponent } from '@ml-platform/redis';
 import { ServingChart, servingComponent } from '@ml-platform/serving';
 import { SparkHistoryChart, SparkJobsChart, sparkComponent } from '@ml-platform/spark';
 import { TensorBoardChart, tensorboardComponent } from '@ml-platform/tensorboard';
@@ -21,7 +22,7 @@ import { VaultChart, vaultComponent } from '@ml-platform/vault';
  * its library plus one entry here; one that uses other components' handles is also wired below
  * in `composePlatform`.
  */
-export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, sparkComponent, airflowComponent, servingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
+export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, redisComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, sparkComponent, airflowComponent, servingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
 
 /** The `components` section of cluster.yaml: one entry per component library. */
 export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
@@ -204,6 +205,20 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
       })
     : undefined;
   if (minio) access.expose(minio, minio.webUi);
+
+  // Redis serves the components that cache or queue in it; each gets a database index of its own.
+  const redisConfig = config.components.redis;
+  if (redisConfig?.enabled) {
+    new RedisChart(app, 'redis', {
+      context,
+      storageSize: redisConfig.storage.size,
+      storageClass: redisConfig.storage.storageClass,
+      resources: redisConfig.resources,
+      maxMemory: redisConfig.maxMemory,
+      evictionPolicy: redisConfig.evictionPolicy,
+      databases: [],
+    });
+  }
 
   const mlflow =
     mlflowConfig.enabled && postgres && minio

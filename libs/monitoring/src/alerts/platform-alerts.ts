@@ -1,6 +1,7 @@
 import { HOME_VOLUME_FREE, hubSpawns, JUPYTERHUB, MLFLOW_HTTP, minioOnce, noReadyReplica, SIGN_IN_ERRORS, SIGN_IN_PROXIES, syncRestarts, TENSORBOARD } from '../queries';
 import { MODEL_RULE_GROUPS } from './model-rules';
 import { AIRFLOW_ALERTS } from './pipeline-alerts';
+import { REDIS_ALERTS } from './redis-alerts';
 import { AlertRule, httpServiceAlerts, RuleGroup } from './rule';
 
 const kubernetes: AlertRule[] = [
@@ -291,5 +292,6 @@ export const PLATFORM_RULE_GROUPS: RuleGroup[] = [
   { name: 'jupyterhub', rules: jupyterhub },
   { name: 'tensorboard', rules: tensorboard },
   { name: 'airflow', rules: AIRFLOW_ALERTS },
+  { name: 'redis', rules: REDIS_ALERTS },
   ...MODEL_RULE_GROUPS,
 ];

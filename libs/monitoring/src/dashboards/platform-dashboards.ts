@@ -2,6 +2,7 @@ import { HOME_VOLUME_FREE, hubSpawns, httpQueries, HttpServiceMetrics, JUPYTERHU
 import { dashboard, PanelSpec, stat, timeseries } from './builder';
 import { podResources } from './panels';
 import { AIRFLOW_DASHBOARD, SPARK_DASHBOARD } from './pipeline-dashboards';
+import { REDIS_DASHBOARD } from './redis-dashboard';
 
 const W = '$__rate_interval';
 
@@ -193,4 +194,5 @@ export const PLATFORM_DASHBOARDS: Readonly<Record<string, object>> = {
   'tensorboard.json': tensorboard,
   'airflow.json': AIRFLOW_DASHBOARD,
   'spark.json': SPARK_DASHBOARD,
+  'redis.json': REDIS_DASHBOARD,
 };
