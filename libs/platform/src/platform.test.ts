@@ -396,6 +396,7 @@ describe('a cluster switched to secrets.backend: vault', () => {
       'secret/data/ml-platform/stage/postgres-superuser',
       'secret/data/ml-platform/stage/predict-churn-oauth2-proxy',
       'secret/data/ml-platform/stage/prometheus-oauth2-proxy',
+      'secret/data/ml-platform/stage/redis-auth',
       'secret/data/ml-platform/stage/vault-oauth2-proxy',
     ]);
     expect(objects.find((o) => o.kind === 'NetworkPolicy' && o.name === 'allow-mlflow-to-vault-8200')).toBeDefined();

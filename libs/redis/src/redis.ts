@@ -154,6 +154,8 @@ export class RedisChart extends PlatformChart {
             // A static binary: it runs as the pod's user like the server.
             name: 'exporter',
             image: exporter,
+            // The image's entrypoint, named so the Vault backend can wrap it.
+            command: ['/redis_exporter'],
             env: {
               REDIS_ADDR: EnvValue.fromValue(`redis://127.0.0.1:${PORT}`),
               REDIS_PASSWORD: EnvValue.fromSecret(this.password),
