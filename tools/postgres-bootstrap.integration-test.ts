@@ -15,6 +15,8 @@ const superuserPassword = 'test-only-superuser-password';
 const exporterPassword = 'test-only-exporter-password';
 const hubPassword = 'test-only-jupyterhub-password';
 const airflowPassword = 'test-only-airflow-password';
+const writerPassword = 'test-only-analytics-writer-password';
+const readerPassword = 'test-only-analytics-reader-password';
 let dir: string;
 let port: number;
 
@@ -29,7 +31,7 @@ const script: string = job.spec.template.spec.containers[0].command[2];
 function bootstrap(rolePassword: string) {
   return spawnSync('/bin/sh', ['-c', script], {
     encoding: 'utf8',
-    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ROLE_PASSWORD_MLFLOW: rolePassword, ROLE_PASSWORD_JUPYTERHUB: hubPassword, ROLE_PASSWORD_AIRFLOW: airflowPassword, ROLE_PASSWORD_POSTGRES_EXPORTER: exporterPassword },
+    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ROLE_PASSWORD_MLFLOW: rolePassword, ROLE_PASSWORD_JUPYTERHUB: hubPassword, ROLE_PASSWORD_AIRFLOW: airflowPassword, ROLE_PASSWORD_ANALYTICS_WRITER: writerPassword, ROLE_PASSWORD_ANALYTICS_READER: readerPassword, ROLE_PASSWORD_POSTGRES_EXPORTER: exporterPassword },
   });
 }
 
@@ -70,7 +72,7 @@ test('creates the role and its database, and running it again changes nothing', 
   for (let run = 0; run < 2; run++) {
     const r = bootstrap('first-password');
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('roles ready: mlflow, jupyterhub, airflow, postgres_exporter');
+    expect(r.stdout).toContain('roles ready: mlflow, jupyterhub, airflow, analytics_writer, analytics_reader, postgres_exporter');
   }
   // Every consumer owns its own database: JupyterHub keeps its users and servers in its own,
   // Airflow its metadata (airflow db migrate creates the tables as the owner).
@@ -130,3 +132,19 @@ test("Airflow's migration Job, as rendered, creates Airflow's and FAB's tables i
   const tables = psql('airflow', airflowPassword, 'airflow', "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE tablename IN ('dag', 'task_instance', 'ab_user', 'ab_role', 'alembic_version')");
   expect(tables.stdout.trim()).toBe('ab_role,ab_user,alembic_version,dag,task_instance');
 }, 600_000);
+
+test('the analytics database: the writer loads tables, the reader reads them and can change nothing', () => {
+  const writer = (sql: string) => psql('analytics_writer', writerPassword, 'analytics', sql);
+  const reader = (sql: string) => psql('analytics_reader', readerPassword, 'analytics', sql);
+  expect(writer('CREATE TABLE churn_by_contract (contract text PRIMARY KEY, churn_rate numeric); INSERT INTO churn_by_contract VALUES (\'two-year\', 0.03);').stderr).toBe('');
+  expect(reader('SELECT contract, churn_rate FROM churn_by_contract').stdout.trim()).toBe('two-year|0.03');
+  expect(reader("INSERT INTO churn_by_contract VALUES ('one-year', 0.1)").stderr).toMatch(/read-only transaction|permission denied/);
+  // Even with its session switched back to read-write, it holds no privilege to write.
+  expect(reader("SET default_transaction_read_only = off; SET transaction_read_only = off; INSERT INTO churn_by_contract VALUES ('one-year', 0.1)").stderr).toContain('permission denied for table churn_by_contract');
+  expect(reader('CREATE TABLE mine (id int)').stderr).toMatch(/read-only transaction|permission denied/);
+  // No other role reaches it.
+  expect(psql('jupyterhub', hubPassword, 'analytics', 'SELECT 1').stderr).toContain('permission denied for database "analytics"');
+  // The bootstrap runs again (every revision of the Job) and keeps the grants.
+  expect(bootstrap('first-password').status).toBe(0);
+  expect(reader('SELECT count(*) FROM churn_by_contract').stdout.trim()).toBe('1');
+});

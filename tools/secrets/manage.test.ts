@@ -69,7 +69,7 @@ test('create encrypts every missing secret to the cluster, with the same values 
   expect(decrypt('clusters/dev/secrets/mlflow/mlflow-oauth2-proxy.yaml')['cookie-secret']).toMatch(/^[A-Za-z0-9]{32}$/);
   // JupyterHub reads its cookie secret as 32 hex-encoded bytes: the key says so, and gets that.
   expect(decrypt('clusters/dev/secrets/jupyterhub/jupyterhub-cookie-secret.yaml')['cookie-secret']).toMatch(/^[0-9a-f]{64}$/);
-  expect(checkSecrets(ctx, ['dev'])).toEqual({ problems: [], verified: 35, unverifiedClusters: [] });
+  expect(checkSecrets(ctx, ['dev'])).toEqual({ problems: [], verified: 38, unverifiedClusters: [] });
 });
 
 test('rotate replaces the values everywhere and re-runs the Job that sets them', () => {

@@ -73,6 +73,12 @@ export interface AirflowChartProps {
    * @default - tasks submit none
    */
   readonly spark?: SparkSubmitTarget;
+  /**
+   * The analytics database, as the connection `analytics` in every task (PostgresHook).
+   *
+   * @default - none
+   */
+  readonly analytics?: PostgresDatabase;
   readonly dags: DagRepository;
   /** GitLab sign-in: `users` get the User role, `admins` Admin. */
   readonly signIn: GitLabSignIn;
@@ -211,6 +217,15 @@ export class AirflowChart extends PlatformChart {
           ? { DATASETS_BUCKET: EnvValue.fromValue(`s3://${props.datasets.bucket}`), AIRFLOW_VAR_DATASETS_BUCKET: EnvValue.fromValue(props.datasets.bucket) }
           : {}),
         ...(props.mlflow ? { MLFLOW_TRACKING_URI: EnvValue.fromValue(props.mlflow.url()) } : {}),
+        // The analytics database as connection `analytics`; Kubernetes puts the password into it.
+        ...(props.analytics
+          ? {
+              ANALYTICS_PASSWORD: EnvValue.fromSecret(props.analytics.password),
+              AIRFLOW_CONN_ANALYTICS: EnvValue.fromValue(
+                JSON.stringify({ conn_type: 'postgres', host: props.analytics.endpoint.host, port: props.analytics.endpoint.port, schema: props.analytics.database, login: props.analytics.user, password: '$(ANALYTICS_PASSWORD)' }),
+              ),
+            }
+          : {}),
         // The pod operator (Spark jobs) talks to the API server with the pod's own token.
         ...(props.spark ? { AIRFLOW_CONN_KUBERNETES_DEFAULT: EnvValue.fromValue(JSON.stringify({ conn_type: 'kubernetes', extra: { in_cluster: true } })) } : {}),
       },
@@ -439,6 +454,7 @@ export class AirflowChart extends PlatformChart {
     for (const pods of [processor.pods, triggerer.pods, this.tasks.tasks]) allowEgressToAddresses(pods, 'git', props.dags.cidrs, 443);
     allowEgressToAddresses(api.pods, 'gitlab', props.signIn.gitlabCidrs, 443);
     if (props.mlflow) allowFlow(this.tasks.tasks, props.mlflow);
+    if (props.analytics) allowFlow(this.tasks.tasks, props.analytics.endpoint);
     if (props.spark) allowEgressToAddresses(this.tasks.tasks, 'kube-apiserver', apiServer.cidrs, apiServer.port);
   }
 }

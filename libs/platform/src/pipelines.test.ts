@@ -103,3 +103,32 @@ describe('Airflow', () => {
     expect(find('dev', 'RoleBinding', 'airflow-spark-submitter').subjects).toEqual([{ kind: 'ServiceAccount', name: 'airflow-task', namespace: 'airflow-tasks' }]);
   });
 });
+
+describe('the analytics database', () => {
+  const errorsAfter = configErrorsAfter('analytics');
+
+  test("Airflow's tasks get it as the connection analytics, as its writer, with the password from the Secret", () => {
+    const template = parse(find('dev', 'ConfigMap', 'airflow-config').data['pod-template.yaml']);
+    const env = template.spec.containers[0].env as { name: string; value?: string; valueFrom?: unknown }[];
+    const names = env.map((e) => e.name);
+    // Kubernetes expands $(ANALYTICS_PASSWORD) only from a variable defined before it.
+    expect(names.indexOf('ANALYTICS_PASSWORD')).toBeLessThan(names.indexOf('AIRFLOW_CONN_ANALYTICS'));
+    expect(env.find((e) => e.name === 'ANALYTICS_PASSWORD')?.valueFrom).toEqual({ secretKeyRef: { name: 'postgres-role-analytics-writer', key: 'password' } });
+    expect(JSON.parse(env.find((e) => e.name === 'AIRFLOW_CONN_ANALYTICS')?.value ?? '{}')).toEqual({
+      conn_type: 'postgres',
+      host: 'postgres.postgres.svc.cluster.local',
+      port: 5432,
+      schema: 'analytics',
+      login: 'analytics_writer',
+      password: '$(ANALYTICS_PASSWORD)',
+    });
+  });
+
+  test('a consumer that does not use it, or is not enabled, is refused naming file and key', () => {
+    expect(errorsAfter('dev', (raw) => void (raw.components.postgres.analytics.readers = ['grafana']))).toContain(
+      "components.postgres.analytics.readers.0: expected a component that uses the analytics database (airflow), found 'grafana'",
+    );
+    const disabled = errorsAfter('dev', (raw) => void (raw.components.airflow.enabled = false));
+    expect(disabled).toContain('components.postgres.analytics.writers.0: expected components.airflow to be enabled');
+  });
+});

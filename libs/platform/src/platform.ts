@@ -93,6 +93,17 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
       ctx.addIssue({ code: 'custom', path: ['secrets', 'backend'], message: `expected sops while components.${key} is enabled: ${creator}, which cannot receive secrets from Vault yet` });
     }
   }
+  // The analytics database: who may write it and who only reads it, by what each does with it.
+  const analyticsUses: Record<string, { writes: boolean; what: string }> = { airflow: { writes: true, what: "Airflow's tasks load what pipelines produce" } };
+  for (const access of ['writers', 'readers'] as const) {
+    postgres.analytics?.[access].forEach((consumer, i) => {
+      const path = ['components', 'postgres', 'analytics', access, i];
+      const use = analyticsUses[consumer];
+      if (!use) ctx.addIssue({ code: 'custom', path, message: `expected a component that uses the analytics database (${Object.keys(analyticsUses).join(', ')}), found '${consumer}'` });
+      else if (access === 'writers' && !use.writes) ctx.addIssue({ code: 'custom', path, message: `expected '${consumer}' under readers: it only reads the analytics database, and its role may not write` });
+      else if (!enabled(consumer)) ctx.addIssue({ code: 'custom', path, message: `expected components.${consumer} to be enabled, or '${consumer}' removed from here` });
+    });
+  }
   if (spark?.enabled && !minio.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'spark', 'enabled'], message: 'expected false while components.minio.enabled is false (Spark jobs keep their event logs and data in S3)' });
   }
@@ -179,6 +190,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
         storageClass: pgConfig.storage.storageClass,
         resources: pgConfig.resources,
         databases: [...(mlflowConfig.enabled ? ['mlflow'] : []), ...(hubConfig?.enabled ? ['jupyterhub'] : []), ...(airflowConfig?.enabled ? ['airflow'] : [])],
+        analytics: pgConfig.analytics !== undefined,
       })
     : undefined;
 
@@ -295,6 +307,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
       datasets: minio.bucket('datasets', 'airflow'),
       mlflow: mlflow?.endpoint,
       spark: spark?.submission,
+      analytics: pgConfig.analytics?.writers.includes('airflow') ? postgres.analytics('write') : pgConfig.analytics?.readers.includes('airflow') ? postgres.analytics('read') : undefined,
       dags: { ...repository, syncIntervalSeconds: syncInterval, cidrs: config.sso.gitlab.cidrs, caConfigMap: config.sso.gitlab.caConfigMap },
       signIn: gitlabSignIn(config, 'airflow'),
       externalHost: host('airflow'),

@@ -62,3 +62,15 @@ test('fails on database names that are not plain identifiers, and on unknown con
   const chart = new PostgresChart(Testing.app(), 'postgres', { context: contextWith(), storageSize: '1Gi', databases: ['mlflow'] });
   expect(() => chart.database('superset')).toThrowError("postgres has no database for 'superset'; add it to the chart's 'databases' (known: mlflow)");
 });
+
+test('the analytics database: owned by its writer, read by a read-only reader; no component may take its name', () => {
+  const chart = new PostgresChart(Testing.app(), 'postgres', { context: contextWith(), storageSize: '1Gi', databases: ['airflow'], analytics: true });
+  expect(chart.analytics('write')).toMatchObject({ database: 'analytics', user: 'analytics_writer' });
+  expect(chart.analytics('read')).toMatchObject({ database: 'analytics', user: 'analytics_reader', password: { secretName: 'postgres-role-analytics-reader' } });
+  const script: string = Testing.synth(chart).find((o) => o.kind === 'Job').spec.template.spec.containers[0].command[2];
+  expect(script).toContain(`CREATE DATABASE %I OWNER %I', 'analytics', 'analytics_writer'`);
+  expect(script).toContain('ALTER ROLE "analytics_reader" SET default_transaction_read_only = on;');
+  expect(script).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE "analytics_writer" IN SCHEMA public GRANT SELECT ON TABLES TO "analytics_reader";');
+  expect(() => new PostgresChart(Testing.app(), 'postgres', { context: contextWith(), storageSize: '1Gi', databases: ['analytics'], analytics: true })).toThrowError(/is the analytics database/);
+  expect(() => new PostgresChart(Testing.app(), 'postgres', { context: contextWith(), storageSize: '1Gi' }).analytics('read')).toThrowError(/renders no analytics database/);
+});

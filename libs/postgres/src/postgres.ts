@@ -29,6 +29,13 @@ export const postgresConfigSchema = z
     enabled: z.boolean().describe('Render PostgreSQL.'),
     storage,
     resources: resourcesSchema.optional(),
+    analytics: z
+      .strictObject({
+        writers: z.array(z.string()).default([]).describe('Components that load data into it (as analytics_writer), e.g. airflow.'),
+        readers: z.array(z.string()).default([]).describe('Components that only read it (as analytics_reader, read-only).'),
+      })
+      .optional()
+      .describe('The analytics database pipelines fill and BI reads; one writer role, one read-only reader role.'),
   })
   .describe('PostgreSQL: one server, one database and role per consuming component.');
 
@@ -57,6 +64,13 @@ export interface PostgresChartProps {
    * @default - none
    */
   readonly databases?: string[];
+  /**
+   * Render the analytics database: pipelines write it as `analytics_writer` (its owner), BI tools
+   * read it as `analytics_reader`, which may read every table the writer creates and change nothing.
+   *
+   * @default false
+   */
+  readonly analytics?: boolean;
   /** @default - 250m/512Mi requested, 1 CPU/1Gi limit */
   readonly resources?: ResourceSpec;
 }
@@ -65,6 +79,8 @@ const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
 /** The login postgres_exporter uses; member of pg_monitor, which reads statistics and nothing else. */
 export const EXPORTER_ROLE = 'postgres_exporter';
 const EXPORTER_PORT = 9187;
+/** The analytics database and its two roles. */
+export const ANALYTICS = { database: 'analytics', writer: 'analytics_writer', reader: 'analytics_reader' } as const;
 /** A login role the bootstrap Job creates and keeps at its password. */
 interface LoginRole {
   readonly user: string;
@@ -86,6 +102,7 @@ export class PostgresChart extends PlatformChart {
   /** The password of the metrics exporter's role. */
   public readonly exporterPassword: SecretKeyRef;
   private readonly databases = new Map<string, PostgresDatabase>();
+  private readonly analyticsRoles?: { readonly writer: PostgresDatabase; readonly reader: PostgresDatabase };
 
   constructor(scope: Construct, id: string, props: PostgresChartProps) {
     super(scope, id, { context: props.context, layer: Layer.DATA });
@@ -182,7 +199,23 @@ export class PostgresChart extends PlatformChart {
         password: SecretKeyRef.of(`postgres-role-${consumer.replace(/_/g, '-')}`, 'password', `password of PostgreSQL role ${consumer}`),
       });
     }
+    if (props.analytics) {
+      if (this.databases.has(ANALYTICS.database)) throw new Error(`database '${ANALYTICS.database}' is the analytics database; no component may own it`);
+      const login = (user: string, what: string): PostgresDatabase => ({
+        endpoint: this.endpoint,
+        database: ANALYTICS.database,
+        user,
+        password: SecretKeyRef.of(`postgres-role-${user.replace(/_/g, '-')}`, 'password', `password of PostgreSQL role ${user} (${what})`),
+      });
+      this.analyticsRoles = { writer: login(ANALYTICS.writer, 'owns the analytics database'), reader: login(ANALYTICS.reader, 'reads the analytics database') };
+    }
     this.addBootstrapJob(id, image.version);
+  }
+
+  /** The analytics database as its writer (pipelines) or its read-only reader (BI). */
+  public analytics(access: 'write' | 'read'): PostgresDatabase {
+    if (!this.analyticsRoles) throw new Error("postgres renders no analytics database; set the chart's 'analytics'");
+    return access === 'write' ? this.analyticsRoles.writer : this.analyticsRoles.reader;
   }
 
   /** The database of `consumer`, which must be listed in `databases`. */
@@ -195,8 +228,9 @@ export class PostgresChart extends PlatformChart {
   }
 
   private addBootstrapJob(instance: string, version: string): void {
-    const databases = [...this.databases.values()];
-    const logins: LoginRole[] = [...databases, { user: EXPORTER_ROLE, password: this.exporterPassword }];
+    const analytics = this.analyticsRoles;
+    const databases = [...this.databases.values(), ...(analytics ? [analytics.writer] : [])];
+    const logins: LoginRole[] = [...databases, ...(analytics ? [analytics.reader] : []), { user: EXPORTER_ROLE, password: this.exporterPassword }];
     const variable = (role: LoginRole) => `password_${role.user}`;
     const envName = (role: LoginRole) => `ROLE_PASSWORD_${role.user.toUpperCase()}`;
     // psql fills :'variable' as a quoted literal, so no password ever appears in the script.
@@ -210,6 +244,19 @@ export class PostgresChart extends PlatformChart {
         `SELECT format('CREATE DATABASE %I OWNER %I', '${db.database}', '${db.user}') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${db.database}')\\gexec`,
         `REVOKE ALL ON DATABASE "${db.database}" FROM PUBLIC;`,
       ]),
+      // The reader connects, reads every table the writer has made or will make, and cannot
+      // write: its sessions are read-only and it holds no privilege but SELECT. Last: \connect
+      // moves the rest of the script into the analytics database.
+      ...(analytics
+        ? [
+            `GRANT CONNECT ON DATABASE "${ANALYTICS.database}" TO "${ANALYTICS.reader}";`,
+            `ALTER ROLE "${ANALYTICS.reader}" SET default_transaction_read_only = on;`,
+            `\\connect ${ANALYTICS.database}`,
+            `GRANT USAGE ON SCHEMA public TO "${ANALYTICS.reader}";`,
+            `GRANT SELECT ON ALL TABLES IN SCHEMA public TO "${ANALYTICS.reader}";`,
+            `ALTER DEFAULT PRIVILEGES FOR ROLE "${ANALYTICS.writer}" IN SCHEMA public GRANT SELECT ON TABLES TO "${ANALYTICS.reader}";`,
+          ]
+        : []),
     ];
     const script = [
       'set -eu',
