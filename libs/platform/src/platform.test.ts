@@ -341,6 +341,7 @@ describe('a cluster switched to secrets.backend: vault', () => {
   // Nor can the pods Spark and Airflow's executor create from their templates.
   raw.components.spark.enabled = false;
   raw.components.airflow.enabled = false;
+  delete raw.components.postgres.analytics;
   raw.components.serving.models[0].consumers.notebooks = false;
   const spec = platformRenderSpec('stage');
   // Its credentials come from Vault, so no encrypted Secret files are read.
