@@ -136,15 +136,48 @@ test("Airflow's migration Job, as rendered, creates Airflow's and FAB's tables i
 test('the analytics database: the writer loads tables, the reader reads them and can change nothing', () => {
   const writer = (sql: string) => psql('analytics_writer', writerPassword, 'analytics', sql);
   const reader = (sql: string) => psql('analytics_reader', readerPassword, 'analytics', sql);
-  expect(writer('CREATE TABLE churn_by_contract (contract text PRIMARY KEY, churn_rate numeric); INSERT INTO churn_by_contract VALUES (\'two-year\', 0.03);').stderr).toBe('');
-  expect(reader('SELECT contract, churn_rate FROM churn_by_contract').stdout.trim()).toBe('two-year|0.03');
-  expect(reader("INSERT INTO churn_by_contract VALUES ('one-year', 0.1)").stderr).toMatch(/read-only transaction|permission denied/);
+  expect(writer('CREATE TABLE probe_summary (contract text PRIMARY KEY, churn_rate numeric); INSERT INTO probe_summary VALUES (\'two-year\', 0.03);').stderr).toBe('');
+  expect(reader('SELECT contract, churn_rate FROM probe_summary').stdout.trim()).toBe('two-year|0.03');
+  expect(reader("INSERT INTO probe_summary VALUES ('one-year', 0.1)").stderr).toMatch(/read-only transaction|permission denied/);
   // Even with its session switched back to read-write, it holds no privilege to write.
-  expect(reader("SET default_transaction_read_only = off; SET transaction_read_only = off; INSERT INTO churn_by_contract VALUES ('one-year', 0.1)").stderr).toContain('permission denied for table churn_by_contract');
+  expect(reader("SET default_transaction_read_only = off; SET transaction_read_only = off; INSERT INTO probe_summary VALUES ('one-year', 0.1)").stderr).toContain('permission denied for table probe_summary');
   expect(reader('CREATE TABLE mine (id int)').stderr).toMatch(/read-only transaction|permission denied/);
   // No other role reaches it.
   expect(psql('jupyterhub', hubPassword, 'analytics', 'SELECT 1').stderr).toContain('permission denied for database "analytics"');
   // The bootstrap runs again (every revision of the Job) and keeps the grants.
   expect(bootstrap('first-password').status).toBe(0);
-  expect(reader('SELECT count(*) FROM churn_by_contract').stdout.trim()).toBe('1');
+  expect(reader('SELECT count(*) FROM probe_summary').stdout.trim()).toBe('1');
 });
+
+test("the DAG's load step writes the analytics database through the connection task pods get", () => {
+  // The connection as rendered into the task pod template, with the password Kubernetes puts in.
+  const config = parse(readFileSync(join(root, 'dist-manifests/dev/30-apps/airflow/configmap-airflow-config.yaml'), 'utf8'));
+  const env: { name: string; value?: string }[] = parse(config.data['pod-template.yaml']).spec.containers[0].env;
+  const connection = (env.find((e) => e.name === 'AIRFLOW_CONN_ANALYTICS')?.value ?? '').replace('$(ANALYTICS_PASSWORD)', writerPassword);
+  const parsed = JSON.parse(connection);
+  const home = mkdtempSync(join(dir, 'airflow-load-'));
+  const load = [
+    'from airflow.providers.postgres.hooks.postgres import PostgresHook',
+    'from churn_pipeline import analytics, etl',
+    "summary = etl.aggregate(etl.clean(etl.raw_export(600, seed=1)))",
+    "print(analytics.load_frame(summary, '2026-12-01', PostgresHook(postgres_conn_id='analytics').get_sqlalchemy_engine()))",
+  ].join('\n');
+  const ran = spawnSync('bash', [join(root, 'tools/uv.sh'), 'run', '--locked', '--project', join(root, 'pipelines'), 'python', '-c', load], {
+    encoding: 'utf8',
+    timeout: 300_000,
+    env: {
+      PATH: process.env.PATH,
+      HOME: home,
+      AIRFLOW_HOME: home,
+      PYTHONPATH: join(root, 'pipelines/dags'),
+      // The rendered connection, pointed at the test server.
+      AIRFLOW_CONN_ANALYTICS: JSON.stringify({ ...parsed, host: '127.0.0.1', port }),
+    },
+  });
+  expect(ran.status, ran.stdout + ran.stderr).toBe(0);
+  expect(ran.stdout.trim().split('\n').pop()).toBe('3');
+  expect(parsed).toMatchObject({ conn_type: 'postgres', login: 'analytics_writer', schema: 'analytics' });
+  // BI reads what the pipeline wrote.
+  const read = psql('analytics_reader', readerPassword, 'analytics', "SELECT string_agg(contract, ',' ORDER BY contract) FROM churn_by_contract WHERE day = '2026-12-01'");
+  expect(read.stdout.trim()).toBe('month-to-month,one-year,two-year');
+}, 600_000);

@@ -7,10 +7,12 @@ The platform's example pipeline, one task per pod with the platform's images:
    here, standing in for a source system).
 2. **clean_and_aggregate** (pandas): one row per customer, known contracts, no gaps, as Parquet in
    `churn/curated/`, with a per-contract churn summary.
-3. **build_training_set** (Spark on Kubernetes): the training set with a stable train/test split,
+3. **load_analytics**: the per-contract summary into the analytics database (table
+   `churn_by_contract`), where BI tools read it.
+4. **build_training_set** (Spark on Kubernetes): the training set with a stable train/test split,
    in `churn/features/<day>/`. The task starts a spark-submit pod in Spark's namespace; the
    driver and executors follow, and the history server shows the job.
-4. **train_challenger**: a classifier logged to MLflow with its drift baseline, registered as a
+5. **train_challenger**: a classifier logged to MLflow with its drift baseline, registered as a
    new version of `churn` with the alias `challenger`. Promoting it to `champion`, which the
    prediction service loads, is a person's decision (docs/serving.md).
 """
@@ -54,6 +56,12 @@ def churn_pipeline():
 
         return etl.clean_and_aggregate(context["ds"])
 
+    @task
+    def load_analytics(curated: dict, **context) -> int:
+        from churn_pipeline import analytics
+
+        return analytics.load_summary(context["ds"])
+
     build_training_set = KubernetesPodOperator(
         task_id="build_training_set",
         name="churn-features-submit",
@@ -81,7 +89,9 @@ def churn_pipeline():
 
         return train.train_from(f"churn/features/{context['ds']}/")
 
-    clean_and_aggregate(land_raw_export()) >> build_training_set >> train_challenger()
+    curated = clean_and_aggregate(land_raw_export())
+    load_analytics(curated)
+    curated >> build_training_set >> train_challenger()
 
 
 churn_pipeline()

@@ -34,7 +34,14 @@ def test_a_dag_that_does_not_import_is_reported(tmp_path: Path) -> None:
 
 def test_the_churn_pipeline_runs_its_steps_in_order_with_retries() -> None:
     dag = dagbag(DAGS).dags["churn_pipeline"]
-    assert [t.task_id for t in dag.topological_sort()] == ["land_raw_export", "clean_and_aggregate", "build_training_set", "train_challenger"]
+    downstream = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
+    assert downstream == {
+        "land_raw_export": ["clean_and_aggregate"],
+        "clean_and_aggregate": ["build_training_set", "load_analytics"],
+        "load_analytics": [],
+        "build_training_set": ["train_challenger"],
+        "train_challenger": [],
+    }
     assert all(t.retries == 2 for t in dag.tasks)
     assert dag.max_active_runs == 1 and not dag.catchup
 
