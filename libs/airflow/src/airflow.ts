@@ -11,6 +11,7 @@ import {
   gitlabCa,
   GitLabSignIn,
   HardenedContainerProps,
+  HardenedPodProps,
   httpProbe,
   Layer,
   libpqEnv,
@@ -358,27 +359,23 @@ export class AirflowChart extends PlatformChart {
 
     // The dag-processor parses the checkout git-sync keeps current, and stores the DAGs serialised.
     const sidecar = dagSync(props.dags, gitSync, false);
+    // The dag-processor's and the triggerer's pods: the component beside git-sync, after the migrations.
+    const beside = (component: HardenedContainerProps): HardenedPodProps => ({
+      user: AIRFLOW_UID,
+      group: AIRFLOW_UID,
+      terminationGracePeriod: Duration.seconds(60),
+      initContainers: [waitForMigrations],
+      volumes: [...configVolumes, ...sidecar.volumes],
+      containers: [{ ...component, mounts: [...(component.mounts ?? []), sidecar.mount] }, sidecar.container],
+    });
+    const jobChecked = (jobType: string) => ({ livenessProbe: jobCheck(jobType), readinessProbe: jobCheck(jobType) });
     const processor = new PlatformDeployment(this, 'DagProcessor', {
       identity: identity('airflow-dag-processor', 'dag-processor'),
       // Two processors would parse every file twice.
       strategy: 'Recreate',
       podAnnotations: revision,
       metrics: { port: GIT_SYNC_HTTP_PORT, path: '/metrics' },
-      pod: {
-        user: AIRFLOW_UID,
-        group: AIRFLOW_UID,
-        terminationGracePeriod: Duration.seconds(60),
-        initContainers: [waitForMigrations],
-        volumes: [...configVolumes, ...sidecar.volumes],
-        containers: [
-          airflowContainer('dag-processor', ['airflow', 'dag-processor'], props.dagProcessor?.resources ?? DEFAULTS.dagProcessor, {
-            livenessProbe: jobCheck('DagProcessorJob'),
-            readinessProbe: jobCheck('DagProcessorJob'),
-            mounts: [sidecar.mount],
-          }),
-          sidecar.container,
-        ],
-      },
+      pod: beside(airflowContainer('dag-processor', ['airflow', 'dag-processor'], props.dagProcessor?.resources ?? DEFAULTS.dagProcessor, jobChecked('DagProcessorJob'))),
     });
     this.dagProcessor = processor.pods;
 
@@ -386,22 +383,12 @@ export class AirflowChart extends PlatformChart {
       identity: identity('airflow-triggerer', 'triggerer'),
       replicas: size(props.triggerer),
       podAnnotations: revision,
-      pod: {
-        user: AIRFLOW_UID,
-        group: AIRFLOW_UID,
-        terminationGracePeriod: Duration.seconds(60),
-        initContainers: [waitForMigrations],
-        volumes: [...configVolumes, ...sidecar.volumes],
-        containers: [
-          airflowContainer('triggerer', ['airflow', 'triggerer'], props.triggerer?.resources ?? DEFAULTS.triggerer, {
-            env: { ...s3, ...connections, AIRFLOW__API_AUTH__JWT_SECRET: EnvValue.fromSecret(jwtSecret) },
-            livenessProbe: jobCheck('TriggererJob'),
-            readinessProbe: jobCheck('TriggererJob'),
-            mounts: [sidecar.mount],
-          }),
-          sidecar.container,
-        ],
-      },
+      pod: beside(
+        airflowContainer('triggerer', ['airflow', 'triggerer'], props.triggerer?.resources ?? DEFAULTS.triggerer, {
+          ...jobChecked('TriggererJob'),
+          env: { ...s3, ...connections, AIRFLOW__API_AUTH__JWT_SECRET: EnvValue.fromSecret(jwtSecret) },
+        }),
+      ),
     });
     this.triggerer = triggerer.pods;
     budget('TriggererBudget', triggerer.pods, size(props.triggerer));
