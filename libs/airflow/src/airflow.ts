@@ -4,7 +4,6 @@ import { Construct } from 'constructs';
 import {
   allowEgressToAddresses,
   allowFlow,
-  allowPodFlow,
   assertOneS3Key,
   contentRevision,
   EnvValue,
@@ -23,7 +22,6 @@ import {
   PlatformService,
   PodSelection,
   PostgresDatabase,
-  Protocol,
   requireApiServer,
   requireSecretsInKubernetes,
   ResourceSpec,
@@ -32,11 +30,13 @@ import {
   SecretKeyRef,
   ServiceEndpoint,
   SignIn,
+  STATSD_PORT,
+  StatsdExporter,
   WebUi,
   workloadLabels,
 } from '@ml-platform/core';
 import { DagRepository, dagsFolder, dagSync, GIT_SYNC_HTTP_PORT } from './dags';
-import { AIRFLOW_IMAGE, GIT_SYNC_IMAGE, STATSD_EXPORTER_IMAGE } from './images';
+import { AIRFLOW_IMAGE, GIT_SYNC_IMAGE } from './images';
 import { AIRFLOW_CALLBACK, AIRFLOW_CFG, CONFIG_DIR, OAUTH_SECRET_ENV, renderAirflowCfg, renderWebserverConfig, WEBSERVER_CONFIG } from './settings';
 import { STATSD_PREFIX, statsdMapping } from './statsd-mapping';
 import { AIRFLOW_UID, AirflowTasksChart, SparkSubmitTarget, TASK_TEMPLATE_FILE } from './tasks';
@@ -97,10 +97,6 @@ export interface AirflowChartProps {
 const API_PORT = 8080;
 /** The scheduler's health server ([scheduler] enable_health_check). */
 const SCHEDULER_HEALTH_PORT = 8974;
-const STATSD_PORT = 9125;
-const STATSD_METRICS_PORT = 9102;
-/** The statsd-exporter image's user (nobody). */
-const STATSD_UID = 65534;
 /** The connection Airflow keeps task logs with (AIRFLOW_CONN_<ID> from the environment). */
 const LOGS_CONNECTION = 'minio_logs';
 
@@ -109,7 +105,6 @@ const DEFAULTS = {
   scheduler: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } },
   dagProcessor: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } },
   triggerer: { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '500m', memory: '1Gi' } },
-  statsd: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
   migrate: { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
 } satisfies Record<string, ResourceSpec>;
 
@@ -147,7 +142,6 @@ export class AirflowChart extends PlatformChart {
     const images = props.context.images;
     const image = images.image(AIRFLOW_IMAGE);
     const gitSync = images.image(GIT_SYNC_IMAGE);
-    const statsdImage = images.image(STATSD_EXPORTER_IMAGE);
     const apiServer = requireApiServer(this);
     const identity = (name: string, component: string, version = image.version) => ({ name, instance: id, component, version });
 
@@ -394,43 +388,14 @@ export class AirflowChart extends PlatformChart {
     budget('TriggererBudget', triggerer.pods, size(props.triggerer));
 
     // StatsD in, Prometheus out.
-    const mapping = statsdMapping();
-    const statsdMap = 'airflow-statsd-mapping';
-    new k8s.KubeConfigMap(this, 'StatsdMapping', { metadata: { name: statsdMap, namespace: this.namespace, labels: workloadLabels(identity('airflow-statsd', 'metrics', statsdImage.version)) }, data: { 'mappings.yml': mapping } });
-    const statsdReady = () => httpProbe(STATSD_METRICS_PORT, '/-/ready');
-    const statsd = new PlatformDeployment(this, 'Statsd', {
-      identity: identity('airflow-statsd', 'metrics', statsdImage.version),
-      podAnnotations: { 'ml-platform.io/config-revision': contentRevision(mapping) },
-      metrics: { port: STATSD_METRICS_PORT, path: '/metrics' },
-      pod: {
-        user: STATSD_UID,
-        group: STATSD_UID,
-        volumes: [{ name: 'mapping', configMap: { name: statsdMap } }],
-        containers: [
-          {
-            name: 'statsd-exporter',
-            image: statsdImage,
-            args: ['--statsd.mapping-config=/etc/statsd/mappings.yml', `--statsd.listen-udp=:${STATSD_PORT}`, '--statsd.listen-tcp=', `--web.listen-address=:${STATSD_METRICS_PORT}`, '--log.format=json'],
-            ports: [
-              { name: 'statsd', number: STATSD_PORT, protocol: Protocol.UDP },
-              { name: 'metrics', number: STATSD_METRICS_PORT },
-            ],
-            resources: DEFAULTS.statsd,
-            livenessProbe: { ...httpProbe(STATSD_METRICS_PORT, '/-/healthy'), periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
-            readinessProbe: { ...statsdReady(), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
-            mounts: [{ volume: 'mapping', path: '/etc/statsd' }],
-          },
-        ],
-      },
-    });
-    new PlatformService(this, 'StatsdService', { name: statsdService, pods: statsd.pods, ports: [{ name: 'statsd', port: STATSD_PORT, protocol: Protocol.UDP }] });
+    const statsd = new StatsdExporter(this, 'Statsd', { name: statsdService, mapping: statsdMapping() });
 
     this.webUi = { name: 'airflow', purpose: 'Pipelines: DAGs, their runs and task logs (Airflow)', endpoint: apiEndpoint, signIn: SignIn.OIDC, callbackPath: AIRFLOW_CALLBACK };
 
     // The flows, and only these.
     const components = [api.pods, scheduler.pods, processor.pods, triggerer.pods];
     for (const pods of [...components, migrate.pods]) allowFlow(pods, props.database.endpoint);
-    for (const pods of [...components, this.tasks.tasks]) allowPodFlow(pods, statsd.pods, STATSD_PORT, Protocol.UDP);
+    for (const pods of [...components, this.tasks.tasks]) allowFlow(pods, statsd.endpoint);
     // Logs: tasks and triggers upload theirs, the api-server reads them.
     for (const pods of [api.pods, triggerer.pods, this.tasks.tasks]) allowFlow(pods, props.logs.endpoint);
     // The scheduler starts task pods; the api-server reads running tasks' logs from them.

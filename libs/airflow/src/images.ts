@@ -17,11 +17,3 @@ export const GIT_SYNC_IMAGE = containerImage('git-sync', {
   tag: 'v4.7.1',
   note: 'git-sync v4 (GITSYNC_* settings), the newest v4 tag in kubernetes/git-sync; the Airflow chart pins v4.4.2 with the same settings. Digest not pinned: not verifiable offline.',
 });
-
-/** Turns Airflow's StatsD metrics into Prometheus metrics. */
-export const STATSD_EXPORTER_IMAGE = containerImage('statsd-exporter', {
-  registry: 'quay.io',
-  repository: 'prometheus/statsd-exporter',
-  tag: 'v0.31.0',
-  note: 'statsd_exporter v0.31.0, the newest release on the Go module proxy; the mapping is checked by the same version (tools/tool-versions.env). Digest not pinned: not verifiable offline.',
-});

@@ -30,3 +30,4 @@ export * from './render/sops-secrets';
 export * from './rbac';
 export * from './pod-template';
 export * from './pipeline-metrics';
+export * from './statsd-exporter';
