@@ -15,6 +15,7 @@ const superuserPassword = 'test-only-superuser-password';
 const exporterPassword = 'test-only-exporter-password';
 const hubPassword = 'test-only-jupyterhub-password';
 const airflowPassword = 'test-only-airflow-password';
+const supersetPassword = 'test-only-superset-password';
 const writerPassword = 'test-only-analytics-writer-password';
 const readerPassword = 'test-only-analytics-reader-password';
 let dir: string;
@@ -31,7 +32,7 @@ const script: string = job.spec.template.spec.containers[0].command[2];
 function bootstrap(rolePassword: string) {
   return spawnSync('/bin/sh', ['-c', script], {
     encoding: 'utf8',
-    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ROLE_PASSWORD_MLFLOW: rolePassword, ROLE_PASSWORD_JUPYTERHUB: hubPassword, ROLE_PASSWORD_AIRFLOW: airflowPassword, ROLE_PASSWORD_ANALYTICS_WRITER: writerPassword, ROLE_PASSWORD_ANALYTICS_READER: readerPassword, ROLE_PASSWORD_POSTGRES_EXPORTER: exporterPassword },
+    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ROLE_PASSWORD_MLFLOW: rolePassword, ROLE_PASSWORD_JUPYTERHUB: hubPassword, ROLE_PASSWORD_AIRFLOW: airflowPassword, ROLE_PASSWORD_SUPERSET: supersetPassword, ROLE_PASSWORD_ANALYTICS_WRITER: writerPassword, ROLE_PASSWORD_ANALYTICS_READER: readerPassword, ROLE_PASSWORD_POSTGRES_EXPORTER: exporterPassword },
   });
 }
 
@@ -72,7 +73,7 @@ test('creates the role and its database, and running it again changes nothing', 
   for (let run = 0; run < 2; run++) {
     const r = bootstrap('first-password');
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('roles ready: mlflow, jupyterhub, airflow, analytics_writer, analytics_reader, postgres_exporter');
+    expect(r.stdout).toContain('roles ready: mlflow, jupyterhub, airflow, superset, analytics_writer, analytics_reader, postgres_exporter');
   }
   // Every consumer owns its own database: JupyterHub keeps its users and servers in its own,
   // Airflow its metadata (airflow db migrate creates the tables as the owner).
@@ -181,3 +182,68 @@ test("the DAG's load step writes the analytics database through the connection t
   const read = psql('analytics_reader', readerPassword, 'analytics', "SELECT string_agg(contract, ',' ORDER BY contract) FROM churn_by_contract WHERE day = '2026-12-01'");
   expect(read.stdout.trim()).toBe('month-to-month,one-year,two-year');
 }, 600_000);
+
+test("Superset's start-up Job, as rendered, migrates its database and registers the analytics data source read-only", () => {
+  // The rendered superset_config.py, its Services' address swapped for the test server's, and the
+  // Job's command, in the locked environment of the Superset image's packages (images/superset).
+  const appsDir = join(root, 'dist-manifests/dev/30-apps/superset');
+  const rendered = parse(readFileSync(join(appsDir, 'configmap-superset-config.yaml'), 'utf8')).data['superset_config.py'] as string;
+  const config = rendered.replaceAll('postgres.postgres.svc.cluster.local:5432', `127.0.0.1:${port}`).replace('host="postgres.postgres.svc.cluster.local", port=5432', `host="127.0.0.1", port=${port}`);
+  expect(config).not.toBe(rendered);
+  const initJob = parse(readFileSync(join(appsDir, readdirSync(appsDir).find((f) => f.startsWith('job-superset-init-')) as string), 'utf8'));
+  const command: string[] = initJob.spec.template.spec.containers[0].command;
+  const home = mkdtempSync(join(dir, 'superset-'));
+  writeFileSync(join(home, 'superset_config.py'), config);
+  const superset = (args: string[]) =>
+    spawnSync('bash', [join(root, 'tools/uv.sh'), 'run', '--locked', '--project', join(root, 'images/superset'), ...args], {
+      encoding: 'utf8',
+      timeout: 400_000,
+      env: {
+        PATH: process.env.PATH,
+        HOME: home,
+        SUPERSET_HOME: home,
+        SUPERSET_CONFIG_PATH: join(home, 'superset_config.py'),
+        SUPERSET_SECRET_KEY: 'test-only-secret-key',
+        PGPASSWORD: supersetPassword,
+        REDIS_PASSWORD: 'test-only-redis-password',
+        ANALYTICS_PASSWORD: readerPassword,
+        // StatsD's client resolves its Service's name when the file loads; nothing listens here.
+        PYTHONPATH: join(root, 'tools/testing/cluster-names'),
+      },
+    });
+  // Before the Job, the pods' init container keeps them waiting and says why.
+  const waiting = superset(['python', '-m', 'superset_platform.schema', '--timeout', '1']);
+  expect(waiting.status).toBe(1);
+  expect(waiting.stderr).toContain('has the start-up Job (superset db upgrade) run?');
+  for (let run = 0; run < 2; run++) {
+    const ran = superset(command);
+    expect(ran.status, ran.stdout + ran.stderr).toBe(0);
+    expect(ran.stdout).toContain(`data source analytics: postgresql+psycopg2://analytics_reader@127.0.0.1:${port}/analytics (read-only), queried by role Analytics reader`);
+  }
+  const ready = superset(['python', '-m', 'superset_platform.schema', '--timeout', '1']);
+  expect(ready.status, ready.stdout + ready.stderr).toBe(0);
+  // Registered without a password, read-only, and queryable by the role people get.
+  expect(psql('superset', supersetPassword, 'superset', "SELECT database_name, password IS NULL, allow_dml, expose_in_sqllab FROM dbs").stdout.trim()).toBe('analytics|t|f|t');
+  const granted = "SELECT p.name || ' ' || v.name FROM ab_role r JOIN ab_permission_view_role pr ON pr.role_id = r.id JOIN ab_permission_view pv ON pv.id = pr.permission_view_id JOIN ab_permission p ON p.id = pv.permission_id JOIN ab_view_menu v ON v.id = pv.view_menu_id WHERE r.name = 'Analytics reader'";
+  expect(psql('superset', supersetPassword, 'superset', granted).stdout.trim()).toMatch(/^database_access \[analytics\]\.\(id:\d+\)$/);
+  // Superset connects as the reader with the password from the environment: it reads what the
+  // pipeline loaded, and the database refuses its writes.
+  const query = [
+    'from superset.app import create_app',
+    'app = create_app()',
+    'with app.app_context():',
+    '    from superset import db',
+    '    from superset.models.core import Database',
+    '    analytics = db.session.query(Database).filter_by(database_name="analytics").one()',
+    '    with analytics.get_sqla_engine() as engine, engine.connect() as connection:',
+    '        print(connection.exec_driver_sql("SELECT current_user || \' \' || count(*) FROM churn_by_contract").scalar())',
+    '        try:',
+    '            connection.exec_driver_sql("DELETE FROM churn_by_contract")',
+    '            print("deleted")',
+    '        except Exception as error:',
+    '            print("refused:", type(error.orig).__name__)',
+  ].join('\n');
+  const queried = superset(['python', '-c', query]);
+  expect(queried.status, queried.stdout + queried.stderr).toBe(0);
+  expect(queried.stdout.trim().split('\n').slice(-2)).toEqual(['analytics_reader 3', 'refused: ReadOnlySqlTransaction']);
+}, 900_000);

@@ -22,7 +22,7 @@ export interface AccessLayerProps {
   readonly routing: RoutingConfig;
   readonly sso: SsoConfig;
   /** Who may use and administer each UI, by UI name. */
-  readonly access: Readonly<Record<string, UiAccessConfig>>;
+  readonly access: Readonly<Record<string, Omit<UiAccessConfig, 'editors'> & { readonly editors?: readonly string[] }>>;
 }
 
 /** The GitLab application's secret, the same for every UI of the cluster (docs/access.md). */
@@ -78,7 +78,7 @@ export class AccessLayer extends Construct {
     if (other) throw new Error(`routing.hosts: ${ui.name} and ${other} would both be served at ${host}; give one of them another host`);
     this.byHost.set(host, ui.name);
 
-    const users = [...new Set([...access.users, ...access.admins])];
+    const users = [...new Set([...access.users, ...(access.editors ?? []), ...access.admins])];
     // A UI that signs people in itself receives the route; any other, its own sign-in proxy.
     const backend = ui.signIn === SignIn.PROXY ? new OAuth2Proxy(chart, `${ui.name}-sign-in`, { ui, host, sso, groups: users, clientSecret: GITLAB_CLIENT_SECRET, ...sso.proxy }).endpoint : ui.endpoint;
     const redirectUri = `https://${host}${ui.signIn === SignIn.PROXY ? OAUTH2_PROXY_CALLBACK : (ui.callbackPath ?? OAUTH2_PROXY_CALLBACK)}`;

@@ -31,3 +31,4 @@ export * from './rbac';
 export * from './pod-template';
 export * from './pipeline-metrics';
 export * from './statsd-exporter';
+export * from './bi-metrics';

@@ -62,3 +62,6 @@ export const noReadyReplica = (namespace: string, deployment: string) =>
 
 /** Airflow and Spark as the platform renders them (libs/airflow, libs/spark). */
 export const PIPELINES = { airflow: 'airflow', tasks: 'airflow-tasks', spark: 'spark', sparkHistory: 'spark-history', statsdJob: 'airflow-statsd' } as const;
+
+/** Superset as the platform renders it (libs/superset). */
+export const BI = { superset: 'superset' } as const;

@@ -94,7 +94,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const { routing } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
     const withGateway = routing.api === 'gateway' ? ['gateway'] : [];
     const jupyterhub = ['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users', 'tensorboard'];
-    const spark = ['spark', 'spark-history', 'airflow', 'airflow-tasks', 'redis'];
+    const spark = ['spark', 'spark-history', 'airflow', 'airflow-tasks', 'redis', 'superset'];
     expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', 'serving', ...jupyterhub, ...spark, ...withVault, ...withGateway].sort());
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
@@ -254,14 +254,14 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const scraped = workloads.filter((w) => annotationsOf(w)['prometheus.io/scrape'] === 'true');
     const withVault = cluster === 'dev' ? [] : ['vault'];
     expect(scraped.map((w) => w.name).sort()).toEqual(
-      ['airflow-dag-processor', 'airflow-statsd', 'alertmanager', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'predict-churn', 'proxy', 'redis', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
+      ['airflow-dag-processor', 'airflow-statsd', 'alertmanager', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'predict-churn', 'proxy', 'redis', 'superset-statsd', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
     );
     // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape;
     // TensorBoard and Spark's history server have no metrics (their sign-in proxies' and
     // kube-state-metrics' watch them); Airflow's components send theirs to its StatsD exporter
-    // (its dag-processor is scraped for its git-sync sidecar's).
+    // (its dag-processor is scraped for its git-sync sidecar's), and so do Superset's.
     const unscraped = workloads.filter((w) => !scraped.includes(w) && w.kind !== 'Job').map((w) => w.name);
-    expect(unscraped.sort()).toEqual(['airflow-api-server', 'airflow-scheduler', 'airflow-triggerer', 'prometheus', 'spark-history', 'tensorboard', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
+    expect(unscraped.sort()).toEqual(['airflow-api-server', 'airflow-scheduler', 'airflow-triggerer', 'prometheus', 'spark-history', 'superset-beat', 'superset-web', 'superset-worker', 'tensorboard', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
     for (const w of scraped) {
       const port = Number(annotationsOf(w)['prometheus.io/port']);
       const pod = podSpecOf(w);
@@ -341,7 +341,8 @@ describe('a cluster switched to secrets.backend: vault', () => {
   // Nor can the pods Spark and Airflow's executor create from their templates.
   raw.components.spark.enabled = false;
   raw.components.airflow.enabled = false;
-  delete raw.components.postgres.analytics;
+  // Superset reads the analytics database, which Airflow no longer writes here.
+  raw.components.postgres.analytics = { writers: [], readers: ['superset'] };
   raw.components.serving.models[0].consumers.notebooks = false;
   const spec = platformRenderSpec('stage');
   // Its credentials come from Vault, so no encrypted Secret files are read.
@@ -393,11 +394,15 @@ describe('a cluster switched to secrets.backend: vault', () => {
       'secret/data/ml-platform/stage/minio-user-mlflow',
       'secret/data/ml-platform/stage/mlflow-oauth2-proxy',
       'secret/data/ml-platform/stage/postgres-monitoring',
+      'secret/data/ml-platform/stage/postgres-role-analytics-reader',
+      'secret/data/ml-platform/stage/postgres-role-analytics-writer',
       'secret/data/ml-platform/stage/postgres-role-mlflow',
+      'secret/data/ml-platform/stage/postgres-role-superset',
       'secret/data/ml-platform/stage/postgres-superuser',
       'secret/data/ml-platform/stage/predict-churn-oauth2-proxy',
       'secret/data/ml-platform/stage/prometheus-oauth2-proxy',
       'secret/data/ml-platform/stage/redis-auth',
+      'secret/data/ml-platform/stage/superset-secrets',
       'secret/data/ml-platform/stage/vault-oauth2-proxy',
     ]);
     expect(objects.find((o) => o.kind === 'NetworkPolicy' && o.name === 'allow-mlflow-to-vault-8200')).toBeDefined();

@@ -1,6 +1,6 @@
 import { App } from 'cdk8s';
 import { z } from 'zod';
-import { ClusterRenderSpec, componentsSchemaOf, defineClusterSchema, GitLabSignIn, imagesOf, Layer, PlatformContext, componentWebUis, STATSD_EXPORTER_IMAGE } from '@ml-platform/core';
+import { ClusterRenderSpec, componentsSchemaOf, defineClusterSchema, GitLabSignIn, imagesOf, Layer, PlatformContext, componentWebUis, CELERY_QUEUE_KEY, STATSD_EXPORTER_IMAGE } from '@ml-platform/core';
 import { AccessLayer, GITLAB_CLIENT_SECRET, OAUTH2_PROXY_IMAGE, uiHost } from '@ml-platform/access';
 import { AirflowChart, airflowComponent } from '@ml-platform/airflow';
 import { ArgoCdSyncChart } from '@ml-platform/argocd';
@@ -12,6 +12,7 @@ import { MlflowChart, mlflowComponent } from '@ml-platform/mlflow';
 import { MonitoringChart, monitoringComponent, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
 import { PostgresChart, postgresComponent } from '@ml-platform/postgres';
 import { RedisChart, redisComponent } from '@ml-platform/redis';
+import { SupersetChart, supersetComponent } from '@ml-platform/superset';
 import { ServingChart, servingComponent } from '@ml-platform/serving';
 import { SparkHistoryChart, SparkJobsChart, sparkComponent } from '@ml-platform/spark';
 import { TensorBoardChart, tensorboardComponent } from '@ml-platform/tensorboard';
@@ -22,7 +23,7 @@ import { VaultChart, vaultComponent } from '@ml-platform/vault';
  * its library plus one entry here; one that uses other components' handles is also wired below
  * in `composePlatform`.
  */
-export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, redisComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, sparkComponent, airflowComponent, servingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
+export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, redisComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, sparkComponent, airflowComponent, supersetComponent, servingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
 
 /** The `components` section of cluster.yaml: one entry per component library. */
 export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
@@ -38,7 +39,7 @@ function clusterWebUis(components: Record<string, unknown>): Map<string, string>
 
 /** The whole cluster.yaml, with the cross-component rules. */
 export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFORM_IMAGES).superRefine((config, ctx) => {
-  const { postgres, minio, mlflow, jupyterhub, tensorboard, spark, airflow, serving, vault, monitoring } = config.components;
+  const { postgres, minio, mlflow, jupyterhub, tensorboard, spark, airflow, superset, serving, vault, monitoring } = config.components;
   // Every UI of an enabled component has its groups; every UI named exists; no two share a host.
   const enabled = (key: string) => (config.components as Record<string, { enabled?: boolean } | undefined>)[key]?.enabled === true;
   const hosts = new Map<string, string>();
@@ -95,12 +96,15 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
     }
   }
   // The analytics database: who may write it and who only reads it, by what each does with it.
-  const analyticsUses: Record<string, { writes: boolean; what: string }> = { airflow: { writes: true, what: "Airflow's tasks load what pipelines produce" } };
+  const analyticsUses: Record<string, { writes: boolean; what: string }> = {
+    airflow: { writes: true, what: "Airflow's tasks load what pipelines produce" },
+    superset: { writes: false, what: 'people query it in Superset' },
+  };
   for (const access of ['writers', 'readers'] as const) {
     postgres.analytics?.[access].forEach((consumer, i) => {
       const path = ['components', 'postgres', 'analytics', access, i];
       const use = analyticsUses[consumer];
-      if (!use) ctx.addIssue({ code: 'custom', path, message: `expected a component that uses the analytics database (${Object.keys(analyticsUses).join(', ')}), found '${consumer}'` });
+      if (!use) ctx.addIssue({ code: 'custom', path, message: `expected a component that uses the analytics database (${Object.keys(analyticsUses).join(', ')})` });
       else if (access === 'writers' && !use.writes) ctx.addIssue({ code: 'custom', path, message: `expected '${consumer}' under readers: it only reads the analytics database, and its role may not write` });
       else if (!enabled(consumer)) ctx.addIssue({ code: 'custom', path, message: `expected components.${consumer} to be enabled, or '${consumer}' removed from here` });
     });
@@ -118,6 +122,24 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
     }
     if (config.access.airflow && config.access.airflow.admins.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['access', 'airflow', 'admins'], message: 'expected at least one GitLab group: Airflow needs admins who can manage connections, pools and roles' });
+    }
+  }
+  if (superset?.enabled) {
+    for (const [needed, why] of [['postgres', 'keeps its dashboards and users in PostgreSQL'], ['redis', 'caches and queues SQL Lab queries in Redis']] as const) {
+      if (!config.components[needed]?.enabled) ctx.addIssue({ code: 'custom', path: ['components', 'superset', 'enabled'], message: `expected false while components.${needed}.enabled is not true (Superset ${why})` });
+    }
+    if (postgres.enabled && !postgres.analytics?.readers.includes('superset') && !postgres.analytics?.writers.includes('superset')) {
+      ctx.addIssue({ code: 'custom', path: ['components', 'postgres', 'analytics', 'readers'], message: "expected 'superset' here while components.superset is enabled: the analytics database is what Superset shows" });
+    }
+    if (config.access.superset && config.access.superset.admins.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['access', 'superset', 'admins'], message: 'expected at least one GitLab group: Superset needs admins who can manage roles and databases' });
+    }
+  }
+  // Only UIs with a role between use and administration take editors.
+  const withEditors = new Set(['superset']);
+  for (const [ui, groups] of Object.entries(config.access)) {
+    if (groups.editors.length > 0 && !withEditors.has(ui)) {
+      ctx.addIssue({ code: 'custom', path: ['access', ui, 'editors'], message: `expected no editors: ${ui} has no editor role (only ${[...withEditors].join(', ')} has); use users or admins` });
     }
   }
   if (serving?.enabled && !mlflow.enabled) {
@@ -159,7 +181,7 @@ function gitlabSignIn(config: ClusterConfig, ui: string): GitLabSignIn {
  * NetworkPolicies for each flow).
  */
 export function composePlatform(app: App, config: ClusterConfig, context: PlatformContext): void {
-  const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, jupyterhub: hubConfig, tensorboard: boardConfig, spark: sparkConfig, airflow: airflowConfig, vault: vaultConfig } = config.components;
+  const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, jupyterhub: hubConfig, tensorboard: boardConfig, spark: sparkConfig, airflow: airflowConfig, superset: supersetConfig, vault: vaultConfig } = config.components;
   const withBoard = hubConfig?.enabled && boardConfig?.enabled;
   // The shared datasets bucket: notebooks and jobs read and write it, each with a key of its own.
   const [datasetsOwner, ...datasetsWriters] = [hubConfig, sparkConfig, airflowConfig].flatMap((c, i) => (c?.enabled ? [['jupyterhub', 'spark', 'airflow'][i]] : []));
@@ -190,7 +212,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
         storageSize: pgConfig.storage.size,
         storageClass: pgConfig.storage.storageClass,
         resources: pgConfig.resources,
-        databases: [...(mlflowConfig.enabled ? ['mlflow'] : []), ...(hubConfig?.enabled ? ['jupyterhub'] : []), ...(airflowConfig?.enabled ? ['airflow'] : [])],
+        databases: [...(mlflowConfig.enabled ? ['mlflow'] : []), ...(hubConfig?.enabled ? ['jupyterhub'] : []), ...(airflowConfig?.enabled ? ['airflow'] : []), ...(supersetConfig?.enabled ? ['superset'] : [])],
         analytics: pgConfig.analytics !== undefined,
       })
     : undefined;
@@ -221,17 +243,18 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
 
   // Redis serves the components that cache or queue in it; each gets a database index of its own.
   const redisConfig = config.components.redis;
-  if (redisConfig?.enabled) {
-    new RedisChart(app, 'redis', {
-      context,
-      storageSize: redisConfig.storage.size,
-      storageClass: redisConfig.storage.storageClass,
-      resources: redisConfig.resources,
-      maxMemory: redisConfig.maxMemory,
-      evictionPolicy: redisConfig.evictionPolicy,
-      databases: [],
-    });
-  }
+  const redis = redisConfig?.enabled
+    ? new RedisChart(app, 'redis', {
+        context,
+        storageSize: redisConfig.storage.size,
+        storageClass: redisConfig.storage.storageClass,
+        resources: redisConfig.resources,
+        maxMemory: redisConfig.maxMemory,
+        evictionPolicy: redisConfig.evictionPolicy,
+        databases: supersetConfig?.enabled ? ['superset-cache', 'superset-queue'] : [],
+        queues: supersetConfig?.enabled ? [{ database: 'superset-queue', key: CELERY_QUEUE_KEY }] : [],
+      })
+    : undefined;
 
   const mlflow =
     mlflowConfig.enabled && postgres && minio
@@ -320,6 +343,23 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
     });
     spark?.allowSubmitter(airflow.tasks.serviceAccount, 'airflow');
     access.expose(airflow, airflow.webUi);
+  }
+
+  if (supersetConfig?.enabled && postgres && redis) {
+    const superset = new SupersetChart(app, 'superset', {
+      context,
+      database: postgres.database('superset'),
+      analytics: postgres.analytics('read'),
+      cache: redis.database('superset-cache'),
+      queue: redis.database('superset-queue'),
+      signIn: gitlabSignIn(config, 'superset'),
+      editors: config.access.superset?.editors,
+      web: supersetConfig.web,
+      worker: supersetConfig.worker,
+      beat: supersetConfig.beat,
+      queryLogRetentionDays: supersetConfig.queryLogRetention,
+    });
+    access.expose(superset, superset.webUi);
   }
 
   const servingConfig = config.components.serving;

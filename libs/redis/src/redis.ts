@@ -34,6 +34,13 @@ export interface RedisChartProps {
   readonly evictionPolicy?: string;
   /** The components that get a database of their own, in order (indexes 0, 1, ...). */
   readonly databases: readonly string[];
+  /**
+   * Lists consumers queue work in, by database: the exporter reports each one's length as
+   * `redis_key_size{db, key}`, which the backlog alerts read.
+   *
+   * @default - none
+   */
+  readonly queues?: readonly { readonly database: string; readonly key: string }[];
 }
 
 const PORT = 6379;
@@ -112,6 +119,11 @@ export class RedisChart extends PlatformChart {
     this.password = SecretKeyRef.of('redis-auth', 'password', 'Password of the platform Redis (requirepass)');
     const identity = { name: 'redis', instance: id, component: 'cache', version: image.version };
     const conf = redisConf(maxMemory, props.evictionPolicy ?? 'volatile-lru');
+    const queues = (props.queues ?? []).map((q) => {
+      const index = props.databases.indexOf(q.database);
+      if (index < 0) throw new Error(`redis: queue '${q.key}' is in database '${q.database}', which is not among the databases (${props.databases.join(', ')})`);
+      return `db${index}=${q.key}`;
+    });
     const confMap = 'redis-config';
     new k8s.KubeConfigMap(this, 'Config', { metadata: { name: confMap, namespace: this.namespace, labels: workloadLabels(identity) }, data: { [REDIS_CONF_FILE]: conf } });
     const ping = (): k8s.Probe => ({ exec: { command: ['sh', '-c', '[ "$(redis-cli -h 127.0.0.1 -p 6379 ping)" = PONG ]'] } });
@@ -160,6 +172,7 @@ export class RedisChart extends PlatformChart {
               REDIS_ADDR: EnvValue.fromValue(`redis://127.0.0.1:${PORT}`),
               REDIS_PASSWORD: EnvValue.fromSecret(this.password),
               REDIS_EXPORTER_WEB_LISTEN_ADDRESS: EnvValue.fromValue(`:${EXPORTER_PORT}`),
+              ...(queues.length > 0 ? { REDIS_EXPORTER_CHECK_SINGLE_KEYS: EnvValue.fromValue(queues.join(',')) } : {}),
             },
             ports: [{ name: 'metrics', number: EXPORTER_PORT }],
             resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '64Mi' } },

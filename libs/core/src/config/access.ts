@@ -77,6 +77,10 @@ export const uiAccessSchema = z
   .strictObject({
     users: z.array(gitlabGroup).min(1, { error: 'expected at least one GitLab group: a UI nobody may use is a UI to disable' }).describe('GitLab groups whose members may use the UI.'),
     admins: z.array(gitlabGroup).default([]).describe('GitLab groups whose members administer it (where the UI has roles; they may also use it).'),
+    editors: z
+      .array(gitlabGroup)
+      .default([])
+      .describe('GitLab groups whose members create content for the others (where the UI has such a role: Superset\'s Alpha builds datasets, charts and dashboards); they may also use it.'),
   })
   .describe('Who may reach one UI.');
 

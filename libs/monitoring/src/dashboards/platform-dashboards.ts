@@ -3,6 +3,7 @@ import { dashboard, PanelSpec, stat, timeseries } from './builder';
 import { podResources } from './panels';
 import { AIRFLOW_DASHBOARD, SPARK_DASHBOARD } from './pipeline-dashboards';
 import { REDIS_DASHBOARD } from './redis-dashboard';
+import { SUPERSET_DASHBOARD } from './bi-dashboard';
 
 const W = '$__rate_interval';
 
@@ -195,4 +196,5 @@ export const PLATFORM_DASHBOARDS: Readonly<Record<string, object>> = {
   'airflow.json': AIRFLOW_DASHBOARD,
   'spark.json': SPARK_DASHBOARD,
   'redis.json': REDIS_DASHBOARD,
+  'superset.json': SUPERSET_DASHBOARD,
 };
