@@ -1,10 +1,8 @@
 // Superset and its data services as the clusters declare them: who gets which credential, what
 // each pod may reach, how it is sized, and the refusals, naming file and key, of a wrong declaration.
 import { join } from 'node:path';
-import { App } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
 import { loadClusterConfig, renderInMemory } from '@ml-platform/core';
-import { SupersetChart } from '@ml-platform/superset';
 import { platformRenderSpec } from './platform';
 import { configErrorsAfter } from './testing';
 
@@ -98,8 +96,4 @@ describe('Superset refuses', () => {
     expect(errorsAfter('dev', (raw) => void (raw.access.superset.admins = []))).toContain('access.superset.admins: expected at least one GitLab group');
   });
 
-  test('a cache and a queue in one Redis database', () => {
-    const db = { endpoint: { host: 'redis', port: 6379 }, database: 0, password: {} } as never;
-    expect(() => new SupersetChart(new App(), 'superset', { cache: db, queue: db } as never)).toThrow('superset: expected the cache and the queue in two databases of the same Redis');
-  });
 });
