@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dnsLabel, MODEL_SERVICE_PREFIX, replicas, resources } from '@ml-platform/core';
+import { dnsLabel, imageReference, MODEL_SERVICE_PREFIX, podScaling, resources } from '@ml-platform/core';
 
 /** A feature's name: a column of the model's signature, a Prometheus label value and a JSON key. */
 const featureName = z
@@ -48,20 +48,11 @@ export const modelServiceSchema = z
       .min(1)
       .refine((f) => new Set(f).size === f.length, { error: 'expected each feature once' })
       .describe("The model's input columns; the service refuses to start when the model's signature names others."),
-    image: z
-      .strictObject({
-        registry: z.string().min(1),
-        repository: z.string().min(1),
-        tag: z.string().min(1).refine((t) => t !== 'latest', { error: "expected a released tag, not 'latest'" }),
-        digest: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
-      })
+    image: imageReference
       .optional()
       .describe("Another image implementing the service's contract (docs/serving.md), e.g. one with the model's own libraries; default the reference service built from services/prediction-api."),
     workers: z.int().min(1).max(16).default(2).describe('gunicorn workers per pod; each serves one request at a time.'),
-    replicas: z
-      .strictObject({ min: replicas.default(1), max: replicas.default(1) })
-      .prefault({})
-      .describe('Pods: a HorizontalPodAutoscaler scales between min and max on CPU when max is above min; 2 or more get a PodDisruptionBudget.'),
+    replicas: podScaling,
     resources: resources.optional().describe('Each pod; default 250m/512Mi requested, 2 CPU/2Gi limit. Memory holds the model once (the workers share it).'),
     maxRows: z.int().min(1).max(100_000).default(1000).describe('Rows one request may carry; more are refused with 413.'),
     consumers: z
@@ -85,9 +76,6 @@ export const modelServiceSchema = z
       .describe('Model monitoring: drift alerts and a dashboard from the training baseline.'),
   })
   .superRefine((service, ctx) => {
-    if (service.replicas.min > service.replicas.max) {
-      ctx.addIssue({ code: 'custom', path: ['replicas', 'min'], message: `expected at most replicas.max (${service.replicas.max}), found ${service.replicas.min}` });
-    }
     if (service.registerReferenceModel && service.features.join() !== REFERENCE_MODEL_FEATURES.join()) {
       ctx.addIssue({ code: 'custom', path: ['features'], message: `expected the reference model's features (${REFERENCE_MODEL_FEATURES.join(', ')}) while registerReferenceModel is true` });
     }

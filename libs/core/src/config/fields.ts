@@ -39,6 +39,29 @@ export const storage = z
 /** A replica count. */
 export const replicas = z.int().min(1).max(32).describe('Number of pods.');
 
+/** Pods between `min` and `max`: a HorizontalPodAutoscaler scales on CPU when max is above min. */
+export const podScaling = z
+  .strictObject({ min: replicas.default(1), max: replicas.default(1) })
+  .prefault({})
+  .superRefine((r, ctx) => {
+    if (r.min > r.max) ctx.addIssue({ code: 'custom', path: ['min'], message: `expected at most replicas.max (${r.max}), found ${r.min}` });
+  })
+  .describe('Pods: a HorizontalPodAutoscaler scales between min and max on CPU when max is above min; 2 or more get a PodDisruptionBudget.');
+
+/** An image a team builds, named in cluster.yaml: a released tag, a digest where known. */
+export const imageReference = z.strictObject({
+  registry: z.string().min(1),
+  repository: z.string().min(1),
+  tag: z
+    .string()
+    .min(1)
+    .refine((t) => t !== 'latest', { error: "expected a released tag, not 'latest'" }),
+  digest: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/)
+    .optional(),
+});
+
 /** An IPv4 or IPv6 CIDR. */
 export const cidr = z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$|^[0-9a-f:]+\/[0-9]{1,3}$/, { error: 'expected a CIDR such as 10.0.0.10/32' });
 
