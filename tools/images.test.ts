@@ -19,7 +19,7 @@ test('every image this repository builds has its Containerfile, and its tag name
 
 test('an image that installs a uv lock installs exactly its current export (requirements.txt)', () => {
   const locked = PLATFORM_IMAGES.filter((i) => i.build && existsSync(join(root, i.build.context, 'uv.lock')));
-  expect(locked.map((i) => i.key).sort()).toEqual(['airflow', 'prediction-api', 'superset', 'tensorboard']);
+  expect(locked.map((i) => i.key).sort()).toEqual(['airflow', 'churn-dashboard', 'prediction-api', 'superset', 'tensorboard']);
   for (const image of locked) {
     const context = image.build?.context as string;
     // The header names the export: the lock's packages (superset: only the group its Containerfile

@@ -247,3 +247,28 @@ test("Superset's start-up Job, as rendered, migrates its database and registers 
   expect(queried.status, queried.stdout + queried.stderr).toBe(0);
   expect(queried.stdout.trim().split('\n').slice(-2)).toEqual(['analytics_reader 3', 'refused: ReadOnlySqlTransaction']);
 }, 900_000);
+
+test('the reference Dash app reads what the pipeline loaded, as the read-only role its pod gets', () => {
+  // The app's environment as rendered (libpq's PG* for analytics_reader), pointed at the test server.
+  const deployment = parse(readFileSync(join(root, 'dist-manifests/dev/30-apps/dash/deployment-dash-churn.yaml'), 'utf8'));
+  const env: { name: string; value?: string }[] = deployment.spec.template.spec.containers[0].env;
+  const plain = Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+  expect(plain).toMatchObject({ PGUSER: 'analytics_reader', PGDATABASE: 'analytics' });
+  const read = [
+    'import json',
+    'from churn_dashboard.app import create_app',
+    'client = create_app().server.test_client()',
+    'assert client.get("/readyz").status_code == 200',
+    'payload = {"output": "..churn-rate.figure...customers.figure...latest.children..", "outputs": [{"id": "churn-rate", "property": "figure"}, {"id": "customers", "property": "figure"}, {"id": "latest", "property": "children"}], "inputs": [{"id": "contracts", "property": "value", "value": ["one-year", "two-year"]}], "changedPropIds": ["contracts.value"], "state": []}',
+    'figure = client.post("/_dash-update-component", json=payload).get_json()["response"]["churn-rate"]["figure"]',
+    'print(json.dumps(sorted(t["name"] for t in figure["data"])))',
+  ].join('\n');
+  const ran = spawnSync('bash', [join(root, 'tools/uv.sh'), 'run', '--locked', '--project', join(root, 'services/churn-dashboard'), 'python', '-c', read], {
+    encoding: 'utf8',
+    timeout: 300_000,
+    // The metrics folder is the pod's emptyDir; here one of the test's.
+    env: { PATH: process.env.PATH, HOME: dir, ...plain, PROMETHEUS_MULTIPROC_DIR: mkdtempSync(join(dir, 'metrics-')), PGHOST: '127.0.0.1', PGPORT: String(port), PGPASSWORD: readerPassword },
+  });
+  expect(ran.status, ran.stdout + ran.stderr).toBe(0);
+  expect(ran.stdout.trim().split('\n').pop()).toBe('["one-year", "two-year"]');
+}, 300_000);

@@ -63,5 +63,5 @@ export const noReadyReplica = (namespace: string, deployment: string) =>
 /** Airflow and Spark as the platform renders them (libs/airflow, libs/spark). */
 export const PIPELINES = { airflow: 'airflow', tasks: 'airflow-tasks', spark: 'spark', sparkHistory: 'spark-history', statsdJob: 'airflow-statsd' } as const;
 
-/** Superset as the platform renders it (libs/superset). */
-export const BI = { superset: 'superset' } as const;
+/** Superset and the Dash apps as the platform renders them (libs/superset, libs/dash). */
+export const BI = { superset: 'superset', dash: 'dash' } as const;

@@ -1,4 +1,4 @@
-// Superset and its data services as the clusters declare them: who gets which credential, what
+// Superset, the Dash apps and their data services as the clusters declare them: who gets which credential, what
 // each pod may reach, how it is sized, and the refusals, naming file and key, of a wrong declaration.
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -96,4 +96,39 @@ describe('Superset refuses', () => {
     expect(errorsAfter('dev', (raw) => void (raw.access.superset.admins = []))).toContain('access.superset.admins: expected at least one GitLab group');
   });
 
+});
+
+describe('Dash apps', () => {
+  test('the reference app reads the analytics database as the read-only role, and nothing else', () => {
+    const app = find('dev', 'Deployment', 'dash-churn', 'dash');
+    expect(secretsOf(app)).toEqual({ PGPASSWORD: 'postgres-role-analytics-reader' });
+    expect(app.spec.template.spec.containers[0].command).toEqual(['gunicorn', 'churn_dashboard.wsgi:server']);
+    const egress = rendered.dev.filter((o) => o.kind === 'NetworkPolicy' && o.namespace === 'dash' && o.name.startsWith('allow-dash-churn-to-')).map((o) => o.name);
+    expect(egress).toEqual(['allow-dash-churn-to-postgres-5432']);
+  });
+
+  test('scale with load in prod, with a budget', () => {
+    expect(find('prod', 'HorizontalPodAutoscaler', 'dash-churn', 'dash').spec).toMatchObject({ minReplicas: 2, maxReplicas: 4 });
+    expect(find('prod', 'PodDisruptionBudget', 'dash-churn', 'dash')).toBeDefined();
+  });
+});
+
+describe('Dash apps refuse', () => {
+  const errorsAfter = configErrorsAfter('dash');
+
+  test('an app without an image', () => {
+    expect(errorsAfter('dev', (raw) => void raw.components.dash.apps.push({ name: 'sales' }))).toContain(
+      "components.dash.apps.1.image: expected the app's image (registry, repository, tag), or reference: true for the platform's reference app",
+    );
+  });
+
+  test('to read the analytics database they are not given, or to write it', () => {
+    expect(errorsAfter('dev', (raw) => void (raw.components.postgres.analytics.readers = ['superset']))).toContain("components.postgres.analytics.readers: expected 'dash' here: a Dash app reads the analytics database");
+    expect(
+      errorsAfter('dev', (raw) => {
+        raw.components.postgres.analytics.readers = ['superset'];
+        raw.components.postgres.analytics.writers.push('dash');
+      }),
+    ).toContain("components.postgres.analytics.writers.1: expected 'dash' under readers: it only reads the analytics database, and its role may not write");
+  });
 });

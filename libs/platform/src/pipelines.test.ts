@@ -126,7 +126,7 @@ describe('the analytics database', () => {
 
   test('a consumer that does not use it, or is not enabled, is refused naming file and key', () => {
     expect(errorsAfter('dev', (raw) => void (raw.components.postgres.analytics.readers = ['grafana']))).toContain(
-      'components.postgres.analytics.readers.0: expected a component that uses the analytics database (airflow, superset), found the string "grafana"',
+      'components.postgres.analytics.readers.0: expected a component that uses the analytics database (airflow, superset, dash), found the string "grafana"',
     );
     const disabled = errorsAfter('dev', (raw) => void (raw.components.airflow.enabled = false));
     expect(disabled).toContain('components.postgres.analytics.writers.0: expected components.airflow to be enabled');

@@ -20,7 +20,7 @@ function render(cluster: string) {
 const rendered = Object.fromEntries(clusters.map((c) => [c, render(c)]));
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
 /** The oauth2-proxy in front of each UI without sign-in of its own. */
-const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'predict-churn-oauth2-proxy', 'prometheus-oauth2-proxy', 'spark-history-oauth2-proxy', 'tensorboard-oauth2-proxy'];
+const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'dash-churn-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'predict-churn-oauth2-proxy', 'prometheus-oauth2-proxy', 'spark-history-oauth2-proxy', 'tensorboard-oauth2-proxy'];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const podSpecOf = (o: RenderedObject): any => o.manifest.spec.template.spec;
 const find = (cluster: string, kind: string, name: string, namespace?: string) => {
@@ -94,7 +94,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const { routing } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
     const withGateway = routing.api === 'gateway' ? ['gateway'] : [];
     const jupyterhub = ['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users', 'tensorboard'];
-    const spark = ['spark', 'spark-history', 'airflow', 'airflow-tasks', 'redis', 'superset'];
+    const spark = ['spark', 'spark-history', 'airflow', 'airflow-tasks', 'redis', 'superset', 'dash'];
     expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', 'serving', ...jupyterhub, ...spark, ...withVault, ...withGateway].sort());
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
@@ -254,7 +254,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const scraped = workloads.filter((w) => annotationsOf(w)['prometheus.io/scrape'] === 'true');
     const withVault = cluster === 'dev' ? [] : ['vault'];
     expect(scraped.map((w) => w.name).sort()).toEqual(
-      ['airflow-dag-processor', 'airflow-statsd', 'alertmanager', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'predict-churn', 'proxy', 'redis', 'superset-statsd', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
+      ['airflow-dag-processor', 'airflow-statsd', 'alertmanager', 'dash-churn', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'predict-churn', 'proxy', 'redis', 'superset-statsd', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
     );
     // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape;
     // TensorBoard and Spark's history server have no metrics (their sign-in proxies' and
@@ -341,8 +341,8 @@ describe('a cluster switched to secrets.backend: vault', () => {
   // Nor can the pods Spark and Airflow's executor create from their templates.
   raw.components.spark.enabled = false;
   raw.components.airflow.enabled = false;
-  // Superset reads the analytics database, which Airflow no longer writes here.
-  raw.components.postgres.analytics = { writers: [], readers: ['superset'] };
+  // Superset and the Dash apps read the analytics database, which Airflow no longer writes here.
+  raw.components.postgres.analytics = { writers: [], readers: ['superset', 'dash'] };
   raw.components.serving.models[0].consumers.notebooks = false;
   const spec = platformRenderSpec('stage');
   // Its credentials come from Vault, so no encrypted Secret files are read.
@@ -388,6 +388,7 @@ describe('a cluster switched to secrets.backend: vault', () => {
     expect(inventory.secrets.map((s) => s.name)).toEqual(['alertmanager-receivers', 'gitlab-agent-token', 'ml-platform-deploy-token', 'sso-gitlab']);
     expect(inventory.vaultPaths.map((v) => v.path)).toEqual([
       'secret/data/ml-platform/stage/alertmanager-oauth2-proxy',
+      'secret/data/ml-platform/stage/dash-churn-oauth2-proxy',
       'secret/data/ml-platform/stage/grafana-admin',
       'secret/data/ml-platform/stage/minio-console-oauth2-proxy',
       'secret/data/ml-platform/stage/minio-root',

@@ -4,6 +4,7 @@ import { ClusterRenderSpec, componentsSchemaOf, defineClusterSchema, GitLabSignI
 import { AccessLayer, GITLAB_CLIENT_SECRET, OAUTH2_PROXY_IMAGE, uiHost } from '@ml-platform/access';
 import { AirflowChart, airflowComponent } from '@ml-platform/airflow';
 import { ArgoCdSyncChart } from '@ml-platform/argocd';
+import { DashChart, dashComponent } from '@ml-platform/dash';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platform/flux';
 import { GitlabAgentChart, gitlabAgentComponent } from '@ml-platform/gitlab-agent';
 import { JupyterHubChart, jupyterhubComponent } from '@ml-platform/jupyterhub';
@@ -23,7 +24,7 @@ import { VaultChart, vaultComponent } from '@ml-platform/vault';
  * its library plus one entry here; one that uses other components' handles is also wired below
  * in `composePlatform`.
  */
-export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, redisComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, sparkComponent, airflowComponent, supersetComponent, servingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
+export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, redisComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, sparkComponent, airflowComponent, supersetComponent, dashComponent, servingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
 
 /** The `components` section of cluster.yaml: one entry per component library. */
 export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
@@ -39,7 +40,7 @@ function clusterWebUis(components: Record<string, unknown>): Map<string, string>
 
 /** The whole cluster.yaml, with the cross-component rules. */
 export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFORM_IMAGES).superRefine((config, ctx) => {
-  const { postgres, minio, mlflow, jupyterhub, tensorboard, spark, airflow, superset, serving, vault, monitoring } = config.components;
+  const { postgres, minio, mlflow, jupyterhub, tensorboard, spark, airflow, superset, dash, serving, vault, monitoring } = config.components;
   // Every UI of an enabled component has its groups; every UI named exists; no two share a host.
   const enabled = (key: string) => (config.components as Record<string, { enabled?: boolean } | undefined>)[key]?.enabled === true;
   const hosts = new Map<string, string>();
@@ -99,6 +100,7 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
   const analyticsUses: Record<string, { writes: boolean; what: string }> = {
     airflow: { writes: true, what: "Airflow's tasks load what pipelines produce" },
     superset: { writes: false, what: 'people query it in Superset' },
+    dash: { writes: false, what: 'Dash apps show it' },
   };
   for (const access of ['writers', 'readers'] as const) {
     postgres.analytics?.[access].forEach((consumer, i) => {
@@ -133,6 +135,12 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
     }
     if (config.access.superset && config.access.superset.admins.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['access', 'superset', 'admins'], message: 'expected at least one GitLab group: Superset needs admins who can manage roles and databases' });
+    }
+  }
+  if (dash?.enabled && dash.apps.some((a) => a.analytics)) {
+    if (!postgres.enabled) ctx.addIssue({ code: 'custom', path: ['components', 'dash', 'enabled'], message: 'expected false while components.postgres.enabled is false (an app reads the analytics database), or analytics: false on every app' });
+    else if (!postgres.analytics?.readers.includes('dash')) {
+      ctx.addIssue({ code: 'custom', path: ['components', 'postgres', 'analytics', 'readers'], message: "expected 'dash' here: a Dash app reads the analytics database (or set analytics: false on the app)" });
     }
   }
   // Only UIs with a role between use and administration take editors.
@@ -360,6 +368,12 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
       queryLogRetentionDays: supersetConfig.queryLogRetention,
     });
     access.expose(superset, superset.webUi);
+  }
+
+  const dashConfig = config.components.dash;
+  if (dashConfig?.enabled) {
+    const dash = new DashChart(app, 'dash', { context, apps: dashConfig.apps, analytics: pgConfig.analytics?.readers.includes('dash') && postgres ? postgres.analytics('read') : undefined });
+    for (const a of dash.apps.values()) access.expose(dash, a.webUi);
   }
 
   const servingConfig = config.components.serving;

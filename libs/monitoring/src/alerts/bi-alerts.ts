@@ -1,4 +1,4 @@
-// Superset's alerts (libs/superset): from kube-state-metrics (is a web server and a worker
+// Superset's and the Dash apps' alerts. Superset (libs/superset): from kube-state-metrics (is a web server and a worker
 // ready), redis_exporter (the Celery queue's length) and Superset's StatsD metrics as the
 // platform's mapping names them (SUPERSET_METRICS). Redis's own memory alert covers the caches.
 import { CELERY_QUEUE_KEY, SUPERSET_METRICS as M } from '@ml-platform/core';
@@ -39,5 +39,27 @@ export const SUPERSET_ALERTS: AlertRule[] = [
     severity: 'warning',
     summary: '{{ $value | humanizePercentage }} of Superset API calls fail in {{ $labels.namespace }}',
     description: "People see errors on charts and dashboards. The web server's log names the endpoint and the exception; a data source error (the analytics database down or a dropped table) shows on the charts that use it.",
+  },
+];
+
+// Dash apps (libs/dash): every app serves dash_http_requests_total{route, status} (the contract in
+// docs/dash.md); kube-state-metrics says whether a pod is ready, which an app is not while it
+// cannot read its data (/readyz).
+export const DASH_ALERTS: AlertRule[] = [
+  {
+    alert: 'DashAppDown',
+    expr: `kube_deployment_status_replicas_available{namespace="${BI.dash}"} == 0`,
+    for: '5m',
+    severity: 'warning',
+    summary: 'Dash app {{ $labels.deployment }} has no ready pod',
+    description: 'People get an error page. kubectl -n dash describe deploy/{{ $labels.deployment }}: a pod that starts but is not ready cannot read its database (GET /readyz answers 503; the analytics database or its analytics_reader password); one that does not start, see its log.',
+  },
+  {
+    alert: 'DashAppErrors',
+    expr: `sum by (namespace, job) (rate(dash_http_requests_total{status=~"5.."}[10m]))\n/ sum by (namespace, job) (rate(dash_http_requests_total[10m])) > 0.05`,
+    for: '10m',
+    severity: 'warning',
+    summary: '{{ $value | humanizePercentage }} of the requests to Dash app {{ $labels.job }} fail',
+    description: "A callback raises: the app's log (JSON lines) has the traceback. A query on a table the pipeline changed is the usual cause; the fix goes to the app's repository, whose tests call its callbacks.",
   },
 ];

@@ -2,7 +2,7 @@ import { HOME_VOLUME_FREE, hubSpawns, JUPYTERHUB, MLFLOW_HTTP, minioOnce, noRead
 import { MODEL_RULE_GROUPS } from './model-rules';
 import { AIRFLOW_ALERTS } from './pipeline-alerts';
 import { REDIS_ALERTS } from './redis-alerts';
-import { SUPERSET_ALERTS } from './bi-alerts';
+import { DASH_ALERTS, SUPERSET_ALERTS } from './bi-alerts';
 import { AlertRule, httpServiceAlerts, RuleGroup } from './rule';
 
 const kubernetes: AlertRule[] = [
@@ -295,5 +295,6 @@ export const PLATFORM_RULE_GROUPS: RuleGroup[] = [
   { name: 'airflow', rules: AIRFLOW_ALERTS },
   { name: 'redis', rules: REDIS_ALERTS },
   { name: 'superset', rules: SUPERSET_ALERTS },
+  { name: 'dash', rules: DASH_ALERTS },
   ...MODEL_RULE_GROUPS,
 ];

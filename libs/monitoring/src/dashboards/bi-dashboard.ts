@@ -1,4 +1,4 @@
-// Superset (libs/superset): are the web server and the workers up, what waits in the queue, how
+// Superset and the Dash apps. Superset (libs/superset): are the web server and the workers up, what waits in the queue, how
 // the API and SQL Lab's queries do, and the pods.
 import { CELERY_QUEUE_KEY, SUPERSET_METRICS as M } from '@ml-platform/core';
 import { BI } from '../queries';
@@ -23,5 +23,20 @@ export const SUPERSET_DASHBOARD = dashboard({
     timeseries('SQL Lab query phases p95', [{ expr: `histogram_quantile(0.95, sum by (phase, le) (rate(${M.SQLLAB_QUERY}_bucket[${W}])))`, legend: '{{phase}}' }], { unit: 's' }),
     timeseries('Celery queue length', [{ expr: `max(redis_key_size{key="${CELERY_QUEUE_KEY}"})`, legend: 'queued' }]),
     ...podResources(BI.superset),
+  ],
+});
+
+// The Dash apps (libs/dash): ready pods, requests by app and status, latency, and the pods.
+export const DASH_DASHBOARD = dashboard({
+  uid: 'dash-apps',
+  title: 'Dash apps',
+  tags: ['platform', 'bi'],
+  description: 'The Dash apps (docs/dash.md): ready pods, requests per app and status, callback latency, and the pods.',
+  panels: [
+    stat('Apps with no ready pod', { expr: `count(kube_deployment_status_replicas_available{namespace="${BI.dash}"} == 0) or vector(0)` }, { redAt: 1 }),
+    stat('Failed requests (1h)', { expr: `sum(increase(dash_http_requests_total{status=~"5.."}[1h])) or vector(0)` }, { redAt: 1 }),
+    timeseries('Requests per second by app and status', [{ expr: `sum by (job, status) (rate(dash_http_requests_total[${W}]))`, legend: '{{job}} {{status}}' }], { unit: 'reqps' }),
+    timeseries('Callback latency p95 by app', [{ expr: `histogram_quantile(0.95, sum by (job, le) (rate(dash_http_request_duration_seconds_bucket{route="/_dash-update-component"}[${W}])))`, legend: '{{job}}' }], { unit: 's' }),
+    ...podResources(BI.dash),
   ],
 });
