@@ -104,7 +104,7 @@ def test_superset_metrics_come_out_under_the_names_the_alerts_read(tmp_path) -> 
             try:
                 if requests.get(f"http://127.0.0.1:{web}/-/ready", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.1)
         logger = StatsdStatsLogger(host="127.0.0.1", port=udp, prefix="superset")
         for method, *args in SUPERSET_CALLS:
