@@ -20,6 +20,8 @@ os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 # The task code imports as the DAG folder is on sys.path in a task pod.
 sys.path.insert(0, str(DAGS))
+# The repository's shared test helpers (statsd_exporter).
+sys.path.insert(0, str(ROOT / "tools" / "testing" / "python"))
 
 
 def free_port() -> int:

@@ -178,34 +178,11 @@ AIRFLOW_STATSD_LINES = [
 
 
 def test_airflows_metrics_come_out_under_the_names_the_alerts_read(tmp_path: Path) -> None:
-    import socket
-    import time
+    from statsd_exporter import statsd_exporter
 
-    import requests
-    from conftest import free_port
-
-    mapping = tmp_path / "mappings.yml"
-    mapping.write_text(rendered("dev", MAPPING)["data"]["mappings.yml"])
-    udp, web = free_port(), free_port()
-    exporter = subprocess.Popen(
-        [str(STATSD), f"--statsd.mapping-config={mapping}", f"--statsd.listen-udp=127.0.0.1:{udp}", "--statsd.listen-tcp=", f"--web.listen-address=127.0.0.1:{web}"],
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(f"http://127.0.0.1:{web}/-/ready", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            for line in AIRFLOW_STATSD_LINES:
-                s.sendto(line.encode(), ("127.0.0.1", udp))
-        time.sleep(0.5)
-        metrics = requests.get(f"http://127.0.0.1:{web}/metrics", timeout=5).text
-    finally:
-        exporter.terminate()
-        exporter.wait(timeout=10)
+    with statsd_exporter(rendered("dev", MAPPING)["data"]["mappings.yml"], tmp_path) as exporter:
+        exporter.send(AIRFLOW_STATSD_LINES)
+        metrics = exporter.scrape()
     samples = {line.rsplit(" ", 1)[0] for line in metrics.splitlines() if line.startswith("airflow_")}
     for expected in [
         "airflow_scheduler_heartbeat",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,12 +18,8 @@ APPS = "30-apps/superset"
 # The rendered file names the cluster's Service hosts; StatsD's client resolves its host when
 # Superset loads the file. This sitecustomize makes every *.cluster.local name this machine.
 CLUSTER_NAMES = ROOT / "tools" / "testing" / "cluster-names"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# The repository's shared test helpers (statsd_exporter).
+sys.path.insert(0, str(ROOT / "tools" / "testing" / "python"))
 
 
 def rendered(cluster: str, path: str) -> dict:

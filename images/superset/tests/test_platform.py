@@ -8,12 +8,11 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 
 import pytest
-import requests
-from conftest import ROOT, free_port, rendered
+from conftest import ROOT, rendered
 from sqlalchemy.engine.url import make_url
+from statsd_exporter import STATSD_EXPORTER, statsd_exporter
 
 from superset_platform.data_sources import DataSource, password_store
 from superset_platform.security import user_info_from_gitlab
@@ -84,36 +83,17 @@ SUPERSET_CALLS = [
     ("incr", "sqllab.results_backend.write_failure"),
     ("incr", "health"),
 ]
-STATSD = ROOT / ".tools" / "bin" / "statsd_exporter"
 MAPPING = "30-apps/superset/configmap-superset-statsd-mapping.yaml"
 
 
 def test_superset_metrics_come_out_under_the_names_the_alerts_read(tmp_path) -> None:
     from superset.stats_logger import StatsdStatsLogger
 
-    assert STATSD.exists(), "run npm run tools:install (tools/install-tools.sh builds statsd_exporter)"
-    mapping = tmp_path / "mappings.yml"
-    mapping.write_text(rendered("dev", MAPPING)["data"]["mappings.yml"])
-    udp, web = free_port(), free_port()
-    exporter = subprocess.Popen(
-        [str(STATSD), f"--statsd.mapping-config={mapping}", f"--statsd.listen-udp=127.0.0.1:{udp}", "--statsd.listen-tcp=", f"--web.listen-address=127.0.0.1:{web}"],
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(f"http://127.0.0.1:{web}/-/ready", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
-        logger = StatsdStatsLogger(host="127.0.0.1", port=udp, prefix="superset")
+    with statsd_exporter(rendered("dev", MAPPING)["data"]["mappings.yml"], tmp_path) as exporter:
+        logger = StatsdStatsLogger(host="127.0.0.1", port=exporter.udp, prefix="superset")
         for method, *args in SUPERSET_CALLS:
             getattr(logger, method)(*args)
-        time.sleep(0.5)
-        metrics = requests.get(f"http://127.0.0.1:{web}/metrics", timeout=5).text
-    finally:
-        exporter.terminate()
-        exporter.wait(timeout=10)
+        metrics = exporter.scrape()
     samples = {line.rsplit(" ", 1)[0] for line in metrics.splitlines() if line.startswith("superset_")}
     for expected in [
         'superset_api_calls_total{api="DashboardRestApi",endpoint="get_list",outcome="success"}',
@@ -131,7 +111,7 @@ def test_superset_metrics_come_out_under_the_names_the_alerts_read(tmp_path) -> 
 def test_statsd_exporter_rejects_a_broken_mapping(tmp_path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text(rendered("dev", MAPPING)["data"]["mappings.yml"].replace("match_metric_type: observer", "match_metric_type: timer-ish", 1))
-    assert subprocess.run([str(STATSD), f"--statsd.mapping-config={broken}", "--check-config"], capture_output=True, timeout=30).returncode != 0
+    assert subprocess.run([str(STATSD_EXPORTER), f"--statsd.mapping-config={broken}", "--check-config"], capture_output=True, timeout=30).returncode != 0
 
 
 def test_nothing_listens_for_statsd_over_tcp() -> None:

@@ -307,7 +307,7 @@ export class AirflowChart extends PlatformChart {
               AIRFLOW__API__SECRET_KEY: EnvValue.fromSecret(apiSecretKey),
               AIRFLOW__API_AUTH__JWT_SECRET: EnvValue.fromSecret(jwtSecret),
               [OAUTH_SECRET_ENV]: EnvValue.fromSecret(props.signIn.clientSecret),
-              ...(ca ? { REQUESTS_CA_BUNDLE: EnvValue.fromValue(ca.file), SSL_CERT_FILE: EnvValue.fromValue(ca.file) } : {}),
+              ...ca?.pythonEnv,
             },
             ports: [{ name: 'http', number: API_PORT }],
             startupProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 20, failureThreshold: 12 },

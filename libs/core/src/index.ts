@@ -32,3 +32,4 @@ export * from './pod-template';
 export * from './pipeline-metrics';
 export * from './statsd-exporter';
 export * from './bi-metrics';
+export * from './gunicorn-app';

@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { ServiceEndpoint } from './network';
 import { SecretKeyRef } from './secrets';
-import { MountSpec } from './workload';
+import { EnvValue, MountSpec } from './workload';
 
 /** How a UI signs people in. */
 export enum SignIn {
@@ -80,6 +80,8 @@ export interface GitLabCa {
   readonly mounts: MountSpec[];
   /** The CA file inside the container. */
   readonly file: string;
+  /** Python's HTTP clients (requests, Authlib) and OpenSSL pointed at it. */
+  readonly pythonEnv: Record<string, EnvValue>;
 }
 
 /** Mounts ConfigMap `caConfigMap`'s `ca.crt` at /etc/gitlab-ca, or nothing when cluster.yaml names no CA. */
@@ -89,5 +91,6 @@ export function gitlabCa(caConfigMap: string | undefined): GitLabCa | undefined 
     volumes: [{ name: 'gitlab-ca', configMap: { name: caConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }],
     mounts: [{ volume: 'gitlab-ca', path: '/etc/gitlab-ca' }],
     file: '/etc/gitlab-ca/ca.crt',
+    pythonEnv: { REQUESTS_CA_BUNDLE: EnvValue.fromValue('/etc/gitlab-ca/ca.crt'), SSL_CERT_FILE: EnvValue.fromValue('/etc/gitlab-ca/ca.crt') },
   };
 }

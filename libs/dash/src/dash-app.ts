@@ -5,17 +5,17 @@ import {
   containerImage,
   ContainerImage,
   EnvValue,
-  httpProbe,
+  exposeApp,
+  gunicornAppContainer,
   Layer,
   libpqEnv,
   PlatformChart,
   PlatformContext,
   PlatformDeployment,
-  PlatformDisruptionBudget,
-  PlatformService,
   PodSelection,
   PostgresDatabase,
   ResourceSpec,
+  scaledReplicas,
   ServiceEndpoint,
   SignIn,
   WebUi,
@@ -30,8 +30,6 @@ const REFERENCE_WSGI = 'churn_dashboard.wsgi:server';
 const PORT = 8050;
 /** Any non-root UID works for an image built to the contract; the reference image runs as 65532. */
 const UID = 65532;
-/** prometheus_client's multiprocess files: every worker writes here, /metrics adds them up. */
-const METRICS_DIR = '/run/prometheus';
 const DEFAULT_RESOURCES: ResourceSpec = { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } };
 
 /** Properties for `DashApp`. */
@@ -80,10 +78,10 @@ export class DashApp extends Construct {
     const name = dashAppName(props.name);
     const image = chart.context.images.image(props.image);
     const scaling = props.replicas ?? { min: 1, max: 1 };
-    const alive = () => httpProbe(PORT, '/healthz');
+    const web = gunicornAppContainer({ port: PORT, tmpSize: '256Mi', startupFailures: 24 });
     const deployment = new PlatformDeployment(this, 'Server', {
       identity: { name, instance: props.name, component: 'dash-app', version: image.version },
-      ...(scaling.max > scaling.min ? { autoscaling: { minReplicas: scaling.min, maxReplicas: scaling.max } } : { replicas: scaling.min }),
+      ...scaledReplicas(scaling),
       metrics: { port: PORT, path: '/metrics' },
       pod: {
         user: UID,
@@ -92,6 +90,7 @@ export class DashApp extends Construct {
         terminationGracePeriod: Duration.seconds(40),
         containers: [
           {
+            ...web,
             name: 'dash',
             image,
             command: ['gunicorn', props.wsgi],
@@ -104,29 +103,17 @@ export class DashApp extends Construct {
               ),
               // The app is served at the root of its own host (Dash reads DASH_* itself).
               DASH_URL_BASE_PATHNAME: EnvValue.fromValue('/'),
-              PROMETHEUS_MULTIPROC_DIR: EnvValue.fromValue(METRICS_DIR),
+              ...web.env,
               HOME: EnvValue.fromValue('/tmp'),
               ...(props.database ? libpqEnv(props.database) : {}),
             },
-            ports: [{ name: 'http', number: PORT }],
             resources: props.resources ?? DEFAULT_RESOURCES,
-            startupProbe: { ...alive(), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 24 },
-            livenessProbe: { ...alive(), periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
-            // Not ready while its data cannot be read: people get another pod, or the proxy's error.
-            readinessProbe: { ...httpProbe(PORT, '/readyz'), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
-            writablePaths: [
-              { path: '/tmp', sizeLimit: '256Mi' },
-              { path: METRICS_DIR, sizeLimit: '64Mi' },
-              // gunicorn's worker heartbeat files.
-              { path: '/dev/shm', medium: 'Memory', sizeLimit: '64Mi' },
-            ],
           },
         ],
       },
     });
     this.pods = deployment.pods;
-    this.endpoint = new PlatformService(this, 'Service', { name, pods: this.pods, ports: [{ name: 'http', port: 80, targetPort: PORT }] }).endpoint('http');
-    if (scaling.min >= 2) new PlatformDisruptionBudget(this, 'Budget', { pods: this.pods });
+    this.endpoint = exposeApp(this, name, this.pods, PORT, scaling);
     this.webUi = { name, purpose: props.purpose, endpoint: this.endpoint, signIn: SignIn.PROXY };
     if (props.database) allowFlow(this.pods, props.database.endpoint);
   }

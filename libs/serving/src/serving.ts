@@ -7,18 +7,18 @@ import {
   ContainerImage,
   DriftThresholds,
   EnvValue,
-  httpProbe,
+  exposeApp,
+  gunicornAppContainer,
   Layer,
   ModelBaseline,
   ModelMonitoring,
   PlatformChart,
   PlatformContext,
   PlatformDeployment,
-  PlatformDisruptionBudget,
   PlatformJob,
-  PlatformService,
   PodSelection,
   ResourceSpec,
+  scaledReplicas,
   ServiceEndpoint,
   SignIn,
   WebUi,
@@ -29,8 +29,6 @@ import { PREDICTION_API_IMAGE } from './images';
 const PORT = 8080;
 /** images/prediction-api's user; any non-root UID works. */
 const UID = 65532;
-/** prometheus_client's multiprocess files: every worker writes here, /metrics adds them up. */
-const METRICS_DIR = '/run/prometheus';
 const DEFAULT_RESOURCES: ResourceSpec = { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } };
 /** Werkzeug refuses a larger body before the service reads it (413). */
 const MAX_BYTES = 1024 * 1024;
@@ -111,10 +109,10 @@ export class PredictionApi extends Construct {
     };
     // The workers fork from a master that loaded the model, so the port opens only once it is
     // loaded: the startup probe gives the registry its retries (30 × 5 s) and the download.
-    const alive = () => httpProbe(PORT, '/healthz');
+    const web = gunicornAppContainer({ port: PORT, tmpSize: '4Gi', startupFailures: 60 });
     const deployment = new PlatformDeployment(this, 'Server', {
       identity: { name, instance: props.name, component: 'prediction-api', version: image.version },
-      ...(scaling.max > scaling.min ? { autoscaling: { minReplicas: scaling.min, maxReplicas: scaling.max } } : { replicas: scaling.min }),
+      ...scaledReplicas(scaling),
       metrics: { port: PORT, path: '/metrics' },
       pod: {
         user: UID,
@@ -123,6 +121,7 @@ export class PredictionApi extends Construct {
         terminationGracePeriod: Duration.seconds(40),
         containers: [
           {
+            ...web,
             name: 'prediction-api',
             image,
             command: ['gunicorn', '--config', 'python:prediction_api.gunicorn_conf', 'prediction_api.wsgi:app'],
@@ -135,27 +134,16 @@ export class PredictionApi extends Construct {
               MAX_BYTES: EnvValue.fromValue(String(MAX_BYTES)),
               PORT: EnvValue.fromValue(String(PORT)),
               WEB_CONCURRENCY: EnvValue.fromValue(String(props.workers ?? 2)),
-              PROMETHEUS_MULTIPROC_DIR: EnvValue.fromValue(METRICS_DIR),
+              ...web.env,
             },
-            ports: [{ name: 'http', number: PORT }],
+            // /tmp holds the model's files, downloaded from the registry at start.
             resources: props.resources ?? DEFAULT_RESOURCES,
-            startupProbe: { ...alive(), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60 },
-            livenessProbe: { ...alive(), periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
-            readinessProbe: { ...httpProbe(PORT, '/readyz'), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
-            writablePaths: [
-              // The model's files, downloaded from the registry at start.
-              { path: '/tmp', sizeLimit: '4Gi' },
-              { path: METRICS_DIR, sizeLimit: '64Mi' },
-              // gunicorn's worker heartbeat files.
-              { path: '/dev/shm', medium: 'Memory', sizeLimit: '64Mi' },
-            ],
           },
         ],
       },
     });
     this.pods = deployment.pods;
-    this.endpoint = new PlatformService(this, 'Service', { name, pods: this.pods, ports: [{ name: 'http', port: 80, targetPort: PORT }] }).endpoint('http');
-    if (scaling.min >= 2) new PlatformDisruptionBudget(this, 'Budget', { pods: this.pods });
+    this.endpoint = exposeApp(this, name, this.pods, PORT, scaling);
     this.webUi = { name, purpose: `Predictions of models:/${props.model.name}@${props.model.alias} (POST /predict)`, endpoint: this.endpoint, signIn: SignIn.PROXY };
     allowFlow(this.pods, props.mlflow);
     if (props.registerReferenceModel) {

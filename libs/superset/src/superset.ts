@@ -198,7 +198,7 @@ export class SupersetChart extends PlatformChart {
               SERVER_WORKER_AMOUNT: EnvValue.fromValue(String(props.web?.workers ?? 2)),
               SERVER_THREADS_AMOUNT: EnvValue.fromValue(String(props.web?.threads ?? 8)),
               GUNICORN_TIMEOUT: EnvValue.fromValue('120'),
-              ...(ca ? { REQUESTS_CA_BUNDLE: EnvValue.fromValue(ca.file), SSL_CERT_FILE: EnvValue.fromValue(ca.file) } : {}),
+              ...ca?.pythonEnv,
             },
             ports: [{ name: 'http', number: PORT }],
             startupProbe: { ...health(), periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },

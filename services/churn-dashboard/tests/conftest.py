@@ -5,6 +5,7 @@ test:integration serves the app from a real PostgreSQL as the read-only role).""
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ import yaml
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[3]
+# The repository's shared test helpers.
+sys.path.insert(0, str(ROOT / "tools" / "testing" / "python"))
 CLUSTERS = ("dev", "stage", "prod")
 
 # Three days of the pipeline's summary for two contract types.

@@ -8,13 +8,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from conftest import CLUSTERS, ROOT, callback_payload, free_port, rendered_container
+from readiness import wait_until_ok
 
 PROJECT = ROOT / "services" / "churn-dashboard"
 
@@ -43,17 +43,10 @@ def served(database_url: str, tmp_path: Path) -> Iterator[str]:
     process = subprocess.Popen(command, cwd=PROJECT, env={"PATH": os.environ["PATH"], "PYTHONPATH": str(PROJECT / "src"), **env}, stderr=open(tmp_path / "gunicorn.log", "w"))
     base = f"http://127.0.0.1:{port}"
     try:
-        # Up to a minute: npm test runs other projects' tests beside this one.
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise AssertionError((tmp_path / "gunicorn.log").read_text())
-            time.sleep(0.1)
+        try:
+            wait_until_ok(f"{base}/healthz", process, 60, "gunicorn")
+        except AssertionError as error:
+            raise AssertionError((tmp_path / "gunicorn.log").read_text()) from error
         yield base
     finally:
         process.terminate()
