@@ -216,6 +216,24 @@ describe('each planted defect is caught by the right layer', () => {
     const { failures, lines } = await plant('', () => undefined, { 'role.yaml': role, 'binding.yaml': binding });
     expect(failures.map((f) => `${f.rule} ${f.field}`), lines.join('\n')).toEqual(['rbac/cluster-admin roleRef.name', 'rbac/wildcard rules[0].resources', 'rbac/wildcard rules[0].verbs']);
   });
+
+  test('a rule on Secrets, webhooks or RBAC objects that does not name them', async () => {
+    const rule = (apiGroup: string, resource: string, names?: string[]) => ({ apiGroups: [apiGroup], resources: [resource], verbs: ['get', 'update'], ...(names ? { resourceNames: names } : {}) });
+    const role = stringify({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'reader', namespace: 'mlflow' },
+      rules: [rule('', 'secrets'), rule('', 'secrets', ['mlflow-token']), rule('rbac.authorization.k8s.io', 'rolebindings'), rule('', 'configmaps')],
+    });
+    const webhooks = stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'patcher' }, rules: [rule('admissionregistration.k8s.io', 'validatingwebhookconfigurations')] });
+    const { failures, lines } = await plant('', () => undefined, { 'role.yaml': role, 'clusterrole.yaml': webhooks });
+    // The named Secret rule and the ConfigMap rule pass; the three unnamed sensitive ones do not.
+    expect(failures.map((f) => `${f.rule} ${f.object} ${f.field}`).sort(), lines.join('\n')).toEqual([
+      'rbac/unnamed-sensitive ClusterRole patcher rules[0].resourceNames',
+      'rbac/unnamed-sensitive Role mlflow/reader rules[0].resourceNames',
+      'rbac/unnamed-sensitive Role mlflow/reader rules[2].resourceNames',
+    ]);
+  });
 });
 
 test('a kind without a schema is an error, never skipped', async () => {

@@ -126,12 +126,31 @@ function checkSecret(doc: ManifestDoc, emit: Emit): void {
   }
 }
 
+/**
+ * Objects whose access is power over the cluster: Secrets, admission webhooks (which see and change
+ * every object they match) and RBAC itself. A rule on them names the objects it needs.
+ */
+const SENSITIVE_RESOURCES: Readonly<Record<string, readonly string[]>> = {
+  '': ['secrets'],
+  'admissionregistration.k8s.io': ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+  'rbac.authorization.k8s.io': ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings'],
+};
+
 function checkRbac(doc: ManifestDoc, emit: Emit): void {
   const { obj } = doc;
   if (obj.kind === 'Role' || obj.kind === 'ClusterRole') {
     (obj.rules ?? []).forEach((r: Json, i: number) => {
       for (const field of ['verbs', 'resources', 'apiGroups', 'nonResourceURLs']) {
         if ((r[field] ?? []).includes('*')) emit('rbac/wildcard', `rules[${i}].${field}`, `${obj.kind} grants '*' in ${field}`, `list the ${field} the workload needs`);
+      }
+      const sensitive = (r.apiGroups ?? []).flatMap((g: string) => (r.resources ?? []).filter((res: string) => SENSITIVE_RESOURCES[g]?.includes(res)));
+      if (sensitive.length > 0 && !(r.resourceNames ?? []).length) {
+        emit(
+          'rbac/unnamed-sensitive',
+          `rules[${i}].resourceNames`,
+          `${obj.kind} grants ${(r.verbs ?? []).join(', ')} on every ${sensitive.join(', ')} of its scope`,
+          'name the objects the workload needs (resourceNames); verbs that cannot be limited by name (create, list, watch, deletecollection) go in a rule of their own, with a reviewed exception in tools/validate/exceptions.yaml saying why',
+        );
       }
     });
   }

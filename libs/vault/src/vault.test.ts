@@ -46,6 +46,12 @@ test('the injector is a webhook the API server may call, managing its own certif
     for (const rule of role.rules) expect([...rule.verbs, ...rule.resources]).not.toContain('*');
   }
   expect(objects.find((o) => o.kind === 'ClusterRoleBinding' && o.roleRef.name === 'system:auth-delegator')).toBeDefined();
+  // It may change only its own webhook configuration.
+  const webhooks = objects.find((o) => o.kind === 'ClusterRole').rules.filter((r: { resources: string[] }) => r.resources.includes('mutatingwebhookconfigurations'));
+  expect(webhooks).toEqual([
+    { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['vault-agent-injector-cfg'], verbs: ['get', 'patch'] },
+    { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['list', 'watch'] },
+  ]);
   // One voter in dev: no budget, no leader election between injectors.
   expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toEqual([]);
 });

@@ -59,6 +59,9 @@ export interface VaultChartProps {
 const API_PORT = 8200;
 const CLUSTER_PORT = 8201;
 const INJECTOR_PORT = 8080;
+/** The Secret the injector's leader shares its certificate in, and its leader-for-life ConfigMap (vault-k8s). */
+const INJECTOR_CERT_SECRET = 'vault-injector-certs';
+const INJECTOR_LEADER_CONFIGMAP = 'vault-k8s-leader';
 /** The vault user of the official image and the group vault-helm runs it with. */
 const VAULT_UID = 100;
 const VAULT_GID = 1000;
@@ -315,7 +318,11 @@ export class VaultChart extends PlatformChart {
       labels,
       clusterWide: true,
       rules: [
-        { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['get', 'list', 'watch', 'patch'] },
+        // vault-k8s patches the caBundle of its own webhook configuration, by name (certWatcher).
+        { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [webhookName], verbs: ['get', 'patch'] },
+        // It lists them once at start to find the admissionregistration version (getAdminAPIVersion):
+        // a list cannot be limited by name (reviewed exception in tools/validate/exceptions.yaml).
+        { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['list', 'watch'] },
         { apiGroups: [''], resources: ['nodes'], verbs: ['get'] },
       ],
     });
@@ -326,8 +333,13 @@ export class VaultChart extends PlatformChart {
         subject,
         labels,
         rules: [
-          { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['create', 'get', 'watch', 'list', 'update'] },
-          { apiGroups: [''], resources: ['configmaps'], verbs: ['delete'] },
+          // The leader writes the certificate to Secret vault-injector-certs and the followers read
+          // it (vault-k8s helper/cert/source_gen.go); the leader holds ConfigMap vault-k8s-leader
+          // for life (operator-lib's leader.Become, leader/leader.go).
+          { apiGroups: [''], resources: ['secrets'], resourceNames: [INJECTOR_CERT_SECRET], verbs: ['get', 'update'] },
+          { apiGroups: [''], resources: ['configmaps'], resourceNames: [INJECTOR_LEADER_CONFIGMAP], verbs: ['get', 'update', 'delete'] },
+          // Creating cannot be limited by name, nor can the followers' Secret informer (reviewed exception).
+          { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['create', 'watch', 'list'] },
           { apiGroups: [''], resources: ['pods'], verbs: ['get', 'patch', 'delete'] },
         ],
       });
