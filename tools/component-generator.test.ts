@@ -21,7 +21,8 @@ beforeAll(() => {
   mkdirSync(join(root, '.cache'), { recursive: true });
   symlinkSync(join(root, '.cache'), join(ws, '.cache'));
 }, 60_000);
-afterAll(() => rmSync(ws, { recursive: true, force: true }));
+// A whole workspace copy: removing it can take more than the default 10 s on a loaded machine.
+afterAll(() => rmSync(ws, { recursive: true, force: true }), 60_000);
 
 test('a generated component wired by one line renders, validates and passes lint and its tests', () => {
   const out = run('npx', ['nx', 'g', '@ml-platform/nx-plugin:component', 'demo', '--image', 'docker.io/traefik/whoami:v1.11.0', '--port', '8080', '--probePath', '/', '--no-interactive']);
