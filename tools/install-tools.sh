@@ -63,6 +63,23 @@ if [ ! -x "$tools/bin/promtool" ] || [ "$(cat "$tools/bin/.promtool.stamp" 2>/de
   echo "install-tools: promtool ready in $((SECONDS - started)) s" >&2
 fi
 
+# The log shipper's collector: the builder (ocb) generates a main package from
+# tools/otelcol/builder.yaml and compiles it; rebuilt when the manifest or the builder changes.
+install builder "$OTELCOL_BUILDER_MODULE" "$OTELCOL_BUILDER_VERSION"
+otelcol_stamp=$( (cat tools/otelcol/builder.yaml; echo "$OTELCOL_BUILDER_VERSION") | sha256sum | cut -d' ' -f1)
+if [ ! -x "$tools/bin/otelcol-logs" ] || [ "$(cat "$tools/bin/.otelcol-logs.stamp" 2>/dev/null)" != "$otelcol_stamp" ]; then
+  need_go
+  echo "install-tools: building the log shipper's collector with ocb (about 3 minutes on a cold cache)" >&2
+  started=$SECONDS
+  rm -rf "$tools/otelcol-build"
+  CGO_ENABLED=0 GOFLAGS=-buildvcs=false "$tools/bin/builder" --config tools/otelcol/builder.yaml --ldflags "-s -w" >"$tools/otelcol-build.log" 2>&1 ||
+    { tail -n 30 "$tools/otelcol-build.log" >&2; exit 1; }
+  mv "$tools/otelcol-build/otelcol-logs" "$tools/bin/otelcol-logs"
+  rm -rf "$tools/otelcol-build"
+  echo "$otelcol_stamp" >"$tools/bin/.otelcol-logs.stamp"
+  echo "install-tools: otelcol-logs ready in $((SECONDS - started)) s" >&2
+fi
+
 # Reading files out of Go module zips: the zip is enough (some of these modules need a newer Go
 # to build, not to be read).
 module_zip() { # module version -> path of the module zip in the Go module cache

@@ -151,6 +151,12 @@ describe('each planted defect is caught by the right layer', () => {
     ['two routes for one host', '10-platform/monitoring/httproute-prometheus.yaml', (o) => void (o.spec.hostnames[0] = 'mlflow.ml.prod.example.internal'), [
       { layer: 'access', rule: 'access/duplicate-host', field: 'spec.hostnames[0]', in: '30-apps/mlflow/httproute-mlflow.yaml' },
     ]],
+    ['log shipper option the collector does not know', '10-platform/log-shipper/configmap-log-shipper-config.yaml', replaceIn('config.yaml', 'start_at: beginning', 'start_at: beginning\n    begin_at: beginning'), [
+      { layer: 'logging', rule: 'logging/shipper-config', field: "data['config.yaml']" },
+    ]],
+    ['log shipper operator expression that does not compile', '10-platform/log-shipper/configmap-log-shipper-config.yaml', replaceIn('config.yaml', 'body matches "^\\\\s*\\\\{"', 'body matchez "^\\\\s*\\\\{"'), [
+      { layer: 'logging', rule: 'logging/shipper-config', field: "data['config.yaml']" },
+    ]],
     ['replicated workload without a PodDisruptionBudget', '30-apps/mlflow/poddisruptionbudget-mlflow.yaml', (o) => void (o.spec.selector.matchLabels['app.kubernetes.io/name'] = 'other'), [
       { layer: 'policy', rule: 'availability/pdb', field: 'spec.replicas', in: MLFLOW },
     ]],
@@ -159,13 +165,19 @@ describe('each planted defect is caught by the right layer', () => {
   test.each(cases)('%s', async (_name, file, edit, expected) => {
     // Defects inside configuration files (ConfigMap data) are invisible to the schema and policy
     // layers; the program that reads the file judges them, which keeps these cases fast.
-    const inConfigFiles = expected.every((e) => e.layer === 'monitoring' || e.layer === 'access');
+    const inConfigFiles = expected.every((e) => ['monitoring', 'access', 'logging'].includes(e.layer));
     const { failures, lines } = await plant(file, edit, {}, inConfigFiles ? [...new Set(expected.map((e) => e.layer as (typeof LAYERS)[number]))] : undefined);
     for (const { in: blamed, ...e } of expected) {
       expect(failures, lines.join('\n')).toContainEqual(expect.objectContaining({ ...e, cluster: 'prod', file: expect.stringContaining(blamed ?? file) }));
     }
     // Nothing else in the cluster is blamed.
     expect(failures.filter((f) => !f.file.endsWith(file) && !expected.some((e) => e.in && f.file.endsWith(e.in))), lines.join('\n')).toEqual([]);
+  });
+
+  test("a Secret cert-manager writes for a rendered Certificate exists; once no Certificate names it, its readers' references dangle", async () => {
+    const { failures, lines } = await plant('10-platform/logging/certificate-elasticsearch-tls.yaml', (o) => void (o.spec.secretName = 'elasticsearch-tls-renamed'), {}, ['references']);
+    const readers = failures.filter((f) => f.rule === 'references/secret' && f.message.includes("'elasticsearch-tls'")).map((f) => f.object.replace(/-[0-9a-f]{10}$/, ''));
+    expect(readers.sort(), lines.join('\n')).toEqual(['Deployment logging/elasticsearch-exporter', 'Deployment logging/kibana', 'Job logging/logging-setup', 'StatefulSet logging/elasticsearch']);
   });
 
   test('a notebook server KubeSpawner would create is judged like a rendered pod, for every profile', async () => {
@@ -338,7 +350,7 @@ describe('verdicts kept by content', () => {
     const own = join(scratch, 'cache-tools');
     // The installed tools, seen through a folder whose kubeconform build stamp says otherwise.
     const bin = mkdtempSync(join(scratch, 'bin-'));
-    for (const name of ['kubeconform', 'kubectl-validate', 'promtool', 'amtool', 'oauth2-proxy', '.kubectl-validate.version', '.promtool.stamp', '.amtool.version', '.oauth2-proxy.version']) symlinkSync(join(tools.bin, name), join(bin, name));
+    for (const name of ['kubeconform', 'kubectl-validate', 'promtool', 'amtool', 'oauth2-proxy', 'otelcol-logs', '.kubectl-validate.version', '.promtool.stamp', '.amtool.version', '.oauth2-proxy.version', '.otelcol-logs.stamp']) symlinkSync(join(tools.bin, name), join(bin, name));
     writeFileSync(join(bin, '.kubeconform.version'), 'another build');
     await validateManifests({ ...(await planted('', () => undefined)), cacheDir: own });
     const rebuilt = await validateManifests({ ...(await planted('', () => undefined)), tools: { ...tools, bin }, cacheDir: own });

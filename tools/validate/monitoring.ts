@@ -112,7 +112,10 @@ async function checkDashboards(group: ManifestDoc[], tools: MonitoringTools, cac
   const sources = configMaps(group, (k) => k === DATASOURCES);
   const known = new Set<string>(sources.flatMap((d) => ((parse(d.obj.data[DATASOURCES]) as Json)?.datasources ?? []).map((s: Json) => s.uid)));
   const queries: Query[] = [];
-  for (const doc of configMaps(group, (k) => k.endsWith('.json'))) {
+  // Dashboards are Grafana's: the ConfigMaps in the namespace of its datasources (other
+  // components keep JSON of their own in ConfigMaps, e.g. Elasticsearch's index template).
+  const grafanaNamespaces = new Set(sources.map((d) => d.obj.metadata?.namespace));
+  for (const doc of configMaps(group, (k) => k.endsWith('.json')).filter((d) => grafanaNamespaces.has(d.obj.metadata?.namespace))) {
     for (const [file, text] of Object.entries(doc.obj.data as Record<string, string>).filter(([k]) => k.endsWith('.json'))) {
       const at = `data['${file}']`;
       let dashboard: Json;

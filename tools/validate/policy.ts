@@ -2,7 +2,7 @@
 // platform's hardening rules, image pinning, plaintext Secrets, default deny, disruption budgets
 // and least-privilege RBAC. TypeScript rules, not Rego: they run in-process in milliseconds,
 // share the manifest model with the reference checks and report exact field paths.
-import { PodSecurityLevel, POD_SECURITY_EXCEPTIONS } from '@ml-platform/core';
+import { PodSecurityLevel, POD_SECURITY_EXCEPTIONS, rootAllowedIn } from '@ml-platform/core';
 import { describeObject, Failure, Json, ManifestDoc, podSpecOf, selects } from './model';
 
 type Emit = (rule: string, field: string, message: string, hint: string) => void;
@@ -85,7 +85,9 @@ function checkPod(doc: ManifestDoc, level: PodSecurityLevel, emit: Emit): void {
     }
     // The platform's own rules, beyond Pod Security.
     if (sc.readOnlyRootFilesystem !== true) emit('hardening/read-only-root', `${at}.securityContext.readOnlyRootFilesystem`, `container '${c.name}' has a writable root filesystem`, 'set readOnlyRootFilesystem: true and mount emptyDirs where the image writes');
-    if (!(sc.runAsUser ?? psc.runAsUser) || !(sc.runAsGroup ?? psc.runAsGroup)) emit('hardening/explicit-ids', `${at}.securityContext.runAsUser`, `container '${c.name}' has no explicit non-zero UID and GID`, 'set runAsUser and runAsGroup: images that default to root then fail under runAsNonRoot');
+    // Explicit IDs; 0 only where the namespace's exception says its pods run as root.
+    const explicit = (id: unknown) => typeof id === 'number' && (id !== 0 || rootAllowedIn(doc.obj.metadata?.namespace ?? ''));
+    if (!explicit(sc.runAsUser ?? psc.runAsUser) || !explicit(sc.runAsGroup ?? psc.runAsGroup)) emit('hardening/explicit-ids', `${at}.securityContext.runAsUser`, `container '${c.name}' has no explicit non-zero UID and GID`, 'set runAsUser and runAsGroup: images that default to root then fail under runAsNonRoot');
     for (const kind of ['requests', 'limits']) {
       for (const res of ['cpu', 'memory']) {
         if (c.resources?.[kind]?.[res] === undefined) emit('hardening/resources', `${at}.resources.${kind}.${res}`, `container '${c.name}' has no ${res} ${kind.slice(0, -1)}`, `set resources.${kind}.${res}`);

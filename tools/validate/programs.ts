@@ -27,16 +27,16 @@ function buildOf(binary: string): string | undefined {
 /**
  * Runs `binary` on the staged files in `cwd`, or takes its earlier result for the same build,
  * arguments and files. `build` names the program's build where no stamp beside it does (a Python
- * checker: its lockfile and sources).
+ * checker: its lockfile and sources); `env`, the only environment the program gets besides PATH.
  */
-export async function run(binary: string, args: string[], cwd: string, cache: ToolResults | undefined, build = buildOf(binary)): Promise<ToolResult> {
-  const key = digest(binary, build ?? '', JSON.stringify(args), ...readdirSync(cwd).sort().flatMap((f) => [f, readFileSync(join(cwd, f))]));
+export async function run(binary: string, args: string[], cwd: string, cache: ToolResults | undefined, build = buildOf(binary), env?: Readonly<Record<string, string>>): Promise<ToolResult> {
+  const key = digest(binary, build ?? '', JSON.stringify(args), JSON.stringify(env ?? {}), ...readdirSync(cwd).sort().flatMap((f) => [f, readFileSync(join(cwd, f))]));
   // A tool without a build stamp cannot be told from another: its results are not kept.
   const known = build ? cache?.get(key) : undefined;
   if (known) return known;
   let pending = running.get(key);
   if (!pending) {
-    pending = runProgram(binary, args, { cwd }).then((r) => ({
+    pending = runProgram(binary, args, { cwd, env: env && { PATH: process.env.PATH, ...env } }).then((r) => ({
       ok: r.status === 0,
       // Paths in the output name the staging folder, which differs per run: keep it relative.
       output: `${r.stdout}${r.stderr}`.split(`${cwd}/`).join(''),

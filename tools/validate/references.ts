@@ -20,6 +20,10 @@ const IMPLICIT = new Set(['ServiceAccount/default', 'ConfigMap/kube-root-ca.crt'
 export function checkReferences(docs: ManifestDoc[], external: ExternalObjects): Failure[] {
   const failures: Failure[] = [];
   const index = new Set(docs.map((d) => `${d.obj.kind}/${d.obj.metadata?.namespace ?? ''}/${d.obj.metadata?.name}`));
+  // cert-manager writes each rendered Certificate's key pair into the Secret it names.
+  for (const d of docs.filter((x) => x.obj.kind === 'Certificate' && String(x.obj.apiVersion).startsWith('cert-manager.io/') && x.obj.spec?.secretName)) {
+    index.add(`Secret/${d.obj.metadata?.namespace ?? ''}/${d.obj.spec.secretName}`);
+  }
   const exists = (kind: string, ns: string, name: string) => {
     if (IMPLICIT.has(`${kind}/${name}`)) return true;
     if (index.has(`${kind}/${ns}/${name}`)) return true;

@@ -9,6 +9,7 @@ import { platformRenderSpec } from '@ml-platform/platform';
 import { applyExceptions, loadExceptions } from './exceptions';
 import { Failure, loadManifests, ManifestDoc, yamlFiles, describeObject } from './model';
 import { checkAccess, checkSignInConfigs } from './access';
+import { checkShipperConfigs } from './logging';
 import { checkingCode, digest, ResultCache } from './cache';
 import { checkHubConfigs, hasHubConfigs, hubChecker } from './jupyterhub';
 import { templatedPods } from './templated-pods';
@@ -18,7 +19,7 @@ import { checkPolicy } from './policy';
 import { checkReferences, ExternalObjects, NO_EXTERNALS } from './references';
 import { DocumentChecker, Finding, kubeconform, kubectlValidate, located, missingTools, stagedObject, ToolPaths } from './tools';
 
-export const LAYERS = ['yaml', 'schema', 'api-schema', 'policy', 'references', 'access', 'monitoring', 'jupyterhub'] as const;
+export const LAYERS = ['yaml', 'schema', 'api-schema', 'policy', 'references', 'access', 'monitoring', 'jupyterhub', 'logging'] as const;
 
 /** What to validate and how. */
 export interface ValidateOptions {
@@ -193,6 +194,7 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   const documentLayers = checkers.flatMap((checker) => [...byVersion].map(([version, group]) => checkDocuments(checker, group, version, cache, limit)));
   const monitoringLayer = runs('monitoring') ? [...groups.values()].map((group) => limit(() => checkMonitoring(group, monitoring, programScope))) : [];
   const signInLayer = runs('access') ? [...groups.values()].map((group) => limit(() => checkSignInConfigs(group, join(options.tools.bin, 'oauth2-proxy'), programScope))) : [];
+  const loggingLayer = runs('logging') ? [...groups.values()].map((group) => limit(() => checkShipperConfigs(group, join(options.tools.bin, 'otelcol-logs'), programScope))) : [];
   for (const [cluster, group] of groups) {
     const { external } = facts.get(cluster) as ClusterFacts;
     if (runs('policy')) failures.push(...checkPolicy(group));
@@ -200,7 +202,7 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
     if (runs('references')) failures.push(...checkReferences(group, external));
   }
   const outcomes = await Promise.all(documentLayers);
-  for (const found of await Promise.all([...monitoringLayer, ...signInLayer])) failures.push(...found);
+  for (const found of await Promise.all([...monitoringLayer, ...signInLayer, ...loggingLayer])) failures.push(...found);
   for (const o of outcomes) failures.push(...o.failures);
   cache.save();
 

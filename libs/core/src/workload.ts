@@ -5,7 +5,7 @@ import { ImageRef } from './images';
 import { LabelKeys, workloadLabels, WorkloadIdentity } from './labels';
 import { MetricsEndpoint, MetricsScraping, scrapeAnnotations } from './monitoring';
 import { PodSelection, Protocol } from './network';
-import { podSecurityLevelFor, PodSecurityLevel } from './pod-security';
+import { podSecurityLevelFor, PodSecurityLevel, rootAllowedIn } from './pod-security';
 import { PlatformChart } from './platform-chart';
 import { SecretKeyRef, SecretRequirements } from './secrets';
 import { contentRevision, REVISION_ANNOTATION } from './revision';
@@ -204,7 +204,14 @@ const CONTAINER_SECURITY: k8s.SecurityContext = {
  * the platform's own rules (explicit non-root IDs, read-only root). Exported for pods another
  * program creates from a template the render writes (notebook servers, Spark executors).
  */
-export function restrictedSecurityContexts(user: number, group: number, fsGroup: number = group): { pod: k8s.PodSecurityContext; container: k8s.SecurityContext } {
+export function restrictedSecurityContexts(user: number, group: number, fsGroup: number = group, rootAllowed = false): { pod: k8s.PodSecurityContext; container: k8s.SecurityContext } {
+  if (user === 0 && group === 0 && rootAllowed) {
+    // An exception namespace's root pod: the same container hardening, only the identity differs.
+    return {
+      pod: { runAsUser: 0, runAsGroup: 0, seccompProfile: { type: 'RuntimeDefault' } },
+      container: { ...CONTAINER_SECURITY, runAsNonRoot: false, runAsUser: 0, runAsGroup: 0 },
+    };
+  }
   if (user === 0 || group === 0 || fsGroup === 0) throw new Error(`a pod would run as root (user ${user}, group ${group}, fsGroup ${fsGroup}); set non-zero IDs`);
   return {
     pod: { runAsNonRoot: true, runAsUser: user, runAsGroup: group, fsGroup, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
@@ -255,8 +262,9 @@ function volumeNameFor(path: string): string {
  * Secrets the containers read are recorded as requirements of the namespace.
  */
 export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { spec: k8s.PodSpec; annotations: Record<string, string>; usesVault: boolean } {
-  if (props.user === 0 || props.group === 0 || props.fsGroup === 0) {
-    throw new Error(`pod in '${chart.namespace}' would run as root (user ${props.user}, group ${props.group}); set a non-zero UID and GID`);
+  const root = props.user === 0 && props.group === 0 && props.fsGroup === undefined && rootAllowedIn(chart.namespace);
+  if (!root && (props.user === 0 || props.group === 0 || props.fsGroup === 0)) {
+    throw new Error(`pod in '${chart.namespace}' would run as root (user ${props.user}, group ${props.group}); set a non-zero UID and GID, or give the namespace an exception with runsAsRoot in POD_SECURITY_EXCEPTIONS (libs/core/src/pod-security.ts)`);
   }
   assertHostAccessAllowed(chart, props);
   const secrets = SecretRequirements.of(chart);
@@ -330,7 +338,7 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
       startupProbe: c.startupProbe,
       livenessProbe: c.livenessProbe,
       readinessProbe: c.readinessProbe,
-      securityContext: restrictedSecurityContexts(props.user, props.group, props.fsGroup).container,
+      securityContext: restrictedSecurityContexts(props.user, props.group, props.fsGroup, root).container,
       volumeMounts: mounts.length ? mounts : undefined,
     };
   };
@@ -373,7 +381,7 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
     dnsPolicy: props.host?.network ? 'ClusterFirstWithHostNet' : undefined,
     restartPolicy: props.restartPolicy,
     terminationGracePeriodSeconds: props.terminationGracePeriod?.toSeconds(),
-    securityContext: restrictedSecurityContexts(props.user, props.group, props.fsGroup).pod,
+    securityContext: restrictedSecurityContexts(props.user, props.group, props.fsGroup, root).pod,
     initContainers,
     containers,
     volumes: volumes.length ? volumes : undefined,

@@ -65,3 +65,15 @@ export const PIPELINES = { airflow: 'airflow', tasks: 'airflow-tasks', spark: 's
 
 /** Superset and the Dash apps as the platform renders them (libs/superset, libs/dash). */
 export const BI = { superset: 'superset', dash: 'dash' } as const;
+
+/** Central logging as the platform renders it (libs/logging): Elasticsearch, its exporter, the shipper on every node. */
+export const LOGGING = { namespace: 'logging', shipperNamespace: 'log-shipper', statefulset: 'elasticsearch', shipper: 'log-shipper' } as const;
+
+/** Share of each Elasticsearch node's data disk in use (elasticsearch_exporter's filesystem stats). */
+export const ES_DISK_USED = '1 - max by (namespace, cluster, name) (elasticsearch_filesystem_data_available_bytes)\n/ max by (namespace, cluster, name) (elasticsearch_filesystem_data_size_bytes)';
+
+/** Share of each Elasticsearch node's JVM heap in use. */
+export const ES_HEAP_USED = 'max by (namespace, cluster, name) (elasticsearch_jvm_memory_used_bytes{area="heap"})\n/ max by (namespace, cluster, name) (elasticsearch_jvm_memory_max_bytes{area="heap"})';
+
+/** Share of each shipper's disk queue in use (the collector's exporterhelper metrics). */
+export const SHIPPER_QUEUE_USED = `max by (namespace, pod, node) (otelcol_exporter_queue_size{job="${LOGGING.shipper}", exporter="elasticsearch"})\n/ max by (namespace, pod, node) (otelcol_exporter_queue_capacity{job="${LOGGING.shipper}", exporter="elasticsearch"})`;

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { LabelKeys, loadClusterConfig, REVISION_ANNOTATION, RenderedObject, renderInMemory } from '@ml-platform/core';
+import { LabelKeys, loadClusterConfig, REVISION_ANNOTATION, RenderedObject, renderInMemory, rootAllowedIn } from '@ml-platform/core';
 import { clusterConfigSchema, clusterJsonSchema, platformRenderSpec } from './platform';
 import { configErrorsAfter } from './testing';
 
@@ -20,7 +20,7 @@ function render(cluster: string) {
 const rendered = Object.fromEntries(clusters.map((c) => [c, render(c)]));
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
 /** The oauth2-proxy in front of each UI without sign-in of its own. */
-const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'dash-churn-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'predict-churn-oauth2-proxy', 'prometheus-oauth2-proxy', 'spark-history-oauth2-proxy', 'tensorboard-oauth2-proxy'];
+const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'dash-churn-oauth2-proxy', 'kibana-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'predict-churn-oauth2-proxy', 'prometheus-oauth2-proxy', 'spark-history-oauth2-proxy', 'tensorboard-oauth2-proxy'];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const podSpecOf = (o: RenderedObject): any => o.manifest.spec.template.spec;
 const find = (cluster: string, kind: string, name: string, namespace?: string) => {
@@ -50,9 +50,14 @@ describe.each(clusters)('cluster %s', (cluster) => {
     for (const w of workloads) {
       const pod = podSpecOf(w);
       const where = `${w.path}`;
-      expect(pod.securityContext, where).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-      expect(pod.securityContext.runAsUser, where).toBeGreaterThan(0);
-      expect(pod.securityContext.runAsGroup, where).toBeGreaterThan(0);
+      const root = rootAllowedIn(w.namespace ?? '');
+      if (root) {
+        expect(pod.securityContext, where).toEqual({ runAsUser: 0, runAsGroup: 0, seccompProfile: { type: 'RuntimeDefault' } });
+      } else {
+        expect(pod.securityContext, where).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+        expect(pod.securityContext.runAsUser, where).toBeGreaterThan(0);
+        expect(pod.securityContext.runAsGroup, where).toBeGreaterThan(0);
+      }
       // A token only for workloads that talk to the API, under their own, bound ServiceAccount.
       if (pod.automountServiceAccountToken !== false) {
         expect(pod.serviceAccountName, where).toBeTruthy();
@@ -61,11 +66,12 @@ describe.each(clusters)('cluster %s', (cluster) => {
       }
       for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
         const at = `${where} container ${c.name}`;
+        // Root only where the namespace's Pod Security exception says so (the log shipper), still without capabilities.
         expect(c.securityContext, at).toMatchObject({
           allowPrivilegeEscalation: false,
           privileged: false,
           readOnlyRootFilesystem: true,
-          runAsNonRoot: true,
+          runAsNonRoot: !root,
           capabilities: { drop: ['ALL'] },
           seccompProfile: { type: 'RuntimeDefault' },
         });
@@ -95,11 +101,11 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const withGateway = routing.api === 'gateway' ? ['gateway'] : [];
     const jupyterhub = ['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users', 'tensorboard'];
     const spark = ['spark', 'spark-history', 'airflow', 'airflow-tasks', 'redis', 'superset', 'dash'];
-    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', 'serving', ...jupyterhub, ...spark, ...withVault, ...withGateway].sort());
+    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', 'serving', 'logging', 'log-shipper', ...jupyterhub, ...spark, ...withVault, ...withGateway].sort());
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
-      // node-exporter is the one named exception (POD_SECURITY_EXCEPTIONS): it reads the host.
-      const level = ns === 'node-exporter' ? 'privileged' : 'restricted';
+      // node-exporter and the log shipper are the named exceptions (POD_SECURITY_EXCEPTIONS): they read the host.
+      const level = ['node-exporter', 'log-shipper'].includes(ns) ? 'privileged' : 'restricted';
       for (const mode of ['enforce', 'audit', 'warn']) {
         expect(labels[`pod-security.kubernetes.io/${mode}`]).toBe(level);
         expect(labels[`pod-security.kubernetes.io/${mode}-version`]).toBe(`v${kubernetesVersion}`);
@@ -254,14 +260,15 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const scraped = workloads.filter((w) => annotationsOf(w)['prometheus.io/scrape'] === 'true');
     const withVault = cluster === 'dev' ? [] : ['vault'];
     expect(scraped.map((w) => w.name).sort()).toEqual(
-      ['airflow-dag-processor', 'airflow-statsd', 'alertmanager', 'dash-churn', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'minio', 'mlflow', 'node-exporter', 'postgres', 'predict-churn', 'proxy', 'redis', 'superset-statsd', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
+      ['airflow-dag-processor', 'airflow-statsd', 'alertmanager', 'dash-churn', 'elasticsearch-exporter', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'log-shipper', 'minio', 'mlflow', 'node-exporter', 'postgres', 'predict-churn', 'proxy', 'redis', 'superset-statsd', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
     );
     // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape;
     // TensorBoard and Spark's history server have no metrics (their sign-in proxies' and
     // kube-state-metrics' watch them); Airflow's components send theirs to its StatsD exporter
     // (its dag-processor is scraped for its git-sync sidecar's), and so do Superset's.
+    // Elasticsearch is read by its exporter; Kibana by its sign-in proxy's and kube-state-metrics'.
     const unscraped = workloads.filter((w) => !scraped.includes(w) && w.kind !== 'Job').map((w) => w.name);
-    expect(unscraped.sort()).toEqual(['airflow-api-server', 'airflow-scheduler', 'airflow-triggerer', 'prometheus', 'spark-history', 'superset-beat', 'superset-web', 'superset-worker', 'tensorboard', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
+    expect(unscraped.sort()).toEqual(['airflow-api-server', 'airflow-scheduler', 'airflow-triggerer', 'elasticsearch', 'kibana', 'prometheus', 'spark-history', 'superset-beat', 'superset-web', 'superset-worker', 'tensorboard', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
     for (const w of scraped) {
       const port = Number(annotationsOf(w)['prometheus.io/port']);
       const pod = podSpecOf(w);
@@ -341,6 +348,8 @@ describe('a cluster switched to secrets.backend: vault', () => {
   // Nor can the pods Spark and Airflow's executor create from their templates.
   raw.components.spark.enabled = false;
   raw.components.airflow.enabled = false;
+  // The log shipper signs in to the Kubernetes API with a ServiceAccount of its own, which the Vault agent cannot use yet.
+  raw.components.logging.enabled = false;
   // Superset and the Dash apps read the analytics database, which Airflow no longer writes here.
   raw.components.postgres.analytics = { writers: [], readers: ['superset', 'dash'] };
   raw.components.serving.models[0].consumers.notebooks = false;

@@ -8,6 +8,7 @@ import { DashChart, dashComponent } from '@ml-platform/dash';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platform/flux';
 import { GitlabAgentChart, gitlabAgentComponent } from '@ml-platform/gitlab-agent';
 import { JupyterHubChart, jupyterhubComponent } from '@ml-platform/jupyterhub';
+import { LoggingChart, loggingComponent, LogShipperChart } from '@ml-platform/logging';
 import { MinioChart, minioComponent, MinioMode } from '@ml-platform/minio';
 import { MlflowChart, mlflowComponent } from '@ml-platform/mlflow';
 import { MonitoringChart, monitoringComponent, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
@@ -24,7 +25,7 @@ import { VaultChart, vaultComponent } from '@ml-platform/vault';
  * its library plus one entry here; one that uses other components' handles is also wired below
  * in `composePlatform`.
  */
-export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, redisComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, sparkComponent, airflowComponent, supersetComponent, dashComponent, servingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
+export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, redisComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, sparkComponent, airflowComponent, supersetComponent, dashComponent, servingComponent, loggingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
 
 /** The `components` section of cluster.yaml: one entry per component library. */
 export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
@@ -150,6 +151,16 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
       ctx.addIssue({ code: 'custom', path: ['access', ui, 'editors'], message: `expected no editors: ${ui} has no editor role (only ${[...withEditors].join(', ')} has); use users or admins` });
     }
   }
+  const logging = config.components.logging;
+  if (logging?.enabled && !config.routing.tls.clusterIssuer) {
+    ctx.addIssue({ code: 'custom', path: ['routing', 'tls', 'clusterIssuer'], message: "expected the cluster's internal CA as a cert-manager ClusterIssuer while components.logging is enabled: it signs Elasticsearch's certificate, and every client trusts it" });
+  }
+  if (logging?.enabled && config.secrets.backend === 'vault') {
+    ctx.addIssue({ code: 'custom', path: ['secrets', 'backend'], message: "expected sops while components.logging is enabled: the log shipper reads pod metadata from the Kubernetes API with a ServiceAccount of its own, and the Vault agent signs pods in as vault-auth" });
+  }
+  if (logging?.enabled && logging.snapshots && !minio.enabled) {
+    ctx.addIssue({ code: 'custom', path: ['components', 'logging', 'snapshots'], message: 'expected no snapshots while components.minio.enabled is false (the snapshot repository is a MinIO bucket)' });
+  }
   if (serving?.enabled && !mlflow.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'serving', 'enabled'], message: 'expected false while components.mlflow.enabled is false (model services load their models from its registry)' });
   }
@@ -191,6 +202,7 @@ function gitlabSignIn(config: ClusterConfig, ui: string): GitLabSignIn {
 export function composePlatform(app: App, config: ClusterConfig, context: PlatformContext): void {
   const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, jupyterhub: hubConfig, tensorboard: boardConfig, spark: sparkConfig, airflow: airflowConfig, superset: supersetConfig, vault: vaultConfig } = config.components;
   const withBoard = hubConfig?.enabled && boardConfig?.enabled;
+  const loggingConfig = config.components.logging;
   // The shared datasets bucket: notebooks and jobs read and write it, each with a key of its own.
   const [datasetsOwner, ...datasetsWriters] = [hubConfig, sparkConfig, airflowConfig].flatMap((c, i) => (c?.enabled ? [['jupyterhub', 'spark', 'airflow'][i]] : []));
   // Every UI gets its host, TLS and GitLab sign-in here, as the charts below hand them over.
@@ -243,6 +255,8 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
           ...(sparkConfig?.enabled ? [{ name: 'spark-events', consumer: 'spark', writers: ['spark-history'] }, { name: 'spark-uploads', consumer: 'spark' }] : []),
           // Airflow keeps task logs; its tasks read and write the datasets with the same key.
           ...(airflowConfig?.enabled ? [{ name: 'airflow-logs', consumer: 'airflow' }] : []),
+          // Elasticsearch's snapshot repository.
+          ...(loggingConfig?.enabled && loggingConfig.snapshots ? [{ name: 'elasticsearch-snapshots', consumer: 'logging' }] : []),
         ],
         consoleHost: host('minio-console'),
       })
@@ -380,6 +394,21 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
   if (servingConfig?.enabled && mlflow) {
     const serving = new ServingChart(app, 'serving', { context, models: servingConfig.models, mlflow: mlflow.endpoint, notebooks: hub?.notebooks.servers });
     for (const api of serving.services.values()) access.expose(serving, api.webUi);
+  }
+
+  const clusterIssuer = config.routing.tls.clusterIssuer;
+  if (loggingConfig?.enabled && clusterIssuer) {
+    const { elasticsearch: es, kibana, shipper, snapshots } = loggingConfig;
+    const logging = new LoggingChart(app, 'logging', {
+      context,
+      retentionDays: loggingConfig.retention,
+      elasticsearch: { replicas: es.replicas, indexReplicas: es.indexReplicas, heap: es.heap, storageSize: es.storage.size, storageClass: es.storage.storageClass, resources: es.resources, mmap: es.mmap === 'nodeSysctl' },
+      kibana: { replicas: kibana.replicas, resources: kibana.resources, externalHost: host('kibana') },
+      clusterIssuer,
+      snapshots: snapshots && minio ? { bucket: minio.bucket('elasticsearch-snapshots'), schedule: snapshots.schedule, retentionDays: snapshots.retention } : undefined,
+    });
+    access.expose(logging, logging.webUi);
+    new LogShipperChart(app, 'log-shipper', { context, elasticsearch: logging.endpoint, clusterIssuer, bufferSize: shipper.buffer.size, resources: shipper.resources });
   }
 
   // After every chart that declares a watched model: the monitoring stack renders their rules.

@@ -3,6 +3,7 @@ import { MODEL_RULE_GROUPS } from './model-rules';
 import { AIRFLOW_ALERTS } from './pipeline-alerts';
 import { REDIS_ALERTS } from './redis-alerts';
 import { DASH_ALERTS, SUPERSET_ALERTS } from './bi-alerts';
+import { LOGGING_ALERTS } from './logging-alerts';
 import { AlertRule, httpServiceAlerts, RuleGroup } from './rule';
 
 const kubernetes: AlertRule[] = [
@@ -296,5 +297,6 @@ export const PLATFORM_RULE_GROUPS: RuleGroup[] = [
   { name: 'redis', rules: REDIS_ALERTS },
   { name: 'superset', rules: SUPERSET_ALERTS },
   { name: 'dash', rules: DASH_ALERTS },
+  { name: 'logging', rules: LOGGING_ALERTS },
   ...MODEL_RULE_GROUPS,
 ];

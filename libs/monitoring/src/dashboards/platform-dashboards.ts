@@ -3,6 +3,7 @@ import { dashboard, PanelSpec, stat, timeseries } from './builder';
 import { podResources } from './panels';
 import { AIRFLOW_DASHBOARD, SPARK_DASHBOARD } from './pipeline-dashboards';
 import { REDIS_DASHBOARD } from './redis-dashboard';
+import { LOGGING_DASHBOARD } from './logging-dashboard';
 import { DASH_DASHBOARD, SUPERSET_DASHBOARD } from './bi-dashboard';
 
 const W = '$__rate_interval';
@@ -198,4 +199,5 @@ export const PLATFORM_DASHBOARDS: Readonly<Record<string, object>> = {
   'redis.json': REDIS_DASHBOARD,
   'superset.json': SUPERSET_DASHBOARD,
   'dash-apps.json': DASH_DASHBOARD,
+  'logging.json': LOGGING_DASHBOARD,
 };
