@@ -85,6 +85,10 @@ describe('broken cluster.yaml', () => {
     ['GitLab CA ConfigMap that nothing provides', devConfig.replace(/( {4}clientId: \w+\n)/, '$1    caConfigMap: gitlab-ca\n'), /sso\.gitlab\.caConfigMap: expected 'gitlab-ca' under external\.configMaps too/],
     ['existing TLS Secret that nothing provides', devConfig.replace('    clusterIssuer: platform-ca\n', '    secretName: wildcard-tls\n'), /routing\.tls\.secretName: expected 'wildcard-tls' under external\.secrets too: a TLS certificate is issued outside the render, never generated/],
     ['TLS from two sources', devConfig.replace('    clusterIssuer: platform-ca\n', '    clusterIssuer: platform-ca\n    secretName: wildcard-tls\n'), /routing\.tls: expected exactly one of clusterIssuer and secretName/],
+    ['log retention under a day', devConfig.replace('    retention: 7\n', '    retention: 0\n'), /components\.logging\.retention: expected at least 1 day, found 0: log retention is counted in whole days/],
+    ['replica shards one Elasticsearch node cannot hold', devConfig.replace('      replicas: 1\n      heap: 768Mi', '      replicas: 1\n      indexReplicas: 1\n      heap: 768Mi'), /components\.logging\.elasticsearch\.indexReplicas: expected at most 0 with 1 node, found 1: a replica shard is never placed on its primary's node/],
+    ['a shipper buffer larger than its volume', devConfig.replace('        size: 512Mi\n        volume: 2Gi', '        size: 3Gi\n        volume: 2Gi'), /components\.logging\.shipper\.buffer\.size: expected at most half of shipper\.buffer\.volume \(2Gi\), found 3Gi/],
+    ['logging without the internal CA', devConfig.replace('    clusterIssuer: platform-ca\n', '    secretName: wildcard-tls\n').replace('  secrets:\n    - gitlab-agent-token\n', '  secrets:\n    - wildcard-tls\n    - gitlab-agent-token\n'), /routing\.tls\.clusterIssuer: expected the cluster's internal CA as a cert-manager ClusterIssuer while components\.logging is enabled/],
     ['wrong cluster name', devConfig.replace('name: dev', 'name: prod'), /name: expected "dev" \(the cluster's folder and app\), found the string "prod"/],
   ];
 

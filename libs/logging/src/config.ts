@@ -5,9 +5,9 @@ import { quantity, quantityValue, replicas, resources as resourcesSchema, storag
 export const MMAP_MODES = ['off', 'nodeSysctl'] as const;
 
 const days = (what: string) =>
-  z
-    .int({ error: `expected a whole number of days for ${what}` })
-    .min(1, { error: (issue) => `expected at least 1 day, found ${String(issue.input)}: ${what} is counted in whole days` });
+  z.int({ error: `expected a whole number of days for ${what}` }).superRefine((value, ctx) => {
+    if (value < 1) ctx.addIssue({ code: 'custom', message: `expected at least 1 day, found ${value}: ${what} is counted in whole days` });
+  });
 
 /** The `components.logging` section of cluster.yaml. */
 export const loggingConfigSchema = z
