@@ -80,7 +80,7 @@ export class LoggingChart extends PlatformChart {
             name: 'exporter',
             image: exporterImage,
             command: ['/bin/elasticsearch_exporter'],
-            args: [`--es.uri=${endpoint.url('https')}`, `--es.ca=${ES_CERTS_DIR}/ca.crt`, '--es.all', '--es.timeout=10s', `--web.listen-address=:${EXPORTER_PORT}`],
+            args: [`--es.uri=${endpoint.url('https')}`, `--es.ca=${ES_CERTS_DIR}/ca.crt`, '--es.all', '--es.timeout=10s', `--web.listen-address=:${EXPORTER_PORT}`, '--log.format=json'],
             // The exporter reads its credentials from these two variables only.
             env: { ES_USERNAME: EnvValue.fromValue('elasticsearch-exporter'), ES_PASSWORD: EnvValue.fromSecret(EXPORTER_PASSWORD) },
             ports: [{ name: 'metrics', number: EXPORTER_PORT }],

@@ -193,7 +193,8 @@ export class MinioChart extends PlatformChart {
             name: 'minio',
             image,
             command: ['minio'],
-            args: ['server', server, '--address', `:${API_PORT}`, '--console-address', `:${CONSOLE_PORT}`],
+            // --json: the server's log as JSON lines, for the log shipper.
+            args: ['server', server, '--address', `:${API_PORT}`, '--console-address', `:${CONSOLE_PORT}`, '--json'],
             env: {
               MINIO_ROOT_USER: EnvValue.fromSecret(this.rootUser),
               MINIO_ROOT_PASSWORD: EnvValue.fromSecret(this.rootPassword),

@@ -210,6 +210,7 @@ export class Alertmanager extends Construct {
               `--config.file=${CONFIG_DIR}/alertmanager.yml`,
               `--storage.path=${DATA_DIR}`,
               `--web.listen-address=:${ALERTMANAGER_PORT}`,
+              '--log.format=json',
               ...(props.externalUrl ? [`--web.external-url=${props.externalUrl}`] : []),
               ...clusterArgs,
             ],

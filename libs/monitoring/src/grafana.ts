@@ -100,6 +100,8 @@ function grafanaIni(rootUrl: string, signIn?: GitLabSignIn): string {
     analytics: { reporting_enabled: false, check_for_updates: false, check_for_plugin_updates: false },
     plugins: { preinstall_disabled: true },
     log: { mode: 'console' },
+    // JSON lines, so the log shipper turns them into fields.
+    'log.console': { format: 'json' },
     security: { disable_gravatar: true },
     users: { allow_sign_up: false, allow_org_create: false },
     // With GitLab sign-in, the form (the admin Secret) is hidden; the API still takes it.

@@ -44,6 +44,8 @@ describe('Prometheus', () => {
       '--config.file=/etc/prometheus/prometheus.yml',
       '--storage.tsdb.path=/prometheus',
       '--web.enable-lifecycle',
+      // JSON lines for the log shipper.
+      '--log.format=json',
       '--web.listen-address=:9090',
       // Links in alerts and in the UI point where people reach it.
       '--web.external-url=https://prometheus.ml.edge.internal/',

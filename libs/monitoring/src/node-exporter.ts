@@ -41,6 +41,7 @@ export class NodeExporterChart extends PlatformChart {
               '--path.rootfs=/host/root',
               '--path.udev.data=/host/root/run/udev/data',
               `--web.listen-address=[$(HOST_IP)]:${NODE_EXPORTER_PORT}`,
+              '--log.format=json',
               // Container and pod mounts are the kubelet's business (cAdvisor reports them).
               '--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run/containerd/.+|var/lib/docker/.+|var/lib/kubelet/.+)($|/)',
             ],

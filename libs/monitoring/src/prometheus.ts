@@ -158,6 +158,8 @@ export class Prometheus extends Construct {
               `--config.file=${CONFIG_DIR}/prometheus.yml`,
               `--storage.tsdb.path=${DATA_DIR}`,
               '--web.enable-lifecycle',
+              // JSON lines, so the log shipper turns them into fields.
+              '--log.format=json',
               `--web.listen-address=:${PROMETHEUS_PORT}`,
               ...(props.externalUrl ? [`--web.external-url=${props.externalUrl}`] : []),
             ],

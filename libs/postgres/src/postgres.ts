@@ -157,7 +157,7 @@ export class PostgresChart extends PlatformChart {
             name: 'postgres-exporter',
             image: exporterImage,
             command: ['/bin/postgres_exporter'],
-            args: [`--web.listen-address=:${EXPORTER_PORT}`],
+            args: [`--web.listen-address=:${EXPORTER_PORT}`, '--log.format=json'],
             env: {
               DATA_SOURCE_URI: EnvValue.fromValue(`127.0.0.1:${PORT}/postgres?sslmode=disable`),
               DATA_SOURCE_USER: EnvValue.fromValue(EXPORTER_ROLE),

@@ -172,6 +172,7 @@ export class RedisChart extends PlatformChart {
               REDIS_ADDR: EnvValue.fromValue(`redis://127.0.0.1:${PORT}`),
               REDIS_PASSWORD: EnvValue.fromSecret(this.password),
               REDIS_EXPORTER_WEB_LISTEN_ADDRESS: EnvValue.fromValue(`:${EXPORTER_PORT}`),
+              REDIS_EXPORTER_LOG_FORMAT: EnvValue.fromValue('json'),
               ...(queues.length > 0 ? { REDIS_EXPORTER_CHECK_SINGLE_KEYS: EnvValue.fromValue(queues.join(',')) } : {}),
             },
             ports: [{ name: 'metrics', number: EXPORTER_PORT }],

@@ -72,7 +72,7 @@ const DEFAULT_SYNC_RESOURCES: ResourceSpec = { requests: { cpu: '10m', memory: '
 export const SYNC_SCRIPT = [
   'set -u',
   'while true; do',
-  '  if rclone sync "$SYNC_SOURCE" "$SYNC_TARGET" --fast-list; then touch "$HEARTBEAT"; fi',
+  '  if rclone sync "$SYNC_SOURCE" "$SYNC_TARGET" --fast-list --use-json-log; then touch "$HEARTBEAT"; fi',
   '  sleep "$SYNC_INTERVAL"',
   'done',
 ].join('\n');

@@ -102,6 +102,8 @@ export class VaultChart extends PlatformChart {
       'ui            = true',
       '# Integrated storage: HashiCorp recommends disabling mlock with Raft.',
       'disable_mlock = true',
+      '# JSON lines on stderr, for the log shipper.',
+      'log_format    = "json"',
       'listener "tcp" {',
       `  address         = "[::]:${API_PORT}"`,
       `  cluster_address = "[::]:${CLUSTER_PORT}"`,
@@ -262,13 +264,14 @@ export class VaultChart extends PlatformChart {
             env: {
               AGENT_INJECT_LISTEN: EnvValue.fromValue(`:${INJECTOR_PORT}`),
               AGENT_INJECT_LOG_LEVEL: EnvValue.fromValue('info'),
+              // JSON lines, for the log shipper.
+              AGENT_INJECT_LOG_FORMAT: EnvValue.fromValue('json'),
               AGENT_INJECT_VAULT_ADDR: EnvValue.fromValue(this.api.url(this.scheme)),
               AGENT_INJECT_VAULT_AUTH_PATH: EnvValue.fromValue('auth/kubernetes'),
               AGENT_INJECT_VAULT_IMAGE: EnvValue.fromValue(this.context.images.image(VAULT_IMAGE).reference),
               // The injector keeps its own serving certificate and patches the webhook's caBundle.
               AGENT_INJECT_TLS_AUTO: EnvValue.fromValue(webhookName),
               AGENT_INJECT_TLS_AUTO_HOSTS: EnvValue.fromValue(hosts.join(',')),
-              AGENT_INJECT_LOG_FORMAT: EnvValue.fromValue('standard'),
               AGENT_INJECT_REVOKE_ON_SHUTDOWN: EnvValue.fromValue('false'),
               AGENT_INJECT_CPU_REQUEST: EnvValue.fromValue('50m'),
               AGENT_INJECT_CPU_LIMIT: EnvValue.fromValue('200m'),
