@@ -61,6 +61,16 @@ export const ES_TLS_SECRET = 'elasticsearch-tls';
 
 const DEFAULT_RESOURCES: ResourceSpec = { requests: { cpu: '500m', memory: '2Gi' }, limits: { cpu: '2', memory: '2Gi' } };
 
+/** A volume with only `ca.crt` of `secretName`: what a client of Elasticsearch trusts, without the key beside it. */
+export function caVolume(name: string, secretName: string): k8s.Volume {
+  return { name, secret: { secretName, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } };
+}
+
+/** A shell line writing a curl config that signs in as elastic, so the password is in no argument list. */
+export function elasticCurlConfig(passwordFile: string): string {
+  return `printf 'user = "elastic:%s"\\n' "$(cat ${passwordFile})"`;
+}
+
 /** The elastic superuser's password: the bootstrap password the setup Job signs in with. */
 export const ELASTIC_PASSWORD = SecretKeyRef.of('elasticsearch-elastic', 'password', 'Password of the Elasticsearch superuser elastic (the bootstrap password; only the setup Job uses it)');
 
@@ -182,7 +192,7 @@ export class Elasticsearch extends Construct {
     // Ready once this node is in a cluster with an elected master; the password goes to curl on stdin.
     const health = [
       'set -eu',
-      `printf 'user = "elastic:%s"\\n' "$(cat ${passwordFile})" |`,
+      `${elasticCurlConfig(passwordFile)} |`,
       `  curl --silent --fail --max-time 4 --config - --cacert ${ES_CERTS_DIR}/ca.crt "https://127.0.0.1:${HTTP_PORT}/_cluster/health?local=true" > /dev/null`,
     ].join('\n');
     const tcp = (port: number): k8s.Probe => ({ tcpSocket: { port: k8s.IntOrString.fromNumber(port) } });

@@ -18,6 +18,7 @@ import {
   WebUi,
   workloadLabels,
 } from '@ml-platform/core';
+import { caVolume } from './elasticsearch';
 import { KIBANA_IMAGE } from './images';
 
 /** Properties for `Kibana`. */
@@ -109,7 +110,7 @@ export class Kibana extends Construct {
         volumes: [
           { name: 'platform-files', configMap: { name: configMap } },
           { name: 'config', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
-          { name: 'ca', secret: { secretName: props.caSecret, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } },
+          caVolume('ca', props.caSecret),
         ],
         // The image's config folder (node.options, the keystore Kibana may create) made writable, with our kibana.yml.
         initContainers: [

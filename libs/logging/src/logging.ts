@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { allowFlow, EnvValue, Layer, PlatformChart, PlatformContext, PlatformDeployment, PodSelection, ResourceSpec, S3Bucket, SecretKeyRef, ServiceEndpoint, WebUi } from '@ml-platform/core';
-import { Elasticsearch, ES_CERTS_DIR } from './elasticsearch';
+import { caVolume, Elasticsearch, ES_CERTS_DIR } from './elasticsearch';
 import { ELASTICSEARCH_EXPORTER_IMAGE } from './images';
 import { Kibana } from './kibana';
 import { LoggingSetup } from './setup';
@@ -74,7 +74,7 @@ export class LoggingChart extends PlatformChart {
       pod: {
         user: 65534,
         group: 65534,
-        volumes: [{ name: 'ca', secret: { secretName: this.elasticsearch.tlsSecret, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } }],
+        volumes: [caVolume('ca', this.elasticsearch.tlsSecret)],
         containers: [
           {
             name: 'exporter',

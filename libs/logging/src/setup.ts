@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { allowFlow, EnvValue, PlatformChart, PlatformJob, PodSelection, SecretKeyRef, secretFilePath, ServiceEndpoint, workloadLabels } from '@ml-platform/core';
-import { ES_CERTS_DIR, ELASTIC_PASSWORD } from './elasticsearch';
+import { caVolume, elasticCurlConfig, ES_CERTS_DIR, ELASTIC_PASSWORD } from './elasticsearch';
 import { ELASTICSEARCH_IMAGE } from './images';
 import { elasticsearchRoles, indexTemplate, INDEX_TEMPLATE, LIFECYCLE_POLICY, lifecyclePolicy, LOGS_DATA_VIEW, LOGS_VIEWER_ROLE, SNAPSHOT_POLICY, snapshotPolicy } from './index-setup';
 import { KIBANA_SYSTEM_PASSWORD, LOGS_VIEWER_PASSWORD, LOGS_VIEWER_USER } from './kibana';
@@ -68,7 +68,7 @@ export class LoggingSetup extends Construct {
       'set -eu',
       'umask 077',
       // Credentials go to curl in a config file, never on its command line.
-      `printf 'user = "elastic:%s"\\n' "$(cat ${file(ELASTIC_PASSWORD)})" > /tmp/elastic.curlrc`,
+      `${elasticCurlConfig(file(ELASTIC_PASSWORD))} > /tmp/elastic.curlrc`,
       `es() { curl --silent --show-error --fail-with-body --config /tmp/elastic.curlrc --cacert ${ES_CERTS_DIR}/ca.crt -H 'Content-Type: application/json' "$@"; echo; }`,
       `kb() { curl --silent --show-error --fail-with-body --config /tmp/elastic.curlrc -H 'kbn-xsrf: true' -H 'Content-Type: application/json' "$@"; echo; }`,
       `ES=${props.elasticsearch.url('https')}`,
@@ -103,7 +103,7 @@ export class LoggingSetup extends Construct {
         group: 1000,
         volumes: [
           { name: 'files', configMap: { name: configMap } },
-          { name: 'ca', secret: { secretName: props.caSecret, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } },
+          caVolume('ca', props.caSecret),
         ],
         containers: [
           {

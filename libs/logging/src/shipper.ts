@@ -20,6 +20,7 @@ import {
   ServiceEndpoint,
   workloadLabels,
 } from '@ml-platform/core';
+import { caVolume } from './elasticsearch';
 import { OTEL_COLLECTOR_IMAGE } from './images';
 import { LOG_DATA_STREAM } from './index-setup';
 import { LOG_SHIPPER_PASSWORD, LOG_SHIPPER_USER } from './logging';
@@ -124,7 +125,7 @@ export class LogShipperChart extends PlatformChart {
         // Time to hand the queue to disk; a batch cut off here is sent again after the restart.
         volumes: [
           { name: 'config', configMap: { name: configMap } },
-          { name: 'ca', secret: { secretName: caSecret, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } },
+          caVolume('ca', caSecret),
           { name: 'pod-logs', hostPath: { path: POD_LOGS, type: 'Directory' } },
           { name: 'state', hostPath: { path: SHIPPER_STATE, type: 'DirectoryOrCreate' } },
         ],
