@@ -97,6 +97,25 @@ export interface PlatformContextProps {
    * @default - none: the cluster has no GPUs
    */
   readonly gpuNodes?: GpuNodes;
+  /**
+   * The cluster's nodes and zones, for spreading quorum members.
+   *
+   * @default - undeclared: quorum members are spread where possible (soft)
+   */
+  readonly topology?: ClusterTopology;
+}
+
+/** How many nodes (and zones) a cluster schedules on, and how quorum members are spread over them (cluster.yaml `topology`). */
+export interface ClusterTopology {
+  /** Schedulable nodes. */
+  readonly nodes: number;
+  /** Zones the nodes are in (their `topology.kubernetes.io/zone` label), when the cluster declares them. */
+  readonly zones?: number;
+  /**
+   * `hard`: members of a quorum never share a node (or, with zones, crowd one zone); a member
+   * that cannot be placed waits. `soft`: spread where possible.
+   */
+  readonly quorumSpread: 'hard' | 'soft';
 }
 
 /** Facts about the cluster being rendered that every chart needs. */
@@ -111,6 +130,7 @@ export class PlatformContext {
   public readonly apiServer?: ApiServerEndpoints;
   public readonly nodes?: NodeAddresses;
   public readonly gpuNodes?: GpuNodes;
+  public readonly topology?: ClusterTopology;
   private readonly secretVersions: Readonly<Record<string, string>>;
   private readonly externalSecrets: ReadonlySet<string>;
   private vaultDelivery?: VaultDelivery;
@@ -126,6 +146,7 @@ export class PlatformContext {
     this.apiServer = props.apiServer;
     this.nodes = props.nodes;
     this.gpuNodes = props.gpuNodes;
+    this.topology = props.topology;
     this.secretVersions = props.secretVersions ?? {};
     this.externalSecrets = new Set(props.externalSecrets ?? []);
   }

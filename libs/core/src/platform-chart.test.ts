@@ -8,15 +8,16 @@ import { allowFlow } from './network';
 import { PlatformChart } from './platform-chart';
 import { SecretKeyRef, SecretRequirements } from './secrets';
 import { PlatformService } from './service';
-import { EnvValue, PlatformDeployment, PlatformJob, PlatformWorkloadProps } from './workload';
+import { EnvValue, PlatformDeployment, PlatformJob, PlatformStatefulSet, PlatformWorkloadProps } from './workload';
 
-const context = new PlatformContext({
+const contextProps = {
   cluster: 'test',
   kubernetesVersion: '1.28',
   baseDomain: 'ml.test.internal',
   defaultStorageClass: 'standard',
   images: new ImageCatalog(),
-});
+};
+const context = new PlatformContext(contextProps);
 const TEST_IMAGE = containerImage('app', { registry: 'ghcr.io', repository: 'example/app', tag: '1.0.0', note: 'test image' });
 
 const container = (extra: object = {}) => ({
@@ -92,6 +93,23 @@ describe('hardened workloads', () => {
     expect(Testing.synth(chart).find((o) => o.kind === 'Deployment').spec.strategy).toEqual({ type: 'Recreate' });
     expect(() => new PlatformDeployment(chart, 'Other', { ...workload('other'), strategy: 'Recreate', replicas: 2 })).toThrowError(
       "Deployment 'demo/other' is recreated on every change, which suits a singleton; run 1 replica or roll it out (strategy RollingUpdate)",
+    );
+  });
+
+  test('quorum members spread hard across nodes and declared zones only where the cluster asks; too few nodes are refused', () => {
+    const spreadOf = (topology: PlatformContext['topology'], quorum: boolean, replicas = 3) => {
+      const chart = new PlatformChart(Testing.app(), 'demo', { context: new PlatformContext({ ...contextProps, topology }), layer: Layer.DATA });
+      new PlatformStatefulSet(chart, 'Server', { ...workload('demo'), replicas, serviceName: 'demo', quorum });
+      return Testing.synth(chart).find((o) => o.kind === 'StatefulSet').spec.template.spec.topologySpreadConstraints.map((c: { topologyKey: string; whenUnsatisfiable: string }) => `${c.topologyKey} ${c.whenUnsatisfiable}`);
+    };
+    expect(spreadOf({ nodes: 3, quorumSpread: 'hard' }, true)).toEqual(['kubernetes.io/hostname DoNotSchedule']);
+    expect(spreadOf({ nodes: 6, zones: 3, quorumSpread: 'hard' }, true)).toEqual(['kubernetes.io/hostname DoNotSchedule', 'topology.kubernetes.io/zone DoNotSchedule']);
+    // Not a quorum, a soft cluster, or no declared topology: spread where possible.
+    expect(spreadOf({ nodes: 3, quorumSpread: 'hard' }, false)).toEqual(['kubernetes.io/hostname ScheduleAnyway']);
+    expect(spreadOf({ nodes: 1, quorumSpread: 'soft' }, true)).toEqual(['kubernetes.io/hostname ScheduleAnyway']);
+    expect(spreadOf(undefined, true)).toEqual(['kubernetes.io/hostname ScheduleAnyway']);
+    expect(() => spreadOf({ nodes: 2, quorumSpread: 'hard' }, true)).toThrowError(
+      "StatefulSet 'demo/demo' is a quorum of 3 members, but topology.nodes in cluster.yaml declares 2 nodes; with hard spreading each member needs a node of its own",
     );
   });
 

@@ -408,11 +408,20 @@ export const VAULT_AUTH_SERVICE_ACCOUNT = 'vault-auth';
 
 /**
  * Spreads the replicas of a workload across nodes, so one node failure takes at most its share.
- * Soft (ScheduleAnyway): a small cluster still schedules every replica.
+ * Soft (ScheduleAnyway): a small cluster still schedules every replica. Members of a quorum in a
+ * cluster whose topology asks for it are spread hard (DoNotSchedule): two on one node would lose
+ * the quorum with that node; with zones declared, over the zones too.
  */
-function spreadAcrossNodes(pods: PodSelection, replicas: number): k8s.TopologySpreadConstraint[] | undefined {
+function spreadAcrossNodes(chart: PlatformChart, kind: string, pods: PodSelection, replicas: number, quorum: boolean): k8s.TopologySpreadConstraint[] | undefined {
   if (replicas < 2) return undefined;
-  return [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: pods.matchLabels } }];
+  const topology = chart.context.topology;
+  const hard = quorum && topology?.quorumSpread === 'hard';
+  if (hard && replicas > topology.nodes) {
+    throw new Error(`${kind} '${chart.namespace}/${pods.identity.name}' is a quorum of ${replicas} members, but topology.nodes in cluster.yaml declares ${topology.nodes} nodes; with hard spreading each member needs a node of its own`);
+  }
+  const spread = (topologyKey: string, whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway'): k8s.TopologySpreadConstraint => ({ maxSkew: 1, topologyKey, whenUnsatisfiable, labelSelector: { matchLabels: pods.matchLabels } });
+  if (!hard) return [spread('kubernetes.io/hostname', 'ScheduleAnyway')];
+  return [spread('kubernetes.io/hostname', 'DoNotSchedule'), ...(topology.zones ? [spread('topology.kubernetes.io/zone', 'DoNotSchedule')] : [])];
 }
 
 function assertProbed(chart: PlatformChart, kind: string, name: string, pod: HardenedPodProps): void {
@@ -465,7 +474,7 @@ export const SPAWNED_IMAGES_ANNOTATION = 'ml-platform.io/spawned-images';
  * What StatefulSets, Deployments and DaemonSets share: checked replicas and probes, the pods' identity
  * and labels, and a hardened pod template spread across nodes.
  */
-function longRunning(scope: PlatformChart, kind: string, props: PlatformWorkloadProps & { readonly replicas?: number }) {
+function longRunning(scope: PlatformChart, kind: string, props: PlatformWorkloadProps & { readonly replicas?: number; readonly quorum?: boolean }) {
   const name = props.identity.name;
   const replicas = props.replicas ?? 1;
   assertReplicas(scope, kind, name, replicas);
@@ -491,7 +500,7 @@ function longRunning(scope: PlatformChart, kind: string, props: PlatformWorkload
     metadata: { name, namespace: scope.namespace, labels, annotations: spawned },
     template: {
       metadata: { labels, annotations: Object.keys(annotations).length ? annotations : undefined },
-      spec: { ...pod.spec, topologySpreadConstraints: spreadAcrossNodes(pods, replicas) },
+      spec: { ...pod.spec, topologySpreadConstraints: spreadAcrossNodes(scope, kind, pods, replicas, props.quorum ?? false) },
     },
   };
 }
@@ -524,6 +533,14 @@ export interface PlatformStatefulSetProps extends PlatformWorkloadProps {
    * @default 'RollingUpdate'
    */
   readonly updateStrategy?: 'RollingUpdate' | 'OnDelete';
+  /**
+   * The pods are members of a quorum (Raft, erasure sets, a gossip cluster, master election) that
+   * breaks when two of them share a node: spread hard across nodes (and zones) where the cluster's
+   * `topology` asks for it.
+   *
+   * @default false
+   */
+  readonly quorum?: boolean;
 }
 
 /** A StatefulSet with a hardened pod, a stable name and label selectors. */

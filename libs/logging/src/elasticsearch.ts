@@ -200,6 +200,8 @@ export class Elasticsearch extends Construct {
     const statefulSet = new PlatformStatefulSet(this, 'Nodes', {
       identity,
       replicas,
+      // Master election: two master-eligible nodes on one Kubernetes node lose the quorum with it.
+      quorum: true,
       serviceName: headless,
       // Nodes must all be up to form the cluster the first time: start them together.
       podManagementPolicy: 'Parallel',

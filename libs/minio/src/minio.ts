@@ -179,6 +179,8 @@ export class MinioChart extends PlatformChart {
     const statefulSet = new PlatformStatefulSet(this, 'Server', {
       identity: { name: 'minio', instance: id, component: 'object-storage', version: image.version },
       replicas: this.replicas,
+      // Erasure coding: two drives of a set on one node fail together.
+      quorum: true,
       serviceName: headlessName,
       // Distributed peers must all start before any becomes ready.
       podManagementPolicy: 'Parallel',

@@ -196,6 +196,8 @@ export class Alertmanager extends Construct {
     const statefulSet = new PlatformStatefulSet(this, 'Server', {
       identity,
       replicas,
+      // The gossip cluster deduplicates notifications only while its members are apart.
+      quorum: true,
       serviceName: headless,
       podManagementPolicy: 'Parallel',
       metrics: { port: ALERTMANAGER_PORT },

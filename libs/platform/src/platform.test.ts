@@ -20,6 +20,8 @@ function render(cluster: string) {
 const rendered = Object.fromEntries(clusters.map((c) => [c, render(c)]));
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
 /** The oauth2-proxy in front of each UI without sign-in of its own. */
+/** Members of a quorum: Raft voters, an erasure set, a gossip cluster, master-eligible nodes. */
+const QUORUMS = ['vault/vault', 'minio/minio', 'monitoring/alertmanager', 'logging/elasticsearch'];
 const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'dash-churn-oauth2-proxy', 'kibana-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'predict-churn-oauth2-proxy', 'prometheus-oauth2-proxy', 'spark-history-oauth2-proxy', 'tensorboard-oauth2-proxy'];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const podSpecOf = (o: RenderedObject): any => o.manifest.spec.template.spec;
@@ -158,9 +160,15 @@ describe.each(clusters)('cluster %s', (cluster) => {
     for (const w of workloads.filter((o) => fewest(o) > 1)) {
       const pdb = find(cluster, 'PodDisruptionBudget', w.name, w.namespace);
       expect(pdb.spec.selector.matchLabels).toEqual(w.manifest.spec.selector.matchLabels);
-      expect(podSpecOf(w).topologySpreadConstraints).toEqual([
-        { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: w.manifest.spec.selector.matchLabels } },
-      ]);
+      // Quorum members never share a node where the cluster declares its topology (stage: 4
+      // nodes, prod: 6 in 3 zones); everything else spreads where it can.
+      const spread = (topologyKey: string, whenUnsatisfiable: string) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable, labelSelector: { matchLabels: w.manifest.spec.selector.matchLabels } });
+      const quorum = QUORUMS.includes(`${w.namespace}/${w.name}`) && cluster !== 'dev';
+      expect(podSpecOf(w).topologySpreadConstraints, w.path).toEqual(
+        !quorum
+          ? [spread('kubernetes.io/hostname', 'ScheduleAnyway')]
+          : [spread('kubernetes.io/hostname', 'DoNotSchedule'), ...(cluster === 'prod' ? [spread('topology.kubernetes.io/zone', 'DoNotSchedule')] : [])],
+      );
     }
   });
 

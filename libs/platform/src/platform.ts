@@ -144,6 +144,21 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
       ctx.addIssue({ code: 'custom', path: ['components', 'postgres', 'analytics', 'readers'], message: "expected 'dash' here: a Dash app reads the analytics database (or set analytics: false on the app)" });
     }
   }
+  // Quorum members each need a node of their own where the cluster spreads them hard.
+  const topology = config.topology;
+  if (topology?.quorumSpread === 'hard') {
+    const quorums: [(string | number)[], number, string][] = [
+      [['components', 'vault', 'replicas'], vault?.enabled ? vault.replicas : 0, 'Vault Raft voter'],
+      [['components', 'minio', 'replicas'], minio.enabled && minio.mode === 'distributed' ? minio.replicas : 0, 'MinIO server of the erasure set'],
+      [['components', 'monitoring', 'alertmanager', 'replicas'], monitoring?.enabled ? monitoring.alertmanager.replicas : 0, "member of Alertmanager's cluster"],
+      [['components', 'logging', 'elasticsearch', 'replicas'], config.components.logging?.enabled ? config.components.logging.elasticsearch.replicas : 0, 'Elasticsearch node'],
+    ];
+    for (const [path, members, what] of quorums) {
+      if (members > topology.nodes) {
+        ctx.addIssue({ code: 'custom', path, message: `expected at most topology.nodes (${topology.nodes}) with quorumSpread hard, found ${members}: each ${what} needs a node of its own (declare the nodes the cluster has, or fewer members)` });
+      }
+    }
+  }
   // Only UIs with a role between use and administration take editors.
   const withEditors = new Set(['superset']);
   for (const [ui, groups] of Object.entries(config.access)) {

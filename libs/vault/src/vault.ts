@@ -144,6 +144,8 @@ export class VaultChart extends PlatformChart {
     const statefulSet = new PlatformStatefulSet(this, 'Server', {
       identity,
       replicas,
+      // Raft: a majority of voters must survive a node.
+      quorum: true,
       serviceName: internal,
       podManagementPolicy: 'Parallel',
       // Behind TLS, Prometheus would need the listener's CA: a dedicated scrape job, not yet.

@@ -85,6 +85,17 @@ export const clusterBaseShape = {
   baseDomain: dnsSubdomain.describe('DNS domain under which the cluster exposes hosts to people, e.g. ml.prod.example.internal.'),
   clusterDomain: dnsSubdomain.default('cluster.local').describe('Kubernetes cluster DNS domain.'),
   gpuNodes: gpuNodesSchema.optional(),
+  topology: z
+    .strictObject({
+      nodes: z.int().min(1).describe('Schedulable nodes (workers) of the cluster.'),
+      zones: z.int().min(2).optional().describe('Zones the nodes span, by their topology.kubernetes.io/zone label; declare only when every node carries it.'),
+      quorumSpread: z
+        .enum(['hard', 'soft'])
+        .default('hard')
+        .describe("hard: members of a quorum (Vault Raft, distributed MinIO, Alertmanager's cluster, Elasticsearch) never share a node, and spread evenly over the zones; the render fails when a quorum has more members than the cluster has nodes. soft: spread where possible."),
+    })
+    .optional()
+    .describe("The cluster's nodes and zones. Without it, quorum members are spread where possible, and two may share a node."),
   storageClasses: z
     .strictObject({
       default: dnsSubdomain.describe('StorageClass for volumes that name none.'),
@@ -186,5 +197,6 @@ export function contextFromConfig(config: ClusterBaseConfig, images: readonly Co
     secretVersions,
     externalSecrets: config.external.secrets,
     gpuNodes: config.gpuNodes,
+    topology: config.topology,
   });
 }
