@@ -10,7 +10,7 @@ import { describeObject, Failure, Json, ManifestDoc } from './model';
 import { essentials, run, ToolResults } from './programs';
 
 /** What the pod's environment gives the configuration; stand-ins, fixed so results cache. */
-const STAND_IN_ENV = { K8S_NODE_NAME: 'node-1', POD_IP: '127.0.0.1', ES_PASSWORD: 'stand-in' };
+const STAND_IN_ENV = { K8S_NODE_NAME: 'node-1', POD_IP: '127.0.0.1' };
 /** The queue folder is a hostPath in the pod; the check points it at a folder of its own. */
 const STATE = join(tmpdir(), 'ml-platform-log-shipper-check-state');
 
@@ -39,6 +39,13 @@ export async function checkShipperConfigs(docs: ManifestDoc[], collector: string
       }
       const dir = mkdtempSync(join(tmpdir(), 'ml-platform-otelcol-'));
       try {
+        // Files the configuration reads through the file provider (the password) are mounted
+        // in the pod only; a stand-in in the staging folder, by a relative path, keeps results cacheable.
+        const exporter = config?.exporters?.elasticsearch;
+        if (typeof exporter?.password === 'string' && /^\$\{file:.+\}$/.test(exporter.password)) {
+          writeFileSync(join(dir, 'password'), 'stand-in\n');
+          exporter.password = '${file:password}';
+        }
         writeFileSync(join(dir, SHIPPER_CONFIG_FILE), stringify(config));
         const result = await run(collector, ['validate', `--config=${SHIPPER_CONFIG_FILE}`], dir, cache, undefined, STAND_IN_ENV);
         if (!result.ok) fail(`otelcol validate: ${essentials(result.output)}`);

@@ -10,6 +10,7 @@ import { applyExceptions, loadExceptions } from './exceptions';
 import { Failure, loadManifests, ManifestDoc, yamlFiles, describeObject } from './model';
 import { checkAccess, checkSignInConfigs } from './access';
 import { checkShipperConfigs } from './logging';
+import { checkEnvironmentSecrets, loadEnvironmentSecrets } from './environment-secrets';
 import { checkingCode, digest, ResultCache } from './cache';
 import { checkHubConfigs, hasHubConfigs, hubChecker } from './jupyterhub';
 import { templatedPods } from './templated-pods';
@@ -33,6 +34,12 @@ export interface ValidateOptions {
   readonly kubernetesVersion?: string;
   /** @default tools/validate/exceptions.yaml */
   readonly exceptionsFile?: string;
+  /**
+   * The reviewed secrets in environment variables, with their reasons.
+   *
+   * @default tools/validate/environment-secrets.yaml
+   */
+  readonly environmentSecretsFile?: string;
   /**
    * Run only these layers (`yaml` always runs: the others need the parsed documents).
    *
@@ -195,9 +202,12 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   const monitoringLayer = runs('monitoring') ? [...groups.values()].map((group) => limit(() => checkMonitoring(group, monitoring, programScope))) : [];
   const signInLayer = runs('access') ? [...groups.values()].map((group) => limit(() => checkSignInConfigs(group, join(options.tools.bin, 'oauth2-proxy'), programScope))) : [];
   const loggingLayer = runs('logging') ? [...groups.values()].map((group) => limit(() => checkShipperConfigs(group, join(options.tools.bin, 'otelcol-logs'), programScope))) : [];
+  const environmentSecretsFile = options.environmentSecretsFile ?? join(root, 'tools', 'validate', 'environment-secrets.yaml');
+  const environmentSecrets = loadEnvironmentSecrets(environmentSecretsFile);
+  const usedEnvironmentSecrets = new Set<string>();
   for (const [cluster, group] of groups) {
     const { external } = facts.get(cluster) as ClusterFacts;
-    if (runs('policy')) failures.push(...checkPolicy(group));
+    if (runs('policy')) failures.push(...checkPolicy(group), ...checkEnvironmentSecrets(group, environmentSecrets, usedEnvironmentSecrets));
     if (runs('access')) failures.push(...checkAccess(group));
     if (runs('references')) failures.push(...checkReferences(group, external));
   }
@@ -210,6 +220,13 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   const applied = applyExceptions(failures, loadExceptions(exceptionsFile));
   const standing = [...applied.failures];
   if (everything && !options.layers) {
+    for (const entry of [...environmentSecrets.keys()].filter((e) => !usedEnvironmentSecrets.has(e))) {
+      standing.push({
+        layer: 'policy', rule: 'secrets/environment-stale', file: environmentSecretsFile, object: '-', field: entry,
+        message: `no rendered container passes a Secret in ${entry} any more`,
+        hint: 'remove the entry: the secret moved to a file, or its program is gone',
+      });
+    }
     for (const e of applied.unused) {
       standing.push({
         layer: 'policy', rule: 'exceptions/stale', file: exceptionsFile, object: '-', field: 'exceptions',

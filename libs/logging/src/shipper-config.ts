@@ -11,8 +11,10 @@ export interface ShipperConfigProps {
   readonly endpoint: string;
   /** The data stream the records go to. */
   readonly dataStream: string;
-  /** The user the shipper writes as; its password is in `$ES_PASSWORD`. */
+  /** The user the shipper writes as. */
   readonly user: string;
+  /** The file holding that user's password (read by the collector's file provider, never in the environment). */
+  readonly passwordFile: string;
   /** The CA file that signed Elasticsearch's certificate. */
   readonly caFile: string;
   /** The container logs to tail, e.g. `/var/log/pods/*\/*\/*.log`. */
@@ -141,7 +143,7 @@ export function shipperConfig(props: ShipperConfigProps): Record<string, unknown
       elasticsearch: {
         endpoint: props.endpoint,
         user: props.user,
-        password: '${env:ES_PASSWORD}',
+        password: `\${file:${props.passwordFile}}`,
         logs_index: props.dataStream,
         tls: { ca_file: props.caFile, reload_interval: '1h' },
         // No deadline on a bulk request: with one, a batch that outlives it is dropped. Dead

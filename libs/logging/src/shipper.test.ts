@@ -36,6 +36,8 @@ beforeAll(async () => {
   if (!existsSync(COLLECTOR)) throw new Error(`${COLLECTOR} is missing; run 'bash tools/install-tools.sh'`);
   scratch = mkdtempSync(join(tmpdir(), 'shipper-test-'));
   testCertificates(scratch);
+  // As a Kubernetes Secret's file holds it: the value, no newline (the collector keeps one).
+  writeFileSync(join(scratch, 'password'), 'test-password');
   // Elasticsearch as the exporter sees it: the product header, and _bulk answering per item.
   es = createServer({ key: readFileSync(join(scratch, 'es.key')), cert: readFileSync(join(scratch, 'es.crt')) }, (req, res) => {
     const chunks: Buffer[] = [];
@@ -86,6 +88,7 @@ function node(name: string, override: (c: Doc) => void = () => undefined): Run {
     endpoint: `https://127.0.0.1:${(es.address() as AddressInfo).port}`,
     dataStream: 'logs-platform-default',
     user: 'log-shipper',
+    passwordFile: join(scratch, 'password'),
     caFile: join(scratch, 'ca.crt'),
     include: `${logs}/*/*/*.log`,
     exclude: [`${logs}/log-shipper_*/*/*.log`],
@@ -112,7 +115,7 @@ function write(run: Run, pod: string, container: string, lines: string[], stream
 }
 
 function start(run: Run): ChildProcess {
-  return spawn(COLLECTOR, [`--config=${run.config}`], { env: { PATH: process.env.PATH, ES_PASSWORD: 'test-password', GOMAXPROCS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn(COLLECTOR, [`--config=${run.config}`], { env: { PATH: process.env.PATH, GOMAXPROCS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 async function stop(collector: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -263,7 +266,7 @@ test('a broken operator expression makes the collector refuse the configuration'
   });
   const result = (() => {
     try {
-      execFileSync(COLLECTOR, ['validate', `--config=${run.config}`], { env: { PATH: process.env.PATH, ES_PASSWORD: 'x' }, stdio: 'pipe' });
+      execFileSync(COLLECTOR, ['validate', `--config=${run.config}`], { env: { PATH: process.env.PATH }, stdio: 'pipe' });
       return '';
     } catch (err) {
       return String((err as { stderr: Buffer }).stderr);
@@ -271,5 +274,5 @@ test('a broken operator expression makes the collector refuse the configuration'
   })();
   expect(result).toMatch(/failed to compile is_first_entry/);
   const good = node('good');
-  expect(() => execFileSync(COLLECTOR, ['validate', `--config=${good.config}`], { env: { PATH: process.env.PATH, ES_PASSWORD: 'x' }, stdio: 'pipe' })).not.toThrow();
+  expect(() => execFileSync(COLLECTOR, ['validate', `--config=${good.config}`], { env: { PATH: process.env.PATH }, stdio: 'pipe' })).not.toThrow();
 });

@@ -17,6 +17,7 @@ import {
   PodSelection,
   requireApiServer,
   ResourceSpec,
+  secretFilePath,
   ServiceEndpoint,
   workloadLabels,
 } from '@ml-platform/core';
@@ -46,6 +47,7 @@ export const POD_LOGS = '/var/log/pods';
 export const SHIPPER_STATE = '/var/lib/ml-platform/log-shipper';
 const CONFIG_DIR = '/etc/otelcol';
 const CA_DIR = '/etc/otelcol/ca';
+const PASSWORD_DIR = '/run/secrets/elasticsearch-log-shipper';
 export const SHIPPER_CONFIG_FILE = 'config.yaml';
 
 /**
@@ -83,6 +85,7 @@ export class LogShipperChart extends PlatformChart {
         endpoint: props.elasticsearch.url('https'),
         dataStream: LOG_DATA_STREAM,
         user: LOG_SHIPPER_USER,
+        passwordFile: secretFilePath(this, PASSWORD_DIR, LOG_SHIPPER_PASSWORD),
         caFile: `${CA_DIR}/ca.crt`,
         include: `${POD_LOGS}/*/*/*.log`,
         exclude: [`${POD_LOGS}/${this.namespace}_*/*/*.log`],
@@ -135,7 +138,6 @@ export class LogShipperChart extends PlatformChart {
             image,
             command: ['/otelcol-contrib', `--config=${CONFIG_DIR}/${SHIPPER_CONFIG_FILE}`],
             env: {
-              ES_PASSWORD: EnvValue.fromSecret(LOG_SHIPPER_PASSWORD),
               K8S_NODE_NAME: EnvValue.fromField('spec.nodeName'),
               POD_IP: EnvValue.fromField('status.podIP'),
               // The memory limiter's percentages are of this, not of the node's memory.
@@ -155,6 +157,7 @@ export class LogShipperChart extends PlatformChart {
               { volume: 'pod-logs', path: POD_LOGS },
               { volume: 'state', path: SHIPPER_STATE, readOnly: false },
             ],
+            secretFiles: [{ directory: PASSWORD_DIR, keys: [LOG_SHIPPER_PASSWORD] }],
           },
         ],
       },

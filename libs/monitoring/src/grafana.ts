@@ -15,6 +15,7 @@ import {
   PodSelection,
   ResourceSpec,
   SecretKeyRef,
+  secretFilePath,
   ServiceEndpoint,
   workloadLabels,
 } from '@ml-platform/core';
@@ -27,6 +28,8 @@ const GRAFANA_UID = 472;
 const CONFIG_DIR = '/etc/grafana-config';
 const PROVISIONING_DIR = '/etc/grafana-provisioning';
 const DASHBOARDS_DIR = '/var/lib/grafana-dashboards';
+const ADMIN_SECRET_DIR = '/run/secrets/grafana-admin';
+const SSO_SECRET_DIR = '/run/secrets/sso-gitlab';
 /** Where GitLab's CA is mounted when cluster.yaml names one. */
 
 const DEFAULT_RESOURCES: ResourceSpec = {
@@ -180,14 +183,16 @@ export class Grafana extends Construct {
             // The image's entrypoint, spelled out so wrappers (Vault) can run it.
             command: ['/run.sh'],
             env: {
-              GF_SECURITY_ADMIN_USER: EnvValue.fromSecret(this.adminUser),
-              GF_SECURITY_ADMIN_PASSWORD: EnvValue.fromSecret(this.adminPassword),
+              // Grafana reads any GF_* override from a file when its name ends in __FILE.
+              GF_SECURITY_ADMIN_USER__FILE: EnvValue.fromValue(secretFilePath(PlatformChart.of(this), ADMIN_SECRET_DIR, this.adminUser)),
+              GF_SECURITY_ADMIN_PASSWORD__FILE: EnvValue.fromValue(secretFilePath(PlatformChart.of(this), ADMIN_SECRET_DIR, this.adminPassword)),
               GF_PATHS_CONFIG: EnvValue.fromValue(`${CONFIG_DIR}/grafana.ini`),
               GF_PATHS_PROVISIONING: EnvValue.fromValue(PROVISIONING_DIR),
               GF_PATHS_DATA: EnvValue.fromValue('/var/lib/grafana'),
               GF_PATHS_LOGS: EnvValue.fromValue('/var/log/grafana'),
-              ...(props.signIn ? { GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET: EnvValue.fromSecret(props.signIn.clientSecret) } : {}),
+              ...(props.signIn ? { GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET__FILE: EnvValue.fromValue(secretFilePath(PlatformChart.of(this), SSO_SECRET_DIR, props.signIn.clientSecret)) } : {}),
             },
+            secretFiles: [{ directory: ADMIN_SECRET_DIR, keys: [this.adminUser, this.adminPassword] }, ...(props.signIn ? [{ directory: SSO_SECRET_DIR, keys: [props.signIn.clientSecret] }] : [])],
             ports: [{ name: 'http', number: PORT }],
             resources: props.resources ?? DEFAULT_RESOURCES,
             startupProbe: { ...health, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },

@@ -124,12 +124,15 @@ describe('Alertmanager', () => {
 });
 
 describe('Grafana', () => {
-  test('provisioned from files, admin by Secret reference, read-only root', () => {
+  test('provisioned from files, admin credentials as files from a Secret, read-only root', () => {
     const { find } = synth();
     const pod = find('Deployment', 'grafana').spec.template.spec;
     const env = Object.fromEntries(pod.containers[0].env.map((e: Obj) => [e.name, e.value ?? e.valueFrom]));
-    expect(env.GF_SECURITY_ADMIN_USER).toEqual({ secretKeyRef: { name: 'grafana-admin', key: 'admin-user' } });
-    expect(env.GF_SECURITY_ADMIN_PASSWORD).toEqual({ secretKeyRef: { name: 'grafana-admin', key: 'admin-password' } });
+    // Grafana's __FILE overrides: no credential in the environment.
+    expect(env.GF_SECURITY_ADMIN_USER__FILE).toBe('/run/secrets/grafana-admin/admin-user');
+    expect(env.GF_SECURITY_ADMIN_PASSWORD__FILE).toBe('/run/secrets/grafana-admin/admin-password');
+    expect(pod.containers[0].env.some((e: Obj) => e.valueFrom?.secretKeyRef)).toBe(false);
+    expect(pod.volumes).toContainEqual({ name: 'secret-grafana-admin', secret: { secretName: 'grafana-admin', items: [{ key: 'admin-user', path: 'admin-user' }, { key: 'admin-password', path: 'admin-password' }], defaultMode: 0o440 } });
     expect(pod.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
     expect(pod.securityContext).toMatchObject({ runAsUser: 472, fsGroup: 472 });
     const datasources = parse(find('ConfigMap', 'grafana-provisioning').data['datasources.yaml']).datasources;

@@ -301,9 +301,11 @@ describe.each(clusters)('cluster %s', (cluster) => {
     expect(pod.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 999, fsGroup: 999 });
     const container = pod.containers[0];
     expect(container.livenessProbe.exec.command[0]).toBe('pg_isready');
-    expect(container.volumeMounts.map((m: { mountPath: string }) => m.mountPath).sort()).toEqual(['/dev/shm', '/tmp', '/var/lib/postgresql', '/var/run/postgresql']);
+    expect(container.volumeMounts.map((m: { mountPath: string }) => m.mountPath).sort()).toEqual(['/dev/shm', '/run/secrets/postgres-superuser', '/tmp', '/var/lib/postgresql', '/var/run/postgresql']);
     expect(sts.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
-    expect(envOf(container).POSTGRES_PASSWORD).toEqual({ secretKeyRef: { name: 'postgres-superuser', key: 'password' } });
+    // The official image's entrypoint reads the superuser's password from a file.
+    expect(envOf(container).POSTGRES_PASSWORD_FILE).toBe('/run/secrets/postgres-superuser/password');
+    expect(container.volumeMounts).toContainEqual({ name: 'secret-postgres-superuser', mountPath: '/run/secrets/postgres-superuser', readOnly: true });
   });
 });
 
@@ -374,7 +376,13 @@ describe('a cluster switched to secrets.backend: vault', () => {
       const pod = podSpecOf(w);
       expect(pod.serviceAccountName).toBe('vault-auth');
       expect(JSON.stringify(pod)).not.toContain('secretKeyRef');
-      for (const c of pod.containers) expect(c.command.slice(0, 3)).toEqual(['/bin/sh', '-c', `. /vault/secrets/${c.name}-env && exec "$@"`]);
+      for (const c of pod.containers) {
+        // A program that reads its secret from a file reads the one the agent renders; one that
+        // reads the environment sources the agent's file first.
+        const files = (c.env ?? []).filter((e: { name: string }) => e.name.endsWith('_FILE'));
+        if (files.length > 0) for (const f of files) expect(f.value, `${w.path} ${c.name} ${f.name}`).toMatch(/^\/vault\/secrets\/[a-z0-9-]+$/);
+        else expect(c.command.slice(0, 3), `${w.path} ${c.name}`).toEqual(['/bin/sh', '-c', `. /vault/secrets/${c.name}-env && exec "$@"`]);
+      }
     }
     const mlflow = find('stage', 'Deployment', 'mlflow', 'mlflow');
     expect(mlflow).toBeDefined();
@@ -382,8 +390,9 @@ describe('a cluster switched to secrets.backend: vault', () => {
     expect(template).toContain('{{- with secret "secret/data/ml-platform/stage/postgres-role-mlflow" }}');
     expect(template).toContain(`export PGPASSWORD='{{ index .Data.data "password" }}'`);
     // Keys such as admin-user are no Go identifiers: `.Data.data.admin-user` would not parse.
-    const grafana = objects.find((o) => o.kind === 'Deployment' && o.name === 'grafana')?.manifest.spec.template.metadata.annotations['vault.hashicorp.com/agent-inject-template-grafana-env'];
-    expect(grafana).toContain(`export GF_SECURITY_ADMIN_USER='{{ index .Data.data "admin-user" }}'`);
+    // Grafana reads it from the file the agent renders (GF_SECURITY_ADMIN_USER__FILE).
+    const grafana = objects.find((o) => o.kind === 'Deployment' && o.name === 'grafana')?.manifest.spec.template.metadata.annotations['vault.hashicorp.com/agent-inject-template-grafana-admin-admin-user'];
+    expect(grafana).toBe('{{- with secret "secret/data/ml-platform/stage/grafana-admin" }}{{ index .Data.data "admin-user" }}{{- end }}');
   });
 
   test('gives a sign-in proxy its cookie secret as a file from Vault, and the GitLab secret made by hand from Kubernetes', () => {

@@ -34,8 +34,9 @@ test('postgres_exporter runs beside the server over loopback, and declares its m
   expect(exporter.env).toEqual([
     { name: 'DATA_SOURCE_URI', value: '127.0.0.1:5432/postgres?sslmode=disable' },
     { name: 'DATA_SOURCE_USER', value: 'postgres_exporter' },
-    { name: 'DATA_SOURCE_PASS', valueFrom: { secretKeyRef: { name: 'postgres-monitoring', key: 'password' } } },
+    { name: 'DATA_SOURCE_PASS_FILE', value: '/run/secrets/postgres-monitoring/password' },
   ]);
+  expect(exporter.volumeMounts).toEqual([{ name: 'secret-postgres-monitoring', mountPath: '/run/secrets/postgres-monitoring', readOnly: true }]);
   expect(exporter.image).toMatch(/^quay\.io\/prometheuscommunity\/postgres-exporter:v0\.\d+\.\d+$/);
   expect(sts.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9187', 'prometheus.io/path': '/metrics' });
 });

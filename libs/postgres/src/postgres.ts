@@ -17,6 +17,7 @@ import {
   ResourceSpec,
   ScriptJob,
   SecretKeyRef,
+  secretFilePath,
   ServiceEndpoint,
   storage,
   volumeClaimTemplate,
@@ -78,6 +79,8 @@ export interface PostgresChartProps {
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
 /** The login postgres_exporter uses; member of pg_monitor, which reads statistics and nothing else. */
 export const EXPORTER_ROLE = 'postgres_exporter';
+const SUPERUSER_SECRET_DIR = '/run/secrets/postgres-superuser';
+const EXPORTER_SECRET_DIR = '/run/secrets/postgres-monitoring';
 const EXPORTER_PORT = 9187;
 /** The analytics database and its two roles. */
 export const ANALYTICS = { database: 'analytics', writer: 'analytics_writer', reader: 'analytics_reader' } as const;
@@ -139,7 +142,9 @@ export class PostgresChart extends PlatformChart {
             // The image's entrypoint and command, spelled out so wrappers (Vault) can run them.
             command: ['docker-entrypoint.sh'],
             args: ['postgres'],
-            env: { POSTGRES_PASSWORD: EnvValue.fromSecret(this.superuserPassword) },
+            // The image's entrypoint reads POSTGRES_PASSWORD_FILE: no password in the environment.
+            env: { POSTGRES_PASSWORD_FILE: EnvValue.fromValue(secretFilePath(this, SUPERUSER_SECRET_DIR, this.superuserPassword)) },
+            secretFiles: [{ directory: SUPERUSER_SECRET_DIR, keys: [this.superuserPassword] }],
             ports: [{ name: 'postgresql', number: PORT }],
             resources: props.resources ?? DEFAULT_RESOURCES,
             startupProbe: { ...isReady, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
@@ -161,8 +166,9 @@ export class PostgresChart extends PlatformChart {
             env: {
               DATA_SOURCE_URI: EnvValue.fromValue(`127.0.0.1:${PORT}/postgres?sslmode=disable`),
               DATA_SOURCE_USER: EnvValue.fromValue(EXPORTER_ROLE),
-              DATA_SOURCE_PASS: EnvValue.fromSecret(this.exporterPassword),
+              DATA_SOURCE_PASS_FILE: EnvValue.fromValue(secretFilePath(this, EXPORTER_SECRET_DIR, this.exporterPassword)),
             },
+            secretFiles: [{ directory: EXPORTER_SECRET_DIR, keys: [this.exporterPassword] }],
             ports: [{ name: 'metrics', number: EXPORTER_PORT }],
             resources: { requests: { cpu: '20m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
             livenessProbe: { ...exporterProbe, periodSeconds: 30, timeoutSeconds: 5 },
