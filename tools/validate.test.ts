@@ -302,6 +302,13 @@ test('every committed cluster passes, with no stale exception', async () => {
   expect(result.clusters).toEqual(['dev', 'prod', 'stage']);
 });
 
+test('a reviewed secret variable that no container passes any more is reported stale, naming it', async () => {
+  const file = join(scratch, 'environment-secrets.yaml');
+  writeFileSync(file, `${readFileSync(join(root, 'tools/validate/environment-secrets.yaml'), 'utf8')}OLD_API_TOKEN: a program the platform no longer runs read it from the environment.\n`);
+  const result = await validateManifests({ root, tools, paths: [], cacheDir, environmentSecretsFile: file });
+  expect(result.failures).toEqual([expect.objectContaining({ rule: 'secrets/environment-stale', file, field: 'OLD_API_TOKEN', message: 'no rendered container passes a Secret in OLD_API_TOKEN any more' })]);
+});
+
 test('a cluster delivered by Argo CD validates too, against the pinned Argo CD CRDs', async () => {
   const raw = parse(readFileSync(join(root, 'clusters/stage/cluster.yaml'), 'utf8'));
   raw.gitops.engine = 'argocd';

@@ -160,7 +160,8 @@ export class Elasticsearch extends Construct {
             's3.client.default.endpoint': props.snapshots.endpoint.authority,
             's3.client.default.protocol': 'http',
             's3.client.default.path_style_access': props.snapshots.pathStyle,
-            's3.client.default.region': props.snapshots.region,
+            // No region: not confirmed as a client setting of 8.19 (an unknown setting stops the
+            // node), and MinIO ignores it.
           }
         : {}),
     };
