@@ -105,6 +105,10 @@ test('the shipper runs as root without capabilities, reads the pod logs read-onl
     { name: 'state', mountPath: '/var/lib/ml-platform/log-shipper', readOnly: false },
   ]));
   expect(shipper.config).toContain('queue_size: 1073741824');
+  // The Go runtime's soft limit follows the container's memory limit (80% of 512Mi).
+  expect(c.env).toContainEqual({ name: 'GOMEMLIMIT', value: '409MiB' });
+  const bigger = new LogShipperChart(Testing.app(), 'log-shipper', { context, elasticsearch: logging.endpoint, clusterIssuer: 'platform-ca', bufferSize: '1Gi', resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } } });
+  expect(one(synth(bigger), 'DaemonSet').spec.template.spec.containers[0].env).toContainEqual({ name: 'GOMEMLIMIT', value: '819MiB' });
   expect(shipper.config).toContain('/var/log/pods/log-shipper_*/*/*.log');
   // Root is for the exception namespace only.
   expect(() => new LogShipperChart(Testing.app(), 'logging', { context, elasticsearch: logging.endpoint, clusterIssuer: 'platform-ca', bufferSize: '1Gi' })).toThrowError(/would run as root/);

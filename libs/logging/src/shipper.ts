@@ -15,6 +15,7 @@ import {
   PlatformContext,
   PlatformDaemonSet,
   PodSelection,
+  quantityValue,
   requireApiServer,
   ResourceSpec,
   secretFilePath,
@@ -64,6 +65,7 @@ export class LogShipperChart extends PlatformChart {
   constructor(scope: Construct, id: string, props: LogShipperChartProps) {
     super(scope, id, { context: props.context, layer: Layer.PLATFORM });
     const image = props.context.images.image(OTEL_COLLECTOR_IMAGE);
+    const resources = props.resources ?? { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } };
     const identity = { name: 'log-shipper', instance: id, component: 'log-shipper', version: image.version };
     const caSecret = 'log-shipper-tls';
     // A certificate from the same CA as Elasticsearch's: its ca.crt is what the shipper trusts.
@@ -125,7 +127,6 @@ export class LogShipperChart extends PlatformChart {
         group: 0,
         serviceAccountName: serviceAccount,
         mountServiceAccountToken: true,
-        // Time to hand the queue to disk; a batch cut off here is sent again after the restart.
         volumes: [
           { name: 'config', configMap: { name: configMap } },
           caVolume('ca', caSecret),
@@ -140,20 +141,20 @@ export class LogShipperChart extends PlatformChart {
             env: {
               K8S_NODE_NAME: EnvValue.fromField('spec.nodeName'),
               POD_IP: EnvValue.fromField('status.podIP'),
-              // The memory limiter's percentages are of this, not of the node's memory.
-              GOMEMLIMIT: EnvValue.fromValue('400MiB'),
+              // The Go runtime collects garbage before the container's limit, not after it.
+              GOMEMLIMIT: EnvValue.fromValue(`${Math.floor((quantityValue(resources.limits.memory) * 0.8) / 2 ** 20)}MiB`),
             },
             ports: [
               { name: 'metrics', number: SHIPPER_METRICS_PORT },
               { name: 'health', number: HEALTH_PORT },
             ],
-            resources: props.resources ?? { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+            resources,
             livenessProbe: { ...health, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 4 },
             readinessProbe: { ...health, periodSeconds: 10, timeoutSeconds: 5 },
             mounts: [
               { volume: 'config', path: CONFIG_DIR },
               { volume: 'ca', path: CA_DIR },
-              // /var/log/pods holds symlinks into nothing else; read-only.
+              // The container logs, read-only.
               { volume: 'pod-logs', path: POD_LOGS },
               { volume: 'state', path: SHIPPER_STATE, readOnly: false },
             ],
