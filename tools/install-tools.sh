@@ -45,6 +45,8 @@ install amtool "$AMTOOL_MODULE" "$AMTOOL_VERSION"
 install oauth2-proxy "$OAUTH2_PROXY_MODULE" "$OAUTH2_PROXY_VERSION"
 install rclone "$RCLONE_MODULE" "$RCLONE_VERSION"
 install statsd_exporter "$STATSD_EXPORTER_MODULE" "$STATSD_EXPORTER_VERSION"
+install crane "$CRANE_MODULE" "$CRANE_VERSION"
+install registry "$REGISTRY_MODULE" "$REGISTRY_VERSION"
 
 # promtool: the Prometheus module carries a replace directive, so `go install` refuses it; the
 # wrapper module tools/promtool pins it (as a tool dependency) and is rebuilt when it changes.

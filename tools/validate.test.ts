@@ -1,6 +1,7 @@
 // Plants one defect at a time in a copy of a rendered cluster and checks that the right layer
 // reports it, with the file, object and field; the unmodified copy must pass every layer.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,7 +12,7 @@ import { clusterConfigSchema, platformRenderSpec } from '@ml-platform/platform';
 import { formatFailure, junitReport } from './validate/report';
 import { checkedObjects, LAYERS, validateManifests } from './validate/run';
 import { missingTools, toolPaths } from './validate/tools';
-import { Failure, Json } from './validate/model';
+import { Failure, Json, podSpecOf } from './validate/model';
 
 const root = join(__dirname, '..');
 const tools = toolPaths(root);
@@ -33,7 +34,7 @@ beforeAll(() => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A fresh copy of the committed prod render, with `edit` applied to one file, validated by `layers`. */
-async function plant(file: string, edit: (obj: Json) => Json | void, extraFiles: Record<string, string> = {}, layers?: (typeof LAYERS)[number][]) {
+async function plant(file: string, edit: (obj: Json) => Json | void, extraFiles: Record<string, string> = {}, layers?: (typeof LAYERS)[number][], configRoot?: string) {
   const dir = mkdtempSync(join(scratch, 'prod-'));
   cpSync(join(root, 'dist-manifests/prod'), dir, { recursive: true });
   if (file) {
@@ -42,7 +43,7 @@ async function plant(file: string, edit: (obj: Json) => Json | void, extraFiles:
     writeFileSync(path, stringify(edit(obj) ?? obj));
   }
   for (const [name, text] of Object.entries(extraFiles)) writeFileSync(join(dir, name), text);
-  const result = await validateManifests({ root, tools, paths: [dir], cluster: 'prod', layers, cacheDir });
+  const result = await validateManifests({ root, tools, paths: [dir], cluster: 'prod', layers, cacheDir, configRoot });
   return { ...result, dir, lines: result.failures.map(formatFailure) };
 }
 
@@ -248,6 +249,48 @@ describe('each planted defect is caught by the right layer', () => {
       'rbac/unnamed-sensitive Role mlflow/reader rules[0].resourceNames',
       'rbac/unnamed-sensitive Role mlflow/reader rules[2].resourceNames',
     ]);
+  });
+});
+
+describe("a prod cluster that requires digests (its tier's default)", () => {
+  /** prod's cluster.yaml without the example's reviewed opt-out. */
+  const requiring = () => {
+    const configRoot = mkdtempSync(join(scratch, 'config-'));
+    const config = parse(readFileSync(join(root, 'clusters/prod/cluster.yaml'), 'utf8'));
+    expect(config.tier).toBe('prod');
+    delete config.imageDigests;
+    mkdirSync(join(configRoot, 'clusters/prod'), { recursive: true });
+    writeFileSync(join(configRoot, 'clusters/prod/cluster.yaml'), stringify(config));
+    return configRoot;
+  };
+  const images: string[] = JSON.parse(readFileSync(join(root, 'dist-manifests/prod/inventory.json'), 'utf8')).images;
+
+  test('fails every container that runs an image by tag alone, naming the image', async () => {
+    const { failures, docs } = await plant('', () => undefined, {}, ['policy'], requiring());
+    const containers = docs.flatMap((d) => {
+      const spec = podSpecOf(d.obj)?.spec;
+      return spec ? [...(spec.initContainers ?? []), ...spec.containers] : [];
+    });
+    expect(failures.every((f) => f.rule === 'images/digest')).toBe(true);
+    // MinIO's images carry the catalog's digests already; every other container is named.
+    const byTag = containers.filter((c) => !c.image.includes('@sha256:'));
+    expect(byTag.length).toBeLessThan(containers.length);
+    expect(failures).toHaveLength(byTag.length);
+    expect(failures).toContainEqual(expect.objectContaining({ object: 'Deployment mlflow/mlflow', field: 'spec.template.spec.containers[0].image', message: expect.stringContaining(`runs '${images.find((i) => i.includes('/mlflow/mlflow:'))}' without a digest`) }));
+    // With the example's reason in cluster.yaml, the same render passes.
+    expect((await plant('', () => undefined, {}, ['policy'])).failures).toEqual([]);
+  });
+
+  test('passes once every image, in pod templates and spawner config too, carries a digest', async () => {
+    const digestOf = (image: string) => `sha256:${createHash('sha256').update(image).digest('hex')}`;
+    const { dir } = await plant('', () => undefined, {}, ['yaml']);
+    for (const file of execFileSync('grep', ['-rl', 'image', dir], { encoding: 'utf8' }).trim().split('\n')) {
+      let text = readFileSync(file, 'utf8');
+      for (const image of images) text = text.replace(new RegExp(`${image.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(?![\\w.@-])`, 'g'), `${image}@${digestOf(image)}`);
+      writeFileSync(file, text);
+    }
+    const { failures } = await validateManifests({ root, tools, paths: [dir], cluster: 'prod', layers: ['policy'], cacheDir, configRoot: requiring() });
+    expect(failures.map(formatFailure)).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pLimit, { LimitFunction } from 'p-limit';
-import { loadClusterConfig } from '@ml-platform/core';
+import { digestsRequired, loadClusterConfig } from '@ml-platform/core';
 import { ARGOCD_COMPONENT_LABELS, ARGOCD_NAMESPACE } from '@ml-platform/argocd';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE } from '@ml-platform/flux';
 import { platformRenderSpec } from '@ml-platform/platform';
@@ -11,6 +11,7 @@ import { Failure, loadManifests, ManifestDoc, yamlFiles, describeObject } from '
 import { checkAccess, checkSignInConfigs } from './access';
 import { checkShipperConfigs } from './logging';
 import { checkEnvironmentSecrets, loadEnvironmentSecrets } from './environment-secrets';
+import { checkImageDigests } from './image-digests';
 import { checkingCode, digest, ResultCache } from './cache';
 import { checkHubConfigs, hasHubConfigs, hubChecker } from './jupyterhub';
 import { templatedPods } from './templated-pods';
@@ -30,6 +31,12 @@ export interface ValidateOptions {
   readonly paths: string[];
   /** Treat the given paths as this cluster's (its config supplies version and externals). */
   readonly cluster?: string;
+  /**
+   * Where `clusters/<cluster>/cluster.yaml` is read from.
+   *
+   * @default - the root
+   */
+  readonly configRoot?: string;
   /** @default '1.28' for manifests that belong to no cluster */
   readonly kubernetesVersion?: string;
   /** @default tools/validate/exceptions.yaml */
@@ -65,13 +72,16 @@ export interface ValidateResult {
 interface ClusterFacts {
   readonly kubernetesVersion: string;
   readonly external: ExternalObjects;
+  /** Every image must carry a digest (docs/images.md). */
+  readonly digestsRequired: boolean;
 }
 
-function clusterFacts(root: string, cluster: string): ClusterFacts {
-  const file = join(root, 'clusters', cluster, 'cluster.yaml');
+function clusterFacts(configRoot: string, cluster: string): ClusterFacts {
+  const file = join(configRoot, 'clusters', cluster, 'cluster.yaml');
   const config = loadClusterConfig(platformRenderSpec(cluster), file, `clusters/${cluster}/cluster.yaml`);
   return {
     kubernetesVersion: config.kubernetesVersion,
+    digestsRequired: digestsRequired(config),
     external: {
       secrets: config.external.secrets,
       configMaps: config.external.configMaps,
@@ -162,7 +172,7 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   for (const d of docs) groups.set(d.cluster ?? '', [...(groups.get(d.cluster ?? '') ?? []), d]);
   const facts = new Map<string, ClusterFacts>();
   for (const cluster of groups.keys()) {
-    facts.set(cluster, cluster ? clusterFacts(root, cluster) : { kubernetesVersion: options.kubernetesVersion ?? '1.28', external: NO_EXTERNALS });
+    facts.set(cluster, cluster ? clusterFacts(options.configRoot ?? root, cluster) : { kubernetesVersion: options.kubernetesVersion ?? '1.28', external: NO_EXTERNALS, digestsRequired: false });
   }
   const missing = missingTools(options.tools, [...new Set([...facts.values()].map((f) => f.kubernetesVersion))], hasMonitoring(docs));
   const monitoring: MonitoringTools = { promtool: join(options.tools.bin, 'promtool'), amtool: join(options.tools.bin, 'amtool'), ruleTests: join(root, 'libs', 'monitoring', 'rule-tests') };
@@ -206,8 +216,9 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   const environmentSecrets = loadEnvironmentSecrets(environmentSecretsFile);
   const usedEnvironmentSecrets = new Set<string>();
   for (const [cluster, group] of groups) {
-    const { external } = facts.get(cluster) as ClusterFacts;
+    const { external, digestsRequired: needsDigests } = facts.get(cluster) as ClusterFacts;
     if (runs('policy')) failures.push(...checkPolicy(group), ...checkEnvironmentSecrets(group, environmentSecrets, usedEnvironmentSecrets));
+    if (runs('policy') && needsDigests) failures.push(...checkImageDigests(group, cluster));
     if (runs('access')) failures.push(...checkAccess(group));
     if (runs('references')) failures.push(...checkReferences(group, external));
   }

@@ -20,6 +20,10 @@ const imagePin = z
   })
   .describe('Version pin of one image.');
 
+/** What a cluster is for; stage and prod get the strict defaults. */
+export const CLUSTER_TIERS = ['dev', 'stage', 'prod'] as const;
+export type ClusterTier = (typeof CLUSTER_TIERS)[number];
+
 /** A label key such as `nvidia.com/gpu.present` (optional prefix, then a name). */
 const labelKey = z
   .string()
@@ -79,6 +83,10 @@ export const SUPPORTED_KUBERNETES_VERSIONS = ['1.28', '1.29', '1.30', '1.31', '1
  */
 export const clusterBaseShape = {
   name: dnsLabel.describe('Cluster name; must match its folder under clusters/.'),
+  tier: z
+    .enum(CLUSTER_TIERS)
+    .default('prod')
+    .describe('What the cluster is for, which sets the strict defaults: prod requires every image pinned by digest (imageDigests). Leaving it out gives the strictest, prod.'),
   kubernetesVersion: z
     .enum(SUPPORTED_KUBERNETES_VERSIONS)
     .describe('Kubernetes major.minor of the cluster, e.g. "1.34". Quote it in YAML.'),
@@ -160,6 +168,20 @@ export const clusterBaseShape = {
   gitops: gitopsShape,
 };
 
+/** Whether a cluster must run every image by digest, and why not when its tier would. */
+const imageDigestsShape = z
+  .strictObject({
+    required: z.boolean().optional().describe('Fail validation when a rendered image has no digest. Default: true in tier prod, false otherwise.'),
+    reason: z.string().min(20, { error: 'expected a sentence a reviewer can check (20 characters or more)' }).optional().describe('Why a prod cluster runs without digests; required when required is false in tier prod.'),
+  })
+  .prefault({})
+  .describe("Images pinned by digest: 'npm run images -- pin <cluster>' resolves each tag and writes it under images (docs/images.md).");
+
+/** Whether the cluster requires digests: its own `imageDigests.required`, else its tier's default. */
+export function digestsRequired(config: { readonly tier: ClusterTier; readonly imageDigests: { readonly required?: boolean } }): boolean {
+  return config.imageDigests.required ?? config.tier === 'prod';
+}
+
 /** The `images` section: version pins, keyed by the images the platform's components declare. */
 function imagePinsSchema(images: readonly ContainerImage[]) {
   const keys = images.map((i) => i.key);
@@ -175,12 +197,25 @@ export function defineClusterSchema<C extends z.ZodType>(components: C, images: 
   // `images` sits where it always stood in the file, after the registry mirrors.
   const { network, routing, sso, access, gitops, ...before } = clusterBaseShape;
   return z
-    .strictObject({ ...before, images: imagePinsSchema(images), network, routing, sso, access, gitops, components })
+    .strictObject({ ...before, images: imagePinsSchema(images), imageDigests: imageDigestsShape, network, routing, sso, access, gitops, components })
+    .superRefine((config, ctx) => {
+      if (config.tier === 'prod' && config.imageDigests.required === false && !config.imageDigests.reason) {
+        ctx.addIssue({ code: 'custom', path: ['imageDigests', 'reason'], message: 'expected the reason this prod cluster runs images without digests (or remove required: false)' });
+      }
+      // A digest names the build of one tag: alone, it would sit beside whatever tag the catalog
+      // moves to next, and the cluster would run the old build under the new version.
+      for (const [key, pin] of Object.entries(config.images) as [string, ImagePin | undefined][]) {
+        if (pin?.digest && !pin.tag) ctx.addIssue({ code: 'custom', path: ['images', key, 'tag'], message: `expected the tag that digest ${pin.digest.slice(0, 19)}… was resolved from ('npm run images -- pin' writes both)` });
+      }
+    })
     .describe('Configuration of one cluster of the ML platform.');
 }
 
 /** The cluster-wide part of a validated configuration. */
-export type ClusterBaseConfig = z.output<z.ZodObject<typeof clusterBaseShape>> & { readonly images: Readonly<Record<string, z.output<typeof imagePin> | undefined>> };
+export type ClusterBaseConfig = z.output<z.ZodObject<typeof clusterBaseShape>> & {
+  readonly images: Readonly<Record<string, z.output<typeof imagePin> | undefined>>;
+  readonly imageDigests: z.output<typeof imageDigestsShape>;
+};
 
 /** The context every chart receives, built from a validated configuration. */
 export function contextFromConfig(config: ClusterBaseConfig, images: readonly ContainerImage[], secretVersions?: Readonly<Record<string, string>>): PlatformContext {

@@ -85,6 +85,11 @@ export function loadConfigFile<T extends z.ZodType>(file: string, schema: T, dis
   } catch (err) {
     throw new ConfigError(displayName, [`cannot be read: ${(err as Error).message}`]);
   }
+  return parseConfigText(text, schema, displayName);
+}
+
+/** `loadConfigFile` for text already in hand (an edit checked before it is written). */
+export function parseConfigText<T extends z.ZodType>(text: string, schema: T, displayName: string): z.output<T> {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ClusterBaseConfig, contextFromConfig } from '../config/cluster';
 import { ConfigError, loadConfigFile } from '../config/load';
 import { PlatformContext } from '../context';
-import { ContainerImage } from '../images';
+import { ContainerImage, ImageRef } from '../images';
 import { RepositoryFiles } from '../repository-files';
 import { SecretRequirements } from '../secrets';
 import { compare, SecretRequirement } from '../secrets';
@@ -128,11 +128,22 @@ export function renderInMemory<C extends ClusterBaseConfig>(
   return { objects, files, repositoryFiles, inventory };
 }
 
+/** Composes the cluster's constructs without synthesizing them or reading any Secret file. */
+function composeOnly<C extends ClusterBaseConfig>(spec: ClusterRenderSpec<C>, config: C) {
+  const app = new App({ recordConstructMetadata: false });
+  const context = contextFromConfig(config, spec.images);
+  spec.compose(app, config, context);
+  return { app, context };
+}
+
 /** The Secrets a cluster's render refers to, without rendering or reading any Secret file. */
 export function requiredSecrets<C extends ClusterBaseConfig>(spec: ClusterRenderSpec<C>, config: C): SecretRequirement[] {
-  const app = new App({ recordConstructMetadata: false });
-  spec.compose(app, config, contextFromConfig(config, spec.images));
-  return SecretRequirements.of(app).list();
+  return SecretRequirements.of(composeOnly(spec, config).app).list();
+}
+
+/** The images a cluster runs, with its pins and registry mirrors applied, by catalog key. */
+export function clusterImages<C extends ClusterBaseConfig>(spec: ClusterRenderSpec<C>, config: C): ImageRef[] {
+  return composeOnly(spec, config).context.images.usedImages;
 }
 
 /** Loads the cluster's configuration; throws `ConfigError` naming file and key paths. */
