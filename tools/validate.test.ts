@@ -294,6 +294,44 @@ describe("a prod cluster that requires digests (its tier's default)", () => {
   });
 });
 
+describe('credentials in plain text inside a stage or prod cluster', () => {
+  const env = (name: string) => (o: Json) => container(o).env.find((e: Json) => e.name === name);
+
+  test('a PostgreSQL client that does not verify the server, by environment or by URL', async () => {
+    const { failures, lines } = await plant(MLFLOW, (o) => {
+      env('PGSSLMODE')(o).value = 'require';
+      container(o).args.push('--backend-store-uri=postgresql://mlflow@postgres.postgres.svc:5432/mlflow?sslmode=disable');
+    });
+    expect(failures.map((f) => `${f.rule} ${f.field}`), lines.join('\n')).toEqual(['tls/postgres spec.template.spec.containers[0].args[8]', 'tls/postgres spec.template.spec.containers[0].env']);
+    expect(failures[1].message).toContain("connects to PostgreSQL at postgres.postgres.svc.cluster.local without verifying the server (PGSSLMODE 'require')");
+  });
+
+  test('a plain-text URL to an in-cluster Service without a reviewed reason, wherever it is written', async () => {
+    const reviewed = join(scratch, 'plain-text-services.yaml');
+    const entries = parse(readFileSync(join(root, 'tools/validate/plain-text-services.yaml'), 'utf8'));
+    delete entries['mlflow.mlflow'];
+    writeFileSync(reviewed, stringify(entries));
+    const dir = (await plant('', () => undefined, {}, ['yaml'])).dir;
+    const { failures } = await validateManifests({ root, tools, paths: [dir], cluster: 'prod', layers: ['policy'], cacheDir, plainTextServicesFile: reviewed });
+    const blamed = failures.map((f) => `${f.rule} ${f.object} ${f.field}`);
+    expect(failures.every((f) => f.rule === 'tls/plain-text' && f.message.includes('reaches Service mlflow/mlflow in plain text'))).toBe(true);
+    // The sign-in proxy's config file, a notebook's environment (from the spawner's config) and an Airflow task's.
+    expect(blamed).toContain("tls/plain-text ConfigMap mlflow/mlflow-oauth2-proxy data['oauth2-proxy.cfg']");
+    expect(blamed.some((b) => b.startsWith('tls/plain-text Pod airflow-tasks/'))).toBe(true);
+  });
+
+  test('a dev cluster may speak plain text', async () => {
+    const dir = mkdtempSync(join(scratch, 'dev-'));
+    cpSync(join(root, 'dist-manifests/dev'), dir, { recursive: true });
+    const file = join(dir, '30-apps/mlflow/deployment-mlflow.yaml');
+    const obj = parse(readFileSync(file, 'utf8'));
+    env('PGSSLMODE')(obj).value = 'disable';
+    writeFileSync(file, stringify(obj));
+    const { failures } = await validateManifests({ root, tools, paths: [dir], cluster: 'dev', layers: ['policy'], cacheDir });
+    expect(failures).toEqual([]);
+  });
+});
+
 test('a kind without a schema is an error, never skipped', async () => {
   const widget = stringify({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'mlflow' }, spec: {} });
   const { failures } = await plant('', () => undefined, { 'widget.yaml': widget });

@@ -12,6 +12,7 @@ import { checkAccess, checkSignInConfigs } from './access';
 import { checkShipperConfigs } from './logging';
 import { checkEnvironmentSecrets, loadEnvironmentSecrets } from './environment-secrets';
 import { checkImageDigests } from './image-digests';
+import { checkPlainText, loadPlainTextServices } from './plain-text';
 import { checkingCode, digest, ResultCache } from './cache';
 import { checkHubConfigs, hasHubConfigs, hubChecker } from './jupyterhub';
 import { templatedPods } from './templated-pods';
@@ -48,6 +49,12 @@ export interface ValidateOptions {
    */
   readonly environmentSecretsFile?: string;
   /**
+   * The in-cluster Services reviewed to be reached in plain text, with their reasons.
+   *
+   * @default tools/validate/plain-text-services.yaml
+   */
+  readonly plainTextServicesFile?: string;
+  /**
    * Run only these layers (`yaml` always runs: the others need the parsed documents).
    *
    * @default - every layer
@@ -74,6 +81,8 @@ interface ClusterFacts {
   readonly external: ExternalObjects;
   /** Every image must carry a digest (docs/images.md). */
   readonly digestsRequired: boolean;
+  /** Credentials must not travel in plain text (tier stage and prod). */
+  readonly tlsRequired: boolean;
 }
 
 function clusterFacts(configRoot: string, cluster: string): ClusterFacts {
@@ -82,6 +91,7 @@ function clusterFacts(configRoot: string, cluster: string): ClusterFacts {
   return {
     kubernetesVersion: config.kubernetesVersion,
     digestsRequired: digestsRequired(config),
+    tlsRequired: config.tier !== 'dev',
     external: {
       secrets: config.external.secrets,
       configMaps: config.external.configMaps,
@@ -172,7 +182,7 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   for (const d of docs) groups.set(d.cluster ?? '', [...(groups.get(d.cluster ?? '') ?? []), d]);
   const facts = new Map<string, ClusterFacts>();
   for (const cluster of groups.keys()) {
-    facts.set(cluster, cluster ? clusterFacts(options.configRoot ?? root, cluster) : { kubernetesVersion: options.kubernetesVersion ?? '1.28', external: NO_EXTERNALS, digestsRequired: false });
+    facts.set(cluster, cluster ? clusterFacts(options.configRoot ?? root, cluster) : { kubernetesVersion: options.kubernetesVersion ?? '1.28', external: NO_EXTERNALS, digestsRequired: false, tlsRequired: false });
   }
   const missing = missingTools(options.tools, [...new Set([...facts.values()].map((f) => f.kubernetesVersion))], hasMonitoring(docs));
   const monitoring: MonitoringTools = { promtool: join(options.tools.bin, 'promtool'), amtool: join(options.tools.bin, 'amtool'), ruleTests: join(root, 'libs', 'monitoring', 'rule-tests') };
@@ -215,10 +225,14 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   const environmentSecretsFile = options.environmentSecretsFile ?? join(root, 'tools', 'validate', 'environment-secrets.yaml');
   const environmentSecrets = loadEnvironmentSecrets(environmentSecretsFile);
   const usedEnvironmentSecrets = new Set<string>();
+  const plainTextServicesFile = options.plainTextServicesFile ?? join(root, 'tools', 'validate', 'plain-text-services.yaml');
+  const plainTextServices = loadPlainTextServices(plainTextServicesFile);
+  const usedPlainText = new Set<string>();
   for (const [cluster, group] of groups) {
-    const { external, digestsRequired: needsDigests } = facts.get(cluster) as ClusterFacts;
+    const { external, digestsRequired: needsDigests, tlsRequired } = facts.get(cluster) as ClusterFacts;
     if (runs('policy')) failures.push(...checkPolicy(group), ...checkEnvironmentSecrets(group, environmentSecrets, usedEnvironmentSecrets));
     if (runs('policy') && needsDigests) failures.push(...checkImageDigests(group, cluster));
+    if (runs('policy') && tlsRequired) failures.push(...checkPlainText(group, plainTextServices, usedPlainText));
     if (runs('access')) failures.push(...checkAccess(group));
     if (runs('references')) failures.push(...checkReferences(group, external));
   }
@@ -236,6 +250,13 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
         layer: 'policy', rule: 'secrets/environment-stale', file: environmentSecretsFile, object: '-', field: entry,
         message: `no rendered container passes a Secret in ${entry} any more`,
         hint: 'remove the entry: the secret moved to a file, or its program is gone',
+      });
+    }
+    for (const entry of [...plainTextServices.keys()].filter((e) => !usedPlainText.has(e))) {
+      standing.push({
+        layer: 'policy', rule: 'tls/plain-text-stale', file: plainTextServicesFile, object: '-', field: entry,
+        message: `no stage or prod client reaches ${entry} in plain text any more`,
+        hint: 'remove the entry: the Service speaks TLS now, or is gone',
       });
     }
     for (const e of applied.unused) {

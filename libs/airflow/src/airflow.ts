@@ -14,6 +14,8 @@ import {
   httpProbe,
   Layer,
   libpqEnv,
+  libpqTlsEnv,
+  trustFor,
   PlatformChart,
   PlatformContext,
   PlatformDeployment,
@@ -205,6 +207,7 @@ export class AirflowChart extends PlatformChart {
       airflowCfg,
       resources: props.tasks?.resources,
       spark: props.spark,
+      servers: [props.analytics],
       env: {
         ...s3,
         ...connections,
@@ -216,6 +219,8 @@ export class AirflowChart extends PlatformChart {
         ...(props.analytics
           ? {
               ANALYTICS_PASSWORD: EnvValue.fromSecret(props.analytics.password),
+              // PostgresHook connects with psycopg2, which reads the TLS settings from libpq's environment.
+              ...libpqTlsEnv(props.analytics),
               AIRFLOW_CONN_ANALYTICS: EnvValue.fromValue(
                 JSON.stringify({ conn_type: 'postgres', host: props.analytics.endpoint.host, port: props.analytics.endpoint.port, schema: props.analytics.database, login: props.analytics.user, password: '$(ANALYTICS_PASSWORD)' }),
               ),
@@ -245,8 +250,10 @@ export class AirflowChart extends PlatformChart {
       ...libpqEnv(props.database),
       AIRFLOW__CORE__FERNET_KEY: EnvValue.fromSecret(fernetKey),
     };
-    const configMounts = [{ volume: 'config', path: CONFIG_DIR }];
-    const configVolumes: k8s.Volume[] = [{ name: 'config', configMap: { name: configMap, items: [AIRFLOW_CFG, WEBSERVER_CONFIG, TASK_TEMPLATE_FILE].map((key) => ({ key, path: key })) } }];
+    // Every Airflow container reads airflow.cfg and reaches the metadata database.
+    const trust = trustFor(this, props.database);
+    const configMounts = [{ volume: 'config', path: CONFIG_DIR }, ...trust.mounts];
+    const configVolumes: k8s.Volume[] = [{ name: 'config', configMap: { name: configMap, items: [AIRFLOW_CFG, WEBSERVER_CONFIG, TASK_TEMPLATE_FILE].map((key) => ({ key, path: key })) } }, ...trust.volumes];
     const writable = [
       { path: '/opt/airflow/logs', sizeLimit: '1Gi' },
       { path: '/tmp', sizeLimit: '1Gi' },

@@ -16,6 +16,7 @@ import {
   PlatformContext,
   PodSelection,
   podTemplateFile,
+  trustFor,
   RbacSubject,
   ResourceSpec,
   WorkloadIdentity,
@@ -62,6 +63,13 @@ export interface AirflowTasksChartProps {
    * @default - tasks talk to no Kubernetes API
    */
   readonly spark?: SparkSubmitTarget;
+  /**
+   * The servers tasks connect to (the analytics database): when one speaks TLS, task pods trust
+   * the internal CA.
+   *
+   * @default - none
+   */
+  readonly servers?: readonly ({ readonly tls?: boolean } | undefined)[];
 }
 
 const DEFAULT_RESOURCES: ResourceSpec = { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } };
@@ -92,6 +100,7 @@ export class AirflowTasksChart extends PlatformChart {
       data: { [AIRFLOW_CFG]: props.airflowCfg, ...(props.spark ? { [SPARK_SUBMIT_TEMPLATE_FILE]: props.spark.podTemplate } : {}) },
     });
     const sync = dagSync(props.dags, props.gitSyncImage, true);
+    const trust = trustFor(this, ...(props.servers ?? []));
     const pod = hardenedPod(this, {
       user: AIRFLOW_UID,
       group: AIRFLOW_UID,
@@ -126,6 +135,7 @@ export class AirflowTasksChart extends PlatformChart {
             sync.mount,
             { volume: 'config', path: CONFIG_DIR },
             ...(props.spark ? [{ volume: 'task-config', path: TASK_CONFIG_DIR }] : []),
+            ...trust.mounts,
           ],
         },
       ],
@@ -133,6 +143,7 @@ export class AirflowTasksChart extends PlatformChart {
         ...sync.volumes,
         { name: 'config', configMap: { name: configMap, items: [{ key: AIRFLOW_CFG, path: AIRFLOW_CFG }] } },
         ...(props.spark ? [{ name: 'task-config', configMap: { name: configMap, items: [{ key: SPARK_SUBMIT_TEMPLATE_FILE, path: SPARK_SUBMIT_TEMPLATE_FILE }] } }] : []),
+        ...trust.volumes,
       ],
     });
     this.podTemplate = podTemplateFile(this.namespace, { ...workloadLabels(identity), [LabelKeys.MANAGED_BY]: 'airflow' }, { ...pod.spec, restartPolicy: 'Never' });

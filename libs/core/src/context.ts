@@ -103,6 +103,13 @@ export interface PlatformContextProps {
    * @default - undeclared: quorum members are spread where possible (soft)
    */
   readonly topology?: ClusterTopology;
+  /**
+   * The cert-manager ClusterIssuer of the cluster's internal CA when traffic inside the cluster is
+   * encrypted (cluster.yaml `inClusterTls`): servers get certificates from it, clients trust it.
+   *
+   * @default - plain text inside the cluster (allowed in tier dev only)
+   */
+  readonly internalCa?: string;
 }
 
 /** How many nodes (and zones) a cluster schedules on, and how quorum members are spread over them (cluster.yaml `topology`). */
@@ -131,6 +138,7 @@ export class PlatformContext {
   public readonly nodes?: NodeAddresses;
   public readonly gpuNodes?: GpuNodes;
   public readonly topology?: ClusterTopology;
+  public readonly internalCa?: string;
   private readonly secretVersions: Readonly<Record<string, string>>;
   private readonly externalSecrets: ReadonlySet<string>;
   private vaultDelivery?: VaultDelivery;
@@ -147,6 +155,7 @@ export class PlatformContext {
     this.nodes = props.nodes;
     this.gpuNodes = props.gpuNodes;
     this.topology = props.topology;
+    this.internalCa = props.internalCa;
     this.secretVersions = props.secretVersions ?? {};
     this.externalSecrets = new Set(props.externalSecrets ?? []);
   }

@@ -21,6 +21,7 @@ export * from './render/inventory';
 export * from './render/render';
 export * from './render/write';
 export * from './secrets';
+export * from './tls';
 export * from './service';
 export * from './wiring';
 export * from './web-ui';

@@ -1,6 +1,9 @@
 import { ServiceEndpoint } from './network';
 import { SecretKeyRef } from './secrets';
-import { EnvValue } from './workload';
+import { k8s } from 'cdk8s-plus-28';
+import { PlatformChart } from './platform-chart';
+import { internalCaTrust, INTERNAL_CA_FILE } from './tls';
+import { EnvValue, MountSpec } from './workload';
 
 /**
  * A PostgreSQL database owned by one consumer: where it is, its name, its role and the
@@ -12,6 +15,21 @@ export interface PostgresDatabase {
   readonly database: string;
   readonly user: string;
   readonly password: SecretKeyRef;
+  /**
+   * The server speaks TLS only, with a certificate from the internal CA: clients verify it and
+   * the host name (`sslmode=verify-full`), so they mount the CA (`internalCaTrust`).
+   *
+   * @default false
+   */
+  readonly tls?: boolean;
+}
+
+/**
+ * The libpq TLS settings for a database: libpq (psql, psycopg2, lib/pq) and asyncpg read them
+ * from the environment, for every connection the process makes.
+ */
+export function libpqTlsEnv(db: PostgresDatabase): Record<string, EnvValue> {
+  return db.tls ? { PGSSLMODE: EnvValue.fromValue('verify-full'), PGSSLROOTCERT: EnvValue.fromValue(INTERNAL_CA_FILE) } : {};
 }
 
 /** The libpq environment (`PGHOST` ...) for a database; psql, psycopg and SQLAlchemy read it. */
@@ -22,7 +40,18 @@ export function libpqEnv(db: PostgresDatabase): Record<string, EnvValue> {
     PGDATABASE: EnvValue.fromValue(db.database),
     PGUSER: EnvValue.fromValue(db.user),
     PGPASSWORD: EnvValue.fromSecret(db.password),
+    ...libpqTlsEnv(db),
   };
+}
+
+/**
+ * What the pods of `chart` mount to reach `servers` (databases, buckets, ...) over TLS: the internal
+ * CA once, when any of them speaks TLS; nothing otherwise.
+ */
+export function trustFor(chart: PlatformChart, ...servers: readonly ({ readonly tls?: boolean } | undefined)[]): { readonly mounts: MountSpec[]; readonly volumes: k8s.Volume[] } {
+  if (!servers.some((s) => s?.tls)) return { mounts: [], volumes: [] };
+  const trust = internalCaTrust(chart);
+  return { mounts: [trust.mount], volumes: [trust.volume] };
 }
 
 /**

@@ -249,7 +249,8 @@ export function secretFilePath(chart: PlatformChart, directory: string, ref: Sec
   return chart.context.readsFromVault(ref) ? `/vault/secrets/${vaultFileName(ref)}` : `${directory}/${ref.key}`;
 }
 
-function volumeNameFor(path: string): string {
+/** The name of the emptyDir volume a container's writable path gets, for another container to share. */
+export function writableVolumeName(path: string): string {
   const slug = path.replace(/^\/+/, '').replace(/[^a-z0-9]+/gi, '-').toLowerCase().replace(/-+$/, '');
   return `writable-${slug}`.slice(0, 63).replace(/-+$/, '');
 }
@@ -318,7 +319,7 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
     });
     const env = kubeEnv(chart, chart.namespace, Object.fromEntries(Object.entries(c.env ?? {}).filter(([, value]) => !readsFromVault(value.secret))));
     const mounts: k8s.VolumeMount[] = [
-      ...(c.writablePaths ?? []).map((w) => ({ name: volumeNameFor(w.path), mountPath: w.path })),
+      ...(c.writablePaths ?? []).map((w) => ({ name: writableVolumeName(w.path), mountPath: w.path })),
       ...(c.mounts ?? []).map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly ?? true, mountPropagation: m.propagation })),
       ...secretMounts,
     ];
@@ -346,7 +347,7 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
   const containers = props.containers.map(toContainer);
   const volumes: k8s.Volume[] = [
     ...[...writable.values()].map((w) => ({
-      name: volumeNameFor(w.path),
+      name: writableVolumeName(w.path),
       emptyDir: { medium: w.medium, sizeLimit: k8s.Quantity.fromString(w.sizeLimit ?? '1Gi') },
     })),
     ...secretVolumes.values(),
@@ -755,6 +756,12 @@ export interface ScriptJobProps {
    * @default - none
    */
   readonly env?: Readonly<Record<string, EnvValue>>;
+  /**
+   * Volumes the script's container mounts (e.g. the internal CA, `trustFor`).
+   *
+   * @default - none
+   */
+  readonly volumes?: { readonly mounts: MountSpec[]; readonly volumes: k8s.Volume[] };
 }
 
 /**
@@ -776,8 +783,10 @@ export class ScriptJob extends PlatformJob {
             env: { HOME: EnvValue.fromValue('/tmp'), ...props.env },
             resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
             writablePaths: [{ path: '/tmp', sizeLimit: '64Mi' }],
+            mounts: props.volumes?.mounts,
           },
         ],
+        volumes: props.volumes?.volumes,
       },
     });
   }

@@ -9,6 +9,7 @@ import {
   gunicornAppContainer,
   Layer,
   libpqEnv,
+  trustFor,
   PlatformChart,
   PlatformContext,
   PlatformDeployment,
@@ -79,6 +80,7 @@ export class DashApp extends Construct {
     const image = chart.context.images.image(props.image);
     const scaling = props.replicas ?? { min: 1, max: 1 };
     const web = gunicornAppContainer({ port: PORT, tmpSize: '256Mi', startupFailures: 24 });
+    const trust = trustFor(PlatformChart.of(this), props.database);
     const deployment = new PlatformDeployment(this, 'Server', {
       identity: { name, instance: props.name, component: 'dash-app', version: image.version },
       ...scaledReplicas(scaling),
@@ -88,6 +90,7 @@ export class DashApp extends Construct {
         group: UID,
         // gunicorn waits graceful_timeout (30 s) for requests in flight.
         terminationGracePeriod: Duration.seconds(40),
+        volumes: trust.volumes,
         containers: [
           {
             ...web,
@@ -107,6 +110,7 @@ export class DashApp extends Construct {
               HOME: EnvValue.fromValue('/tmp'),
               ...(props.database ? libpqEnv(props.database) : {}),
             },
+            mounts: trust.mounts,
             resources: props.resources ?? DEFAULT_RESOURCES,
           },
         ],

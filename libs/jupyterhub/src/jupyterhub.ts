@@ -15,6 +15,7 @@ import {
   kubeEnv,
   Layer,
   libpqEnv,
+  trustFor,
   PlatformChart,
   PlatformContext,
   PlatformDeployment,
@@ -200,6 +201,7 @@ export class JupyterHubChart extends PlatformChart {
     });
     const health = () => httpProbe(HUB_PORT, '/hub/health');
     const ca = gitlabCa(props.signIn.caConfigMap);
+    const dbTrust = trustFor(this, props.database);
     new PlatformDeployment(this, 'Hub', {
       identity: hubIdentity,
       // One hub owns the proxy's routes and the spawner state: never two at once.
@@ -237,10 +239,10 @@ export class JupyterHubChart extends PlatformChart {
               { path: '/srv/jupyterhub', sizeLimit: '64Mi' },
               { path: '/tmp', sizeLimit: '256Mi' },
             ],
-            mounts: [{ volume: 'config', path: HUB_CONFIG_DIR }, ...(ca?.mounts ?? [])],
+            mounts: [{ volume: 'config', path: HUB_CONFIG_DIR }, ...(ca?.mounts ?? []), ...dbTrust.mounts],
           },
         ],
-        volumes: [{ name: 'config', configMap: { name: configMap } }, ...(ca?.volumes ?? [])],
+        volumes: [{ name: 'config', configMap: { name: configMap } }, ...(ca?.volumes ?? []), ...dbTrust.volumes],
       },
     });
 

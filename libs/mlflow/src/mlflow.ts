@@ -6,6 +6,7 @@ import {
   httpProbe,
   Layer,
   libpqEnv,
+  trustFor,
   PlatformChart,
   PlatformContext,
   PlatformDeployment,
@@ -90,6 +91,7 @@ export class MlflowChart extends PlatformChart {
     this.allowedHosts = [...serviceHosts.flatMap((h) => [h, `${h}:${PORT}`]), externalHost, 'localhost', `localhost:${PORT}`, ...privateAddresses];
 
     const health = () => httpProbe(PORT, '/health', { headers: { Host: `localhost:${PORT}` } });
+    const trust = trustFor(this, props.database);
     const deployment = new PlatformDeployment(this, 'Server', {
       identity: { name: 'mlflow', instance: id, component: 'tracking-server', version: image.version },
       replicas: replicaCount,
@@ -97,6 +99,7 @@ export class MlflowChart extends PlatformChart {
       pod: {
         user: MLFLOW_UID,
         group: MLFLOW_UID,
+        volumes: trust.volumes,
         containers: [
           {
             name: 'mlflow',
@@ -130,6 +133,7 @@ export class MlflowChart extends PlatformChart {
             livenessProbe: { ...health(), periodSeconds: 30, timeoutSeconds: 3, failureThreshold: 5 },
             readinessProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
             writablePaths: [{ path: '/tmp', sizeLimit: '2Gi' }],
+            mounts: trust.mounts,
           },
         ],
       },

@@ -75,3 +75,30 @@ test('the analytics database: owned by its writer, read by a read-only reader; n
   expect(() => new PostgresChart(Testing.app(), 'postgres', { context: contextWith(), storageSize: '1Gi', databases: ['analytics'], analytics: true })).toThrowError(/is the analytics database/);
   expect(() => new PostgresChart(Testing.app(), 'postgres', { context: contextWith(), storageSize: '1Gi' }).analytics('read')).toThrowError(/renders no analytics database/);
 });
+
+test('with the internal CA: a certificate, TLS only over TCP, clients that verify the server, and a reload on renewal', () => {
+  const context = new PlatformContext({ cluster: 't', kubernetesVersion: '1.28', baseDomain: 'ml.t.internal', defaultStorageClass: 'standard', images: new ImageCatalog(), internalCa: 'platform-ca' });
+  const chart = new PostgresChart(Testing.app(), 'postgres', { context, storageSize: '1Gi', databases: ['mlflow'] });
+  expect(chart.database('mlflow').tls).toBe(true);
+  const objects = Testing.synth(chart);
+  const certificate = objects.find((o) => o.kind === 'Certificate' && o.metadata.name === 'postgres-tls');
+  expect(certificate.spec).toMatchObject({ secretName: 'postgres-tls', issuerRef: { kind: 'ClusterIssuer', name: 'platform-ca' }, ipAddresses: ['127.0.0.1'] });
+  expect(certificate.spec.dnsNames).toEqual(['postgres', 'postgres.postgres', 'postgres.postgres.svc', 'postgres.postgres.svc.cluster.local', 'localhost']);
+  // pg_hba: no plain-text TCP line at all.
+  const hba: string = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'postgres-hba').data['pg_hba.conf'];
+  expect(hba.split('\n').filter((l) => /^host/.test(l)).every((l) => l.startsWith('hostssl'))).toBe(true);
+  const sts = objects.find((o) => o.kind === 'StatefulSet');
+  const [server, exporter, reload] = ['postgres', 'postgres-exporter', 'reload-on-renewal'].map((n) => sts.spec.template.spec.containers.find((c: { name: string }) => c.name === n));
+  expect(server.args).toEqual(['postgres', '-c', 'ssl=on', '-c', 'ssl_cert_file=/etc/postgresql/tls/tls.crt', '-c', 'ssl_key_file=/etc/postgresql/tls/tls.key', '-c', 'ssl_min_protocol_version=TLSv1.2', '-c', 'hba_file=/etc/postgresql/hba/pg_hba.conf']);
+  // The key is readable by the postgres group alone, as PostgreSQL demands of a root-owned key.
+  expect(sts.spec.template.spec.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'postgres-tls', defaultMode: 0o440 } });
+  expect(sts.spec.template.spec.securityContext.fsGroup).toBe(999);
+  expect(exporter.env[0]).toEqual({ name: 'DATA_SOURCE_URI', value: 'localhost:5432/postgres?sslmode=verify-full&sslrootcert=/etc/postgresql/tls/ca.crt' });
+  expect(reload.command[2]).toContain('SELECT pg_reload_conf()');
+  expect(reload.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(expect.arrayContaining(['/etc/postgresql/tls', '/var/run/postgresql']));
+  // The bootstrap Job is a client like any other.
+  const job = objects.find((o) => o.kind === 'Job');
+  expect(job.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: 'PGSSLMODE', value: 'verify-full' }, { name: 'PGSSLROOTCERT', value: '/etc/platform/internal-ca/ca.crt' }]));
+  expect(job.spec.template.spec.volumes).toContainEqual({ name: 'internal-ca', secret: { secretName: 'internal-ca-trust', items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } });
+  expect(objects.find((o) => o.kind === 'Certificate' && o.metadata.name === 'internal-ca-trust').spec.issuerRef.name).toBe('platform-ca');
+});

@@ -7,6 +7,7 @@ import {
   EnvValue,
   httpProbe,
   Layer,
+  libpqEnv,
   PlatformChart,
   PlatformContext,
   PlatformService,
@@ -18,8 +19,12 @@ import {
   ScriptJob,
   SecretKeyRef,
   secretFilePath,
+  ServerCertificate,
   ServiceEndpoint,
   storage,
+  trustFor,
+  workloadLabels,
+  writableVolumeName,
   volumeClaimTemplate,
 } from '@ml-platform/core';
 import { POSTGRES_IMAGE, POSTGRES_EXPORTER_IMAGE } from './images';
@@ -82,6 +87,41 @@ export const EXPORTER_ROLE = 'postgres_exporter';
 const SUPERUSER_SECRET_DIR = '/run/secrets/postgres-superuser';
 const EXPORTER_SECRET_DIR = '/run/secrets/postgres-monitoring';
 const EXPORTER_PORT = 9187;
+const TLS_DIR = '/etc/postgresql/tls';
+const HBA_DIR = '/etc/postgresql/hba';
+const SOCKET_DIR = '/var/run/postgresql';
+/**
+ * Who may connect how, once the server speaks TLS: over the socket only the postgres OS user
+ * (the image's entrypoint and the reload sidecar, by peer), and over TCP only with TLS and
+ * SCRAM. No `host` line: a plain-text TCP connection matches nothing and is refused.
+ */
+export const TLS_PG_HBA = [
+  '# TYPE   DATABASE USER ADDRESS    METHOD',
+  'local    all      postgres         peer',
+  'hostssl  all      all      0.0.0.0/0 scram-sha-256',
+  'hostssl  all      all      ::/0      scram-sha-256',
+  '',
+].join('\n');
+
+/**
+ * The sidecar that tells PostgreSQL to reload when cert-manager renews its certificate: the
+ * server reads the files again on a reload (PostgreSQL 10+), never by itself.
+ */
+const RELOAD_ON_RENEWAL = [
+  'set -eu',
+  'last=""',
+  'while true; do',
+  `  now=$(cat ${TLS_DIR}/tls.crt ${TLS_DIR}/tls.key | sha256sum)`,
+  '  if [ "$now" != "$last" ]; then',
+  '    if [ -z "$last" ] || psql --no-psqlrc -qAt --host=' + SOCKET_DIR + ' --username=postgres --dbname=postgres -c "SELECT pg_reload_conf()" >/dev/null; then',
+  '      [ -n "$last" ] && echo "certificate renewed: configuration reloaded"',
+  '      last=$now',
+  '    fi',
+  '  fi',
+  '  touch /run/heartbeat/alive',
+  '  sleep 60',
+  'done',
+].join('\n');
 /** The analytics database and its two roles. */
 export const ANALYTICS = { database: 'analytics', writer: 'analytics_writer', reader: 'analytics_reader' } as const;
 /** A login role the bootstrap Job creates and keeps at its password. */
@@ -104,6 +144,8 @@ export class PostgresChart extends PlatformChart {
   public readonly superuserPassword: SecretKeyRef;
   /** The password of the metrics exporter's role. */
   public readonly exporterPassword: SecretKeyRef;
+  /** Whether the server speaks TLS only (the cluster has its internal CA). */
+  public readonly tls: boolean;
   private readonly databases = new Map<string, PostgresDatabase>();
   private readonly analyticsRoles?: { readonly writer: PostgresDatabase; readonly reader: PostgresDatabase };
 
@@ -122,6 +164,16 @@ export class PostgresChart extends PlatformChart {
     const exporterProbe = httpProbe(EXPORTER_PORT, '/');
 
     const identity = { name: 'postgres', instance: id, component: 'database', version: image.version };
+    // TLS whenever the cluster has its internal CA: clients verify the server and its name.
+    const tls = props.context.internalCa
+      ? new ServerCertificate(this, 'Certificate', { secretName: 'postgres-tls', services: ['postgres'], loopback: true })
+      : undefined;
+    this.tls = tls !== undefined;
+    const hbaConfigMap = 'postgres-hba';
+    if (tls) new k8s.KubeConfigMap(this, 'Hba', { metadata: { name: hbaConfigMap, namespace: this.namespace, labels: workloadLabels(identity) }, data: { 'pg_hba.conf': TLS_PG_HBA } });
+    const serverArgs = tls
+      ? ['-c', 'ssl=on', '-c', `ssl_cert_file=${TLS_DIR}/tls.crt`, '-c', `ssl_key_file=${TLS_DIR}/tls.key`, '-c', 'ssl_min_protocol_version=TLSv1.2', '-c', `hba_file=${HBA_DIR}/pg_hba.conf`]
+      : [];
     const isReady: k8s.Probe = {
       exec: { command: ['pg_isready', '--username=postgres', '--dbname=postgres', '--host=127.0.0.1', `--port=${PORT}`] },
     };
@@ -135,13 +187,22 @@ export class PostgresChart extends PlatformChart {
         group: POSTGRES_UID,
         // Fast shutdown flushes WAL; the image notes that 10 s is often too short.
         terminationGracePeriod: Duration.seconds(120),
+        volumes: tls
+          ? [
+              // Key readable by the group (fsGroup postgres) and no one else: PostgreSQL refuses a key with more.
+              { name: 'tls', secret: { secretName: tls.secretName, defaultMode: 0o440 } },
+              { name: 'tls-ca', secret: { secretName: tls.secretName, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } },
+              { name: 'hba', configMap: { name: hbaConfigMap } },
+            ]
+          : [],
         containers: [
           {
             name: 'postgres',
             image,
             // The image's entrypoint and command, spelled out so wrappers (Vault) can run them.
             command: ['docker-entrypoint.sh'],
-            args: ['postgres'],
+            // The entrypoint passes these to its first-start server too, so TLS and pg_hba apply from the start.
+            args: ['postgres', ...serverArgs],
             // The image's entrypoint reads POSTGRES_PASSWORD_FILE: no password in the environment.
             env: { POSTGRES_PASSWORD_FILE: EnvValue.fromValue(secretFilePath(this, SUPERUSER_SECRET_DIR, this.superuserPassword)) },
             secretFiles: [{ directory: SUPERUSER_SECRET_DIR, keys: [this.superuserPassword] }],
@@ -151,12 +212,35 @@ export class PostgresChart extends PlatformChart {
             livenessProbe: { ...isReady, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
             readinessProbe: { ...isReady, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
             writablePaths: [
-              { path: '/var/run/postgresql', sizeLimit: '16Mi' },
+              { path: SOCKET_DIR, sizeLimit: '16Mi' },
               { path: '/tmp', sizeLimit: '1Gi' },
               { path: '/dev/shm', medium: 'Memory', sizeLimit: '256Mi' },
             ],
-            mounts: [{ volume: 'data', path: DATA_MOUNT, readOnly: false }],
+            mounts: [
+              { volume: 'data', path: DATA_MOUNT, readOnly: false },
+              ...(tls ? [{ volume: 'tls', path: TLS_DIR }, { volume: 'hba', path: HBA_DIR }] : []),
+            ],
           },
+          ...(tls
+            ? [
+                {
+                  name: 'reload-on-renewal',
+                  image,
+                  command: ['/bin/sh', '-c', RELOAD_ON_RENEWAL],
+                  env: { PGCONNECT_TIMEOUT: EnvValue.fromValue('10') },
+                  resources: { requests: { cpu: '5m', memory: '16Mi' }, limits: { cpu: '50m', memory: '64Mi' } },
+                  // Alive while its loop comes round (every minute); a hung reload restarts it.
+                  livenessProbe: { exec: { command: ['/bin/sh', '-c', 'find /run/heartbeat/alive -mmin -3 | grep -q .'] }, initialDelaySeconds: 30, periodSeconds: 60, failureThreshold: 3 },
+                  readinessProbe: { exec: { command: ['test', '-e', '/run/heartbeat/alive'] }, periodSeconds: 30 },
+                  writablePaths: [{ path: '/run/heartbeat', sizeLimit: '1Mi' }],
+                  mounts: [
+                    { volume: 'tls', path: TLS_DIR },
+                    // The server's socket, where peer authentication knows the postgres user.
+                    { volume: writableVolumeName(SOCKET_DIR), path: SOCKET_DIR, readOnly: false },
+                  ],
+                },
+              ]
+            : []),
           {
             // Beside the server, so it sees exactly this instance over loopback.
             name: 'postgres-exporter',
@@ -164,11 +248,13 @@ export class PostgresChart extends PlatformChart {
             command: ['/bin/postgres_exporter'],
             args: [`--web.listen-address=:${EXPORTER_PORT}`, '--log.format=json'],
             env: {
-              DATA_SOURCE_URI: EnvValue.fromValue(`127.0.0.1:${PORT}/postgres?sslmode=disable`),
+              // TLS over loopback too: pg_hba admits no plain-text TCP connection.
+              DATA_SOURCE_URI: EnvValue.fromValue(tls ? `localhost:${PORT}/postgres?sslmode=verify-full&sslrootcert=${TLS_DIR}/ca.crt` : `127.0.0.1:${PORT}/postgres?sslmode=disable`),
               DATA_SOURCE_USER: EnvValue.fromValue(EXPORTER_ROLE),
               DATA_SOURCE_PASS_FILE: EnvValue.fromValue(secretFilePath(this, EXPORTER_SECRET_DIR, this.exporterPassword)),
             },
             secretFiles: [{ directory: EXPORTER_SECRET_DIR, keys: [this.exporterPassword] }],
+            mounts: tls ? [{ volume: 'tls-ca', path: TLS_DIR }] : [],
             ports: [{ name: 'metrics', number: EXPORTER_PORT }],
             resources: { requests: { cpu: '20m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
             livenessProbe: { ...exporterProbe, periodSeconds: 30, timeoutSeconds: 5 },
@@ -200,6 +286,7 @@ export class PostgresChart extends PlatformChart {
       if (this.databases.has(consumer)) throw new Error(`database '${consumer}' is listed twice`);
       this.databases.set(consumer, {
         endpoint: this.endpoint,
+        tls: this.tls,
         database: consumer,
         user: consumer,
         password: SecretKeyRef.of(`postgres-role-${consumer.replace(/_/g, '-')}`, 'password', `password of PostgreSQL role ${consumer}`),
@@ -209,6 +296,7 @@ export class PostgresChart extends PlatformChart {
       if (this.databases.has(ANALYTICS.database)) throw new Error(`database '${ANALYTICS.database}' is the analytics database; no component may own it`);
       const login = (user: string, what: string): PostgresDatabase => ({
         endpoint: this.endpoint,
+        tls: this.tls,
         database: ANALYTICS.database,
         user,
         password: SecretKeyRef.of(`postgres-role-${user.replace(/_/g, '-')}`, 'password', `password of PostgreSQL role ${user} (${what})`),
@@ -273,18 +361,16 @@ export class PostgresChart extends PlatformChart {
       `echo "roles ready: ${logins.map((role) => role.user).join(', ')}"`,
     ].join('\n');
     const image = this.context.images.image(POSTGRES_IMAGE);
+    const superuser: PostgresDatabase = { endpoint: this.endpoint, database: 'postgres', user: 'postgres', password: this.superuserPassword, tls: this.tls };
     const job = new ScriptJob(this, 'Bootstrap', {
       identity: { name: 'postgres-bootstrap', instance, component: 'bootstrap', version },
       image,
       user: POSTGRES_UID,
       group: POSTGRES_UID,
       script,
+      volumes: trustFor(this, superuser),
       env: {
-        PGHOST: EnvValue.fromValue(this.endpoint.host),
-        PGPORT: EnvValue.fromValue(String(this.endpoint.port)),
-        PGUSER: EnvValue.fromValue('postgres'),
-        PGDATABASE: EnvValue.fromValue('postgres'),
-        PGPASSWORD: EnvValue.fromSecret(this.superuserPassword),
+        ...libpqEnv(superuser),
         ...Object.fromEntries(logins.map((role) => [envName(role), EnvValue.fromSecret(role.password)])),
       },
     });

@@ -11,6 +11,7 @@ import {
   HardenedContainerProps,
   httpProbe,
   Layer,
+  libpqTlsEnv,
   PlatformChart,
   PlatformContext,
   PlatformDeployment,
@@ -26,6 +27,7 @@ import {
   SignIn,
   STATSD_PORT,
   StatsdExporter,
+  trustFor,
   WebUi,
   workloadLabels,
 } from '@ml-platform/core';
@@ -141,9 +143,13 @@ export class SupersetChart extends PlatformChart {
       [SupersetEnv.SECRET_KEY]: EnvValue.fromSecret(secretKey),
       [SupersetEnv.METADATA_PASSWORD]: EnvValue.fromSecret(props.database.password),
       [SupersetEnv.REDIS_PASSWORD]: EnvValue.fromSecret(props.cache.password),
+      // psycopg2 reads the TLS settings from libpq's environment, for the metadata and the analytics database.
+      ...libpqTlsEnv(props.database),
     };
+    if (props.analytics.tls !== props.database.tls) throw new Error('superset: expected the metadata and the analytics database on one server (one TLS setting for every connection)');
+    const trust = trustFor(this, props.database);
     const querying = { [ANALYTICS_PASSWORD_ENV]: EnvValue.fromSecret(props.analytics.password) };
-    const volumes: k8s.Volume[] = [{ name: 'config', configMap: { name: configMap, items: [{ key: SUPERSET_CONFIG, path: SUPERSET_CONFIG }] } }];
+    const volumes: k8s.Volume[] = [{ name: 'config', configMap: { name: configMap, items: [{ key: SUPERSET_CONFIG, path: SUPERSET_CONFIG }] } }, ...trust.volumes];
     const container = (name: string, command: string[], resources: ResourceSpec, extra: Partial<HardenedContainerProps> = {}): HardenedContainerProps => ({
       name,
       image,
@@ -155,7 +161,7 @@ export class SupersetChart extends PlatformChart {
       ],
       ...extra,
       env: { ...common, ...extra.env },
-      mounts: [{ volume: 'config', path: CONFIG_DIR }, ...(extra.mounts ?? [])],
+      mounts: [{ volume: 'config', path: CONFIG_DIR }, ...trust.mounts, ...(extra.mounts ?? [])],
     });
     // Every long-running pod starts once the schema is the image's (the start-up Job below).
     const waitForSchema = container('wait-for-schema', ['python', '-m', 'superset_platform.schema', '--timeout', '600'], DEFAULTS.beat);

@@ -104,6 +104,10 @@ export const clusterBaseShape = {
     })
     .optional()
     .describe("The cluster's nodes and zones. Without it, quorum members are spread where possible, and two may share a node."),
+  inClusterTls: z
+    .boolean()
+    .default(true)
+    .describe("Encrypt traffic that carries credentials or data inside the cluster (PostgreSQL, ...), with certificates from routing.tls.clusterIssuer. Only a tier dev cluster may switch it off."),
   storageClasses: z
     .strictObject({
       default: dnsSubdomain.describe('StorageClass for volumes that name none.'),
@@ -199,6 +203,12 @@ export function defineClusterSchema<C extends z.ZodType>(components: C, images: 
   return z
     .strictObject({ ...before, images: imagePinsSchema(images), imageDigests: imageDigestsShape, network, routing, sso, access, gitops, components })
     .superRefine((config, ctx) => {
+      if (!config.inClusterTls && config.tier !== 'dev') {
+        ctx.addIssue({ code: 'custom', path: ['inClusterTls'], message: `expected true in tier ${config.tier}: only a dev cluster may carry credentials in plain text` });
+      }
+      if (config.inClusterTls && !config.routing.tls.clusterIssuer) {
+        ctx.addIssue({ code: 'custom', path: ['routing', 'tls', 'clusterIssuer'], message: 'expected the internal CA as a cert-manager ClusterIssuer while inClusterTls is on: it signs the servers\' certificates, and every client trusts it (or set inClusterTls: false in a dev cluster)' });
+      }
       if (config.tier === 'prod' && config.imageDigests.required === false && !config.imageDigests.reason) {
         ctx.addIssue({ code: 'custom', path: ['imageDigests', 'reason'], message: 'expected the reason this prod cluster runs images without digests (or remove required: false)' });
       }
@@ -233,5 +243,6 @@ export function contextFromConfig(config: ClusterBaseConfig, images: readonly Co
     externalSecrets: config.external.secrets,
     gpuNodes: config.gpuNodes,
     topology: config.topology,
+    internalCa: config.inClusterTls ? config.routing.tls.clusterIssuer : undefined,
   });
 }

@@ -1,0 +1,102 @@
+/**
+ * TLS inside the cluster: servers get certificates from cert-manager through the cluster's
+ * internal CA (a ClusterIssuer), and clients trust that CA from a file. A Secret is namespaced,
+ * so every namespace with a client gets its own small certificate from the same issuer: its
+ * `ca.crt` is the CA bundle the namespace's clients mount (cert-manager's CA issuer writes it).
+ */
+import { ApiObject } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { LabelKeys } from './labels';
+import { PlatformChart } from './platform-chart';
+import { MountSpec } from './workload';
+
+/** Where a client container finds the internal CA: `${INTERNAL_CA_DIR}/ca.crt`. */
+export const INTERNAL_CA_DIR = '/etc/platform/internal-ca';
+export const INTERNAL_CA_FILE = `${INTERNAL_CA_DIR}/ca.crt`;
+const TRUST_SECRET = 'internal-ca-trust';
+const TRUST_VOLUME = 'internal-ca';
+
+/** What a pod mounts to trust the internal CA. */
+export interface InternalCaTrust {
+  readonly volume: k8s.Volume;
+  readonly mount: MountSpec;
+  /** The CA bundle's path inside the container. */
+  readonly file: string;
+}
+
+function certificate(scope: Construct, id: string, namespace: string, name: string, spec: Record<string, unknown>): void {
+  new ApiObject(scope, id, {
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'Certificate',
+    metadata: { name, namespace, labels: { [LabelKeys.NAME]: name, [LabelKeys.COMPONENT]: 'certificate' } },
+    spec: { secretName: name, ...spec },
+  });
+}
+
+/**
+ * The internal CA for the pods of `chart`'s namespace; the first call renders the namespace's
+ * trust certificate. Throws when the cluster has no internal CA.
+ */
+export function internalCaTrust(chart: PlatformChart): InternalCaTrust {
+  const issuer = chart.context.internalCa;
+  if (!issuer) throw new Error(`${chart.namespace}: TLS inside the cluster needs the internal CA (routing.tls.clusterIssuer with inClusterTls on)`);
+  if (!chart.node.tryFindChild('InternalCaTrust')) {
+    certificate(chart, 'InternalCaTrust', chart.namespace, TRUST_SECRET, {
+      commonName: `${TRUST_SECRET}.${chart.namespace}`,
+      usages: ['client auth', 'digital signature'],
+      issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: issuer },
+      privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+    });
+  }
+  return {
+    volume: { name: TRUST_VOLUME, secret: { secretName: TRUST_SECRET, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } },
+    mount: { volume: TRUST_VOLUME, path: INTERNAL_CA_DIR },
+    file: INTERNAL_CA_FILE,
+  };
+}
+
+/** Properties for `ServerCertificate`. */
+export interface ServerCertificateProps {
+  /** Secret cert-manager writes `tls.crt`, `tls.key` and `ca.crt` into; also the Certificate's name. */
+  readonly secretName: string;
+  /** The Services (in the chart's namespace) clients address: each gets its short and full names. */
+  readonly services: readonly string[];
+  /**
+   * A headless Service whose pods are addressed one by one (`*.<headless>.<ns>.svc`).
+   *
+   * @default - none
+   */
+  readonly headless?: string;
+  /**
+   * Also `localhost` and `127.0.0.1`, for containers beside the server.
+   *
+   * @default false
+   */
+  readonly loopback?: boolean;
+}
+
+/** A server certificate from the internal CA for a chart's Services; cert-manager renews it. */
+export class ServerCertificate extends Construct {
+  public readonly secretName: string;
+
+  constructor(scope: PlatformChart, id: string, props: ServerCertificateProps) {
+    super(scope, id);
+    const issuer = scope.context.internalCa;
+    if (!issuer) throw new Error(`${scope.namespace}: a server certificate needs the internal CA (routing.tls.clusterIssuer with inClusterTls on)`);
+    const ns = scope.namespace;
+    const domain = scope.context.clusterDomain;
+    const names = (host: string) => [host, `${host}.${ns}`, `${host}.${ns}.svc`, `${host}.${ns}.svc.${domain}`];
+    this.secretName = props.secretName;
+    certificate(this, 'Resource', ns, props.secretName, {
+      // 90 days, renewed 30 days ahead: time for a server that must be told to reload to be told.
+      duration: '2160h',
+      renewBefore: '720h',
+      dnsNames: [...props.services.flatMap(names), ...(props.headless ? [`*.${props.headless}.${ns}.svc`, `*.${props.headless}.${ns}.svc.${domain}`] : []), ...(props.loopback ? ['localhost'] : [])],
+      ...(props.loopback ? { ipAddresses: ['127.0.0.1'] } : {}),
+      usages: ['server auth', 'digital signature', 'key encipherment'],
+      issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: issuer },
+      privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+    });
+  }
+}
