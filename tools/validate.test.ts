@@ -153,7 +153,7 @@ describe('each planted defect is caught by the right layer', () => {
       { layer: 'access', rule: 'access/duplicate-host', field: 'spec.hostnames[0]', in: '30-apps/mlflow/httproute-mlflow.yaml' },
     ]],
     ['a Secret in an environment variable nobody reviewed', MLFLOW, (o) => void container(o).env.push({ name: 'MLFLOW_TRACKING_TOKEN', valueFrom: { secretKeyRef: { name: 'postgres-role-mlflow', key: 'password' } } }), [
-      { layer: 'policy', rule: 'secrets/environment', field: 'spec.template.spec.containers[0].env[13]' },
+      { layer: 'policy', rule: 'secrets/environment', field: 'spec.template.spec.containers[0].env[15]' },
     ]],
     ['log shipper option the collector does not know', '10-platform/log-shipper/configmap-log-shipper-config.yaml', replaceIn('config.yaml', 'start_at: beginning', 'start_at: beginning\n    begin_at: beginning'), [
       { layer: 'logging', rule: 'logging/shipper-config', field: "data['config.yaml']" },
