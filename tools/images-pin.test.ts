@@ -3,7 +3,6 @@
 // the cluster runs (pushed with crane), so the digests written can be compared with the pushed ones.
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
@@ -12,6 +11,7 @@ import { clusterImages, loadClusterConfig, renderInMemory } from '@ml-platform/c
 import { platformRenderSpec } from '@ml-platform/platform';
 import { checkImageDigests } from './validate/image-digests';
 import { pinImages, withPins } from './images/pin';
+import { freePort } from './testing/free-port';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
@@ -24,16 +24,6 @@ let registry: ChildProcess;
 let host: string;
 /** Upstream registry of prod's mirrors -> the local registry's path for it. */
 let mirrors: Record<string, string>;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** A scratch workspace holding prod's cluster.yaml with its mirrors on the local registry. */
 function workspace(edit: (config: Record<string, unknown>) => void = () => undefined): string {

@@ -2,11 +2,11 @@
 // PostgreSQL server on loopback: twice, to prove it is idempotent, then with a rotated password.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parse } from 'yaml';
+import { freePort } from './testing/free-port';
 
 const root = join(__dirname, '..');
 const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort() : [];
@@ -45,12 +45,7 @@ function psql(user: string, password: string, database: string, sql: string) {
 
 beforeAll(async () => {
   if (!existsSync(join(bin, 'initdb'))) throw new Error("PostgreSQL server binaries not found under /usr/lib/postgresql; run 'bash tools/install-integration.sh'");
-  port = await new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+  port = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'ml-platform-pg-'));
   chmodSync(dir, 0o755);
   writeFileSync(join(dir, 'pw'), superuserPassword);
@@ -266,8 +261,9 @@ test('the reference Dash app reads what the pipeline loaded, as the read-only ro
   const ran = spawnSync('bash', [join(root, 'tools/uv.sh'), 'run', '--locked', '--project', join(root, 'services/churn-dashboard'), 'python', '-c', read], {
     encoding: 'utf8',
     timeout: 300_000,
-    // The metrics folder is the pod's emptyDir; here one of the test's.
-    env: { PATH: process.env.PATH, HOME: dir, ...plain, PROMETHEUS_MULTIPROC_DIR: mkdtempSync(join(dir, 'metrics-')), PGHOST: '127.0.0.1', PGPORT: String(port), PGPASSWORD: readerPassword },
+    // The metrics folder is the pod's emptyDir; here one of the test's. This server speaks plain
+    // text: the rendered TLS settings are proven on a TLS server (postgres-tls.integration-test.ts).
+    env: { PATH: process.env.PATH, HOME: dir, ...plain, PROMETHEUS_MULTIPROC_DIR: mkdtempSync(join(dir, 'metrics-')), PGHOST: '127.0.0.1', PGPORT: String(port), PGPASSWORD: readerPassword, PGSSLMODE: 'disable', PGSSLROOTCERT: '' },
   });
   expect(ran.status, ran.stdout + ran.stderr).toBe(0);
   expect(ran.stdout.trim().split('\n').pop()).toBe('["one-year", "two-year"]');

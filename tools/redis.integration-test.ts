@@ -4,11 +4,11 @@
 // password, keep an append-only file, and refuse to start on a misspelt directive.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parse } from 'yaml';
+import { freePort } from './testing/free-port';
 
 const root = join(__dirname, '..');
 const dev = (path: string) => parse(readFileSync(join(root, 'dist-manifests/dev', path), 'utf8'));
@@ -17,13 +17,6 @@ const container = statefulSet.spec.template.spec.containers.find((c: { name: str
 const renderedConf: string = dev('20-data/redis/configmap-redis-config.yaml').data['redis.conf'];
 const password = 'test-only-redis-password';
 let dir: string;
-
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
-  });
-});
 
 /** Runs the rendered start script with `conf`; resolves with the server's port once it answers, or its output if it exits. */
 async function start(conf: string): Promise<{ port: number; stop: () => void } | { exited: string }> {
