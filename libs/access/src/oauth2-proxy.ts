@@ -5,8 +5,11 @@ import {
   allowEgressToAddresses,
   allowFlow,
   contentRevision,
+  EnvValue,
   gitlabCa,
   httpProbe,
+  INTERNAL_CA_DIR,
+  internalCaTrust,
   OAUTH2_PROXY_CALLBACK,
   PlatformChart,
   PlatformDeployment,
@@ -81,7 +84,7 @@ export function oauth2ProxyConfig(chart: PlatformChart, props: OAuth2ProxyProps)
     gitlab_groups: [...props.groups],
     // Group membership decides; any e-mail address of such a member is fine.
     email_domains: ['*'],
-    upstreams: [`${ui.endpoint.url()}/`],
+    upstreams: [`${ui.endpoint.url(ui.tls ? 'https' : 'http')}/`],
     skip_provider_button: true,
     // Logs stay oauth2-proxy's text lines on stdout: it has no JSON format, only text templates
     // (pkg/apis/options/logging.go), which do not escape values and so cannot promise valid JSON.
@@ -113,6 +116,8 @@ export class OAuth2Proxy extends Construct {
     const identity = { name, instance: chart.namespace, component: 'sign-in', version: image.version };
     const config = { [OAUTH2_PROXY_CONFIG_KEY]: stringify(oauth2ProxyConfig(chart, props)) };
     const ca = gitlabCa(props.sso.gitlab.caConfigMap);
+    // An upstream on TLS is verified against the internal CA, which Go adds to the system roots from SSL_CERT_DIR.
+    const upstreamTrust = props.ui.tls ? internalCaTrust(chart) : undefined;
     new k8s.KubeConfigMap(this, 'Config', { metadata: { name, namespace: chart.namespace, labels: workloadLabels(identity) }, data: config });
 
     const deployment = new PlatformDeployment(this, 'Proxy', {
@@ -130,6 +135,7 @@ export class OAuth2Proxy extends Construct {
             image,
             command: ['/bin/oauth2-proxy'],
             args: [`--config=${CONFIG_DIR}/${OAUTH2_PROXY_CONFIG_KEY}`],
+            env: upstreamTrust ? { SSL_CERT_DIR: EnvValue.fromValue(INTERNAL_CA_DIR) } : undefined,
             ports: [
               { name: 'http', number: HTTP_PORT },
               { name: 'metrics', number: METRICS_PORT },
@@ -137,14 +143,14 @@ export class OAuth2Proxy extends Construct {
             resources: props.resources ?? DEFAULT_RESOURCES,
             livenessProbe: { ...httpProbe(HTTP_PORT, '/ping'), periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 3 },
             readinessProbe: { ...httpProbe(HTTP_PORT, '/ready'), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
-            mounts: [{ volume: 'config', path: CONFIG_DIR }, ...(ca?.mounts ?? [])],
+            mounts: [{ volume: 'config', path: CONFIG_DIR }, ...(ca?.mounts ?? []), ...(upstreamTrust ? [upstreamTrust.mount] : [])],
             secretFiles: [
               { directory: CLIENT_SECRET_DIR, keys: [props.clientSecret] },
               { directory: COOKIE_SECRET_DIR, keys: [cookieSecretOf(props.ui)] },
             ],
           },
         ],
-        volumes: [{ name: 'config', configMap: { name } }, ...(ca?.volumes ?? [])],
+        volumes: [{ name: 'config', configMap: { name } }, ...(ca?.volumes ?? []), ...(upstreamTrust ? [upstreamTrust.volume] : [])],
       },
     });
     this.pods = deployment.pods;

@@ -13,6 +13,12 @@ export interface VaultDelivery {
   readonly pathPrefix: string;
   /** Allows the agents injected into `pods` to reach Vault. */
   allowAgents(pods: PodSelection): void;
+  /**
+   * Vault serves TLS from the internal CA: the agents verify it with the CA of their namespace.
+   *
+   * @default false
+   */
+  readonly tls?: boolean;
 }
 
 /** Where the cluster's DNS server runs; every namespace's pods may query it. */

@@ -20,6 +20,14 @@ export interface MetricsEndpoint {
    * @default - none
    */
   readonly params?: Readonly<Record<string, string>>;
+  /**
+   * The port serves TLS with a certificate from the internal CA for its pods' DNS names
+   * (`*.<subdomain>.<namespace>.svc`, a headless Service): Prometheus scrapes
+   * `https://<pod>.<subdomain>.<namespace>.svc:<port>` and verifies the certificate.
+   *
+   * @default - plain HTTP on the pod's IP
+   */
+  readonly tls?: { readonly subdomain: string };
 }
 
 /**
@@ -33,6 +41,8 @@ export const ScrapeAnnotations = {
   SCHEME: 'prometheus.io/scheme',
   /** Prefix of one annotation per URL parameter: `prometheus.io/param_<name>`. */
   PARAM_PREFIX: 'prometheus.io/param_',
+  /** The headless Service a TLS target's pods are named under (MetricsEndpoint.tls). */
+  TLS_SUBDOMAIN: 'ml-platform.io/scrape-tls-subdomain',
 } as const;
 
 /** The pod annotations that make Prometheus scrape `endpoint`. */
@@ -45,7 +55,8 @@ export function scrapeAnnotations(endpoint: MetricsEndpoint): Record<string, str
     [ScrapeAnnotations.SCRAPE]: 'true',
     [ScrapeAnnotations.PORT]: String(endpoint.port),
     [ScrapeAnnotations.PATH]: endpoint.path ?? '/metrics',
-    [ScrapeAnnotations.SCHEME]: 'http',
+    [ScrapeAnnotations.SCHEME]: endpoint.tls ? 'https' : 'http',
+    ...(endpoint.tls ? { [ScrapeAnnotations.TLS_SUBDOMAIN]: endpoint.tls.subdomain } : {}),
     ...Object.fromEntries(params.map(([name, value]) => [`${ScrapeAnnotations.PARAM_PREFIX}${name}`, value])),
   };
 }

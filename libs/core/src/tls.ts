@@ -7,14 +7,17 @@
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import type { ImageRef } from './images';
 import { LabelKeys } from './labels';
-import { PlatformChart } from './platform-chart';
-import { MountSpec } from './workload';
+import type { PlatformChart } from './platform-chart';
+import type { EnvValue, HardenedContainerProps, MountSpec } from './workload';
 
 /** Where a client container finds the internal CA: `${INTERNAL_CA_DIR}/ca.crt`. */
 export const INTERNAL_CA_DIR = '/etc/platform/internal-ca';
 export const INTERNAL_CA_FILE = `${INTERNAL_CA_DIR}/ca.crt`;
-const TRUST_SECRET = 'internal-ca-trust';
+/** The Secret in each client namespace whose `ca.crt` is the internal CA. */
+export const INTERNAL_CA_TRUST_SECRET = 'internal-ca-trust';
+const TRUST_SECRET = INTERNAL_CA_TRUST_SECRET;
 const TRUST_VOLUME = 'internal-ca';
 
 /** What a pod mounts to trust the internal CA. */
@@ -99,4 +102,59 @@ export class ServerCertificate extends Construct {
       privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
     });
   }
+}
+
+/** Properties for `renewalReloader`. */
+export interface RenewalReloaderProps {
+  /** An image of the server's, which has the shell, `sha256sum` and whatever `reload` runs. */
+  readonly image: ImageRef;
+  /** The certificate's volume and where it is mounted (`tls.crt`, `tls.key`). */
+  readonly certificate: MountSpec;
+  /** Shell command that makes the server read its certificate again. */
+  readonly reload: string;
+  /**
+   * More mounts `reload` needs (a server's socket).
+   *
+   * @default - none
+   */
+  readonly mounts?: MountSpec[];
+  /** @default - none */
+  readonly env?: Readonly<Record<string, EnvValue>>;
+}
+
+const HEARTBEAT_DIR = '/run/heartbeat';
+
+/**
+ * A sidecar for a server that reads its certificate only at start or when told (PostgreSQL,
+ * Vault): every minute it hashes the certificate and key, and runs `reload` when they changed.
+ * Its probes watch the loop itself, so a hung reload restarts it.
+ */
+export function renewalReloader(props: RenewalReloaderProps): HardenedContainerProps {
+  const dir = props.certificate.path;
+  const script = [
+    'set -eu',
+    'last=""',
+    'while true; do',
+    `  now=$(cat ${dir}/tls.crt ${dir}/tls.key | sha256sum)`,
+    '  if [ "$now" != "$last" ]; then',
+    `    if [ -z "$last" ] || { ${props.reload}; }; then`,
+    '      [ -n "$last" ] && echo "certificate renewed: configuration reloaded"',
+    '      last=$now',
+    '    fi',
+    '  fi',
+    `  touch ${HEARTBEAT_DIR}/alive`,
+    '  sleep 60',
+    'done',
+  ].join('\n');
+  return {
+    name: 'reload-on-renewal',
+    image: props.image,
+    command: ['/bin/sh', '-c', script],
+    env: props.env,
+    resources: { requests: { cpu: '5m', memory: '16Mi' }, limits: { cpu: '50m', memory: '64Mi' } },
+    livenessProbe: { exec: { command: ['/bin/sh', '-c', `find ${HEARTBEAT_DIR}/alive -mmin -3 | grep -q .`] }, initialDelaySeconds: 30, periodSeconds: 60, failureThreshold: 3 },
+    readinessProbe: { exec: { command: ['test', '-e', `${HEARTBEAT_DIR}/alive`] }, periodSeconds: 30 },
+    writablePaths: [{ path: HEARTBEAT_DIR, sizeLimit: '1Mi' }],
+    mounts: [props.certificate, ...(props.mounts ?? [])],
+  };
 }

@@ -29,6 +29,13 @@ export interface WebUi {
    * @default - oauth2-proxy's `/oauth2/callback`
    */
   readonly callbackPath?: string;
+  /**
+   * The UI serves TLS with a certificate from the internal CA: its sign-in proxy connects over
+   * https and verifies it.
+   *
+   * @default false
+   */
+  readonly tls?: boolean;
 }
 
 /** The URL path oauth2-proxy receives the GitLab callback on. */

@@ -2,6 +2,7 @@ import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ImageRef } from './images';
+import { INTERNAL_CA_TRUST_SECRET, internalCaTrust } from './tls';
 import { LabelKeys, workloadLabels, WorkloadIdentity } from './labels';
 import { MetricsEndpoint, MetricsScraping, scrapeAnnotations } from './monitoring';
 import { PodSelection, Protocol } from './network';
@@ -188,6 +189,13 @@ export interface HardenedPodProps {
    * @default - neither
    */
   readonly host?: { readonly network?: boolean; readonly pid?: boolean };
+  /**
+   * The containers see each other's processes, so a sidecar can signal the server (a reload
+   * on SIGHUP). Pod Security allows it at every level.
+   *
+   * @default false
+   */
+  readonly shareProcessNamespace?: boolean;
 }
 
 const CONTAINER_SECURITY: k8s.SecurityContext = {
@@ -363,6 +371,11 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
       // Static secrets: render them once before the containers start, no sidecar.
       'vault.hashicorp.com/agent-pre-populate-only': 'true',
     });
+    if (chart.context.vault?.tls) {
+      // The injector mounts this Secret into the agent at /vault/tls.
+      internalCaTrust(chart);
+      Object.assign(annotations, { 'vault.hashicorp.com/tls-secret': INTERNAL_CA_TRUST_SECRET, 'vault.hashicorp.com/ca-cert': '/vault/tls/ca.crt' });
+    }
     serviceAccountName = VAULT_AUTH_SERVICE_ACCOUNT;
     if (!chart.node.tryFindChild('VaultAuthServiceAccount')) {
       new k8s.KubeServiceAccount(chart, 'VaultAuthServiceAccount', {
@@ -378,6 +391,7 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
     enableServiceLinks: false,
     hostNetwork: props.host?.network,
     hostPid: props.host?.pid,
+    shareProcessNamespace: props.shareProcessNamespace || undefined,
     // A pod on the host network still resolves cluster names through the cluster DNS.
     dnsPolicy: props.host?.network ? 'ClusterFirstWithHostNet' : undefined,
     restartPolicy: props.restartPolicy,

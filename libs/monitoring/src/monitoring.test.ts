@@ -8,19 +8,20 @@ import { Grafana } from './grafana';
 import { MonitoringChart, MonitoringChartProps, monitoringConfigSchema } from './monitoring';
 import { NodeExporterChart } from './node-exporter';
 
-const context = () =>
+const context = (internalCa?: string) =>
   new PlatformContext({
     cluster: 'edge', kubernetesVersion: '1.28', baseDomain: 'ml.edge.internal', defaultStorageClass: 'standard', images: new ImageCatalog(),
     apiServer: { cidrs: ['10.1.0.1/32'], port: 6443 },
     nodes: { cidrs: ['10.1.0.0/24'] },
+    internalCa,
   });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
-function synth(props: Partial<MonitoringChartProps> = {}, models: WatchedModel[] = []) {
+function synth(props: Partial<MonitoringChartProps> = {}, models: WatchedModel[] = [], internalCa?: string) {
   const app = Testing.app();
   for (const m of models) ModelMonitoring.of(app).declare(m);
-  new MonitoringChart(app, 'monitoring', { context: context(), prometheus: { storageSize: '50Gi' }, ...props });
+  new MonitoringChart(app, 'monitoring', { context: context(internalCa), prometheus: { storageSize: '50Gi' }, ...props });
   const objects: Obj[] = Testing.synth(app.node.children[0] as MonitoringChart);
   const find = (kind: string, name: string) => {
     const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
@@ -55,6 +56,24 @@ describe('Prometheus', () => {
     expect(pod.securityContext).toMatchObject({ runAsUser: 65534, runAsGroup: 65534 });
     expect(pod).toMatchObject({ serviceAccountName: 'prometheus', automountServiceAccountToken: true });
     expect(find('StatefulSet', 'prometheus').spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('50Gi');
+  });
+
+  test('scrapes pods that serve TLS by the name their certificate holds, verifying it with the internal CA', () => {
+    const { find } = synth({}, [], 'platform-ca');
+    const jobs = parse(find('ConfigMap', 'prometheus-config').data['prometheus.yml']).scrape_configs;
+    const plain = jobs.find((j: Obj) => j.job_name === 'kubernetes-pods');
+    const tls = jobs.find((j: Obj) => j.job_name === 'kubernetes-pods-tls');
+    // Each pod lands in exactly one of the two jobs.
+    expect(plain.relabel_configs).toContainEqual({ source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scheme'], action: 'drop', regex: 'https' });
+    expect(tls.relabel_configs).toContainEqual({ source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scheme'], action: 'keep', regex: 'https' });
+    expect(tls).toMatchObject({ scheme: 'https', tls_config: { ca_file: '/etc/platform/internal-ca/ca.crt' } });
+    // Prometheus anchors its regexes (and writes groups as $1, as JavaScript does). Vault's first pod, as Prometheus would address it:
+    const address = tls.relabel_configs.find((r: Obj) => r.target_label === '__address__');
+    expect('vault-0;vault-internal;vault;8200'.replace(new RegExp(`^(?:${address.regex})$`), address.replacement)).toBe('vault-0.vault-internal.vault.svc:8200');
+    const pod = find('StatefulSet', 'prometheus').spec.template.spec;
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'internal-ca', mountPath: '/etc/platform/internal-ca', readOnly: true });
+    // Without the internal CA there is no TLS job.
+    expect(parse(synth().find('ConfigMap', 'prometheus-config').data['prometheus.yml']).scrape_configs.map((j: Obj) => j.job_name)).not.toContain('kubernetes-pods-tls');
   });
 
   test('refuses a retention size that does not fit its volume, in the schema and in the construct', () => {

@@ -23,6 +23,13 @@ export interface PrometheusConfigProps {
   readonly ruleFiles: string[];
   /** `host:port` of each Alertmanager; alerts go to all of them, they deduplicate. */
   readonly alertmanagers: string[];
+  /**
+   * The internal CA inside the Prometheus container: pods that serve metrics over TLS are
+   * scraped by the job `kubernetes-pods-tls`, which verifies them with it.
+   *
+   * @default - no TLS pod targets
+   */
+  readonly internalCaFile?: string;
 }
 
 /**
@@ -32,6 +39,19 @@ export interface PrometheusConfigProps {
  */
 export function prometheusConfig(props: PrometheusConfigProps): object {
   const scrape = ScrapeAnnotations;
+  const podTarget = [
+    // Finished pods have no endpoint left to scrape.
+    { source_labels: ['__meta_kubernetes_pod_phase'], action: 'drop', regex: 'Pending|Succeeded|Failed' },
+    { source_labels: [podAnnotation(scrape.PATH)], target_label: '__metrics_path__', regex: '(.+)' },
+    { action: 'labelmap', regex: `${podAnnotation(scrape.PARAM_PREFIX)}(.+)`, replacement: '__param_$1' },
+  ];
+  const podLabels = [
+    // job is the application (`postgres`, `mlflow`): what alerts and dashboards select on.
+    { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], target_label: 'job' },
+    { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+    { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+    { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node' },
+  ];
   return {
     global: {
       scrape_interval: props.scrapeInterval,
@@ -76,20 +96,37 @@ export function prometheusConfig(props: PrometheusConfigProps): object {
         kubernetes_sd_configs: [{ role: 'pod' }],
         relabel_configs: [
           { source_labels: [podAnnotation(scrape.SCRAPE)], action: 'keep', regex: 'true' },
-          // Finished pods have no endpoint left to scrape.
-          { source_labels: ['__meta_kubernetes_pod_phase'], action: 'drop', regex: 'Pending|Succeeded|Failed' },
-          { source_labels: [podAnnotation(scrape.SCHEME)], target_label: '__scheme__', regex: '(https?)' },
-          { source_labels: [podAnnotation(scrape.PATH)], target_label: '__metrics_path__', regex: '(.+)' },
+          { source_labels: [podAnnotation(scrape.SCHEME)], action: 'drop', regex: 'https' },
+          ...podTarget,
           { source_labels: ['__meta_kubernetes_pod_ip', podAnnotation(scrape.PORT)], target_label: '__address__', regex: '([0-9.]+);([0-9]+)', replacement: '$1:$2' },
           { source_labels: ['__meta_kubernetes_pod_ip', podAnnotation(scrape.PORT)], target_label: '__address__', regex: '([0-9a-fA-F]*:[0-9a-fA-F:]*);([0-9]+)', replacement: '[$1]:$2' },
-          { action: 'labelmap', regex: `${podAnnotation(scrape.PARAM_PREFIX)}(.+)`, replacement: '__param_$1' },
-          // job is the application (`postgres`, `mlflow`): what alerts and dashboards select on.
-          { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], target_label: 'job' },
-          { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
-          { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-          { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node' },
+          ...podLabels,
         ],
       },
+      ...(props.internalCaFile
+        ? [
+            {
+              // Pods that serve TLS from the internal CA, by the DNS name their certificate
+              // holds: <pod>.<headless Service>.<namespace>.svc.
+              job_name: 'kubernetes-pods-tls',
+              scheme: 'https',
+              tls_config: { ca_file: props.internalCaFile },
+              kubernetes_sd_configs: [{ role: 'pod' }],
+              relabel_configs: [
+                { source_labels: [podAnnotation(scrape.SCRAPE)], action: 'keep', regex: 'true' },
+                { source_labels: [podAnnotation(scrape.SCHEME)], action: 'keep', regex: 'https' },
+                ...podTarget,
+                {
+                  source_labels: ['__meta_kubernetes_pod_name', podAnnotation(scrape.TLS_SUBDOMAIN), '__meta_kubernetes_namespace', podAnnotation(scrape.PORT)],
+                  target_label: '__address__',
+                  regex: '(.+);(.+);(.+);([0-9]+)',
+                  replacement: '$1.$2.$3.svc:$4',
+                },
+                ...podLabels,
+              ],
+            },
+          ]
+        : []),
     ],
   };
 }

@@ -6,6 +6,7 @@ import {
   allowEgressToAddresses,
   grant,
   httpProbe,
+  internalCaTrust,
   MetricsScraping,
   PlatformChart,
   PlatformDisruptionBudget,
@@ -104,6 +105,8 @@ export class Prometheus extends Construct {
     const identity = { name: 'prometheus', instance: chart.component, component: 'metrics-server', version: image.version };
     const labels = workloadLabels(identity);
 
+    // TLS targets are verified against the internal CA, where the cluster has one.
+    const trust = context.internalCa ? internalCaTrust(chart) : undefined;
     const config = {
       'prometheus.yml': stringify(
         prometheusConfig({
@@ -113,6 +116,7 @@ export class Prometheus extends Construct {
           retentionSize: this.retentionSize,
           ruleFiles: Object.keys(props.ruleFiles).map((f) => `${CONFIG_DIR}/${f}`),
           alertmanagers: props.alertmanagers,
+          internalCaFile: trust?.file,
         }),
         { lineWidth: 0, aliasDuplicateObjects: false },
       ),
@@ -172,11 +176,12 @@ export class Prometheus extends Construct {
             mounts: [
               { volume: 'config', path: CONFIG_DIR },
               { volume: 'data', path: DATA_DIR, readOnly: false },
+              ...(trust ? [trust.mount] : []),
             ],
           },
           configReloader(context.images.image(CONFIG_RELOADER_IMAGE), { watchedDir: CONFIG_DIR, volume: 'config', reloadUrl: `http://127.0.0.1:${PROMETHEUS_PORT}/-/reload` }),
         ],
-        volumes: [{ name: 'config', configMap: { name: 'prometheus-config' } }],
+        volumes: [{ name: 'config', configMap: { name: 'prometheus-config' } }, ...(trust ? [trust.volume] : [])],
       },
       volumeClaimTemplates: [volumeClaimTemplate(this, 'data', props.storageSize, props.storageClass)],
     });

@@ -294,6 +294,16 @@ describe.each(clusters)('cluster %s', (cluster) => {
     }
   });
 
+  test.skipIf(cluster === 'dev')('Vault serves TLS from the internal CA; its sign-in proxy and Prometheus verify it', () => {
+    const vault = find(cluster, 'StatefulSet', 'vault', 'vault');
+    expect(vault.spec.template.metadata.annotations['prometheus.io/scheme']).toBe('https');
+    const proxyConfig: string = find(cluster, 'ConfigMap', 'vault-oauth2-proxy', 'vault').data['oauth2-proxy.cfg'];
+    expect(proxyConfig).toContain('upstreams = [ "https://vault.vault.svc.cluster.local:8200/" ]');
+    const proxy = find(cluster, 'Deployment', 'vault-oauth2-proxy', 'vault').spec.template.spec.containers[0];
+    expect(proxy.env).toContainEqual({ name: 'SSL_CERT_DIR', value: '/etc/platform/internal-ca' });
+    expect(proxy.volumeMounts).toContainEqual({ name: 'internal-ca', mountPath: '/etc/platform/internal-ca', readOnly: true });
+  });
+
   test('PostgreSQL keeps its data on a volume and shuts down gracefully', () => {
     const sts = find(cluster, 'StatefulSet', 'postgres', 'postgres');
     const pod = sts.spec.template.spec;
@@ -373,6 +383,9 @@ describe('a cluster switched to secrets.backend: vault', () => {
     for (const w of firstSlice) {
       const annotations = w.manifest.spec.template.metadata.annotations;
       expect(annotations, w.path).toMatchObject({ 'vault.hashicorp.com/agent-inject': 'true', 'vault.hashicorp.com/role': w.namespace, 'vault.hashicorp.com/agent-pre-populate-only': 'true' });
+      // Vault serves TLS from the internal CA: the agent verifies it with its namespace's CA.
+      expect(annotations, w.path).toMatchObject({ 'vault.hashicorp.com/tls-secret': 'internal-ca-trust', 'vault.hashicorp.com/ca-cert': '/vault/tls/ca.crt' });
+      expect(objects.some((o) => o.kind === 'Certificate' && o.namespace === w.namespace && o.name === 'internal-ca-trust'), w.path).toBe(true);
       const pod = podSpecOf(w);
       expect(pod.serviceAccountName).toBe('vault-auth');
       expect(JSON.stringify(pod)).not.toContain('secretKeyRef');

@@ -235,10 +235,10 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
     });
     // Every chart created after this receives its credentials from Vault.
     if (config.secrets.backend === 'vault') {
-      context.deliverSecretsWithVault({ kvMount: 'secret', pathPrefix: `ml-platform/${config.name}`, allowAgents: (pods) => vault.allowAgents(pods) });
+      context.deliverSecretsWithVault({ kvMount: 'secret', pathPrefix: `ml-platform/${config.name}`, allowAgents: (pods) => vault.allowAgents(pods), tls: vault.scheme === 'https' });
     }
     // After the switch: under the Vault backend, its own UI's proxy reads its cookie from Vault.
-    if (vault.webUi) access.expose(vault, vault.webUi);
+    access.expose(vault, vault.webUi);
   }
 
   const postgres = pgConfig.enabled

@@ -19,6 +19,7 @@ import {
   ScriptJob,
   SecretKeyRef,
   secretFilePath,
+  renewalReloader,
   ServerCertificate,
   ServiceEndpoint,
   storage,
@@ -103,25 +104,6 @@ export const TLS_PG_HBA = [
   '',
 ].join('\n');
 
-/**
- * The sidecar that tells PostgreSQL to reload when cert-manager renews its certificate: the
- * server reads the files again on a reload (PostgreSQL 10+), never by itself.
- */
-const RELOAD_ON_RENEWAL = [
-  'set -eu',
-  'last=""',
-  'while true; do',
-  `  now=$(cat ${TLS_DIR}/tls.crt ${TLS_DIR}/tls.key | sha256sum)`,
-  '  if [ "$now" != "$last" ]; then',
-  '    if [ -z "$last" ] || psql --no-psqlrc -qAt --host=' + SOCKET_DIR + ' --username=postgres --dbname=postgres -c "SELECT pg_reload_conf()" >/dev/null; then',
-  '      [ -n "$last" ] && echo "certificate renewed: configuration reloaded"',
-  '      last=$now',
-  '    fi',
-  '  fi',
-  '  touch /run/heartbeat/alive',
-  '  sleep 60',
-  'done',
-].join('\n');
 /** The analytics database and its two roles. */
 export const ANALYTICS = { database: 'analytics', writer: 'analytics_writer', reader: 'analytics_reader' } as const;
 /** A login role the bootstrap Job creates and keeps at its password. */
@@ -223,22 +205,15 @@ export class PostgresChart extends PlatformChart {
           },
           ...(tls
             ? [
-                {
-                  name: 'reload-on-renewal',
+                // PostgreSQL reads its certificate again on a reload (10+), never by itself.
+                renewalReloader({
                   image,
-                  command: ['/bin/sh', '-c', RELOAD_ON_RENEWAL],
+                  certificate: { volume: 'tls', path: TLS_DIR },
+                  reload: `psql --no-psqlrc -qAt --host=${SOCKET_DIR} --username=postgres --dbname=postgres -c "SELECT pg_reload_conf()" >/dev/null`,
                   env: { PGCONNECT_TIMEOUT: EnvValue.fromValue('10') },
-                  resources: { requests: { cpu: '5m', memory: '16Mi' }, limits: { cpu: '50m', memory: '64Mi' } },
-                  // Alive while its loop comes round (every minute); a hung reload restarts it.
-                  livenessProbe: { exec: { command: ['/bin/sh', '-c', 'find /run/heartbeat/alive -mmin -3 | grep -q .'] }, initialDelaySeconds: 30, periodSeconds: 60, failureThreshold: 3 },
-                  readinessProbe: { exec: { command: ['test', '-e', '/run/heartbeat/alive'] }, periodSeconds: 30 },
-                  writablePaths: [{ path: '/run/heartbeat', sizeLimit: '1Mi' }],
-                  mounts: [
-                    { volume: 'tls', path: TLS_DIR },
-                    // The server's socket, where peer authentication knows the postgres user.
-                    { volume: writableVolumeName(SOCKET_DIR), path: SOCKET_DIR, readOnly: false },
-                  ],
-                },
+                  // The server's socket, where peer authentication knows the postgres user.
+                  mounts: [{ volume: writableVolumeName(SOCKET_DIR), path: SOCKET_DIR, readOnly: false }],
+                }),
               ]
             : []),
           {

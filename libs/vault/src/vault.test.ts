@@ -60,3 +60,28 @@ test('refuses to run without the API server endpoints', () => {
   const bare = new PlatformContext({ cluster: 'edge', kubernetesVersion: '1.28', baseDomain: 'ml.edge.internal', defaultStorageClass: 'standard', images: new ImageCatalog() });
   expect(() => new VaultChart(Testing.app(), 'vault', { context: bare, storageSize: '1Gi' })).toThrowError('vault talks to the Kubernetes API: set network.apiServer in cluster.yaml');
 });
+
+test('with the internal CA: its certificate, a reload on renewal, metrics and the UI over verified TLS', () => {
+  const withCa = new PlatformContext({
+    cluster: 'edge', kubernetesVersion: '1.28', baseDomain: 'ml.edge.internal', defaultStorageClass: 'standard', images: new ImageCatalog(),
+    apiServer: { cidrs: ['10.1.0.1/32'], port: 6443 }, internalCa: 'platform-ca',
+  });
+  const chart = new VaultChart(Testing.app(), 'vault', { context: withCa, replicas: 3, storageSize: '10Gi' });
+  expect(chart.scheme).toBe('https');
+  expect(chart.webUi).toMatchObject({ name: 'vault', tls: true });
+  const objects = Testing.synth(chart);
+  const certificate = objects.find((o) => o.kind === 'Certificate' && o.metadata.name === 'vault-tls');
+  // Clients name the Service, peers and Prometheus a pod under the headless Service, the probes 127.0.0.1.
+  expect(certificate.spec.dnsNames).toEqual(expect.arrayContaining(['vault.vault.svc.cluster.local', '*.vault-internal.vault.svc', '*.vault-internal.vault.svc.cluster.local']));
+  expect(certificate.spec.ipAddresses).toEqual(['127.0.0.1']);
+  const sts = objects.find((o) => o.kind === 'StatefulSet');
+  const pod = sts.spec.template.spec;
+  expect(pod.shareProcessNamespace).toBe(true);
+  const [vault, reload] = pod.containers;
+  expect(vault.env).toContainEqual({ name: 'VAULT_API_ADDR', value: 'https://$(HOSTNAME).vault-internal.vault.svc:8200' });
+  expect(reload.name).toBe('reload-on-renewal');
+  expect(reload.command[2]).toContain('pkill -HUP -x vault');
+  expect(reload.securityContext.runAsUser ?? pod.securityContext.runAsUser).toBe(100);
+  expect(sts.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scheme': 'https', 'ml-platform.io/scrape-tls-subdomain': 'vault-internal', 'prometheus.io/port': '8200' });
+  expect(objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'vault-agent-injector').spec.template.spec.containers[0].env).toContainEqual({ name: 'AGENT_INJECT_VAULT_ADDR', value: 'https://vault.vault.svc.cluster.local:8200' });
+});

@@ -19,9 +19,11 @@ import {
   PlatformService,
   PlatformStatefulSet,
   PodSelection,
+  renewalReloader,
   requireApiServer,
   resources as resourcesSchema,
   ResourceSpec,
+  ServerCertificate,
   ServiceEndpoint,
   storage,
   volumeClaimTemplate,
@@ -37,7 +39,7 @@ export const vaultConfigSchema = z
     enabled: z.boolean().describe('Render HashiCorp Vault and its agent injector.'),
     replicas: z.union([z.literal(1), z.literal(3), z.literal(5)]).describe('Raft voters: 1 (dev) or an odd quorum of 3 or 5.'),
     storage,
-    tlsSecret: z.string().optional().describe('Secret (tls.crt, tls.key, ca.crt) for the listener, e.g. from cert-manager, with SANs vault, vault.vault.svc and vault-N.vault-internal. Without it the listener is plain HTTP inside the cluster.'),
+    tlsSecret: z.string().optional().describe('Secret (tls.crt, tls.key, ca.crt) for the listener, made outside the render, with SANs vault, vault.vault.svc, *.vault-internal.vault.svc and 127.0.0.1. Default: a certificate from the internal CA while inClusterTls is on, else plain HTTP inside the cluster.'),
     resources: resourcesSchema.optional(),
   })
   .describe('HashiCorp Vault (Raft storage) with the agent injector, the secrets backend when secrets.backend is vault.');
@@ -50,7 +52,11 @@ export interface VaultChartProps {
   readonly storageSize: string;
   /** @default - the cluster's default StorageClass */
   readonly storageClass?: string;
-  /** @default - plain HTTP listener inside the cluster */
+  /**
+   * A Secret made outside the render for the listener.
+   *
+   * @default - a certificate from the internal CA where the cluster has one, else plain HTTP
+   */
   readonly tlsSecret?: string;
   /** @default - 250m/256Mi requested, 1 CPU/1Gi limit */
   readonly resources?: ResourceSpec;
@@ -79,25 +85,25 @@ export class VaultChart extends PlatformChart {
   public readonly server: PodSelection;
   /** `https` when the listener serves TLS. */
   public readonly scheme: 'http' | 'https';
-  /**
-   * The UI, behind the sign-in proxy (Vault's own login follows). Undefined while the listener
-   * serves TLS: the proxy would need Vault's CA, which is not rendered yet (docs/access.md).
-   */
-  public readonly webUi?: WebUi;
+  /** The UI, behind the sign-in proxy (Vault's own login follows), which verifies the listener's certificate. */
+  public readonly webUi: WebUi;
 
   constructor(scope: Construct, id: string, props: VaultChartProps) {
     super(scope, id, { context: props.context, layer: Layer.PLATFORM });
     const { context } = props;
     const replicas = props.replicas ?? 1;
     const image = context.images.image(VAULT_IMAGE);
-    const tls = props.tlsSecret !== undefined;
+    const internal = 'vault-internal';
+    // The peers and Prometheus address pods by name (vault-N.vault-internal), the probes by 127.0.0.1.
+    const tlsSecret =
+      props.tlsSecret ?? (context.internalCa ? new ServerCertificate(this, 'Certificate', { secretName: 'vault-tls', services: ['vault'], headless: internal, loopback: true }).secretName : undefined);
+    const tls = tlsSecret !== undefined;
     const scheme = tls ? 'https' : 'http';
     this.scheme = scheme;
-    const internal = 'vault-internal';
     const peer = (i: number) => `${scheme}://vault-${i}.${context.serviceHost(internal, this.namespace)}:${API_PORT}`;
     const listenerTls = tls
       ? ['  tls_disable   = 0', '  tls_cert_file = "/vault/tls/tls.crt"', '  tls_key_file  = "/vault/tls/tls.key"', '  tls_client_ca_file = "/vault/tls/ca.crt"']
-      : ['  # Plain HTTP inside the cluster; set components.vault.tlsSecret to serve TLS.', '  tls_disable = 1'];
+      : ['  # Plain HTTP inside the cluster (a dev cluster without inClusterTls).', '  tls_disable = 1'];
     const config = [
       'ui            = true',
       '# Integrated storage: HashiCorp recommends disabling mlock with Raft.',
@@ -148,8 +154,8 @@ export class VaultChart extends PlatformChart {
       quorum: true,
       serviceName: internal,
       podManagementPolicy: 'Parallel',
-      // Behind TLS, Prometheus would need the listener's CA: a dedicated scrape job, not yet.
-      metrics: tls ? undefined : { port: API_PORT, path: '/v1/sys/metrics', params: { format: 'prometheus' } },
+      // Behind TLS, Prometheus addresses each pod by the name its certificate holds.
+      metrics: { port: API_PORT, path: '/v1/sys/metrics', params: { format: 'prometheus' }, ...(tls ? { tls: { subdomain: internal } } : {}) },
       // Every restarted pod comes back sealed: an operator rolls the pods one by one.
       updateStrategy: 'OnDelete',
       // Changing the configuration rolls nothing by itself (OnDelete), but marks the pods stale.
@@ -163,7 +169,7 @@ export class VaultChart extends PlatformChart {
         terminationGracePeriod: Duration.seconds(30),
         volumes: [
           { name: 'config', configMap: { name: 'vault-config' } },
-          ...(tls ? [{ name: 'tls', secret: { secretName: props.tlsSecret, defaultMode: 0o440 } }] : []),
+          ...(tls ? [{ name: 'tls', secret: { secretName: tlsSecret, defaultMode: 0o440 } }] : []),
         ],
         containers: [
           {
@@ -178,7 +184,8 @@ export class VaultChart extends PlatformChart {
               VAULT_K8S_POD_NAME: EnvValue.fromField('metadata.name'),
               VAULT_K8S_NAMESPACE: EnvValue.fromField('metadata.namespace'),
               VAULT_ADDR: EnvValue.fromValue(`${scheme}://127.0.0.1:${API_PORT}`),
-              VAULT_API_ADDR: EnvValue.fromValue(`${scheme}://$(POD_IP):${API_PORT}`),
+              // What a standby redirects clients to: behind TLS, a name the certificate holds.
+              VAULT_API_ADDR: EnvValue.fromValue(tls ? `https://$(HOSTNAME).${internal}.${this.namespace}.svc:${API_PORT}` : `http://$(POD_IP):${API_PORT}`),
               VAULT_CLUSTER_ADDR: EnvValue.fromValue(`https://$(HOSTNAME).${internal}:${CLUSTER_PORT}`),
               ...(tls ? { VAULT_CACERT: EnvValue.fromValue('/vault/tls/ca.crt') } : {}),
               HOME: EnvValue.fromValue('/home/vault'),
@@ -204,7 +211,11 @@ export class VaultChart extends PlatformChart {
               ...(tls ? [{ volume: 'tls', path: '/vault/tls' }] : []),
             ],
           },
+          // Vault reads its certificate again on SIGHUP, never by itself; the sidecar sees its
+          // process through the shared process namespace and runs as the same user.
+          ...(tls ? [renewalReloader({ image, certificate: { volume: 'tls', path: '/vault/tls' }, reload: 'pkill -HUP -x vault' })] : []),
         ],
+        shareProcessNamespace: tls,
       },
       volumeClaimTemplates: [volumeClaimTemplate(this, 'data', props.storageSize, props.storageClass)],
     });
@@ -215,7 +226,7 @@ export class VaultChart extends PlatformChart {
     ];
     const peers = new PlatformService(this, 'Internal', { name: internal, pods: this.server, headless: true, publishNotReadyAddresses: true, ports });
     this.api = new PlatformService(this, 'Api', { name: 'vault', pods: this.server, ports }).endpoint(scheme);
-    if (!tls) this.webUi = { name: 'vault', purpose: 'Secrets (Vault UI; its own login follows)', endpoint: this.api, signIn: SignIn.PROXY };
+    this.webUi = { name: 'vault', purpose: 'Secrets (Vault UI; its own login follows)', endpoint: this.api, signIn: SignIn.PROXY, tls };
     if (replicas > 1) new PlatformDisruptionBudget(this, 'Budget', { pods: this.server });
     allowFlow(this.server, peers.endpoint(scheme));
     allowFlow(this.server, peers.endpoint('https-internal'));
