@@ -1,7 +1,7 @@
 // Runs the PostgreSQL bootstrap script exactly as rendered (dev cluster's Job) against a real
 // PostgreSQL server on loopback: twice, to prove it is idempotent, then with a rotated password.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -29,10 +29,26 @@ const jobDir = join(root, 'dist-manifests/dev/20-data/postgres');
 const job = parse(readFileSync(join(jobDir, readdirSync(jobDir).find((f) => f.startsWith('job-postgres-bootstrap-')) as string), 'utf8'));
 const script: string = job.spec.template.spec.containers[0].command[2];
 
-function bootstrap(rolePassword: string) {
-  return spawnSync('/bin/sh', ['-c', script], {
+/**
+ * Runs the rendered script with each role's password in a file where the Job mounts its Secret
+ * (the Secret's folder under /run/secrets, here under the test's folder), as Kubernetes writes
+ * it: the value with no trailing newline. `omit` leaves one Secret out.
+ */
+function bootstrap(rolePassword: string, omit?: string) {
+  const passwords: Record<string, string> = {
+    'postgres-role-mlflow': rolePassword, 'postgres-role-jupyterhub': hubPassword, 'postgres-role-airflow': airflowPassword, 'postgres-role-superset': supersetPassword,
+    'postgres-role-analytics-writer': writerPassword, 'postgres-role-analytics-reader': readerPassword, 'postgres-monitoring': exporterPassword,
+  };
+  const secrets = join(dir, 'secrets');
+  rmSync(secrets, { recursive: true, force: true });
+  for (const [secret, password] of Object.entries(passwords).filter(([name]) => name !== omit)) {
+    mkdirSync(join(secrets, secret), { recursive: true });
+    writeFileSync(join(secrets, secret, 'password'), password);
+  }
+  return spawnSync('/bin/sh', ['-c', script.replaceAll("'/run/secrets/", `'${secrets}/`)], {
     encoding: 'utf8',
-    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ROLE_PASSWORD_MLFLOW: rolePassword, ROLE_PASSWORD_JUPYTERHUB: hubPassword, ROLE_PASSWORD_AIRFLOW: airflowPassword, ROLE_PASSWORD_SUPERSET: supersetPassword, ROLE_PASSWORD_ANALYTICS_WRITER: writerPassword, ROLE_PASSWORD_ANALYTICS_READER: readerPassword, ROLE_PASSWORD_POSTGRES_EXPORTER: exporterPassword },
+    // Only libpq's own environment: the role passwords are in no variable.
+    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword },
   });
 }
 
@@ -96,6 +112,13 @@ test('no other role may connect to the database', () => {
   const r = psql('intruder', 'intruder-password', 'mlflow', 'SELECT 1');
   expect(r.status).not.toBe(0);
   expect(r.stderr).toContain('permission denied for database "mlflow"');
+});
+
+test('a role password file that is missing fails the Job before any role changes', () => {
+  const r = bootstrap('never-applied', 'postgres-role-superset');
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toMatch(/postgres-role-superset\/password: No such file or directory/);
+  expect(psql('mlflow', 'never-applied', 'mlflow', 'SELECT 1').stderr).toContain('password authentication failed');
 });
 
 test('a rotated password takes effect when the Job runs again', () => {

@@ -112,9 +112,14 @@ test('a client with the rendered libpq environment connects over TLS, verifying 
 
 test('the bootstrap Job, as rendered, runs over TLS', () => {
   const script: string = job.spec.template.spec.containers[0].command[2];
-  const r = spawnSync('/bin/sh', ['-c', script], {
+  // Each role's password where the Job mounts its Secret, moved under the test's folder.
+  for (const m of script.matchAll(/'\/run\/secrets\/([a-z0-9-]+)\/password'/g)) {
+    mkdirSync(join(dir, 'secrets', m[1]), { recursive: true });
+    writeFileSync(join(dir, 'secrets', m[1], 'password'), `test-only-${m[1]}`);
+  }
+  const r = spawnSync('/bin/sh', ['-c', script.replaceAll("'/run/secrets/", `'${join(dir, 'secrets')}/`)], {
     encoding: 'utf8',
-    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: 'localhost', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ...renderedTls(), ...Object.fromEntries(job.spec.template.spec.containers[0].env.filter((e: { name: string }) => e.name.startsWith('ROLE_PASSWORD_')).map((e: { name: string }) => [e.name, `test-only-${e.name.toLowerCase()}`])) },
+    env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, PGHOST: 'localhost', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: superuserPassword, ...renderedTls() },
   });
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout).toContain('roles ready:');

@@ -776,6 +776,12 @@ export interface ScriptJobProps {
    * @default - none
    */
   readonly volumes?: { readonly mounts: MountSpec[]; readonly volumes: k8s.Volume[] };
+  /**
+   * Secrets the script reads as files (from Vault where the cluster delivers secrets so).
+   *
+   * @default - none
+   */
+  readonly secretFiles?: HardenedContainerProps['secretFiles'];
 }
 
 /**
@@ -798,6 +804,7 @@ export class ScriptJob extends PlatformJob {
             resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
             writablePaths: [{ path: '/tmp', sizeLimit: '64Mi' }],
             mounts: props.volumes?.mounts,
+            secretFiles: props.secretFiles,
           },
         ],
         volumes: props.volumes?.volumes,

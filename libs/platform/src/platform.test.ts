@@ -214,8 +214,8 @@ describe.each(clusters)('cluster %s', (cluster) => {
 
     // The bootstrap Jobs create the same role and user MLflow logs in with.
     const pgJob = jobIn(cluster, 'postgres');
-    const pgEnv = envOf(pgJob.spec.template.spec.containers[0]);
-    expect(pgEnv.ROLE_PASSWORD_MLFLOW).toEqual({ secretKeyRef: { name: 'postgres-role-mlflow', key: 'password' } });
+    expect(pgJob.spec.template.spec.containers[0].command[2]).toContain("\\set password_mlflow `cat '/run/secrets/postgres-role-mlflow/password'`");
+    expect(pgJob.spec.template.spec.volumes).toContainEqual(expect.objectContaining({ secret: expect.objectContaining({ secretName: 'postgres-role-mlflow' }) }));
     expect(pgJob.spec.template.spec.containers[0].command[2]).toContain(`CREATE DATABASE %I OWNER %I', 'mlflow', 'mlflow'`);
     const minioJob = jobIn(cluster, 'minio');
     const minioEnv = envOf(minioJob.spec.template.spec.containers[0]);

@@ -14,7 +14,10 @@ test('creates one database and role per consumer, with the password by reference
   const job = Testing.synth(chart).find((o) => o.kind === 'Job');
   const script: string = job.spec.template.spec.containers[0].command[2];
   expect(script).toContain(`ALTER ROLE "airflow" WITH LOGIN PASSWORD :'password_airflow';`);
-  expect(script).toContain(`-v password_mlflow="$ROLE_PASSWORD_MLFLOW"`);
+  // Each password from its Secret's file, read by psql itself: in no variable, no argument list.
+  expect(script).toContain("\\set password_mlflow `cat '/run/secrets/postgres-role-mlflow/password'`");
+  expect(JSON.stringify(job.spec.template.spec.containers[0].env)).not.toContain('postgres-role-');
+  expect(job.spec.template.spec.containers[0].volumeMounts).toContainEqual({ name: 'secret-postgres-role-mlflow', mountPath: '/run/secrets/postgres-role-mlflow', readOnly: true });
   expect(script).not.toMatch(/PASSWORD '[^:]/);
 });
 
@@ -25,7 +28,7 @@ test('without consumers the bootstrap Job only keeps the exporter role, a member
   expect(script).toContain(`ALTER ROLE "postgres_exporter" WITH LOGIN PASSWORD :'password_postgres_exporter';`);
   expect(script).toContain('GRANT pg_monitor TO "postgres_exporter";');
   expect(script).not.toContain('CREATE DATABASE');
-  expect(job.spec.template.spec.containers[0].env).toContainEqual({ name: 'ROLE_PASSWORD_POSTGRES_EXPORTER', valueFrom: { secretKeyRef: { name: 'postgres-monitoring', key: 'password' } } });
+  expect(script).toContain("\\set password_postgres_exporter `cat '/run/secrets/postgres-monitoring/password'`");
 });
 
 test('postgres_exporter runs beside the server over loopback, and declares its metrics', () => {

@@ -301,9 +301,12 @@ export class PostgresChart extends PlatformChart {
     const databases = [...this.databases.values(), ...(analytics ? [analytics.writer] : [])];
     const logins: LoginRole[] = [...databases, ...(analytics ? [analytics.reader] : []), { user: EXPORTER_ROLE, password: this.exporterPassword }];
     const variable = (role: LoginRole) => `password_${role.user}`;
-    const envName = (role: LoginRole) => `ROLE_PASSWORD_${role.user.toUpperCase()}`;
-    // psql fills :'variable' as a quoted literal, so no password ever appears in the script.
+    // Each role's password is a file; psql reads it with a backquoted command in \set, so it is
+    // in no environment variable and no argument list.
+    const directory = (role: LoginRole) => `/run/secrets/${role.password.secretName}`;
+    const fileOf = (role: LoginRole) => secretFilePath(this, directory(role), role.password);
     const sql = [
+      ...logins.map((role) => `\\set ${variable(role)} \`cat '${fileOf(role)}'\``),
       ...logins.flatMap((role) => [
         `SELECT format('CREATE ROLE %I LOGIN', '${role.user}') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${role.user}')\\gexec`,
         `ALTER ROLE "${role.user}" WITH LOGIN PASSWORD :'${variable(role)}';`,
@@ -329,8 +332,12 @@ export class PostgresChart extends PlatformChart {
     ];
     const script = [
       'set -eu',
+      // psql goes on when a backquoted command fails: every file is checked first.
+      `for f in ${logins.map((role) => `'${fileOf(role)}'`).join(' ')}; do`,
+      '  [ -s "$f" ] || { echo "$f: No such file or directory, or empty" >&2; exit 1; }',
+      'done',
       'until pg_isready --quiet --timeout=5; do echo "waiting for $PGHOST:$PGPORT"; sleep 3; done',
-      `psql --no-psqlrc -v ON_ERROR_STOP=1 ${logins.map((role) => `-v ${variable(role)}="$${envName(role)}"`).join(' ')} <<'SQL'`,
+      "psql --no-psqlrc -v ON_ERROR_STOP=1 <<'SQL'",
       ...sql,
       'SQL',
       `echo "roles ready: ${logins.map((role) => role.user).join(', ')}"`,
@@ -346,8 +353,8 @@ export class PostgresChart extends PlatformChart {
       volumes: trustFor(this, superuser),
       env: {
         ...libpqEnv(superuser),
-        ...Object.fromEntries(logins.map((role) => [envName(role), EnvValue.fromSecret(role.password)])),
       },
+      secretFiles: logins.map((role) => ({ directory: directory(role), keys: [role.password] })),
     });
     allowFlow(job.pods, this.endpoint);
   }
