@@ -198,3 +198,30 @@ def test_airflows_metrics_come_out_under_the_names_the_alerts_read(tmp_path: Pat
     # The nameless twins are dropped, not merged into the labelled metrics.
     assert not any(s.startswith("dropped") for s in samples), sorted(samples)
     assert "airflow_ti_finish" not in samples, sorted(s for s in samples if "ti_finish" in s)
+
+
+KEYS_CHECK = """
+from airflow.configuration import conf
+for section, key in (("core", "fernet_key"), ("api", "secret_key"), ("api_auth", "jwt_secret")):
+    print(section, key, repr(conf.get(section, key)))
+"""
+
+
+@pytest.mark.parametrize("cluster", CLUSTERS)
+def test_airflow_reads_its_keys_with_the_rendered_commands_from_the_mounted_files(cluster: str, tmp_path: Path) -> None:
+    deployment = rendered(cluster, "30-apps/airflow/deployment-airflow-api-server.yaml")
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    commands = {e["name"]: e["value"] for e in container["env"] if e["name"].endswith("_CMD")}
+    assert sorted(commands) == ["AIRFLOW__API_AUTH__JWT_SECRET_CMD", "AIRFLOW__API__SECRET_KEY_CMD", "AIRFLOW__CORE__FERNET_KEY_CMD"]
+    # No key in an environment variable of its own.
+    assert not [e for e in container["env"] if e["name"].startswith("AIRFLOW__") and "valueFrom" in e]
+    # The Secret's files, where the pod mounts them, moved under the test's folder.
+    [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == "/run/secrets/airflow"]
+    for key in ("fernet-key", "api-secret-key", "jwt-secret"):
+        (tmp_path / key).write_text(f"test-only-{key}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
+    env.update({name: value.replace(mount["mountPath"], str(tmp_path)) for name, value in commands.items()})
+    env["AIRFLOW_HOME"] = str(tmp_path / "home")
+    done = subprocess.run([sys.executable, "-c", KEYS_CHECK], env=env, capture_output=True, text=True, timeout=120)
+    lines = [line for line in done.stdout.splitlines() if not line.startswith("{")]
+    assert lines == ["core fernet_key 'test-only-fernet-key'", "api secret_key 'test-only-api-secret-key'", "api_auth jwt_secret 'test-only-jwt-secret'"], done.stderr

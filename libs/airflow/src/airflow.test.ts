@@ -67,13 +67,20 @@ test('runs the api-server, scheduler, dag-processor and triggerer from the image
   expect(migrate.spec.template.spec.containers[0].args).toEqual(['airflow', 'db', 'migrate']);
 });
 
-test('airflow.cfg holds no secret; the keys come from the Secret by reference, the same on every component', () => {
+test('airflow.cfg holds no secret; Airflow reads its keys from the mounted Secret with _CMD, the same on every component', () => {
   const { config, find } = airflowOf();
   expect(config[AIRFLOW_CFG]).not.toMatch(/fernet_key|secret_key|jwt_secret|password/);
-  const env = envOf(find('Deployment', 'airflow-api-server').spec.template.spec.containers[0]);
-  expect(env.AIRFLOW__CORE__FERNET_KEY).toEqual({ secretKeyRef: { name: 'airflow-secrets', key: 'fernet-key' } });
-  expect(env.AIRFLOW__API_AUTH__JWT_SECRET).toEqual({ secretKeyRef: { name: 'airflow-secrets', key: 'jwt-secret' } });
-  expect(envOf(find('Deployment', 'airflow-scheduler').spec.template.spec.containers[0]).AIRFLOW__API_AUTH__JWT_SECRET).toEqual(env.AIRFLOW__API_AUTH__JWT_SECRET);
+  const api = find('Deployment', 'airflow-api-server').spec.template.spec;
+  const env = envOf(api.containers[0]);
+  expect(env.AIRFLOW__CORE__FERNET_KEY_CMD).toBe('cat /run/secrets/airflow/fernet-key');
+  expect(env.AIRFLOW__API__SECRET_KEY_CMD).toBe('cat /run/secrets/airflow/api-secret-key');
+  expect(env.AIRFLOW__API_AUTH__JWT_SECRET_CMD).toBe('cat /run/secrets/airflow/jwt-secret');
+  expect(JSON.stringify(api.containers[0].env)).not.toContain('airflow-secrets');
+  expect(api.volumes).toContainEqual({ name: 'secret-airflow-secrets', secret: { secretName: 'airflow-secrets', items: ['fernet-key', 'api-secret-key', 'jwt-secret'].map((k) => ({ key: k, path: k })), defaultMode: 0o440 } });
+  // The scheduler signs task tokens with the key the api-server checks them with; only the api-server gets the session key.
+  const scheduler = envOf(find('Deployment', 'airflow-scheduler').spec.template.spec.containers[0]);
+  expect(scheduler.AIRFLOW__API_AUTH__JWT_SECRET_CMD).toBe(env.AIRFLOW__API_AUTH__JWT_SECRET_CMD);
+  expect(scheduler.AIRFLOW__API__SECRET_KEY_CMD).toBeUndefined();
   expect(config[AIRFLOW_CFG]).toContain('execution_api_server_url = http://airflow-api-server.airflow.svc.cluster.local:8080/execution/');
   expect(config[AIRFLOW_CFG]).toContain('remote_base_log_folder = s3://airflow-logs/');
 });

@@ -30,6 +30,7 @@ import {
   S3Bucket,
   s3Env,
   SecretKeyRef,
+  secretFilePath,
   ServiceEndpoint,
   SignIn,
   STATSD_PORT,
@@ -102,6 +103,8 @@ const SCHEDULER_HEALTH_PORT = 8974;
 /** The connection Airflow keeps task logs with (AIRFLOW_CONN_<ID> from the environment). */
 const LOGS_CONNECTION = 'minio_logs';
 
+/** Where Airflow's own keys (Fernet, session, JWT) are mounted. */
+const SECRETS_DIR = '/run/secrets/airflow';
 const DEFAULTS = {
   apiServer: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } },
   scheduler: { requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } },
@@ -242,13 +245,23 @@ export class AirflowChart extends PlatformChart {
     const fernetKey = secret('fernet-key', "Airflow's Fernet key, which encrypts connections and variables in the database: 32 random bytes, URL-safe base64", { encoding: 'base64url', bytes: 32 });
     const apiSecretKey = secret('api-secret-key', "Airflow api-server's session signing key, the same on every replica");
     const jwtSecret = secret('jwt-secret', 'Key the scheduler signs task tokens with and the api-server checks them with');
+    // Airflow reads a sensitive option from the output of AIRFLOW__<SECTION>__<KEY>_CMD: each
+    // key is a mounted file, read with cat, never an environment variable.
+    const optionOf = new Map([
+      [fernetKey, 'AIRFLOW__CORE__FERNET_KEY'],
+      [apiSecretKey, 'AIRFLOW__API__SECRET_KEY'],
+      [jwtSecret, 'AIRFLOW__API_AUTH__JWT_SECRET'],
+    ]);
+    const secretsFrom = (keys: SecretKeyRef[]): Partial<HardenedContainerProps> => ({
+      env: Object.fromEntries(keys.map((key) => [`${optionOf.get(key)}_CMD`, EnvValue.fromValue(`cat ${secretFilePath(this, SECRETS_DIR, key)}`)])),
+      secretFiles: [{ directory: SECRETS_DIR, keys }],
+    });
     const common: Record<string, EnvValue> = {
       AIRFLOW_CONFIG: EnvValue.fromValue(`${CONFIG_DIR}/${AIRFLOW_CFG}`),
       PYTHONDONTWRITEBYTECODE: EnvValue.fromValue('1'),
       // The image's entrypoint would wait for the database itself; the init container does.
       CONNECTION_CHECK_MAX_COUNT: EnvValue.fromValue('0'),
       ...libpqEnv(props.database),
-      AIRFLOW__CORE__FERNET_KEY: EnvValue.fromSecret(fernetKey),
     };
     // Every Airflow container reads airflow.cfg and reaches the metadata database.
     const trust = trustFor(this, props.database);
@@ -259,16 +272,21 @@ export class AirflowChart extends PlatformChart {
       { path: '/tmp', sizeLimit: '1Gi' },
       { path: '/home/airflow/.cache', sizeLimit: '256Mi' },
     ];
-    const airflowContainer = (name: string, args: string[], resources: ResourceSpec, extra: Partial<HardenedContainerProps>): HardenedContainerProps => ({
-      name,
-      image,
-      args,
-      resources,
-      writablePaths: writable,
-      ...extra,
-      env: { ...common, ...extra.env },
-      mounts: [...configMounts, ...(extra.mounts ?? [])],
-    });
+    /** An Airflow container; every one decrypts connections with the Fernet key, some need `secrets` too. */
+    const airflowContainer = (name: string, args: string[], resources: ResourceSpec, extra: Partial<HardenedContainerProps>, secrets: SecretKeyRef[] = []): HardenedContainerProps => {
+      const files = secretsFrom([fernetKey, ...secrets]);
+      return {
+        name,
+        image,
+        args,
+        resources,
+        writablePaths: writable,
+        ...extra,
+        env: { ...common, ...files.env, ...extra.env },
+        mounts: [...configMounts, ...(extra.mounts ?? [])],
+        secretFiles: files.secretFiles,
+      };
+    };
     // Every component starts once the schema is the image's (the migration Job below).
     const waitForMigrations = airflowContainer('wait-for-migrations', ['airflow', 'db', 'check-migrations', '--migration-wait-timeout=600'], DEFAULTS.migrate, {});
 
@@ -311,8 +329,6 @@ export class AirflowChart extends PlatformChart {
             env: {
               ...s3,
               ...connections,
-              AIRFLOW__API__SECRET_KEY: EnvValue.fromSecret(apiSecretKey),
-              AIRFLOW__API_AUTH__JWT_SECRET: EnvValue.fromSecret(jwtSecret),
               [OAUTH_SECRET_ENV]: EnvValue.fromSecret(props.signIn.clientSecret),
               ...ca?.pythonEnv,
             },
@@ -321,7 +337,7 @@ export class AirflowChart extends PlatformChart {
             livenessProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 5 },
             readinessProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 5 },
             mounts: ca?.mounts ?? [],
-          }),
+          }, [apiSecretKey, jwtSecret]),
         ],
       },
     });
@@ -346,12 +362,11 @@ export class AirflowChart extends PlatformChart {
         volumes: configVolumes,
         containers: [
           airflowContainer('scheduler', ['airflow', 'scheduler'], props.scheduler?.resources ?? DEFAULTS.scheduler, {
-            env: { AIRFLOW__API_AUTH__JWT_SECRET: EnvValue.fromSecret(jwtSecret) },
             ports: [{ name: 'health', number: SCHEDULER_HEALTH_PORT }],
             startupProbe: { ...schedulerHealth(), periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 12 },
             livenessProbe: { ...schedulerHealth(), periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 5 },
             readinessProbe: { ...schedulerHealth(), periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 3 },
-          }),
+          }, [jwtSecret]),
         ],
       },
     });
@@ -387,8 +402,8 @@ export class AirflowChart extends PlatformChart {
       pod: beside(
         airflowContainer('triggerer', ['airflow', 'triggerer'], props.triggerer?.resources ?? DEFAULTS.triggerer, {
           ...jobChecked('TriggererJob'),
-          env: { ...s3, ...connections, AIRFLOW__API_AUTH__JWT_SECRET: EnvValue.fromSecret(jwtSecret) },
-        }),
+          env: { ...s3, ...connections },
+        }, [jwtSecret]),
       ),
     });
     this.triggerer = triggerer.pods;

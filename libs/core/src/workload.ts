@@ -247,7 +247,9 @@ export function kubeEnv(chart: PlatformChart, namespace: string, env: Readonly<R
 const vaultField = (ref: SecretKeyRef) => `{{ index .Data.data "${ref.key}" }}`;
 
 /** The file the Vault agent renders `ref` into, under /vault/secrets. */
-const vaultFileName = (ref: SecretKeyRef) => `${ref.secretName}-${ref.key}`.replace(/[^A-Za-z0-9-]/g, '-');
+// vault-k8s names the rendered file after the annotation, lower-cased (agent.secrets()): a key
+// such as rootUser would otherwise be looked for under a name the agent never writes.
+const vaultFileName = (ref: SecretKeyRef) => `${ref.secretName}-${ref.key}`.replace(/[^A-Za-z0-9-]/g, '-').toLowerCase();
 
 /**
  * Where a container finds key `ref` that it mounts with `secretFiles` at `directory`: that

@@ -17,6 +17,7 @@ import {
   S3Bucket,
   ScriptJob,
   SecretKeyRef,
+  secretFilePath,
   ServiceEndpoint,
   storage,
   volumeClaimTemplate,
@@ -122,6 +123,8 @@ export interface MinioChartProps {
   readonly consoleHost?: string;
 }
 
+/** Where the server finds its root credentials. */
+const ROOT_SECRET_DIR = '/run/secrets/minio-root';
 const API_PORT = 9000;
 const CONSOLE_PORT = 9001;
 /** The upstream chart runs MinIO as 1000:1000; the image itself has no USER. */
@@ -198,8 +201,11 @@ export class MinioChart extends PlatformChart {
             // --json: the server's log as JSON lines, for the log shipper.
             args: ['server', server, '--address', `:${API_PORT}`, '--console-address', `:${CONSOLE_PORT}`, '--json'],
             env: {
-              MINIO_ROOT_USER: EnvValue.fromSecret(this.rootUser),
-              MINIO_ROOT_PASSWORD: EnvValue.fromSecret(this.rootPassword),
+              // MinIO reads the root credentials from these files (cmd/common-main.go,
+              // loadEnvVarsFromFiles: a path, or a name under /run/secrets). It ignores a missing
+              // file, so the paths come from the same place as the mount below.
+              MINIO_ROOT_USER_FILE: EnvValue.fromValue(secretFilePath(this, ROOT_SECRET_DIR, this.rootUser)),
+              MINIO_ROOT_PASSWORD_FILE: EnvValue.fromValue(secretFilePath(this, ROOT_SECRET_DIR, this.rootPassword)),
               // Prometheus scrapes without a bearer token; NetworkPolicy limits who may.
               MINIO_PROMETHEUS_AUTH_TYPE: EnvValue.fromValue('public'),
               // MinIO keeps its certs dir under $HOME; the root filesystem is read-only.
@@ -211,6 +217,7 @@ export class MinioChart extends PlatformChart {
               { name: 'http', number: API_PORT },
               { name: 'http-console', number: CONSOLE_PORT },
             ],
+            secretFiles: [{ directory: ROOT_SECRET_DIR, keys: [this.rootUser, this.rootPassword] }],
             resources: props.resources ?? DEFAULT_RESOURCES,
             startupProbe: { ...httpProbe(API_PORT, '/minio/health/live'), periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
             livenessProbe: { ...httpProbe(API_PORT, '/minio/health/live'), periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
