@@ -121,3 +121,33 @@ def test_the_first_steps_cells_in_the_docs_are_python():
     assert len(cells) == 4
     for i, cell in enumerate(cells):
         compile(cell.split("```", 1)[0], f"docs/jupyterhub.md cell {i + 1}", "exec")
+
+
+@pytest.mark.parametrize("cluster", ["dev", "prod"])
+def test_the_hub_takes_its_cookie_secret_from_the_mounted_file_and_refuses_one_others_can_read(cluster: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from jupyterhub.app import JupyterHub
+    from traitlets.config import PyFileConfigLoader
+
+    deployment = yaml.safe_load((ROOT / "dist-manifests" / cluster / "30-apps/jupyterhub/deployment-hub.yaml").read_text())
+    [hub] = deployment["spec"]["template"]["spec"]["containers"]
+    assert "JPY_COOKIE_SECRET" not in {e["name"] for e in hub["env"]}
+    [mount] = [m for m in hub["volumeMounts"] if m["mountPath"] == "/run/secrets/jupyterhub-cookie"]
+    # The Secret's file where the pod mounts it, moved under the test's folder, mode as mounted.
+    secret = tmp_path / "cookie-secret"
+    secret.write_text("ab" * 32)
+    secret.chmod(0o440)
+    path = tmp_path / "jupyterhub_config.py"
+    path.write_text(config_text(cluster).replace(mount["mountPath"], str(tmp_path)))
+    for name in ("OAUTH_CLIENT_SECRET", "CONFIGPROXY_AUTH_TOKEN"):
+        monkeypatch.setenv(name, "stand-in")
+    monkeypatch.delenv("JPY_COOKIE_SECRET", raising=False)
+
+    def load() -> JupyterHub:
+        app = JupyterHub(config=PyFileConfigLoader(path.name, path=str(tmp_path)).load_config())
+        app.init_secrets()
+        return app
+
+    assert load().cookie_secret == bytes.fromhex("ab" * 32)
+    secret.chmod(0o444)
+    with pytest.raises(SystemExit):
+        load()

@@ -53,6 +53,8 @@ export interface HubSettingsInput {
   readonly usersNamespace: string;
   readonly serviceAccount: string;
   readonly sparkConfMap: string;
+  /** Where the hub pod has its cookie signing key. */
+  readonly cookieSecretFile: string;
 }
 
 /** Every setting of jupyterhub_config.py, in reading order. */
@@ -73,6 +75,7 @@ export function hubSettings(input: HubSettingsInput): HubSetting[] {
     hub('public_url', `https://${props.externalHost}`),
     { section: 'ConfigurableHTTPProxy', trait: 'should_start', value: false, why: 'configurable-http-proxy runs in its own Deployment; CONFIGPROXY_AUTH_TOKEN comes from the environment.' },
     { section: 'ConfigurableHTTPProxy', trait: 'api_url', value: input.proxyApiUrl },
+    hub('cookie_secret_file', input.cookieSecretFile, 'The signing key, hex, from its Secret; JupyterHub refuses a file others may read (the mount is 0440).'),
     hub('cleanup_servers', false, 'A hub restart must not stop anyone\'s server.'),
     hub('db_url', `postgresql+psycopg2://${db.user}@${db.endpoint.host}:${db.endpoint.port}/${db.database}`, 'The password comes from PGPASSWORD.'),
     hub('upgrade_db', true, 'A new JupyterHub version migrates the schema at start (back up the database first: docs/jupyterhub.md).'),

@@ -16,7 +16,7 @@ describe('JupyterHubChart', () => {
     const pod = hub.spec.template.spec;
     expect(pod).toMatchObject({ serviceAccountName: 'hub', automountServiceAccountToken: true });
     expect(pod.containers[0].args).toEqual(['--config=/usr/local/etc/jupyterhub/jupyterhub_config.py']);
-    expect(pod.containers[0].env.map((e: { name: string }) => e.name)).toEqual(['PYTHONUNBUFFERED', 'PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGPASSWORD', 'CONFIGPROXY_AUTH_TOKEN', 'JPY_COOKIE_SECRET', 'OAUTH_CLIENT_SECRET']);
+    expect(pod.containers[0].env.map((e: { name: string }) => e.name)).toEqual(['PYTHONUNBUFFERED', 'PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGPASSWORD', 'CONFIGPROXY_AUTH_TOKEN', 'OAUTH_CLIENT_SECRET']);
     expect(hub.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/path': '/hub/metrics', 'prometheus.io/port': '8081' });
     expect(find('Deployment', 'proxy').spec.template.spec.containers[0].args).toContain('--default-target=http://hub.jupyterhub.svc.cluster.local:8081');
   });
@@ -26,6 +26,8 @@ describe('JupyterHubChart', () => {
     expect(config).toContain('c.JupyterHub.db_url = "postgresql+psycopg2://jupyterhub@postgres.postgres.svc.cluster.local:5432/jupyterhub"');
     const cookie = SecretRequirements.of(app).list().find((s) => s.name === 'jupyterhub-cookie-secret');
     expect(cookie?.keys).toEqual([{ key: 'cookie-secret', description: expect.any(String), format: { encoding: 'hex', bytes: 32 } }]);
+    // Read from the mounted file, not the environment (checks/jupyterhub runs JupyterHub on it).
+    expect(config).toContain('c.JupyterHub.cookie_secret_file = "/run/secrets/jupyterhub-cookie/cookie-secret"');
   });
 
   test('signs people in with GitLab, letting in its users and admins and making admins of its admins', () => {
