@@ -104,6 +104,11 @@ test('task pods: the executor container first, restricted, with the DAGs cloned 
   expect(base.image).toBe(image);
   expect(base.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
   expect(template.spec.initContainers.map((c: Json) => [c.name, envOf(c).GITSYNC_ONE_TIME])).toEqual([['git-sync-init', 'true']]);
+  // The deploy token is a file git-sync reads before every fetch, never a variable.
+  const [gitSync] = template.spec.initContainers;
+  expect(envOf(gitSync).GITSYNC_PASSWORD_FILE).toMatch(/^\/run\/secrets\/[a-z0-9-]+\/password$/);
+  expect(envOf(gitSync).GITSYNC_PASSWORD).toBeUndefined();
+  expect(gitSync.volumeMounts.map((m: Json) => m.mountPath)).toContain(envOf(gitSync).GITSYNC_PASSWORD_FILE.replace(/\/password$/, ''));
   const env = envOf(base);
   expect(Object.keys(env).filter((k) => k.startsWith('PG') || k.includes('FERNET') || k.includes('JWT'))).toEqual([]);
   expect(env.MLFLOW_TRACKING_URI).toBe('http://mlflow.mlflow.svc.cluster.local:5000');

@@ -374,7 +374,7 @@ export class AirflowChart extends PlatformChart {
     budget('SchedulerBudget', scheduler.pods, size(props.scheduler));
 
     // The dag-processor parses the checkout git-sync keeps current, and stores the DAGs serialised.
-    const sidecar = dagSync(props.dags, gitSync, false);
+    const sidecar = dagSync(this, props.dags, gitSync, false);
     // The dag-processor's and the triggerer's pods: the component beside git-sync, after the migrations.
     const beside = (component: HardenedContainerProps): HardenedPodProps => ({
       user: AIRFLOW_UID,

@@ -1,7 +1,7 @@
 // The DAG folder: git-sync clones the DAG repository into an emptyDir that Airflow reads, as a
 // sidecar beside the dag-processor and the triggerer, and once before every task pod starts.
 import { k8s } from 'cdk8s-plus-28';
-import { EnvValue, gitDeployToken, gitlabCa, HardenedContainerProps, httpProbe, ImageRef, MountSpec } from '@ml-platform/core';
+import { EnvValue, gitDeployToken, gitlabCa, HardenedContainerProps, httpProbe, ImageRef, MountSpec, PlatformChart, secretFilePath } from '@ml-platform/core';
 
 /** Where the DAG repository is and how git-sync reaches it. */
 export interface DagRepository {
@@ -53,9 +53,10 @@ const DEFAULT_RESOURCES = { requests: { cpu: '10m', memory: '64Mi' }, limits: { 
  * `oneTime`, an init container that clones once and exits (the task pods' copy must not change
  * under a running task).
  */
-export function dagSync(repo: DagRepository, image: ImageRef, oneTime: boolean): DagSync {
+export function dagSync(chart: PlatformChart, repo: DagRepository, image: ImageRef, oneTime: boolean): DagSync {
   const ca = gitlabCa(repo.caConfigMap);
   const token = gitDeployToken(repo.credentialsSecret);
+  const tokenDir = `/run/secrets/${repo.credentialsSecret}`;
   return {
     volumes: [{ name: DAGS_VOLUME, emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } }, ...(ca?.volumes ?? [])],
     mount: { volume: DAGS_VOLUME, path: DAGS_MOUNT },
@@ -69,7 +70,8 @@ export function dagSync(repo: DagRepository, image: ImageRef, oneTime: boolean):
         GITSYNC_LINK: EnvValue.fromValue(LINK),
         GITSYNC_DEPTH: EnvValue.fromValue('1'),
         GITSYNC_USERNAME: EnvValue.fromSecret(token.username),
-        GITSYNC_PASSWORD: EnvValue.fromSecret(token.password),
+        // git-sync reads the token from this file before every fetch, so a rotated token is picked up.
+        GITSYNC_PASSWORD_FILE: EnvValue.fromValue(secretFilePath(chart, tokenDir, token.password)),
         ...(oneTime
           ? { GITSYNC_ONE_TIME: EnvValue.fromValue('true') }
           : {
@@ -93,6 +95,7 @@ export function dagSync(repo: DagRepository, image: ImageRef, oneTime: boolean):
           }),
       writablePaths: [{ path: '/tmp', sizeLimit: '256Mi' }],
       mounts: [{ volume: DAGS_VOLUME, path: GIT_ROOT, readOnly: false }, ...(ca?.mounts ?? [])],
+      secretFiles: [{ directory: tokenDir, keys: [token.password] }],
     },
   };
 }

@@ -99,7 +99,7 @@ export class AirflowTasksChart extends PlatformChart {
       metadata: { name: configMap, namespace: this.namespace, labels: workloadLabels(identity) },
       data: { [AIRFLOW_CFG]: props.airflowCfg, ...(props.spark ? { [SPARK_SUBMIT_TEMPLATE_FILE]: props.spark.podTemplate } : {}) },
     });
-    const sync = dagSync(props.dags, props.gitSyncImage, true);
+    const sync = dagSync(this, props.dags, props.gitSyncImage, true);
     const trust = trustFor(this, ...(props.servers ?? []));
     const pod = hardenedPod(this, {
       user: AIRFLOW_UID,
