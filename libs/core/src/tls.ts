@@ -17,7 +17,6 @@ export const INTERNAL_CA_DIR = '/etc/platform/internal-ca';
 export const INTERNAL_CA_FILE = `${INTERNAL_CA_DIR}/ca.crt`;
 /** The Secret in each client namespace whose `ca.crt` is the internal CA. */
 export const INTERNAL_CA_TRUST_SECRET = 'internal-ca-trust';
-const TRUST_SECRET = INTERNAL_CA_TRUST_SECRET;
 const TRUST_VOLUME = 'internal-ca';
 
 /** What a pod mounts to trust the internal CA. */
@@ -45,15 +44,16 @@ export function internalCaTrust(chart: PlatformChart): InternalCaTrust {
   const issuer = chart.context.internalCa;
   if (!issuer) throw new Error(`${chart.namespace}: TLS inside the cluster needs the internal CA (routing.tls.clusterIssuer with inClusterTls on)`);
   if (!chart.node.tryFindChild('InternalCaTrust')) {
-    certificate(chart, 'InternalCaTrust', chart.namespace, TRUST_SECRET, {
-      commonName: `${TRUST_SECRET}.${chart.namespace}`,
-      usages: ['client auth', 'digital signature'],
+    certificate(chart, 'InternalCaTrust', chart.namespace, INTERNAL_CA_TRUST_SECRET, {
+      commonName: `${INTERNAL_CA_TRUST_SECRET}.${chart.namespace}`,
+      // Only its ca.crt is used: the certificate itself may authenticate nothing.
+      usages: ['digital signature'],
       issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: issuer },
       privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
     });
   }
   return {
-    volume: { name: TRUST_VOLUME, secret: { secretName: TRUST_SECRET, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } },
+    volume: { name: TRUST_VOLUME, secret: { secretName: INTERNAL_CA_TRUST_SECRET, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } },
     mount: { volume: TRUST_VOLUME, path: INTERNAL_CA_DIR },
     file: INTERNAL_CA_FILE,
   };
