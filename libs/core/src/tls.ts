@@ -39,9 +39,11 @@ function certificate(scope: Construct, id: string, namespace: string, name: stri
 /**
  * The internal CA for the pods of `chart`'s namespace; the first call renders the namespace's
  * trust certificate. Throws when the cluster has no internal CA.
+ *
+ * @param issuer the ClusterIssuer whose CA to trust, for a server that speaks TLS whatever
+ *   `inClusterTls` says (Elasticsearch). @default the cluster's internal CA
  */
-export function internalCaTrust(chart: PlatformChart): InternalCaTrust {
-  const issuer = chart.context.internalCa;
+export function internalCaTrust(chart: PlatformChart, issuer: string | undefined = chart.context.internalCa): InternalCaTrust {
   if (!issuer) throw new Error(`${chart.namespace}: TLS inside the cluster needs the internal CA (routing.tls.clusterIssuer with inClusterTls on)`);
   if (!chart.node.tryFindChild('InternalCaTrust')) {
     certificate(chart, 'InternalCaTrust', chart.namespace, INTERNAL_CA_TRUST_SECRET, {

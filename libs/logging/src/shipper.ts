@@ -1,4 +1,3 @@
-import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
@@ -9,7 +8,7 @@ import {
   EnvValue,
   grant,
   httpProbe,
-  LabelKeys,
+  internalCaTrust,
   Layer,
   PlatformChart,
   PlatformContext,
@@ -22,7 +21,6 @@ import {
   ServiceEndpoint,
   workloadLabels,
 } from '@ml-platform/core';
-import { caVolume } from './elasticsearch';
 import { OTEL_COLLECTOR_IMAGE } from './images';
 import { LOG_DATA_STREAM } from './index-setup';
 import { LOG_SHIPPER_PASSWORD, LOG_SHIPPER_USER } from './logging';
@@ -47,7 +45,6 @@ export const POD_LOGS = '/var/log/pods';
 /** The shipper's folder on the node: read offsets and the queue, kept across restarts and upgrades. */
 export const SHIPPER_STATE = '/var/lib/ml-platform/log-shipper';
 const CONFIG_DIR = '/etc/otelcol';
-const CA_DIR = '/etc/otelcol/ca';
 const PASSWORD_DIR = '/run/secrets/elasticsearch-log-shipper';
 export const SHIPPER_CONFIG_FILE = 'config.yaml';
 
@@ -67,20 +64,8 @@ export class LogShipperChart extends PlatformChart {
     const image = props.context.images.image(OTEL_COLLECTOR_IMAGE);
     const resources = props.resources ?? { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } };
     const identity = { name: 'log-shipper', instance: id, component: 'log-shipper', version: image.version };
-    const caSecret = 'log-shipper-tls';
-    // A certificate from the same CA as Elasticsearch's: its ca.crt is what the shipper trusts.
-    new ApiObject(this, 'Certificate', {
-      apiVersion: 'cert-manager.io/v1',
-      kind: 'Certificate',
-      metadata: { name: caSecret, namespace: this.namespace, labels: { [LabelKeys.NAME]: caSecret, [LabelKeys.COMPONENT]: 'certificate' } },
-      spec: {
-        secretName: caSecret,
-        commonName: `log-shipper.${this.namespace}`,
-        usages: ['client auth', 'digital signature'],
-        issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: props.clusterIssuer },
-        privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
-      },
-    });
+    // Elasticsearch's certificate comes from this issuer whatever inClusterTls says: trust its CA.
+    const trust = internalCaTrust(this, props.clusterIssuer);
     this.config = stringify(
       shipperConfig({
         cluster: props.context.cluster,
@@ -88,7 +73,7 @@ export class LogShipperChart extends PlatformChart {
         dataStream: LOG_DATA_STREAM,
         user: LOG_SHIPPER_USER,
         passwordFile: secretFilePath(this, PASSWORD_DIR, LOG_SHIPPER_PASSWORD),
-        caFile: `${CA_DIR}/ca.crt`,
+        caFile: trust.file,
         include: `${POD_LOGS}/*/*/*.log`,
         exclude: [`${POD_LOGS}/${this.namespace}_*/*/*.log`],
         storageDirectory: SHIPPER_STATE,
@@ -129,7 +114,7 @@ export class LogShipperChart extends PlatformChart {
         mountServiceAccountToken: true,
         volumes: [
           { name: 'config', configMap: { name: configMap } },
-          caVolume('ca', caSecret),
+          trust.volume,
           { name: 'pod-logs', hostPath: { path: POD_LOGS, type: 'Directory' } },
           { name: 'state', hostPath: { path: SHIPPER_STATE, type: 'DirectoryOrCreate' } },
         ],
@@ -153,7 +138,7 @@ export class LogShipperChart extends PlatformChart {
             readinessProbe: { ...health, periodSeconds: 10, timeoutSeconds: 5 },
             mounts: [
               { volume: 'config', path: CONFIG_DIR },
-              { volume: 'ca', path: CA_DIR },
+              trust.mount,
               // The container logs, read-only.
               { volume: 'pod-logs', path: POD_LOGS },
               { volume: 'state', path: SHIPPER_STATE, readOnly: false },
