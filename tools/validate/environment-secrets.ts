@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { describeObject, Failure, Json, ManifestDoc, podSpecOf } from './model';
+import { containersOf, describeObject, Failure, Json, ManifestDoc, podSpecOf } from './model';
 
 /** Variable name (or `*` glob) to the reason it may carry a secret. */
 export type EnvironmentSecrets = ReadonlyMap<string, string>;
@@ -31,11 +31,7 @@ export function checkEnvironmentSecrets(docs: ManifestDoc[], allowed: Environmen
   for (const doc of docs) {
     const pod = podSpecOf(doc.obj);
     if (!pod) continue;
-    const containers: [string, Json][] = [
-      ...(pod.spec.initContainers ?? []).map((c: Json, i: number) => [`${pod.path}.initContainers[${i}]`, c] as [string, Json]),
-      ...(pod.spec.containers ?? []).map((c: Json, i: number) => [`${pod.path}.containers[${i}]`, c] as [string, Json]),
-    ];
-    for (const [at, c] of containers) {
+    for (const [at, c] of containersOf(pod.spec, pod.path)) {
       (c.env ?? []).forEach((e: Json, i: number) => {
         const ref = e.valueFrom?.secretKeyRef;
         if (!ref) return;

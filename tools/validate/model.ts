@@ -137,6 +137,11 @@ export const POD_SPEC_PATHS: Readonly<Record<string, string[]>> = {
 };
 
 /** The pod spec of a workload and its field path, or undefined. */
+/** Every container of a pod spec at `path`, init containers first, each with its field path. */
+export function containersOf(spec: Json, path: string, kinds: readonly string[] = ['initContainers', 'containers']): [string, Json][] {
+  return kinds.flatMap((kind) => (spec[kind] ?? []).map((c: Json, i: number) => [`${path}.${kind}[${i}]`, c] as [string, Json]));
+}
+
 export function podSpecOf(obj: Json): { spec: Json; path: string; labels: Record<string, string> } | undefined {
   const path = POD_SPEC_PATHS[obj?.kind];
   if (!path) return undefined;

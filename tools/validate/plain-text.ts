@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { describeObject, Failure, Json, ManifestDoc, podSpecOf } from './model';
+import { containersOf, describeObject, Failure, Json, ManifestDoc, podSpecOf } from './model';
 
 /** `<service>.<namespace>` to the reason it may be reached in plain text. */
 export type PlainTextServices = ReadonlyMap<string, string>;
@@ -26,20 +26,17 @@ const WEAK_SSLMODE = /\bsslmode=(disable|allow|prefer|require|verify-ca)\b/;
 const LOOPBACK = /^(localhost|127\.0\.0\.1|::1|\/.*)$/;
 
 /** The texts of an object worth scanning, each with the field it sits in. */
-function texts(doc: ManifestDoc): [string, string, Json | undefined][] {
-  const found: [string, string, Json | undefined][] = [];
+function texts(doc: ManifestDoc): [string, string][] {
+  const found: [string, string][] = [];
   if (doc.obj.kind === 'ConfigMap') {
-    for (const [key, value] of Object.entries(doc.obj.data ?? {})) if (typeof value === 'string') found.push([`data['${key}']`, value, undefined]);
+    for (const [key, value] of Object.entries(doc.obj.data ?? {})) if (typeof value === 'string') found.push([`data['${key}']`, value]);
   }
   const pod = podSpecOf(doc.obj);
   if (!pod) return found;
-  for (const kind of ['initContainers', 'containers'] as const) {
-    (pod.spec[kind] ?? []).forEach((c: Json, i: number) => {
-      const at = `${pod.path}.${kind}[${i}]`;
-      (c.command ?? []).forEach((v: unknown, j: number) => typeof v === 'string' && found.push([`${at}.command[${j}]`, v, c]));
-      (c.args ?? []).forEach((v: unknown, j: number) => typeof v === 'string' && found.push([`${at}.args[${j}]`, v, c]));
-      (c.env ?? []).forEach((e: Json, j: number) => typeof e.value === 'string' && found.push([`${at}.env[${j}]`, e.value, c]));
-    });
+  for (const [at, c] of containersOf(pod.spec, pod.path)) {
+    (c.command ?? []).forEach((v: unknown, j: number) => typeof v === 'string' && found.push([`${at}.command[${j}]`, v]));
+    (c.args ?? []).forEach((v: unknown, j: number) => typeof v === 'string' && found.push([`${at}.args[${j}]`, v]));
+    (c.env ?? []).forEach((e: Json, j: number) => typeof e.value === 'string' && found.push([`${at}.env[${j}]`, e.value]));
   }
   return found;
 }
@@ -68,15 +65,13 @@ export function checkPlainText(docs: ManifestDoc[], allowed: PlainTextServices, 
     }
     const pod = podSpecOf(doc.obj);
     if (!pod) continue;
-    for (const kind of ['initContainers', 'containers'] as const) {
-      (pod.spec[kind] ?? []).forEach((c: Json, i: number) => {
-        const env = new Map<string, string>((c.env ?? []).filter((e: Json) => typeof e.value === 'string').map((e: Json) => [e.name, e.value]));
-        const host = env.get('PGHOST');
-        if (host === undefined || LOOPBACK.test(host)) return;
-        if (env.get('PGSSLMODE') !== 'verify-full' || !env.get('PGSSLROOTCERT')) {
-          fail(doc, 'tls/postgres', `${pod.path}.${kind}[${i}].env`, `container '${c.name}' connects to PostgreSQL at ${host} without verifying the server (PGSSLMODE '${env.get('PGSSLMODE') ?? 'prefer'}')`, 'take the environment from libpqEnv: the platform PostgreSQL speaks TLS, and PGSSLMODE=verify-full with PGSSLROOTCERT makes libpq check it');
-        }
-      });
+    for (const [at, c] of containersOf(pod.spec, pod.path)) {
+      const env = new Map<string, string>((c.env ?? []).filter((e: Json) => typeof e.value === 'string').map((e: Json) => [e.name, e.value]));
+      const host = env.get('PGHOST');
+      if (host === undefined || LOOPBACK.test(host)) continue;
+      if (env.get('PGSSLMODE') !== 'verify-full' || !env.get('PGSSLROOTCERT')) {
+        fail(doc, 'tls/postgres', `${at}.env`, `container '${c.name}' connects to PostgreSQL at ${host} without verifying the server (PGSSLMODE '${env.get('PGSSLMODE') ?? 'prefer'}')`, 'take the environment from libpqEnv: the platform PostgreSQL speaks TLS, and PGSSLMODE=verify-full with PGSSLROOTCERT makes libpq check it');
+      }
     }
   }
   return failures;

@@ -3,7 +3,7 @@
 // and least-privilege RBAC. TypeScript rules, not Rego: they run in-process in milliseconds,
 // share the manifest model with the reference checks and report exact field paths.
 import { PodSecurityLevel, POD_SECURITY_EXCEPTIONS, rootAllowedIn } from '@ml-platform/core';
-import { describeObject, Failure, Json, ManifestDoc, podSpecOf, selects } from './model';
+import { containersOf, describeObject, Failure, Json, ManifestDoc, podSpecOf, selects } from './model';
 
 type Emit = (rule: string, field: string, message: string, hint: string) => void;
 
@@ -34,11 +34,7 @@ function checkPod(doc: ManifestDoc, level: PodSecurityLevel, emit: Emit): void {
   const restricted = level === PodSecurityLevel.RESTRICTED;
   const baseline = restricted || level === PodSecurityLevel.BASELINE;
   const psc = spec.securityContext ?? {};
-  const containers: [string, Json][] = [
-    ...(spec.initContainers ?? []).map((c: Json, i: number) => [`${path}.initContainers[${i}]`, c] as [string, Json]),
-    ...(spec.containers ?? []).map((c: Json, i: number) => [`${path}.containers[${i}]`, c] as [string, Json]),
-    ...(spec.ephemeralContainers ?? []).map((c: Json, i: number) => [`${path}.ephemeralContainers[${i}]`, c] as [string, Json]),
-  ];
+  const containers = containersOf(spec, path, ['initContainers', 'containers', 'ephemeralContainers']);
 
   if (baseline) {
     for (const key of ['hostNetwork', 'hostPID', 'hostIPC']) {

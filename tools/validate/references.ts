@@ -1,7 +1,7 @@
 // Reference checks: every Secret, ConfigMap, Service (and port), PVC, ServiceAccount and
 // StorageClass an object names exists in the same cluster's manifests or is declared in the
 // cluster config as provided from outside; every NetworkPolicy peer selects something.
-import { describeObject, Failure, Json, ManifestDoc, podSpecOf, selects } from './model';
+import { containersOf, describeObject, Failure, Json, ManifestDoc, podSpecOf, selects } from './model';
 
 /** What the cluster provides outside the rendered manifests. */
 export interface ExternalObjects {
@@ -69,10 +69,7 @@ export function checkReferences(docs: ManifestDoc[], external: ExternalObjects):
           if (s.configMap) need('ConfigMap', s.configMap.name, `${at}.projected.sources[${j}].configMap.name`, s.configMap.optional);
         });
       });
-      const containers: [string, Json][] = [
-        ...(spec.initContainers ?? []).map((c: Json, i: number) => [`${path}.initContainers[${i}]`, c] as [string, Json]),
-        ...(spec.containers ?? []).map((c: Json, i: number) => [`${path}.containers[${i}]`, c] as [string, Json]),
-      ];
+      const containers = containersOf(spec, path);
       const volumeNames = new Set([...(spec.volumes ?? []).map((v: Json) => v.name), ...(obj.spec?.volumeClaimTemplates ?? []).map((t: Json) => t.metadata?.name)]);
       for (const [at, c] of containers) {
         (c.env ?? []).forEach((e: Json, i: number) => {
