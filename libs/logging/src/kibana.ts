@@ -69,6 +69,8 @@ export class Kibana extends Construct {
     const chart = PlatformChart.of(this);
     const image = chart.context.images.image(KIBANA_IMAGE);
     const replicas = props.replicas ?? 1;
+    // Exception to 'checked by the real program' (docs/logging.md): Kibana cannot be installed
+    // from a package registry here, so kibana.yml is not loaded by Kibana in the tests.
     const settings = {
       'server.host': '0.0.0.0',
       'server.port': PORT,
