@@ -9,7 +9,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { ImageRef } from './images';
 import { LabelKeys } from './labels';
-import type { PlatformChart } from './platform-chart';
+import { PlatformChart } from './platform-chart';
 import type { EnvValue, HardenedContainerProps, MountSpec } from './workload';
 
 /** Where a client container finds the internal CA: `${INTERNAL_CA_DIR}/ca.crt`. */
@@ -85,12 +85,13 @@ export interface ServerCertificateProps {
 export class ServerCertificate extends Construct {
   public readonly secretName: string;
 
-  constructor(scope: PlatformChart, id: string, props: ServerCertificateProps) {
+  constructor(scope: Construct, id: string, props: ServerCertificateProps) {
     super(scope, id);
-    const issuer = scope.context.internalCa;
-    if (!issuer) throw new Error(`${scope.namespace}: a server certificate needs the internal CA (routing.tls.clusterIssuer with inClusterTls on)`);
-    const ns = scope.namespace;
-    const domain = scope.context.clusterDomain;
+    const chart = PlatformChart.of(scope);
+    const issuer = chart.context.internalCa;
+    if (!issuer) throw new Error(`${chart.namespace}: a server certificate needs the internal CA (routing.tls.clusterIssuer with inClusterTls on)`);
+    const ns = chart.namespace;
+    const domain = chart.context.clusterDomain;
     const names = (host: string) => [host, `${host}.${ns}`, `${host}.${ns}.svc`, `${host}.${ns}.svc.${domain}`];
     this.secretName = props.secretName;
     certificate(this, 'Resource', ns, props.secretName, {
@@ -125,6 +126,16 @@ export interface RenewalReloaderProps {
 }
 
 const HEARTBEAT_DIR = '/run/heartbeat';
+
+/**
+ * Shell command that sends `signal` to every process whose command name is `comm`, for a
+ * `renewalReloader` in a pod that shares its process namespace. It reads /proc, so it needs no
+ * pkill (images without procps) and fails when no such process runs.
+ */
+export function signalProcesses(comm: string, signal: 'HUP' | 'USR1'): string {
+  if (!/^[A-Za-z0-9._-]{1,15}$/.test(comm)) throw new Error(`signalProcesses: '${comm}' is not a process command name (1 to 15 of A-Z a-z 0-9 . _ -)`);
+  return `found=1; for p in /proc/[0-9]*; do if [ "$(cat "$p/comm" 2>/dev/null)" = ${comm} ]; then kill -${signal} "\${p#/proc/}" && found=0; fi; done; [ "$found" = 0 ]`;
+}
 
 /**
  * A sidecar for a server that reads its certificate only at start or when told (PostgreSQL,

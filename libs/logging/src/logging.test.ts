@@ -113,3 +113,30 @@ test('the shipper runs as root without capabilities, reads the pod logs read-onl
   // Root is for the exception namespace only.
   expect(() => new LogShipperChart(Testing.app(), 'logging', { context, elasticsearch: logging.endpoint, clusterIssuer: 'platform-ca', bufferSize: '1Gi' })).toThrowError(/would run as root/);
 });
+
+test('with the internal CA Kibana serves HTTPS, reloads its certificate on SIGHUP, and its clients verify it', () => {
+  const tlsContext = new PlatformContext({ cluster: 't', kubernetesVersion: '1.28', baseDomain: 'ml.t.internal', defaultStorageClass: 'standard', images: new ImageCatalog(), internalCa: 'platform-ca' });
+  const logging = new LoggingChart(Testing.app(), 'logging', { context: tlsContext, retentionDays: 7, elasticsearch: { replicas: 1, heap: '1Gi', storageSize: '10Gi', mmap: false }, kibana: { externalHost: 'k' }, clusterIssuer: 'platform-ca' });
+  const objects = synth(logging);
+  const yml: string = one(objects, 'ConfigMap', 'kibana-config').data['kibana.yml'];
+  expect(yml).toContain('server.ssl.enabled: true');
+  expect(yml).toContain('server.ssl.certificate: /usr/share/kibana/config/tls/tls.crt');
+  const cert = one(objects, 'Certificate', 'kibana-tls');
+  expect(cert.spec.dnsNames).toContain('kibana.logging.svc.cluster.local');
+  expect(cert.spec.issuerRef.name).toBe('platform-ca');
+  const pod = one(objects, 'Deployment', 'kibana').spec.template.spec;
+  expect(pod.shareProcessNamespace).toBe(true);
+  expect(pod.containers[0].readinessProbe.httpGet.scheme).toBe('HTTPS');
+  const reloader = pod.containers.find((c: Obj) => c.name === 'reload-on-renewal');
+  expect(reloader.command[2]).toContain('= node ]; then kill -HUP');
+  expect(logging.webUi).toMatchObject({ tls: true });
+  // The setup Job sends elastic's password to Kibana over HTTPS, verified against the CA.
+  const script: string = one(objects, 'Job').spec.template.spec.containers[0].command[2];
+  expect(script).toContain('KB=https://kibana.logging.svc.cluster.local:5601');
+  expect(script).toMatch(/kb\(\) \{ curl [^}]*--cacert /);
+
+  // Without the internal CA (a dev cluster without inClusterTls), plain HTTP and no sidecar.
+  const plain = synth(loggingOf());
+  expect(one(plain, 'ConfigMap', 'kibana-config').data['kibana.yml']).not.toContain('server.ssl');
+  expect(one(plain, 'Deployment', 'kibana').spec.template.spec.containers.map((c: Obj) => c.name)).toEqual(['kibana']);
+});

@@ -96,7 +96,7 @@ export class LoggingChart extends PlatformChart {
 
     new LoggingSetup(this, 'setup', {
       elasticsearch: endpoint,
-      kibana: this.kibana.endpoint,
+      kibana: this.kibana,
       caSecret: this.elasticsearch.tlsSecret,
       retentionDays: props.retentionDays,
       indexReplicas,

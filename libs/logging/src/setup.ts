@@ -4,7 +4,7 @@ import { allowFlow, EnvValue, PlatformChart, PlatformJob, PodSelection, SecretKe
 import { caVolume, elasticCurlConfig, ES_CERTS_DIR, ELASTIC_PASSWORD } from './elasticsearch';
 import { ELASTICSEARCH_IMAGE } from './images';
 import { elasticsearchRoles, indexTemplate, INDEX_TEMPLATE, LIFECYCLE_POLICY, lifecyclePolicy, LOGS_DATA_VIEW, LOGS_VIEWER_ROLE, SNAPSHOT_POLICY, snapshotPolicy } from './index-setup';
-import { KIBANA_SYSTEM_PASSWORD, LOGS_VIEWER_PASSWORD, LOGS_VIEWER_USER } from './kibana';
+import { Kibana, KIBANA_SYSTEM_PASSWORD, LOGS_VIEWER_PASSWORD, LOGS_VIEWER_USER } from './kibana';
 
 /** An Elasticsearch user the setup Job creates, its roles and where its password comes from. */
 export interface PlatformUser {
@@ -16,7 +16,7 @@ export interface PlatformUser {
 /** Properties for `LoggingSetup`. */
 export interface LoggingSetupProps {
   readonly elasticsearch: ServiceEndpoint;
-  readonly kibana: ServiceEndpoint;
+  readonly kibana: Kibana;
   readonly caSecret: string;
   readonly retentionDays: number;
   readonly indexReplicas: number;
@@ -70,9 +70,10 @@ export class LoggingSetup extends Construct {
       // Credentials go to curl in a config file, never on its command line.
       `${elasticCurlConfig(file(ELASTIC_PASSWORD))} > /tmp/elastic.curlrc`,
       `es() { curl --silent --show-error --fail-with-body --config /tmp/elastic.curlrc --cacert ${ES_CERTS_DIR}/ca.crt -H 'Content-Type: application/json' "$@"; echo; }`,
-      `kb() { curl --silent --show-error --fail-with-body --config /tmp/elastic.curlrc -H 'kbn-xsrf: true' -H 'Content-Type: application/json' "$@"; echo; }`,
+      // Kibana's certificate comes from the same internal CA as Elasticsearch's.
+      `kb() { curl --silent --show-error --fail-with-body --config /tmp/elastic.curlrc --cacert ${ES_CERTS_DIR}/ca.crt -H 'kbn-xsrf: true' -H 'Content-Type: application/json' "$@"; echo; }`,
       `ES=${props.elasticsearch.url('https')}`,
-      `KB=${props.kibana.url()}`,
+      `KB=${props.kibana.endpoint.url(props.kibana.tls ? 'https' : 'http')}`,
       'echo "waiting for Elasticsearch at $ES"',
       'until es --max-time 5 "$ES/_cluster/health?wait_for_status=yellow&timeout=5s" > /dev/null; do sleep 5; done',
       `es -X PUT "$ES/_ilm/policy/${LIFECYCLE_POLICY}" --data-binary @${FILES}/lifecycle-policy.json`,
@@ -124,6 +125,6 @@ export class LoggingSetup extends Construct {
     });
     this.pods = job.pods;
     allowFlow(this.pods, props.elasticsearch);
-    allowFlow(this.pods, props.kibana);
+    allowFlow(this.pods, props.kibana.endpoint);
   }
 }
