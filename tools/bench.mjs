@@ -3,7 +3,7 @@
 // ratio to the figure before it and the budget of issue 11. Exits non-zero when a budget is missed.
 // Usage: node tools/bench.mjs [runs]   (default 3 runs per figure)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -120,20 +120,13 @@ try {
   for (const shared of ['.tools', 'tools', 'libs', 'checks']) symlinkSync(join(root, shared), join(workspace, shared));
   symlinkSync(join(root, 'clusters/prod/secrets'), join(workspace, 'clusters/prod/secrets'));
   execFileSync('node', ['dist/tools/bench-render.js', 'scale', '44', join(workspace, 'dist-manifests'), join(workspace, 'clusters/prod/cluster.yaml')], { cwd: root });
-  // The tenants' MLflow reaches its MinIO in plain text, as the platform's own does until MinIO
-  // serves TLS: the reviewed list gets their entries, with the same reason.
-  const reviewed = readFileSync(join(root, 'tools/validate/plain-text-services.yaml'), 'utf8');
-  const minioReason = /^minio\.minio: (.*)$/m.exec(reviewed)?.[1];
-  const plainText = join(scratch, 'plain-text-services.yaml');
-  const tenants = readdirSync(join(workspace, 'dist-manifests/prod/20-data')).filter((d) => /^minio-\d+$/.test(d));
-  writeFileSync(plainText, minioReason ? `${reviewed}\n${tenants.map((ns) => `minio.${ns}: ${minioReason}`).join('\n')}\n` : reviewed);
   const validate = (label, prepare, budget, previous) => {
     const walls = [];
     let summary = '';
     for (let i = 0; i < runs; i++) {
       prepare(i);
       const started = process.hrtime.bigint();
-      const r = spawnSync('node', [join(root, 'dist/tools/validate.js'), '--plain-text-services', plainText], { cwd: workspace, encoding: 'utf8' });
+      const r = spawnSync('node', [join(root, 'dist/tools/validate.js')], { cwd: workspace, encoding: 'utf8' });
       walls.push(Number(process.hrtime.bigint() - started) / 1e6);
       summary = r.stdout.trim().split('\n').pop() ?? '';
       if (r.status !== 0) throw new Error(`validate failed in ${workspace}:\n${r.stdout}${r.stderr}`);

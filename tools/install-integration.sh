@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provides what the integration checks run (npm run test:server, npm run test:integration):
-# etcd, PostgreSQL and Redis from Debian's packages, and kube-apiserver for the oldest and the newest
+# etcd, PostgreSQL and Redis from Debian's packages, a Java 17 runtime (tools/java.sh), the PKCS#12
+# truststore writer cert-manager's encoder makes (tools/pkcs12-truststore), and kube-apiserver for the oldest and the newest
 # supported Kubernetes minor, each built from the Go modules pinned in tools/kube-apiserver/<minor>/
 # (go.mod, go.sum) into .tools/bin/kube-apiserver-<minor>. A build runs only when its files
 # change; afterwards this takes a second.
@@ -31,6 +32,14 @@ if [ "${1:-}" != "--go-only" ]; then
   # called redis-server); the redis-server package would only add a service that starts at once.
   command -v redis-check-rdb >/dev/null 2>&1 || missing+=(redis-tools)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+  bash tools/java.sh
+fi
+
+# The truststore writer: small, built when its files change.
+truststore_stamp=$(cat tools/pkcs12-truststore/go.mod tools/pkcs12-truststore/go.sum tools/pkcs12-truststore/main.go | sha256sum | cut -d' ' -f1)
+if [ ! -x "$bin/pkcs12-truststore" ] || [ "$(cat "$bin/.pkcs12-truststore.stamp" 2>/dev/null)" != "$truststore_stamp" ]; then
+  (cd tools/pkcs12-truststore && CGO_ENABLED=0 go build -trimpath -o "$bin/pkcs12-truststore" .)
+  echo "$truststore_stamp" >"$bin/.pkcs12-truststore.stamp"
 fi
 
 build_kube_apiserver() { # module folder

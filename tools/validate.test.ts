@@ -58,6 +58,8 @@ const PROD_OBJECTS = JSON.parse(readFileSync(join(root, 'dist-manifests/prod/inv
 /** Distinct among them: the home volume is the same whichever profile a person picks. */
 const PROD_DISTINCT = PROD_OBJECTS - 2;
 const container = (o: Json) => o.spec.template.spec.containers[0];
+/** Where a variable pushed onto MLflow's environment lands in the committed prod render. */
+const MLFLOW_NEXT_ENV = container(parse(readFileSync(join(root, 'dist-manifests/prod', MLFLOW), 'utf8'))).env.length;
 const DASHBOARDS = '10-platform/monitoring/configmap-grafana-dashboards.yaml';
 const PROMETHEUS = '10-platform/monitoring/configmap-prometheus-config.yaml';
 const ALERTMANAGER = '10-platform/monitoring/configmap-alertmanager-config.yaml';
@@ -153,7 +155,7 @@ describe('each planted defect is caught by the right layer', () => {
       { layer: 'access', rule: 'access/duplicate-host', field: 'spec.hostnames[0]', in: '30-apps/mlflow/httproute-mlflow.yaml' },
     ]],
     ['a Secret in an environment variable nobody reviewed', MLFLOW, (o) => void container(o).env.push({ name: 'MLFLOW_TRACKING_TOKEN', valueFrom: { secretKeyRef: { name: 'postgres-role-mlflow', key: 'password' } } }), [
-      { layer: 'policy', rule: 'secrets/environment', field: 'spec.template.spec.containers[0].env[15]' },
+      { layer: 'policy', rule: 'secrets/environment', field: `spec.template.spec.containers[0].env[${MLFLOW_NEXT_ENV}]` },
     ]],
     ['log shipper option the collector does not know', '10-platform/log-shipper/configmap-log-shipper-config.yaml', replaceIn('config.yaml', 'start_at: beginning', 'start_at: beginning\n    begin_at: beginning'), [
       { layer: 'logging', rule: 'logging/shipper-config', field: "data['config.yaml']" },

@@ -1,9 +1,12 @@
 """TensorBoard as rendered serves a run written to S3.
 
-A real event file goes to a local S3 server (moto). The rendered sync sidecar's script runs with
-the rclone release of its image and copies it to a folder. The rendered TensorBoard command, with
-this image's locked packages, then serves that run over HTTP. A wrong prefix or bucket shows up
-as no run at all, or as no copy.
+A real event file goes to a local S3 server (moto), served over HTTPS with a certificate from a
+CA made here by openssl, as MinIO serves with the internal CA's. The rendered sync sidecar's
+script runs with the rclone release of its image, verifying the server with the CA where the
+rendered RCLONE_CA_CERT points (moved to the test's copy), and copies the run to a folder. The
+rendered TensorBoard command, with this image's locked packages, then serves that run over HTTP.
+A wrong prefix or bucket shows up as no run at all, or as no copy; a server from another CA as
+no copy.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -21,10 +25,12 @@ import boto3
 import pytest
 import requests
 import yaml
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import MotoRequestHandler
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
+from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[3]
 RCLONE = ROOT / ".tools" / "bin" / "rclone"
@@ -52,13 +58,40 @@ def plain_env(container: dict, overrides: dict[str, str]) -> dict[str, str]:
     return {**env, **overrides}
 
 
+INTERNAL_CA = "/etc/platform/internal-ca/ca.crt"
+
+
+def openssl(cwd: Path, *args: str) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def certificate_authority(folder: Path, name: str) -> Path:
+    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
+    openssl(folder, "req", "-x509", *key, "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2", "-subj", f"/CN={name}")
+    return folder / f"{name}.crt"
+
+
 @pytest.fixture(scope="module")
-def s3() -> Iterator[str]:
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the CA `ca.crt`, a server certificate from it for 127.0.0.1, and `other-ca.crt`."""
+    folder = tmp_path_factory.mktemp("tls")
+    certificate_authority(folder, "ca")
+    certificate_authority(folder, "other-ca")
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    openssl(folder, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=minio")
+    openssl(folder, "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "1", "-extfile", "san.ext")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def s3(tls: Path) -> Iterator[str]:
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    # moto's own threaded server, as ThreadedMotoServer builds it, with TLS.
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", port, app, True, request_handler=MotoRequestHandler, ssl_context=(str(tls / "server.crt"), str(tls / "server.key")))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test", verify=str(tls / "ca.crt"))
     client.create_bucket(Bucket="tensorboard")
     # A run as a notebook writes it: event files under s3://tensorboard/<user>/<run>/.
     with __import__("tempfile").TemporaryDirectory() as tmp:
@@ -69,7 +102,7 @@ def s3() -> Iterator[str]:
         for f in Path(tmp).iterdir():
             client.upload_file(str(f), "tensorboard", f"{RUN}/{f.name}")
     yield url
-    server.stop()
+    server.shutdown()
 
 
 @contextmanager
@@ -83,14 +116,19 @@ def running(command: list[str], env: dict[str, str], log: Path) -> Iterator[subp
             process.wait(timeout=30)
 
 
-def sync_once(container: dict, s3_url: str, target: Path, tmp: Path, **overrides: str) -> bool:
+def sync_once(container: dict, s3_url: str, ca: Path, target: Path, tmp: Path, **overrides: str) -> bool:
     """Runs the rendered sidecar script until it reports a complete copy (True) or 60 s pass (False)."""
     assert RCLONE.exists(), f"{RCLONE} is missing: run 'bash tools/install-tools.sh'"
+    rendered = {e["name"]: e.get("value") for e in container["env"]}
+    # MinIO speaks HTTPS with the internal CA, which rclone is told about; the test's server too.
+    assert rendered["RCLONE_CONFIG_PLATFORM_ENDPOINT"].startswith("https://")
+    assert rendered["RCLONE_CA_CERT"] == INTERNAL_CA
     heartbeat = tmp / "synced"
     env = plain_env(
         container,
         {
             "RCLONE_CONFIG_PLATFORM_ENDPOINT": s3_url,
+            "RCLONE_CA_CERT": str(ca),
             "RCLONE_CONFIG_PLATFORM_ACCESS_KEY_ID": "test",
             "RCLONE_CONFIG_PLATFORM_SECRET_ACCESS_KEY": "test",
             "SYNC_TARGET": str(target),
@@ -148,28 +186,35 @@ def serve(container: dict, logdir: Path, tmp: Path, settle: float = 15) -> tuple
 
 
 @pytest.mark.parametrize("cluster", ["dev", "stage", "prod"])
-def test_the_rendered_pod_serves_a_run_written_to_s3(cluster: str, s3: str, tmp_path: Path):
+def test_the_rendered_pod_serves_a_run_written_to_s3(cluster: str, s3: str, tls: Path, tmp_path: Path):
     containers = rendered_containers(cluster)
     logs = tmp_path / "logs"
     logs.mkdir()
-    assert sync_once(containers["sync"], s3, logs, tmp_path), (tmp_path / "sync.log").read_text()
+    assert sync_once(containers["sync"], s3, tls / "ca.crt", logs, tmp_path), (tmp_path / "sync.log").read_text()
     runs, loss = serve(containers["tensorboard"], logs, tmp_path)
     assert runs == [RUN], (tmp_path / "tensorboard.log").read_text()
     assert [step for _, step, _ in loss] == list(range(len(LOSSES)))
     assert [round(value, 4) for _, _, value in loss] == LOSSES
 
 
-def test_a_wrong_prefix_serves_nothing(s3: str, tmp_path: Path):
+def test_a_wrong_prefix_serves_nothing(s3: str, tls: Path, tmp_path: Path):
     containers = rendered_containers("dev")
     logs = tmp_path / "logs"
     logs.mkdir()
     # The copy succeeds (an empty prefix is no error), and TensorBoard has nothing to show.
-    assert sync_once(containers["sync"], s3, logs, tmp_path, SYNC_SOURCE="platform:tensorboard/runs")
+    assert sync_once(containers["sync"], s3, tls / "ca.crt", logs, tmp_path, SYNC_SOURCE="platform:tensorboard/runs")
     assert list(logs.rglob("*")) == []
     assert serve(containers["tensorboard"], logs, tmp_path, settle=5)[0] == []
 
 
-def test_a_wrong_bucket_never_completes_a_copy(s3: str, tmp_path: Path):
+def test_a_wrong_bucket_never_completes_a_copy(s3: str, tls: Path, tmp_path: Path):
     containers = rendered_containers("dev")
-    assert not sync_once(containers["sync"], s3, tmp_path / "logs", tmp_path, SYNC_SOURCE="platform:tensorbord")
+    assert not sync_once(containers["sync"], s3, tls / "ca.crt", tmp_path / "logs", tmp_path, SYNC_SOURCE="platform:tensorbord")
     assert "tensorbord" in (tmp_path / "sync.log").read_text()
+
+
+def test_a_server_from_another_ca_never_completes_a_copy(s3: str, tls: Path, tmp_path: Path):
+    containers = rendered_containers("prod")
+    # rclone would retry a failed handshake for about a minute; one try says the same, sooner.
+    assert not sync_once(containers["sync"], s3, tls / "other-ca.crt", tmp_path / "logs", tmp_path, RCLONE_LOW_LEVEL_RETRIES="1", RCLONE_RETRIES="1")
+    assert "certificate signed by unknown authority" in (tmp_path / "sync.log").read_text()

@@ -29,6 +29,7 @@ import {
   ResourceSpec,
   S3Bucket,
   s3Env,
+  s3Url,
   SecretKeyRef,
   secretFilePath,
   ServiceEndpoint,
@@ -197,7 +198,7 @@ export class AirflowChart extends PlatformChart {
     // What task pods get: the logs (and datasets) key, MLflow, and the connection the logs go through.
     const logsConnection = JSON.stringify({
       conn_type: 'aws',
-      extra: { endpoint_url: props.logs.endpoint.url(), region_name: props.logs.region, config_kwargs: { s3: { addressing_style: props.logs.pathStyle ? 'path' : 'auto' } } },
+      extra: { endpoint_url: s3Url(props.logs), region_name: props.logs.region, config_kwargs: { s3: { addressing_style: props.logs.pathStyle ? 'path' : 'auto' } } },
     });
     const connections = {
       [`AIRFLOW_CONN_${LOGS_CONNECTION.toUpperCase()}`]: EnvValue.fromValue(logsConnection),
@@ -210,7 +211,7 @@ export class AirflowChart extends PlatformChart {
       airflowCfg,
       resources: props.tasks?.resources,
       spark: props.spark,
-      servers: [props.analytics],
+      servers: [props.analytics, props.logs, props.datasets],
       env: {
         ...s3,
         ...connections,
@@ -263,8 +264,8 @@ export class AirflowChart extends PlatformChart {
       CONNECTION_CHECK_MAX_COUNT: EnvValue.fromValue('0'),
       ...libpqEnv(props.database),
     };
-    // Every Airflow container reads airflow.cfg and reaches the metadata database.
-    const trust = trustFor(this, props.database);
+    // Every Airflow container reads airflow.cfg, reaches the metadata database, and reads or writes task logs on S3.
+    const trust = trustFor(this, props.database, props.logs);
     const configMounts = [{ volume: 'config', path: CONFIG_DIR }, ...trust.mounts];
     const configVolumes: k8s.Volume[] = [{ name: 'config', configMap: { name: configMap, items: [AIRFLOW_CFG, WEBSERVER_CONFIG, TASK_TEMPLATE_FILE].map((key) => ({ key, path: key })) } }, ...trust.volumes];
     const writable = [

@@ -17,6 +17,29 @@ export const INTERNAL_CA_DIR = '/etc/platform/internal-ca';
 export const INTERNAL_CA_FILE = `${INTERNAL_CA_DIR}/ca.crt`;
 /** The Secret in each client namespace whose `ca.crt` is the internal CA. */
 export const INTERNAL_CA_TRUST_SECRET = 'internal-ca-trust';
+/**
+ * The internal CA as a PKCS#12 truststore, for JVMs (Spark's S3A, whose only trust is the JVM's).
+ * Its password is no secret: the file holds the public CA certificate only, and Java needs a
+ * password to check the file's integrity.
+ */
+export const INTERNAL_CA_TRUSTSTORE = `${INTERNAL_CA_DIR}/truststore.p12`;
+export const TRUSTSTORE_PASSWORD = 'internal-ca-public';
+
+/**
+ * JVM options that make a JVM's default TLS trust `truststore` (PKCS#12) instead of the JDK's
+ * public CAs: only in-cluster servers are reachable anyway.
+ */
+export function jvmTrustOptions(truststore: string = INTERNAL_CA_TRUSTSTORE): string[] {
+  return [`-Djavax.net.ssl.trustStore=${truststore}`, '-Djavax.net.ssl.trustStoreType=PKCS12', `-Djavax.net.ssl.trustStorePassword=${TRUSTSTORE_PASSWORD}`];
+}
+
+/**
+ * cert-manager's PKCS#12 files in a certificate's Secret: `truststore.p12` holds the issuing CA
+ * (and `keystore.p12` the certificate and its key, under the same public password, which is why
+ * only certificates whose key authenticates nothing, or which the server's pod holds anyway, get
+ * them). Modern2023: AES-256 and PBKDF2, which Java 17 and later read.
+ */
+export const PKCS12_TRUSTSTORE = { pkcs12: { create: true, profile: 'Modern2023', password: TRUSTSTORE_PASSWORD } } as const;
 const TRUST_VOLUME = 'internal-ca';
 
 /** What a pod mounts to trust the internal CA. */
@@ -48,14 +71,18 @@ export function internalCaTrust(chart: PlatformChart, issuer: string | undefined
   if (!chart.node.tryFindChild('InternalCaTrust')) {
     certificate(chart, 'InternalCaTrust', chart.namespace, INTERNAL_CA_TRUST_SECRET, {
       commonName: `${INTERNAL_CA_TRUST_SECRET}.${chart.namespace}`,
-      // Only its ca.crt is used: the certificate itself may authenticate nothing.
+      // Only its ca.crt and truststore.p12 are used: the certificate itself may authenticate nothing.
       usages: ['digital signature'],
+      keystores: PKCS12_TRUSTSTORE,
       issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: issuer },
       privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
     });
   }
   return {
-    volume: { name: TRUST_VOLUME, secret: { secretName: INTERNAL_CA_TRUST_SECRET, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } },
+    volume: {
+      name: TRUST_VOLUME,
+      secret: { secretName: INTERNAL_CA_TRUST_SECRET, items: [{ key: 'ca.crt', path: 'ca.crt' }, { key: 'truststore.p12', path: 'truststore.p12' }], defaultMode: 0o444 },
+    },
     mount: { volume: TRUST_VOLUME, path: INTERNAL_CA_DIR },
     file: INTERNAL_CA_FILE,
   };

@@ -2,7 +2,7 @@ import { ServiceEndpoint } from './network';
 import { SecretKeyRef } from './secrets';
 import { k8s } from 'cdk8s-plus-28';
 import { PlatformChart } from './platform-chart';
-import { internalCaTrust, INTERNAL_CA_FILE } from './tls';
+import { internalCaTrust, INTERNAL_CA_FILE, jvmTrustOptions } from './tls';
 import { EnvValue, MountSpec } from './workload';
 
 /**
@@ -67,16 +67,57 @@ export interface S3Bucket {
   readonly pathStyle: boolean;
   readonly accessKeyId: SecretKeyRef;
   readonly secretAccessKey: SecretKeyRef;
+  /**
+   * The server speaks HTTPS only, with a certificate from the internal CA: clients mount the CA
+   * (`trustFor`) and verify it.
+   *
+   * @default false
+   */
+  readonly tls?: boolean;
 }
 
-/** The AWS SDK environment for a bucket (boto3, the AWS CLI and most S3 clients read it). */
+/** The bucket's server as a URL (`https://` when it speaks TLS). */
+export function s3Url(bucket: S3Bucket): string {
+  return bucket.endpoint.url(bucket.tls ? 'https' : 'http');
+}
+
+/**
+ * The AWS SDK environment for a bucket (boto3, s3fs, the AWS CLI and most S3 clients read it);
+ * botocore verifies a TLS server against `AWS_CA_BUNDLE`.
+ */
 export function s3Env(bucket: S3Bucket): Record<string, EnvValue> {
   return {
     AWS_ACCESS_KEY_ID: EnvValue.fromSecret(bucket.accessKeyId),
     AWS_SECRET_ACCESS_KEY: EnvValue.fromSecret(bucket.secretAccessKey),
     AWS_DEFAULT_REGION: EnvValue.fromValue(bucket.region),
-    AWS_ENDPOINT_URL_S3: EnvValue.fromValue(bucket.endpoint.url()),
+    AWS_ENDPOINT_URL_S3: EnvValue.fromValue(s3Url(bucket)),
+    ...(bucket.tls ? { AWS_CA_BUNDLE: EnvValue.fromValue(INTERNAL_CA_FILE) } : {}),
   };
+}
+
+/**
+ * Hadoop S3A's settings for a bucket's server (Spark jobs, notebooks, the history server); the
+ * credentials come from the environment. S3A trusts what the JVM trusts, so over TLS the JVM
+ * gets the internal CA's truststore (`jvmTrustEnv`).
+ */
+export function s3aSettings(bucket: S3Bucket): [string, string][] {
+  return [
+    ['spark.hadoop.fs.s3a.endpoint', s3Url(bucket)],
+    ['spark.hadoop.fs.s3a.endpoint.region', bucket.region],
+    ['spark.hadoop.fs.s3a.path.style.access', String(bucket.pathStyle)],
+    ['spark.hadoop.fs.s3a.connection.ssl.enabled', String(bucket.tls ?? false)],
+    ['spark.hadoop.fs.s3a.aws.credentials.provider', 'software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider'],
+  ];
+}
+
+/**
+ * The environment of a pod whose JVMs talk to `servers`: when any speaks TLS, JAVA_TOOL_OPTIONS
+ * with the internal CA's truststore. Every JVM the pod starts reads it (spark-submit, Spark's
+ * driver and executors, a notebook's PySpark), so no launcher needs its own option. Mount the
+ * CA with `trustFor`.
+ */
+export function jvmTrustEnv(...servers: readonly ({ readonly tls?: boolean } | undefined)[]): Record<string, EnvValue> {
+  return servers.some((s) => s?.tls) ? { JAVA_TOOL_OPTIONS: EnvValue.fromValue(jvmTrustOptions().join(' ')) } : {};
 }
 
 /**

@@ -2,7 +2,7 @@
 // reads as data and the check (checks/jupyterhub) can load it with the real JupyterHub,
 // KubeSpawner and OAuthenticator. Secrets are read from the environment at start, never written.
 import { k8s } from 'cdk8s-plus-28';
-import { gitlabCa, PythonExpression, pythonLiteral, PythonValue, quantityValue, restrictedSecurityContexts } from '@ml-platform/core';
+import { gitlabCa, MountSpec, PythonExpression, pythonLiteral, PythonValue, quantityValue, restrictedSecurityContexts } from '@ml-platform/core';
 import type { JupyterHubChartProps } from './jupyterhub';
 import { NOTEBOOK_GID, NOTEBOOK_UID, SPARK_CONF_DIR } from './notebooks';
 
@@ -53,6 +53,8 @@ export interface HubSettingsInput {
   readonly usersNamespace: string;
   readonly serviceAccount: string;
   readonly sparkConfMap: string;
+  /** What notebook servers mount to trust the internal CA (nothing when no server they use speaks TLS). */
+  readonly trust: { readonly volumes: readonly k8s.Volume[]; readonly mounts: readonly MountSpec[] };
   /** Where the hub pod has its cookie signing key. */
   readonly cookieSecretFile: string;
 }
@@ -133,11 +135,13 @@ export function hubSettings(input: HubSettingsInput): HubSetting[] {
       { name: 'home', persistentVolumeClaim: { claimName: '{pvc_name}' } },
       { name: 'tmp', emptyDir: { sizeLimit: '8Gi' } },
       { name: 'spark-conf', configMap: { name: input.sparkConfMap } },
+      ...input.trust.volumes.map((v) => JSON.parse(JSON.stringify(k8s.toJson_Volume(v)))),
     ], 'The image is read-only: home and /tmp are the places a server writes.'),
     spawner('volume_mounts', [
       { name: 'home', mountPath: '/home/jovyan' },
       { name: 'tmp', mountPath: '/tmp' },
       { name: 'spark-conf', mountPath: SPARK_CONF_DIR, readOnly: true },
+      ...input.trust.mounts.map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly ?? true })),
     ]),
     // Kubernetes EnvVars: KubeSpawner takes a dict value as the variable's spec (valueFrom).
     spawner('environment', Object.fromEntries(input.notebookEnv.map((e) => [e.name, e.valueFrom ? { valueFrom: JSON.parse(JSON.stringify(e.valueFrom)) } : (e.value as string)]))),

@@ -6,10 +6,10 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
   ComputeQuota,
-  EnvValue,
   grant,
   hardenedPod,
   ImageRef,
+  jvmTrustEnv,
   LabelKeys,
   Layer,
   PlatformChart,
@@ -19,6 +19,9 @@ import {
   podTemplateFile,
   quantityValue,
   RbacSubject,
+  S3Bucket,
+  s3Env,
+  trustFor,
   WorkloadIdentity,
   workloadLabels,
 } from '@ml-platform/core';
@@ -102,8 +105,8 @@ export interface SparkExecutorsChartProps {
   readonly quota: ComputeQuota;
   /** The drivers' ServiceAccount, which may start and stop executors here. */
   readonly drivers: RbacSubject;
-  /** Environment of every executor (the S3 credentials of the datasets bucket). */
-  readonly env: Readonly<Record<string, EnvValue>>;
+  /** The bucket executors read and write, with the notebooks' credentials. */
+  readonly datasets: S3Bucket;
 }
 
 /** The block manager port of the executors; Spark declares it on their pods. */
@@ -131,15 +134,18 @@ export class SparkExecutorsChart extends PlatformChart {
     // Spark asks for the heap plus overhead: 40% for PySpark sessions, at least 384 MiB.
     const heapMi = quantityValue(props.executor.memory) / 2 ** 20;
     const podMemory = `${Math.ceil(heapMi + Math.max(384, heapMi * 0.4))}Mi`;
+    const trust = trustFor(this, props.datasets);
     const pod = hardenedPod(this, {
       user: NOTEBOOK_UID,
       group: NOTEBOOK_GID,
+      volumes: trust.volumes,
       containers: [
         {
           name: EXECUTOR_CONTAINER,
           image: props.image,
           command: [EXECUTOR_ENTRYPOINT],
-          env: props.env,
+          env: { ...s3Env(props.datasets), ...jvmTrustEnv(props.datasets) },
+          mounts: trust.mounts,
           // Spark replaces these with the session's spark.executor.* settings; they show the defaults.
           resources: {
             requests: { cpu: String(props.executor.cores), memory: podMemory },

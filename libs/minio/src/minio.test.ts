@@ -73,3 +73,30 @@ test('a writer gets its own credentials and the read-write policy, beside the ow
   expect(script).toContain('mc admin policy attach platform bucket-datasets-rw --user "$AIRFLOW_ACCESS_KEY"');
   expect(() => new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', buckets: [{ name: 'data', consumer: 'a', writers: ['b'], readers: ['b'] }] })).toThrowError(/names a consumer twice/);
 });
+
+test('with the internal CA, the API, the console and the peers speak HTTPS, and clients verify MinIO', () => {
+  const tlsContext = new PlatformContext({ cluster: 't', kubernetesVersion: '1.28', baseDomain: 'ml.t.internal', defaultStorageClass: 'standard', images: new ImageCatalog(), internalCa: 'platform-ca' });
+  const chart = new MinioChart(Testing.app(), 'minio', { context: tlsContext, storageSize: '1Gi', mode: MinioMode.DISTRIBUTED, replicas: 4, buckets: [{ name: 'mlflow', consumer: 'mlflow' }] });
+  const objects = Testing.synth(chart);
+  const cert = objects.find((o) => o.kind === 'Certificate' && o.metadata.name === 'minio-tls');
+  expect(cert.spec.dnsNames).toEqual(expect.arrayContaining(['minio.minio.svc.cluster.local', 'minio-console.minio.svc.cluster.local', '*.minio-headless.minio.svc.cluster.local']));
+  const pod = objects.find((o) => o.kind === 'StatefulSet').spec.template.spec;
+  const minio = pod.containers[0];
+  expect(minio.args[1]).toBe('https://minio-{0...3}.minio-headless.minio.svc.cluster.local/export');
+  expect(minio.args.slice(-2)).toEqual(['--certs-dir', '/etc/minio/certs']);
+  // MinIO's file names: its certificate and key, and the CA it verifies its peers with.
+  expect(pod.volumes.find((v: { name: string }) => v.name === 'certs').secret.items.map((i: { path: string }) => i.path)).toEqual(['public.crt', 'private.key', 'CAs/ca.crt']);
+  expect(minio.readinessProbe.httpGet.scheme).toBe('HTTPS');
+  expect(pod.containers.map((c: { name: string }) => c.name)).toEqual(['minio']);
+  // Prometheus scrapes each pod by the name its certificate holds.
+  expect(objects.find((o) => o.kind === 'StatefulSet').spec.template.metadata.annotations).toMatchObject({ 'ml-platform.io/scrape-tls-subdomain': 'minio-headless' });
+
+  const bucket = chart.bucket('mlflow');
+  expect(bucket.tls).toBe(true);
+  expect(chart.webUi.tls).toBe(true);
+  // The bootstrap Job's mc verifies MinIO with the internal CA.
+  const job = objects.find((o) => o.kind === 'Job').spec.template.spec;
+  const env = Object.fromEntries(job.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+  expect(env).toMatchObject({ MINIO_URL: 'https://minio.minio.svc.cluster.local:9000', SSL_CERT_FILE: '/etc/platform/internal-ca/ca.crt' });
+  expect(job.containers[0].volumeMounts).toContainEqual(expect.objectContaining({ mountPath: '/etc/platform/internal-ca' }));
+});

@@ -4,6 +4,7 @@ import {
   allowFlow,
   EnvValue,
   httpProbe,
+  INTERNAL_CA_FILE,
   Layer,
   PlatformChart,
   PlatformContext,
@@ -18,10 +19,12 @@ import {
   ScriptJob,
   SecretKeyRef,
   secretFilePath,
+  ServerCertificate,
   ServiceEndpoint,
   storage,
   volumeClaimTemplate,
   SignIn,
+  trustFor,
   WebUi,
 } from '@ml-platform/core';
 import { MC_IMAGE, MINIO_IMAGE } from './images';
@@ -125,6 +128,8 @@ export interface MinioChartProps {
 
 /** Where the server finds its root credentials. */
 const ROOT_SECRET_DIR = '/run/secrets/minio-root';
+/** MinIO's certificate folder: public.crt, private.key, and the CAs it trusts (its peers') in CAs/. */
+const CERTS_DIR = '/etc/minio/certs';
 const API_PORT = 9000;
 const CONSOLE_PORT = 9001;
 /** The upstream chart runs MinIO as 1000:1000; the image itself has no USER. */
@@ -158,6 +163,8 @@ export class MinioChart extends PlatformChart {
   public readonly server: PodSelection;
   public readonly rootUser: SecretKeyRef;
   public readonly rootPassword: SecretKeyRef;
+  /** Whether the API and the console speak HTTPS (with a certificate from the internal CA). */
+  public readonly tls: boolean;
   /** Per bucket: its owner's grant first, then its readers'. */
   private readonly buckets = new Map<string, BucketGrant[]>();
 
@@ -176,9 +183,19 @@ export class MinioChart extends PlatformChart {
     this.rootPassword = SecretKeyRef.of('minio-root', 'rootPassword', 'MinIO root password (at least 8 characters)');
 
     const headlessName = 'minio-headless';
+    // With the internal CA, the API, the console and the peers' traffic are HTTPS. MinIO rereads
+    // its certificate files every 10 seconds by itself (cmd/common-main.go, getTLSConfig), so a
+    // renewal needs no restart; the console reaches the API over 127.0.0.1, which MinIO exempts
+    // from the name check.
+    const certificate = props.context.internalCa
+      ? new ServerCertificate(this, 'Certificate', { secretName: 'minio-tls', services: ['minio', 'minio-console'], headless: headlessName })
+      : undefined;
+    this.tls = certificate !== undefined;
+    const scheme = this.tls ? 'https' : 'http';
     const server = this.mode === MinioMode.DISTRIBUTED
-      ? `http://minio-{0...${this.replicas - 1}}.${props.context.serviceHost(headlessName, this.namespace)}${DATA_MOUNT}`
+      ? `${scheme}://minio-{0...${this.replicas - 1}}.${props.context.serviceHost(headlessName, this.namespace)}${DATA_MOUNT}`
       : DATA_MOUNT;
+    const probe = (path: string) => httpProbe(API_PORT, path, { scheme: this.tls ? 'HTTPS' : 'HTTP' });
     const statefulSet = new PlatformStatefulSet(this, 'Server', {
       identity: { name: 'minio', instance: id, component: 'object-storage', version: image.version },
       replicas: this.replicas,
@@ -189,17 +206,33 @@ export class MinioChart extends PlatformChart {
       podManagementPolicy: 'Parallel',
       // Cluster-wide metrics (drives, quorum, capacity, S3 traffic per server) from every pod:
       // any single pod can answer while others are down; queries take one copy per server.
-      metrics: { port: API_PORT, path: '/minio/v2/metrics/cluster' },
+      metrics: { port: API_PORT, path: '/minio/v2/metrics/cluster', ...(this.tls ? { tls: { subdomain: headlessName } } : {}) },
       pod: {
         user: MINIO_UID,
         group: MINIO_UID,
+        volumes: certificate
+          ? [
+              {
+                name: 'certs',
+                secret: {
+                  secretName: certificate.secretName,
+                  items: [
+                    { key: 'tls.crt', path: 'public.crt' },
+                    { key: 'tls.key', path: 'private.key' },
+                    { key: 'ca.crt', path: 'CAs/ca.crt' },
+                  ],
+                  defaultMode: 0o440,
+                },
+              },
+            ]
+          : [],
         containers: [
           {
             name: 'minio',
             image,
             command: ['minio'],
             // --json: the server's log as JSON lines, for the log shipper.
-            args: ['server', server, '--address', `:${API_PORT}`, '--console-address', `:${CONSOLE_PORT}`, '--json'],
+            args: ['server', server, '--address', `:${API_PORT}`, '--console-address', `:${CONSOLE_PORT}`, '--json', ...(this.tls ? ['--certs-dir', CERTS_DIR] : [])],
             env: {
               // MinIO reads the root credentials from these files (cmd/common-main.go,
               // loadEnvVarsFromFiles: a path, or a name under /run/secrets). It ignores a missing
@@ -208,22 +241,22 @@ export class MinioChart extends PlatformChart {
               MINIO_ROOT_PASSWORD_FILE: EnvValue.fromValue(secretFilePath(this, ROOT_SECRET_DIR, this.rootPassword)),
               // Prometheus scrapes without a bearer token; NetworkPolicy limits who may.
               MINIO_PROMETHEUS_AUTH_TYPE: EnvValue.fromValue('public'),
-              // MinIO keeps its certs dir under $HOME; the root filesystem is read-only.
+              // MinIO's default certs dir is under $HOME; the root filesystem is read-only.
               HOME: EnvValue.fromValue('/tmp'),
               // Behind the gateway the console must know its public address for redirects.
               MINIO_BROWSER_REDIRECT_URL: EnvValue.fromValue(`https://${props.consoleHost ?? `minio-console.${props.context.baseDomain}`}`),
             },
             ports: [
-              { name: 'http', number: API_PORT },
-              { name: 'http-console', number: CONSOLE_PORT },
+              { name: scheme, number: API_PORT },
+              { name: `${scheme}-console`, number: CONSOLE_PORT },
             ],
             secretFiles: [{ directory: ROOT_SECRET_DIR, keys: [this.rootUser, this.rootPassword] }],
             resources: props.resources ?? DEFAULT_RESOURCES,
-            startupProbe: { ...httpProbe(API_PORT, '/minio/health/live'), periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
-            livenessProbe: { ...httpProbe(API_PORT, '/minio/health/live'), periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
-            readinessProbe: { ...httpProbe(API_PORT, '/minio/health/ready'), periodSeconds: 15, timeoutSeconds: 10, failureThreshold: 3 },
+            startupProbe: { ...probe('/minio/health/live'), periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
+            livenessProbe: { ...probe('/minio/health/live'), periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
+            readinessProbe: { ...probe('/minio/health/ready'), periodSeconds: 15, timeoutSeconds: 10, failureThreshold: 3 },
             writablePaths: [{ path: '/tmp', sizeLimit: '1Gi' }],
-            mounts: [{ volume: 'export', path: DATA_MOUNT, readOnly: false }],
+            mounts: [{ volume: 'export', path: DATA_MOUNT, readOnly: false }, ...(certificate ? [{ volume: 'certs', path: CERTS_DIR }] : [])],
           },
         ],
       },
@@ -236,23 +269,23 @@ export class MinioChart extends PlatformChart {
       pods: this.server,
       headless: true,
       publishNotReadyAddresses: true,
-      ports: [{ name: 'http', port: API_PORT }],
+      ports: [{ name: scheme, port: API_PORT }],
     });
     this.api = new PlatformService(this, 'Api', {
       name: 'minio',
       pods: this.server,
-      ports: [{ name: 'http', port: API_PORT }],
-    }).endpoint('http');
+      ports: [{ name: scheme, port: API_PORT }],
+    }).endpoint(scheme);
     this.console = new PlatformService(this, 'Console', {
       name: 'minio-console',
       pods: this.server,
-      ports: [{ name: 'http-console', port: CONSOLE_PORT }],
-    }).endpoint('http-console');
-    this.webUi = { name: 'minio-console', purpose: 'Buckets and objects (MinIO console; its own login follows)', endpoint: this.console, signIn: SignIn.PROXY };
+      ports: [{ name: `${scheme}-console`, port: CONSOLE_PORT }],
+    }).endpoint(`${scheme}-console`);
+    this.webUi = { name: 'minio-console', purpose: 'Buckets and objects (MinIO console; its own login follows)', endpoint: this.console, signIn: SignIn.PROXY, tls: this.tls };
 
     if (this.mode === MinioMode.DISTRIBUTED) {
       // Peers replicate erasure-coded shards to each other over the API port.
-      allowFlow(this.server, headless.endpoint('http'));
+      allowFlow(this.server, headless.endpoint(scheme));
       new PlatformDisruptionBudget(this, 'Budget', { pods: this.server, maxUnavailable: 1 });
     }
 
@@ -278,6 +311,7 @@ export class MinioChart extends PlatformChart {
           pathStyle: true,
           accessKeyId: SecretKeyRef.of(secretName, 'accessKey', `MinIO access key of ${consumer}, limited to its buckets`),
           secretAccessKey: SecretKeyRef.of(secretName, 'secretKey', `MinIO secret key of ${consumer}`),
+          tls: this.tls,
         };
       };
       this.buckets.set(spec.name, [
@@ -338,9 +372,12 @@ export class MinioChart extends PlatformChart {
       user: MINIO_UID,
       group: MINIO_UID,
       script,
+      volumes: trustFor(this, this),
       env: {
         MC_CONFIG_DIR: EnvValue.fromValue('/tmp/.mc'),
-        MINIO_URL: EnvValue.fromValue(this.api.url()),
+        MINIO_URL: EnvValue.fromValue(this.api.url(this.tls ? 'https' : 'http')),
+        // mc is Go: over TLS it verifies MinIO against the internal CA, the one file it trusts.
+        ...(this.tls ? { SSL_CERT_FILE: EnvValue.fromValue(INTERNAL_CA_FILE) } : {}),
         MINIO_ROOT_USER: EnvValue.fromSecret(this.rootUser),
         MINIO_ROOT_PASSWORD: EnvValue.fromSecret(this.rootPassword),
         ...Object.fromEntries(

@@ -19,6 +19,7 @@ import {
   ResourceSpec,
   S3Bucket,
   s3Env,
+  s3Url,
   ServiceEndpoint,
   SignIn,
   WebUi,
@@ -91,7 +92,7 @@ export class MlflowChart extends PlatformChart {
     this.allowedHosts = [...serviceHosts.flatMap((h) => [h, `${h}:${PORT}`]), externalHost, 'localhost', `localhost:${PORT}`, ...privateAddresses];
 
     const health = () => httpProbe(PORT, '/health', { headers: { Host: `localhost:${PORT}` } });
-    const trust = trustFor(this, props.database);
+    const trust = trustFor(this, props.database, props.artifacts);
     const deployment = new PlatformDeployment(this, 'Server', {
       identity: { name: 'mlflow', instance: id, component: 'tracking-server', version: image.version },
       replicas: replicaCount,
@@ -121,7 +122,7 @@ export class MlflowChart extends PlatformChart {
             env: {
               ...libpqEnv(props.database),
               ...s3Env(props.artifacts),
-              MLFLOW_S3_ENDPOINT_URL: EnvValue.fromValue(props.artifacts.endpoint.url()),
+              MLFLOW_S3_ENDPOINT_URL: EnvValue.fromValue(s3Url(props.artifacts)),
               MLFLOW_DISABLE_TELEMETRY: EnvValue.fromValue('true'),
               DO_NOT_TRACK: EnvValue.fromValue('true'),
               HOME: EnvValue.fromValue('/tmp'),

@@ -201,7 +201,9 @@ describe.each(clusters)('cluster %s', (cluster) => {
       PGPASSWORD: { secretKeyRef: { name: 'postgres-role-mlflow', key: 'password' } },
       AWS_ACCESS_KEY_ID: { secretKeyRef: { name: 'minio-user-mlflow', key: 'accessKey' } },
       AWS_SECRET_ACCESS_KEY: { secretKeyRef: { name: 'minio-user-mlflow', key: 'secretKey' } },
-      MLFLOW_S3_ENDPOINT_URL: 'http://minio.minio.svc.cluster.local:9000',
+      // MinIO serves HTTPS from the internal CA; boto3 verifies it with AWS_CA_BUNDLE.
+      MLFLOW_S3_ENDPOINT_URL: 'https://minio.minio.svc.cluster.local:9000',
+      AWS_CA_BUNDLE: '/etc/platform/internal-ca/ca.crt',
     });
     expect(container.command).toEqual(['mlflow']);
     expect(container.args).toEqual(expect.arrayContaining(['server', '--backend-store-uri=postgresql://', '--serve-artifacts', '--artifacts-destination=s3://mlflow/', `--port=5000`]));
@@ -335,7 +337,7 @@ test('prod runs MinIO distributed and MLflow highly available, from the internal
   expect(sts.spec.replicas).toBeGreaterThanOrEqual(4);
   expect(sts.spec.podManagementPolicy).toBe('Parallel');
   expect(sts.spec.serviceName).toBe('minio-headless');
-  expect(sts.spec.template.spec.containers[0].args[1]).toBe('http://minio-{0...3}.minio-headless.minio.svc.cluster.local/export');
+  expect(sts.spec.template.spec.containers[0].args[1]).toBe('https://minio-{0...3}.minio-headless.minio.svc.cluster.local/export');
   expect(find('prod', 'Service', 'minio-headless', 'minio').spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
   expect(find('prod', 'Deployment', 'mlflow', 'mlflow').spec.replicas).toBe(2);
   expect(find('prod', 'PodDisruptionBudget', 'mlflow', 'mlflow').spec.maxUnavailable).toBe(1);
@@ -392,7 +394,8 @@ describe('a cluster switched to secrets.backend: vault', () => {
       for (const c of pod.containers) {
         // A program that reads its secret from a file reads the one the agent renders; one that
         // reads the environment sources the agent's file first.
-        const files = (c.env ?? []).filter((e: { name: string }) => e.name.endsWith('_FILE'));
+        // (SSL_CERT_FILE is the internal CA, no secret.)
+        const files = (c.env ?? []).filter((e: { name: string }) => e.name.endsWith('_FILE') && e.name !== 'SSL_CERT_FILE');
         // PostgreSQL's reload sidecar reads no secret: it signs in over the socket, by peer.
         if (c.name === 'reload-on-renewal') expect(JSON.stringify(c)).not.toContain('/vault/secrets');
         else if (files.length > 0) for (const f of files) expect(f.value, `${w.path} ${c.name} ${f.name}`).toMatch(/^\/vault\/secrets\/[a-z0-9-]+$/);

@@ -102,6 +102,6 @@ test('with the internal CA: a certificate, TLS only over TCP, clients that verif
   // The bootstrap Job is a client like any other.
   const job = objects.find((o) => o.kind === 'Job');
   expect(job.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: 'PGSSLMODE', value: 'verify-full' }, { name: 'PGSSLROOTCERT', value: '/etc/platform/internal-ca/ca.crt' }]));
-  expect(job.spec.template.spec.volumes).toContainEqual({ name: 'internal-ca', secret: { secretName: 'internal-ca-trust', items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } });
+  expect(job.spec.template.spec.volumes).toContainEqual({ name: 'internal-ca', secret: { secretName: 'internal-ca-trust', items: [{ key: 'ca.crt', path: 'ca.crt' }, { key: 'truststore.p12', path: 'truststore.p12' }], defaultMode: 0o444 } });
   expect(objects.find((o) => o.kind === 'Certificate' && o.metadata.name === 'internal-ca-trust').spec.issuerRef.name).toBe('platform-ca');
 });

@@ -5,6 +5,7 @@ import {
   contentRevision,
   EnvValue,
   httpProbe,
+  jvmTrustEnv,
   Layer,
   PlatformChart,
   PlatformContext,
@@ -14,15 +15,17 @@ import {
   quantityValue,
   ResourceSpec,
   S3Bucket,
+  s3aSettings,
   s3Env,
   ServiceEndpoint,
   SignIn,
+  trustFor,
   WebUi,
   workloadLabels,
 } from '@ml-platform/core';
 import { SPARK_IMAGE } from './images';
 import { SPARK_UID } from './spark';
-import { s3aSettings, sparkConf, SPARK_DEFAULTS_FILE } from './submit-config';
+import { sparkConf, SPARK_DEFAULTS_FILE } from './submit-config';
 
 /** Properties for `SparkHistoryChart`. */
 export interface SparkHistoryChartProps {
@@ -80,6 +83,7 @@ export class SparkHistoryChart extends PlatformChart {
     new k8s.KubeConfigMap(this, 'Conf', { metadata: { name: confMap, namespace: this.namespace, labels: workloadLabels(identity) }, data: { [SPARK_DEFAULTS_FILE]: conf } });
     const heapMi = Math.floor((quantityValue(resources.limits?.memory ?? '2Gi') * 0.75) / 2 ** 20);
     const api = () => httpProbe(PORT, '/api/v1/version');
+    const trust = trustFor(this, props.eventLogs);
     const deployment = new PlatformDeployment(this, 'Server', {
       identity,
       // Two servers would both clean the same bucket.
@@ -96,6 +100,7 @@ export class SparkHistoryChart extends PlatformChart {
             command: ['/opt/spark/bin/spark-class', 'org.apache.spark.deploy.history.HistoryServer'],
             env: {
               ...s3Env(props.eventLogs),
+              ...jvmTrustEnv(props.eventLogs),
               SPARK_CONF_DIR: EnvValue.fromValue(CONF_DIR),
               SPARK_DAEMON_MEMORY: EnvValue.fromValue(`${heapMi}m`),
               SPARK_NO_DAEMONIZE: EnvValue.fromValue('true'),
@@ -110,10 +115,10 @@ export class SparkHistoryChart extends PlatformChart {
               { path: '/tmp', sizeLimit: '256Mi' },
               { path: STORE, sizeLimit: cacheSize },
             ],
-            mounts: [{ volume: 'conf', path: CONF_DIR }],
+            mounts: [{ volume: 'conf', path: CONF_DIR }, ...trust.mounts],
           },
         ],
-        volumes: [{ name: 'conf', configMap: { name: confMap } }],
+        volumes: [{ name: 'conf', configMap: { name: confMap } }, ...trust.volumes],
       },
     });
     this.server = deployment.pods;

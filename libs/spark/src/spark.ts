@@ -12,6 +12,7 @@ import {
   hardenedPod,
   HardenedPodProps,
   ImageRef,
+  jvmTrustEnv,
   LabelKeys,
   Layer,
   PlatformChart,
@@ -25,6 +26,7 @@ import {
   S3Bucket,
   s3Env,
   ServiceEndpoint,
+  trustFor,
   WorkloadIdentity,
   workloadLabels,
 } from '@ml-platform/core';
@@ -117,7 +119,10 @@ export class SparkJobsChart extends PlatformChart {
       automountServiceAccountToken: false,
     });
 
-    const s3 = s3Env(props.eventLogs);
+    // One S3 server holds both buckets (assertOneS3Key); its CA, when it speaks TLS, goes to
+    // every JVM of the pods as their truststore.
+    const s3 = { ...s3Env(props.eventLogs), ...jvmTrustEnv(props.eventLogs, props.uploads) };
+    const trust = trustFor(this, props.eventLogs, props.uploads);
     const template = (labels: Record<string, string>, pod: HardenedPodProps): string => podTemplateFile(this.namespace, labels, { ...hardenedPod(this, pod).spec, restartPolicy: 'Never' });
     // Spark fills in image, command, resources and its own volumes (configuration, local dirs);
     // the templates add identity, security, the S3 credentials and the writable paths.
@@ -139,8 +144,10 @@ export class SparkJobsChart extends PlatformChart {
               { path: '/tmp', sizeLimit: '4Gi' },
               { path: '/opt/spark/work-dir', sizeLimit: '1Gi' },
             ],
+            mounts: trust.mounts,
           },
         ],
+        volumes: trust.volumes,
       };
     };
     const driverTemplate = template(templateLabels(driver, 'spark'), process(DRIVER_CONTAINER, props.size.driver, true));
@@ -173,10 +180,10 @@ export class SparkJobsChart extends PlatformChart {
             env: { ...s3, SPARK_CONF_DIR: EnvValue.fromValue(SPARK_CONF_DIR) },
             resources: { requests: { cpu: podSize.submitter.requestCpu, memory: podSize.submitter.memory }, limits: { cpu: podSize.submitter.cpu, memory: podSize.submitter.memory } },
             writablePaths: [{ path: '/tmp', sizeLimit: '1Gi' }],
-            mounts: [{ volume: 'spark-conf', path: SPARK_CONF_DIR }],
+            mounts: [{ volume: 'spark-conf', path: SPARK_CONF_DIR }, ...trust.mounts],
           },
         ],
-        volumes: [{ name: 'spark-conf', configMap: { name: confMap } }],
+        volumes: [{ name: 'spark-conf', configMap: { name: confMap } }, ...trust.volumes],
       }),
     };
 

@@ -1,7 +1,7 @@
 // What spark-submit reads in the jobs namespace: spark-defaults.conf and the driver and executor
 // pod templates. Spark copies the submitter's configuration to the driver in a ConfigMap, so
 // nothing secret goes in here: S3 credentials come from the pods' environment.
-import { assertPodTemplateFileName, S3Bucket } from '@ml-platform/core';
+import { assertPodTemplateFileName, S3Bucket, s3aSettings } from '@ml-platform/core';
 import { JobSize, overheadMi, heapMi } from './sizing';
 
 /** Where the submitter pod mounts the jobs' configuration (Spark's default SPARK_CONF_DIR). */
@@ -20,17 +20,6 @@ export const SparkPorts = {
   /** Block managers of the driver and the executors (shuffle and broadcast blocks). */
   BLOCK_MANAGER: 7079,
 } as const;
-
-/** The S3A settings of a bucket's server; the credentials come from the environment. */
-export function s3aSettings(bucket: S3Bucket): [string, string][] {
-  return [
-    ['spark.hadoop.fs.s3a.endpoint', bucket.endpoint.url()],
-    ['spark.hadoop.fs.s3a.endpoint.region', bucket.region],
-    ['spark.hadoop.fs.s3a.path.style.access', String(bucket.pathStyle)],
-    ['spark.hadoop.fs.s3a.connection.ssl.enabled', 'false'],
-    ['spark.hadoop.fs.s3a.aws.credentials.provider', 'software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider'],
-  ];
-}
 
 /** What `jobDefaults` writes. */
 export interface JobDefaultsProps {

@@ -5,6 +5,7 @@ import {
   allowFlow,
   EnvValue,
   httpProbe,
+  INTERNAL_CA_FILE,
   Layer,
   PlatformChart,
   PlatformContext,
@@ -15,8 +16,10 @@ import {
   resources as resourcesSchema,
   ResourceSpec,
   S3Bucket,
+  s3Url,
   ServiceEndpoint,
   SignIn,
+  trustFor,
   WebUi,
 } from '@ml-platform/core';
 import { RCLONE_IMAGE, TENSORBOARD_IMAGE } from './images';
@@ -96,6 +99,7 @@ export class TensorBoardChart extends PlatformChart {
     const image = images.image(TENSORBOARD_IMAGE);
     const rclone = images.image(RCLONE_IMAGE);
     const logs = props.logs;
+    const trust = trustFor(this, logs);
     const ready = () => httpProbe(PORT, '/data/logdir');
     const heartbeat = (maxAgeMinutes?: number): k8s.Probe => ({
       exec: { command: ['/bin/sh', '-c', maxAgeMinutes ? `test -n "$(find ${HEARTBEAT} -mmin -${maxAgeMinutes})"` : `test -f ${HEARTBEAT}`] },
@@ -127,7 +131,9 @@ export class TensorBoardChart extends PlatformChart {
             env: {
               [`RCLONE_CONFIG_${REMOTE.toUpperCase()}_TYPE`]: EnvValue.fromValue('s3'),
               [`RCLONE_CONFIG_${REMOTE.toUpperCase()}_PROVIDER`]: EnvValue.fromValue('Minio'),
-              [`RCLONE_CONFIG_${REMOTE.toUpperCase()}_ENDPOINT`]: EnvValue.fromValue(logs.endpoint.url()),
+              [`RCLONE_CONFIG_${REMOTE.toUpperCase()}_ENDPOINT`]: EnvValue.fromValue(s3Url(logs)),
+              // rclone's --ca-cert: over TLS it verifies the S3 server against the internal CA.
+              ...(logs.tls ? { RCLONE_CA_CERT: EnvValue.fromValue(INTERNAL_CA_FILE) } : {}),
               [`RCLONE_CONFIG_${REMOTE.toUpperCase()}_REGION`]: EnvValue.fromValue(logs.region),
               [`RCLONE_CONFIG_${REMOTE.toUpperCase()}_FORCE_PATH_STYLE`]: EnvValue.fromValue(String(logs.pathStyle)),
               [`RCLONE_CONFIG_${REMOTE.toUpperCase()}_ACCESS_KEY_ID`]: EnvValue.fromSecret(logs.accessKeyId),
@@ -145,10 +151,10 @@ export class TensorBoardChart extends PlatformChart {
             readinessProbe: { ...heartbeat(), periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 1 },
             livenessProbe: { ...heartbeat(10), periodSeconds: 60, timeoutSeconds: 5, failureThreshold: 1 },
             writablePaths: [{ path: '/tmp', sizeLimit: '64Mi' }],
-            mounts: [{ volume: 'logs', path: LOGS, readOnly: false }],
+            mounts: [{ volume: 'logs', path: LOGS, readOnly: false }, ...trust.mounts],
           },
         ],
-        volumes: [{ name: 'logs', emptyDir: { sizeLimit: k8s.Quantity.fromString(props.cacheSize ?? '10Gi') } }],
+        volumes: [{ name: 'logs', emptyDir: { sizeLimit: k8s.Quantity.fromString(props.cacheSize ?? '10Gi') } }, ...trust.volumes],
       },
     });
     this.server = deployment.pods;
