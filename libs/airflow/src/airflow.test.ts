@@ -47,10 +47,11 @@ function airflowOf(extra: Partial<AirflowChartProps> = {}, context = contextOf()
 const envOf = (container: Json) => Object.fromEntries((container.env ?? []).map((e: Json) => [e.name, e.value ?? e.valueFrom]));
 const image = `${AIRFLOW_IMAGE.registry}/${AIRFLOW_IMAGE.repository}:${AIRFLOW_IMAGE.tag}`;
 
-test('runs the api-server, scheduler, dag-processor and triggerer from the image, each after the migrations', () => {
+test('runs the api-server, execution API, scheduler, dag-processor and triggerer from the image, each after the migrations', () => {
   const { find } = airflowOf();
   for (const [name, args] of [
-    ['airflow-api-server', ['airflow', 'api-server', '--port', '8080']],
+    ['airflow-api-server', ['airflow', 'api-server', '--port', '8080', '--apps', 'core']],
+    ['airflow-execution-api', ['airflow', 'api-server', '--apps', 'execution', '--port', '8443']],
     ['airflow-scheduler', ['airflow', 'scheduler']],
     ['airflow-dag-processor', ['airflow', 'dag-processor']],
     ['airflow-triggerer', ['airflow', 'triggerer']],
@@ -67,6 +68,24 @@ test('runs the api-server, scheduler, dag-processor and triggerer from the image
   expect(migrate.spec.template.spec.containers[0].args).toEqual(['airflow', 'db', 'migrate']);
 });
 
+test('with the internal CA, the execution API serves HTTPS that task pods verify, and renews through gunicorn worker refreshes', () => {
+  const { find, config, objects } = airflowOf({}, contextOf({ internalCa: 'platform-ca' }));
+  const pod = find('Deployment', 'airflow-execution-api').spec.template.spec;
+  const [container] = pod.containers;
+  expect(container.args).toEqual(['airflow', 'api-server', '--apps', 'execution', '--port', '8443', '--ssl-cert', '/opt/airflow/tls/tls.crt', '--ssl-key', '/opt/airflow/tls/tls.key']);
+  expect(envOf(container)).toMatchObject({ AIRFLOW__API__SERVER_TYPE: 'gunicorn', AIRFLOW__API__WORKER_REFRESH_INTERVAL: '86400' });
+  expect(container.readinessProbe.httpGet).toMatchObject({ path: '/execution/health', scheme: 'HTTPS' });
+  expect(objects.find((o) => o.kind === 'Certificate' && o.metadata.name === 'airflow-execution-api-tls').spec.dnsNames).toContain('airflow-execution-api.airflow.svc.cluster.local');
+  const cfg: string = config[AIRFLOW_CFG];
+  expect(cfg).toContain('execution_api_server_url = https://airflow-execution-api.airflow.svc.cluster.local:8443/execution/');
+  expect(cfg).toContain('ssl_ca_file = /etc/platform/internal-ca/ca.crt');
+  expect(cfg).toContain('client_use_public_certs = False');
+  // Task pods mount the CA the Task SDK reads, and may reach the execution API, not the UI's api-server.
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name);
+  expect(policies).toContain('allow-airflow-execution-api-from-airflow-task.airflow-tasks-8443');
+  expect(policies.filter((n: string) => n.startsWith('allow-airflow-api-server-from-airflow-task'))).toEqual([]);
+});
+
 test('airflow.cfg holds no secret; Airflow reads its keys from the mounted Secret with _CMD, the same on every component', () => {
   const { config, find } = airflowOf();
   expect(config[AIRFLOW_CFG]).not.toMatch(/fernet_key|secret_key|jwt_secret|password/);
@@ -81,7 +100,11 @@ test('airflow.cfg holds no secret; Airflow reads its keys from the mounted Secre
   const scheduler = envOf(find('Deployment', 'airflow-scheduler').spec.template.spec.containers[0]);
   expect(scheduler.AIRFLOW__API_AUTH__JWT_SECRET_CMD).toBe(env.AIRFLOW__API_AUTH__JWT_SECRET_CMD);
   expect(scheduler.AIRFLOW__API__SECRET_KEY_CMD).toBeUndefined();
-  expect(config[AIRFLOW_CFG]).toContain('execution_api_server_url = http://airflow-api-server.airflow.svc.cluster.local:8080/execution/');
+  expect(config[AIRFLOW_CFG]).toContain('execution_api_server_url = http://airflow-execution-api.airflow.svc.cluster.local:8443/execution/');
+  // The execution API checks task tokens with the same key, and needs no other.
+  const execution = envOf(find('Deployment', 'airflow-execution-api').spec.template.spec.containers[0]);
+  expect(execution.AIRFLOW__API_AUTH__JWT_SECRET_CMD).toBe(env.AIRFLOW__API_AUTH__JWT_SECRET_CMD);
+  expect(execution.AIRFLOW__API__SECRET_KEY_CMD).toBeUndefined();
   expect(config[AIRFLOW_CFG]).toContain('remote_base_log_folder = s3://airflow-logs/');
 });
 

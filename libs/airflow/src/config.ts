@@ -40,7 +40,8 @@ export const airflowConfigSchema = z
         syncInterval: z.int().min(10).max(3600).default(60).describe('Seconds between two fetches.'),
       })
       .describe('The DAG folder, from Git.'),
-    apiServer: component('api-server (UI and task execution API)', '250m/1Gi requested, 1 CPU/2Gi limit'),
+    apiServer: component('api-server (UI and REST API)', '250m/1Gi requested, 1 CPU/2Gi limit'),
+    executionApi: component('Execution API (task pods report here; HTTPS from the internal CA while inClusterTls is on)', '100m/512Mi requested, 1 CPU/1Gi limit'),
     scheduler: component('Scheduler', '250m/1Gi requested, 1 CPU/2Gi limit'),
     dagProcessor: z.strictObject({ resources: resourcesSchema.optional().describe('Default 250m/1Gi requested, 1 CPU/2Gi limit.') }).prefault({}),
     triggerer: component('Triggerer', '100m/512Mi requested, 500m/1Gi limit'),

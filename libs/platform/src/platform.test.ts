@@ -278,7 +278,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     // (its dag-processor is scraped for its git-sync sidecar's), and so do Superset's.
     // Elasticsearch is read by its exporter; Kibana by its sign-in proxy's and kube-state-metrics'.
     const unscraped = workloads.filter((w) => !scraped.includes(w) && w.kind !== 'Job').map((w) => w.name);
-    expect(unscraped.sort()).toEqual(['airflow-api-server', 'airflow-scheduler', 'airflow-triggerer', 'elasticsearch', 'kibana', 'prometheus', 'spark-history', 'superset-beat', 'superset-web', 'superset-worker', 'tensorboard', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
+    expect(unscraped.sort()).toEqual(['airflow-api-server', 'airflow-execution-api', 'airflow-scheduler', 'airflow-triggerer', 'elasticsearch', 'kibana', 'prometheus', 'spark-history', 'superset-beat', 'superset-web', 'superset-worker', 'tensorboard', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
     for (const w of scraped) {
       const port = Number(annotationsOf(w)['prometheus.io/port']);
       const pod = podSpecOf(w);

@@ -373,6 +373,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
       signIn: gitlabSignIn(config, 'airflow'),
       externalHost: host('airflow'),
       apiServer: airflowConfig.apiServer,
+      executionApi: airflowConfig.executionApi,
       scheduler: airflowConfig.scheduler,
       dagProcessor: airflowConfig.dagProcessor,
       triggerer: airflowConfig.triggerer,

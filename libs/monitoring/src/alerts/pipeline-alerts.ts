@@ -60,6 +60,14 @@ export const AIRFLOW_ALERTS: AlertRule[] = [
     for: '5m',
     severity: 'critical',
     summary: 'The Airflow api-server has no ready pod',
-    description: 'People cannot reach the UI, and running tasks cannot report to the execution API, so they fail. kubectl -n airflow logs deploy/airflow-api-server; it waits for the database migrations first (init container wait-for-migrations).',
+    description: 'People cannot reach the UI or the REST API; tasks keep running. kubectl -n airflow logs deploy/airflow-api-server; it waits for the database migrations first (init container wait-for-migrations).',
+  },
+  {
+    alert: 'AirflowExecutionApiDown',
+    expr: noReadyReplica(PIPELINES.airflow, 'airflow-execution-api'),
+    for: '5m',
+    severity: 'critical',
+    summary: 'The Airflow execution API has no ready pod',
+    description: 'Running tasks cannot report their state, so they fail, and new ones cannot start. kubectl -n airflow logs deploy/airflow-execution-api: it waits for the database migrations first; with TLS, check its certificate (kubectl -n airflow get certificate airflow-execution-api-tls).',
   },
 ];
