@@ -98,8 +98,9 @@ def test_superset_starts_with_it_and_is_wired_to_the_cluster(cluster: str, tmp_p
     assert got["talisman"] is True and got["cookie_secure"] is True
     assert got["secret_key"] == "test-only-secret-key"
     assert got["security_manager"] == "GitLabSecurityManager" and got["oauth"] == ["gitlab"]
-    # The queue and the caches: two databases of the cluster's Redis, the password quoted into the URL.
-    assert got["broker"].startswith("redis://:test-only%2Fredis%40password@redis.redis.svc.cluster.local:6379/")
+    # The queue and the caches: two databases of the cluster's Redis, over TLS, the password quoted
+    # into the URL. (tools/redis.integration-test.ts connects these clients to a real TLS server.)
+    assert got["broker"].startswith("rediss://:test-only%2Fredis%40password@redis.redis.svc.cluster.local:6379/")
     assert got["backend"] == got["broker"]
     assert int(got["broker"].rsplit("/", 1)[1]) != got["cache_db"]
     assert got["cache"] == "RedisCache" and got["results"] == "RedisCache"

@@ -149,6 +149,13 @@ export interface RedisDatabase {
   /** The database index, 0-15. */
   readonly database: number;
   readonly password: SecretKeyRef;
+  /**
+   * The server speaks TLS only (`rediss://`), with a certificate from the internal CA, which
+   * clients mount (`trustFor`) and verify.
+   *
+   * @default false
+   */
+  readonly tls?: boolean;
 }
 
 /** The environment a Redis client is configured from (REDIS_HOST ... REDIS_DB). */

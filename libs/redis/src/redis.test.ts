@@ -32,3 +32,21 @@ test('each consumer gets a database index of its own on the one server', () => {
 test('refuses a maxMemory that leaves Redis no room under its memory limit', () => {
   expect(() => redisOf({ maxMemory: '500Mi' })).toThrowError(/maxMemory 500Mi is more than 3\/4 of the memory limit 512Mi/);
 });
+
+test('with the internal CA the server speaks TLS only, its probes, exporter and sidecar verify it, and databases say so', () => {
+  const tlsContext = new PlatformContext({ cluster: 't', kubernetesVersion: '1.28', baseDomain: 'ml.t.internal', defaultStorageClass: 'standard', images: new ImageCatalog(), internalCa: 'platform-ca' });
+  const redis = new RedisChart(Testing.app(), 'redis', { context: tlsContext, storageSize: '1Gi', databases: ['superset-cache'] });
+  const objects = synth(redis);
+  const conf: string = objects.find((o) => o.kind === 'ConfigMap').data[REDIS_CONF_FILE];
+  expect(conf).toMatch(/^port 0$/m);
+  expect(conf).toMatch(/^tls-port 6379$/m);
+  expect(conf).toContain('tls-cert-file /etc/redis/tls/tls.crt');
+  const cert = objects.find((o) => o.kind === 'Certificate');
+  expect(cert.spec.dnsNames).toEqual(expect.arrayContaining(['redis.redis.svc.cluster.local', 'localhost']));
+  const [server, exporter, reloader] = objects.find((o) => o.kind === 'StatefulSet').spec.template.spec.containers;
+  expect(server.readinessProbe.exec.command[2]).toContain('redis-cli --tls --cacert /etc/redis/tls/ca.crt -h 127.0.0.1 -p 6379 ping');
+  expect(exporter.env).toEqual(expect.arrayContaining([{ name: 'REDIS_ADDR', value: 'rediss://127.0.0.1:6379' }, { name: 'REDIS_EXPORTER_TLS_CA_CERT_FILE', value: '/etc/redis/tls/ca.crt' }]));
+  expect(reloader.name).toBe('reload-on-renewal');
+  expect(reloader.command[2]).toContain('CONFIG SET tls-cert-file /etc/redis/tls/tls.crt tls-key-file /etc/redis/tls/tls.key');
+  expect(redis.database('superset-cache').tls).toBe(true);
+});

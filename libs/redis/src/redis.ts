@@ -12,8 +12,10 @@ import {
   PodSelection,
   quantityValue,
   RedisDatabase,
+  renewalReloader,
   ResourceSpec,
   SecretKeyRef,
+  ServerCertificate,
   ServiceEndpoint,
   volumeClaimTemplate,
   workloadLabels,
@@ -49,6 +51,8 @@ const EXPORTER_PORT = 9121;
 const REDIS_UID = 999;
 const DATA = '/data';
 const CONF_DIR = '/etc/redis';
+/** Where the server's certificate (tls.crt, tls.key, ca.crt) is mounted. */
+export const REDIS_TLS_DIR = '/etc/redis/tls';
 /** Redis's default number of databases, and so of consumers. */
 const DATABASES = 16;
 
@@ -68,11 +72,26 @@ export const REDIS_START_SCRIPT = [
   'exec redis-server "$REDIS_CONF" --include "$REDIS_AUTH_FILE"',
 ].join('\n');
 
-/** The options of redis.conf, in order: Redis 7.0 and 8 read them alike (the test runs 7.0). */
-export function redisConf(maxMemoryBytes: number, evictionPolicy: string): string {
+/**
+ * The options of redis.conf, in order: Redis 7.0 and 8 read them alike (the test runs 7.0).
+ * With `tls`, the port speaks TLS only (`port 0` closes the plain one); clients prove themselves
+ * with the password, not with certificates.
+ */
+export function redisConf(maxMemoryBytes: number, evictionPolicy: string, tls = false): string {
+  const listener: [string, string][] = tls
+    ? [
+        ['port', '0'],
+        ['tls-port', String(PORT)],
+        ['tls-cert-file', `${REDIS_TLS_DIR}/tls.crt`],
+        ['tls-key-file', `${REDIS_TLS_DIR}/tls.key`],
+        ['tls-ca-cert-file', `${REDIS_TLS_DIR}/ca.crt`],
+        ['tls-auth-clients', 'no'],
+        ['tls-protocols', '"TLSv1.2 TLSv1.3"'],
+      ]
+    : [['port', String(PORT)]];
   const options: [string, string][] = [
     ['bind', '0.0.0.0'],
-    ['port', String(PORT)],
+    ...listener,
     // With a password set, protected mode changes nothing; kept on in case one is ever missing.
     ['protected-mode', 'yes'],
     ['databases', String(DATABASES)],
@@ -99,6 +118,8 @@ export class RedisChart extends PlatformChart {
   public readonly server: PodSelection;
   public readonly endpoint: ServiceEndpoint;
   public readonly password: SecretKeyRef;
+  /** Whether the server speaks TLS only (with a certificate from the internal CA). */
+  public readonly tls: boolean;
   private readonly databases: readonly string[];
 
   constructor(scope: Construct, id: string, props: RedisChartProps) {
@@ -118,7 +139,15 @@ export class RedisChart extends PlatformChart {
     const exporter = images.image(REDIS_EXPORTER_IMAGE);
     this.password = SecretKeyRef.of('redis-auth', 'password', 'Password of the platform Redis (requirepass)');
     const identity = { name: 'redis', instance: id, component: 'cache', version: image.version };
-    const conf = redisConf(maxMemory, props.evictionPolicy ?? 'volatile-lru');
+    // With the internal CA the server speaks TLS only: the password and the queued work travel
+    // encrypted. Redis reads its certificate at start and again when told (CONFIG SET of a tls-*
+    // setting, even to the same path, reloads it: tools/redis.integration-test.ts), which the
+    // reloader sidecar does on renewal.
+    const certificate = props.context.internalCa ? new ServerCertificate(this, 'Certificate', { secretName: 'redis-tls', services: ['redis'], loopback: true }) : undefined;
+    this.tls = certificate !== undefined;
+    const conf = redisConf(maxMemory, props.evictionPolicy ?? 'volatile-lru', this.tls);
+    const cli = `redis-cli${this.tls ? ` --tls --cacert ${REDIS_TLS_DIR}/ca.crt` : ''} -h 127.0.0.1 -p ${PORT}`;
+    const tlsMount = certificate ? [{ volume: 'tls', path: REDIS_TLS_DIR }] : [];
     const queues = (props.queues ?? []).map((q) => {
       const index = props.databases.indexOf(q.database);
       if (index < 0) throw new Error(`redis: queue '${q.key}' is in database '${q.database}', which is not among the databases (${props.databases.join(', ')})`);
@@ -126,7 +155,7 @@ export class RedisChart extends PlatformChart {
     });
     const confMap = 'redis-config';
     new k8s.KubeConfigMap(this, 'Config', { metadata: { name: confMap, namespace: this.namespace, labels: workloadLabels(identity) }, data: { [REDIS_CONF_FILE]: conf } });
-    const ping = (): k8s.Probe => ({ exec: { command: ['sh', '-c', '[ "$(redis-cli -h 127.0.0.1 -p 6379 ping)" = PONG ]'] } });
+    const ping = (): k8s.Probe => ({ exec: { command: ['sh', '-c', `[ "$(${cli} ping)" = PONG ]`] } });
     const statefulSet = new PlatformStatefulSet(this, 'Server', {
       identity,
       serviceName: 'redis-headless',
@@ -135,7 +164,7 @@ export class RedisChart extends PlatformChart {
       pod: {
         user: REDIS_UID,
         group: REDIS_UID,
-        volumes: [{ name: 'config', configMap: { name: confMap } }],
+        volumes: [{ name: 'config', configMap: { name: confMap } }, ...(certificate ? [{ name: 'tls', secret: { secretName: certificate.secretName, defaultMode: 0o440 } }] : [])],
         containers: [
           {
             name: 'redis',
@@ -160,6 +189,7 @@ export class RedisChart extends PlatformChart {
             mounts: [
               { volume: 'config', path: CONF_DIR },
               { volume: 'data', path: DATA, readOnly: false },
+              ...tlsMount,
             ],
           },
           {
@@ -169,7 +199,9 @@ export class RedisChart extends PlatformChart {
             // The image's entrypoint, named so the Vault backend can wrap it.
             command: ['/redis_exporter'],
             env: {
-              REDIS_ADDR: EnvValue.fromValue(`redis://127.0.0.1:${PORT}`),
+              REDIS_ADDR: EnvValue.fromValue(`${this.tls ? 'rediss' : 'redis'}://127.0.0.1:${PORT}`),
+              // The CA the exporter verifies the server with (its --tls-ca-cert-file).
+              ...(this.tls ? { REDIS_EXPORTER_TLS_CA_CERT_FILE: EnvValue.fromValue(`${REDIS_TLS_DIR}/ca.crt`) } : {}),
               REDIS_PASSWORD: EnvValue.fromSecret(this.password),
               REDIS_EXPORTER_WEB_LISTEN_ADDRESS: EnvValue.fromValue(`:${EXPORTER_PORT}`),
               REDIS_EXPORTER_LOG_FORMAT: EnvValue.fromValue('json'),
@@ -179,7 +211,18 @@ export class RedisChart extends PlatformChart {
             resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '64Mi' } },
             livenessProbe: { ...httpProbe(EXPORTER_PORT, '/health'), periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
             readinessProbe: { ...httpProbe(EXPORTER_PORT, '/health'), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+            mounts: tlsMount,
           },
+          ...(certificate
+            ? [
+                renewalReloader({
+                  image,
+                  certificate: { volume: 'tls', path: REDIS_TLS_DIR },
+                  reload: `[ "$(${cli} CONFIG SET tls-cert-file ${REDIS_TLS_DIR}/tls.crt tls-key-file ${REDIS_TLS_DIR}/tls.key)" = OK ]`,
+                  env: { REDISCLI_AUTH: EnvValue.fromSecret(this.password) },
+                }),
+              ]
+            : []),
         ],
       },
       volumeClaimTemplates: [volumeClaimTemplate(this, 'data', props.storageSize, props.storageClass)],
@@ -193,6 +236,6 @@ export class RedisChart extends PlatformChart {
   public database(consumer: string): RedisDatabase {
     const index = this.databases.indexOf(consumer);
     if (index < 0) throw new Error(`redis has no database for '${consumer}'; add it to the chart's 'databases' (known: ${this.databases.join(', ') || 'none'})`);
-    return { endpoint: this.endpoint, database: index, password: this.password };
+    return { endpoint: this.endpoint, database: index, password: this.password, tls: this.tls };
   }
 }

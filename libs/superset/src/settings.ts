@@ -51,6 +51,17 @@ export interface RedisLocation {
   readonly host: string;
   readonly port: number;
   readonly database: number;
+  /**
+   * The CA file to verify the server with, when it speaks TLS only.
+   *
+   * @default - plain text
+   */
+  readonly caFile?: string;
+}
+
+/** redis-py's TLS arguments (also Celery's broker_use_ssl): verify the server against the CA file. */
+function redisTls(location: RedisLocation): Record<string, PythonValue> {
+  return location.caFile ? { ssl: true, ssl_cert_reqs: 'required', ssl_ca_certs: location.caFile } : {};
 }
 
 export interface SupersetSettings {
@@ -69,7 +80,7 @@ export interface SupersetSettings {
 
 /** The Celery broker URL of `queue`, its password quoted in at start. */
 function redisUrl(queue: RedisLocation): PythonExpression {
-  return new PythonExpression(`f"redis://:{quote(_REDIS_PASSWORD, safe='')}@${queue.host}:${queue.port}/${queue.database}"`);
+  return new PythonExpression(`f"${queue.caFile ? 'rediss' : 'redis'}://:{quote(_REDIS_PASSWORD, safe='')}@${queue.host}:${queue.port}/${queue.database}"`);
 }
 
 function redisCache(cache: RedisLocation, prefix: string, timeoutSeconds: number): Record<string, PythonValue> {
@@ -81,6 +92,8 @@ function redisCache(cache: RedisLocation, prefix: string, timeoutSeconds: number
     CACHE_REDIS_PORT: cache.port,
     CACHE_REDIS_DB: cache.database,
     CACHE_REDIS_PASSWORD: new PythonExpression('_REDIS_PASSWORD'),
+    // flask-caching passes CACHE_OPTIONS on to redis-py.
+    ...(cache.caFile ? { CACHE_OPTIONS: redisTls(cache) } : {}),
   };
 }
 
@@ -111,7 +124,13 @@ export function renderSupersetConfig(s: SupersetSettings, header: string): strin
     ],
     ['CACHE_CONFIG', redisCache(cache, 'superset_', DAY), 'Caches in Redis, shared by every pod: charts, dashboards, metadata.'],
     ['DATA_CACHE_CONFIG', redisCache(cache, 'superset_data_', DAY)],
-    ['RESULTS_BACKEND', new PythonExpression(`RedisCache(host=${pythonLiteral(cache.host)}, port=${cache.port}, db=${cache.database}, password=_REDIS_PASSWORD, key_prefix="superset_results_", default_timeout=${DAY})`), "SQL Lab's asynchronous results, written by the worker, read by the web server."],
+    [
+      'RESULTS_BACKEND',
+      new PythonExpression(
+        `RedisCache(host=${pythonLiteral(cache.host)}, port=${cache.port}, db=${cache.database}, password=_REDIS_PASSWORD, key_prefix="superset_results_", default_timeout=${DAY}${Object.entries(redisTls(cache)).map(([k, v]) => `, ${k}=${pythonLiteral(v)}`).join('')})`,
+      ),
+      "SQL Lab's asynchronous results, written by the worker, read by the web server.",
+    ],
     ['CELERY_CONFIG', new PythonExpression('CeleryConfig')],
     ['STATS_LOGGER', new PythonExpression(`StatsdStatsLogger(host=${pythonLiteral(s.statsd.host)}, port=${s.statsd.port}, prefix=${pythonLiteral(SUPERSET_STATSD_PREFIX)})`)],
     ['PLATFORM_DATA_SOURCES', new PythonExpression(`[\n${s.dataSources.map((d) => `    DataSource(name=${pythonLiteral(d.name)}, host=${pythonLiteral(d.host)}, port=${d.port}, database=${pythonLiteral(d.database)}, username=${pythonLiteral(d.username)}, password_env=${pythonLiteral(d.passwordEnv)}, reader_role=${pythonLiteral(d.readerRole)}),\n`).join('')}]`), 'Registered read-only by the start-up Job; their passwords come from the environment at connect time, never from the metadata database.'],
@@ -173,6 +192,7 @@ export function renderSupersetConfig(s: SupersetSettings, header: string): strin
   const lines = [
     `# ${header}`,
     'import os',
+    'import ssl',
     'from urllib.parse import quote',
     '',
     'from celery.schedules import crontab',
@@ -189,6 +209,13 @@ export function renderSupersetConfig(s: SupersetSettings, header: string): strin
     'class CeleryConfig:',
     `    broker_url = ${redisUrl(s.queue).source}`,
     '    result_backend = broker_url',
+    ...(s.queue.caFile
+      ? [
+          // Celery's Redis transport and result backend take redis-py's TLS arguments from these.
+          `    broker_use_ssl = ${pythonLiteral({ ssl_cert_reqs: new PythonExpression('ssl.CERT_REQUIRED'), ssl_ca_certs: s.queue.caFile }, 1)}`,
+          '    redis_backend_use_ssl = broker_use_ssl',
+        ]
+      : []),
     '    imports = ("superset.sql_lab", "superset.tasks.scheduler", "superset.tasks.cache")',
     '    worker_prefetch_multiplier = 1',
     '    task_acks_late = False',

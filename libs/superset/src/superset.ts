@@ -10,6 +10,7 @@ import {
   GitLabSignIn,
   HardenedContainerProps,
   httpProbe,
+  INTERNAL_CA_FILE,
   Layer,
   libpqTlsEnv,
   PlatformChart,
@@ -111,8 +112,8 @@ export class SupersetChart extends PlatformChart {
     const config = renderSupersetConfig(
       {
         metadata: { host: props.database.endpoint.host, port: props.database.endpoint.port, database: props.database.database, username: props.database.user },
-        cache: { host: props.cache.endpoint.host, port: props.cache.endpoint.port, database: props.cache.database },
-        queue: { host: props.queue.endpoint.host, port: props.queue.endpoint.port, database: props.queue.database },
+        cache: { host: props.cache.endpoint.host, port: props.cache.endpoint.port, database: props.cache.database, caFile: props.cache.tls ? INTERNAL_CA_FILE : undefined },
+        queue: { host: props.queue.endpoint.host, port: props.queue.endpoint.port, database: props.queue.database, caFile: props.queue.tls ? INTERNAL_CA_FILE : undefined },
         statsd: { host: props.context.serviceHost(statsdService, this.namespace), port: STATSD_PORT },
         signIn: props.signIn,
         editors: props.editors ?? [],
@@ -147,7 +148,7 @@ export class SupersetChart extends PlatformChart {
       ...libpqTlsEnv(props.database),
     };
     if (props.analytics.tls !== props.database.tls) throw new Error('superset: expected the metadata and the analytics database on one server (one TLS setting for every connection)');
-    const trust = trustFor(this, props.database);
+    const trust = trustFor(this, props.database, props.cache);
     const querying = { [ANALYTICS_PASSWORD_ENV]: EnvValue.fromSecret(props.analytics.password) };
     const volumes: k8s.Volume[] = [{ name: 'config', configMap: { name: configMap, items: [{ key: SUPERSET_CONFIG, path: SUPERSET_CONFIG }] } }, ...trust.volumes];
     const container = (name: string, command: string[], resources: ResourceSpec, extra: Partial<HardenedContainerProps> = {}): HardenedContainerProps => ({
