@@ -110,7 +110,6 @@ test("Superset's cache, results backend and Celery broker, as superset_config.py
     // The rendered config, pointed at this server (a certificate for localhost), the test's CA, and
     // StatsD on this machine (the client resolves its host at start).
     const config = supersetConfig.replaceAll('superset-statsd.superset.svc.cluster.local', 'localhost').replaceAll('/etc/platform/internal-ca/ca.crt', join(dir, 'tls', 'ca.crt')).replaceAll('redis.redis.svc.cluster.local:6379', `localhost:${server.port}`).replaceAll('redis.redis.svc.cluster.local', 'localhost').replaceAll('port=6379', `port=${server.port}`).replaceAll('"CACHE_REDIS_PORT": 6379', `"CACHE_REDIS_PORT": ${server.port}`);
-    writeFileSync(join(dir, 'superset_config.py'), config);
     const script = [
       'import runpy, redis, kombu',
       `c = runpy.run_path(${JSON.stringify(join(dir, 'superset_config.py'))})`,
@@ -125,11 +124,16 @@ test("Superset's cache, results backend and Celery broker, as superset_config.py
       '    assert conn.default_channel.client.ping()',
       'print("verified")',
     ].join('\n');
-    const run = spawnSync('bash', [join(root, 'tools/uv.sh'), 'run', '--locked', '--project', join(root, 'images/superset'), 'python', '-c', script], { cwd: root, encoding: 'utf8', env: { ...process.env, REDIS_PASSWORD: password, SUPERSET_SECRET_KEY: 'test-only' }, timeout: 300_000 });
+    /** Runs the clients with `configText` as superset_config.py, from Superset's locked packages. */
+    const clients = (configText: string) => {
+      writeFileSync(join(dir, 'superset_config.py'), configText);
+      const project = join(root, 'images/superset');
+      return spawnSync('bash', [join(root, 'tools/uv.sh'), 'run', '--locked', '--project', project, 'python', '-c', script], { cwd: root, encoding: 'utf8', env: { ...process.env, REDIS_PASSWORD: password, SUPERSET_SECRET_KEY: 'test-only' }, timeout: 300_000 });
+    };
+    const run = clients(config);
     expect(run.stdout.trim().split('\n').pop(), run.stderr).toBe('verified');
     // The same clients with another CA refuse the server.
-    writeFileSync(join(dir, 'superset_config.py'), config.replaceAll(join(dir, 'tls', 'ca.crt'), join(dir, 'other-ca.crt')));
-    const foreign = spawnSync('bash', [join(root, 'tools/uv.sh'), 'run', '--locked', '--project', join(root, 'images/superset'), 'python', '-c', script], { cwd: root, encoding: 'utf8', env: { ...process.env, REDIS_PASSWORD: password, SUPERSET_SECRET_KEY: 'test-only' }, timeout: 300_000 });
+    const foreign = clients(config.replaceAll(join(dir, 'tls', 'ca.crt'), join(dir, 'other-ca.crt')));
     expect(foreign.status).not.toBe(0);
     expect(foreign.stderr).toMatch(/CERTIFICATE_VERIFY_FAILED|certificate verify failed/);
   } finally {

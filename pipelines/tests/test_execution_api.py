@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from certificates import certificate_authority, issue
 from conftest import free_port, rendered
 
 DEPLOYMENT = "30-apps/airflow/deployment-airflow-execution-api.yaml"
@@ -23,23 +24,6 @@ AIRFLOW_CONFIG = "30-apps/airflow/configmap-airflow-config.yaml"
 INTERNAL_CA = "/etc/platform/internal-ca/ca.crt"
 TLS_DIR = "/opt/airflow/tls"
 SECRETS_DIR = "/run/secrets/airflow"
-
-
-def openssl(cwd: Path, *args: str) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def certificate_authority(folder: Path, name: str) -> None:
-    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
-    openssl(folder, "req", "-x509", *key, "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2", "-subj", f"/CN={name}")
-
-
-def issue(folder: Path, name: str) -> None:
-    """A server certificate for localhost from `ca`, as `<name>.crt` and `<name>.key`."""
-    (folder / "san.ext").write_text("subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n")
-    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
-    openssl(folder, "req", *key, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", "/CN=airflow-execution-api")
-    openssl(folder, "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", f"{name}.crt", "-days", "1", "-extfile", "san.ext")
 
 
 def served_serial(port: int) -> str:
@@ -70,7 +54,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("execution-api")
     certificate_authority(folder, "ca")
     certificate_authority(folder, "other-ca")
-    issue(folder, "first")
+    issue(folder, "ca", "first", "DNS:localhost")
     tls = folder / "tls"
     tls.mkdir()
     (tls / "tls.crt").write_bytes((folder / "first.crt").read_bytes())
@@ -128,7 +112,7 @@ def test_the_rendered_execution_api_serves_https_and_the_task_sdk_verifies_it(se
 
 def test_a_renewed_certificate_is_served_after_a_worker_refresh_without_a_restart(server: Server) -> None:
     before = served_serial(server.port)
-    issue(server.folder, "renewed")
+    issue(server.folder, "ca", "renewed", "DNS:localhost")
     tls = server.folder / "tls"
     (tls / "tls.key").write_bytes((server.folder / "renewed.key").read_bytes())
     (tls / "tls.crt").write_bytes((server.folder / "renewed.crt").read_bytes())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -33,6 +34,10 @@ from tensorboard.summary.writer.event_file_writer import EventFileWriter
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[3]
+# The repository's shared test helpers (certificates made by openssl).
+sys.path.insert(0, str(ROOT / "tools" / "testing" / "python"))
+from certificates import certificate_authority, issue  # noqa: E402
+
 RCLONE = ROOT / ".tools" / "bin" / "rclone"
 RUN = "jane.doe/mnist-1"
 LOSSES = [2.3, 1.1, 0.7, 0.4, 0.25]
@@ -61,25 +66,13 @@ def plain_env(container: dict, overrides: dict[str, str]) -> dict[str, str]:
 INTERNAL_CA = "/etc/platform/internal-ca/ca.crt"
 
 
-def openssl(cwd: Path, *args: str) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def certificate_authority(folder: Path, name: str) -> Path:
-    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
-    openssl(folder, "req", "-x509", *key, "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2", "-subj", f"/CN={name}")
-    return folder / f"{name}.crt"
-
-
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with the CA `ca.crt`, a server certificate from it for 127.0.0.1, and `other-ca.crt`."""
     folder = tmp_path_factory.mktemp("tls")
     certificate_authority(folder, "ca")
     certificate_authority(folder, "other-ca")
-    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    openssl(folder, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=minio")
-    openssl(folder, "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "1", "-extfile", "san.ext")
+    issue(folder, "ca", "server", "IP:127.0.0.1")
     return folder
 
 
