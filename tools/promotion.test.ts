@@ -24,12 +24,14 @@ test.each(['dev', 'stage', 'prod'])('pinning the next MLflow in %s changes only 
   const diff = diffCluster(cluster, committed.get(cluster) ?? new Map(), renderWithPin(cluster));
   expect(diff.added).toEqual([]);
   expect(diff.removed).toEqual([]);
-  // The Deployment rolls to the new image; the other MLflow objects only carry the new version label.
+  // The Deployment rolls to the new image; the other MLflow objects (its Services, ...) only carry the new version label.
   for (const c of diff.changed) {
-    expect(c.object).toMatch(/^\w+ mlflow\/mlflow$/);
+    expect(c.object).toMatch(/^\w+ mlflow\/mlflow(-headless)?$/);
     if (!c.object.startsWith('Deployment')) expect(c.fields).toEqual(['metadata.labels.app.kubernetes.io/version']);
   }
   expect(diff.changed.map((c) => c.object)).toContain('Deployment mlflow/mlflow');
-  expect(diff.images).toEqual([expect.objectContaining({ container: 'mlflow', from: expect.stringContaining(`:${MLFLOW_IMAGE.tag}`), to: expect.stringContaining(`:${NEXT}`) })]);
+  // The server and its certificate reloader, which runs MLflow's image.
+  expect(diff.images.map((i) => i.container).sort()).toEqual(['mlflow', 'reload-on-renewal']);
+  for (const image of diff.images) expect(image).toMatchObject({ from: expect.stringContaining(`:${MLFLOW_IMAGE.tag}`), to: expect.stringContaining(`:${NEXT}`) });
   expect(diff.risks).toEqual([]);
 });

@@ -58,8 +58,10 @@ const PROD_OBJECTS = JSON.parse(readFileSync(join(root, 'dist-manifests/prod/inv
 /** Distinct among them: the home volume is the same whichever profile a person picks. */
 const PROD_DISTINCT = PROD_OBJECTS - 2;
 const container = (o: Json) => o.spec.template.spec.containers[0];
-/** Where a variable pushed onto MLflow's environment lands in the committed prod render. */
-const MLFLOW_NEXT_ENV = container(parse(readFileSync(join(root, 'dist-manifests/prod', MLFLOW), 'utf8'))).env.length;
+/** Where a variable or argument pushed onto MLflow's container lands in the committed prod render. */
+const MLFLOW_CONTAINER = container(parse(readFileSync(join(root, 'dist-manifests/prod', MLFLOW), 'utf8')));
+const MLFLOW_NEXT_ENV = MLFLOW_CONTAINER.env.length;
+const MLFLOW_NEXT_ARG = MLFLOW_CONTAINER.args.length;
 const DASHBOARDS = '10-platform/monitoring/configmap-grafana-dashboards.yaml';
 const PROMETHEUS = '10-platform/monitoring/configmap-prometheus-config.yaml';
 const ALERTMANAGER = '10-platform/monitoring/configmap-alertmanager-config.yaml';
@@ -304,21 +306,27 @@ describe('credentials in plain text inside a stage or prod cluster', () => {
       env('PGSSLMODE')(o).value = 'require';
       container(o).args.push('--backend-store-uri=postgresql://mlflow@postgres.postgres.svc:5432/mlflow?sslmode=disable');
     });
-    expect(failures.map((f) => `${f.rule} ${f.field}`), lines.join('\n')).toEqual(['tls/postgres spec.template.spec.containers[0].args[8]', 'tls/postgres spec.template.spec.containers[0].env']);
+    expect(failures.map((f) => `${f.rule} ${f.field}`), lines.join('\n')).toEqual([`tls/postgres spec.template.spec.containers[0].args[${MLFLOW_NEXT_ARG}]`, 'tls/postgres spec.template.spec.containers[0].env']);
     expect(failures[1].message).toContain("connects to PostgreSQL at postgres.postgres.svc.cluster.local without verifying the server (PGSSLMODE 'require')");
   });
 
   test('a plain-text URL to an in-cluster Service without a reviewed reason, wherever it is written', async () => {
-    const reviewed = join(scratch, 'plain-text-services.yaml');
-    const entries = parse(readFileSync(join(root, 'tools/validate/plain-text-services.yaml'), 'utf8'));
-    delete entries['mlflow.mlflow'];
-    writeFileSync(reviewed, stringify(entries));
+    // MLflow serves HTTPS; its clients are planted back on http://: the sign-in proxy's config
+    // file, and the environment the spawner and the Airflow task template give notebooks and tasks.
     const dir = (await plant('', () => undefined, {}, ['yaml'])).dir;
-    const { failures } = await validateManifests({ root, tools, paths: [dir], cluster: 'prod', layers: ['policy'], cacheDir, plainTextServicesFile: reviewed });
+    const toPlainText = (file: string) => {
+      const path = join(dir, file);
+      const text = readFileSync(path, 'utf8');
+      expect(text).toContain('https://mlflow.mlflow.svc.cluster.local:5000');
+      writeFileSync(path, text.replaceAll('https://mlflow.mlflow.svc.cluster.local:5000', 'http://mlflow.mlflow.svc.cluster.local:5000'));
+    };
+    for (const file of ['30-apps/mlflow/configmap-mlflow-oauth2-proxy.yaml', HUB_CONFIG, '30-apps/airflow/configmap-airflow-config.yaml']) toPlainText(file);
+    const { failures } = await validateManifests({ root, tools, paths: [dir], cluster: 'prod', layers: ['policy'], cacheDir });
     const blamed = failures.map((f) => `${f.rule} ${f.object} ${f.field}`);
-    expect(failures.every((f) => f.rule === 'tls/plain-text' && f.message.includes('reaches Service mlflow/mlflow in plain text'))).toBe(true);
+    expect(failures.every((f) => f.rule === 'tls/plain-text' && f.message.includes('reaches Service mlflow/mlflow in plain text')), blamed.join('\n')).toBe(true);
     // The sign-in proxy's config file, a notebook's environment (from the spawner's config) and an Airflow task's.
     expect(blamed).toContain("tls/plain-text ConfigMap mlflow/mlflow-oauth2-proxy data['oauth2-proxy.cfg']");
+    expect(blamed).toContain("tls/plain-text ConfigMap jupyterhub/hub-config data['jupyterhub_config.py']");
     expect(blamed.some((b) => b.startsWith('tls/plain-text Pod airflow-tasks/'))).toBe(true);
   });
 

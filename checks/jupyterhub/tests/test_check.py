@@ -56,7 +56,12 @@ def test_spawned_servers_are_restricted_wired_and_sized_per_profile(tmp_path: Pa
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert container["resources"]["limits"] == {"cpu": 1.0, "memory": 4 * 2**30}
     env = {e["name"]: e for e in container["env"]}
-    assert env["MLFLOW_TRACKING_URI"]["value"] == "http://mlflow.mlflow.svc.cluster.local:5000"
+    assert env["MLFLOW_TRACKING_URI"]["value"] == "https://mlflow.mlflow.svc.cluster.local:5000"
+    assert env["MLFLOW_TRACKING_SERVER_CERT_PATH"]["value"] == "/etc/platform/internal-ca/ca.crt"
+    # The internal CA the MLflow, S3 and JVM clients verify with, as the volume KubeSpawner mounts.
+    assert {"name": "internal-ca", "mountPath": "/etc/platform/internal-ca", "readOnly": True} in container["volumeMounts"]
+    [ca] = [v for v in pod["spec"]["volumes"] if v["name"] == "internal-ca"]
+    assert ca["secret"]["secretName"] == "internal-ca-trust"
     assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == {"name": "minio-user-jupyterhub", "key": "accessKey"}
     # Each person writes training logs under their own prefix, which TensorBoard shows.
     assert env["TENSORBOARD_LOGDIR"]["value"] == "s3://tensorboard/jane.doe"

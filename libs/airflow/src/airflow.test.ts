@@ -32,7 +32,7 @@ function airflowOf(extra: Partial<AirflowChartProps> = {}, context = contextOf()
     database: { endpoint: endpoint('postgres', 'postgres', 5432), database: 'airflow', user: 'airflow', password: SecretKeyRef.of('postgres-role-airflow', 'password', 'password') },
     logs: bucket('airflow-logs'),
     datasets: bucket('datasets'),
-    mlflow: endpoint('mlflow', 'mlflow', 5000),
+    mlflow: { endpoint: endpoint('mlflow', 'mlflow', 5000) },
     dags: { url: 'https://gitlab.t.internal/ml/pipelines.git', branch: 'main', subPath: 'pipelines/dags', credentialsSecret: 'dags-token', syncIntervalSeconds: 60, cidrs: ['10.0.0.5/32'] },
     signIn: { gitlabUrl: 'https://gitlab.t.internal', gitlabCidrs: ['10.0.0.5/32'], clientId: 'a'.repeat(64), clientSecret: SecretKeyRef.of('sso-gitlab', 'client-secret', 'GitLab application secret'), users: ['ml/ds'], admins: ['ml/platform'] },
     externalHost: 'airflow.ml.t.internal',

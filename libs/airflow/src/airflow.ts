@@ -16,7 +16,6 @@ import {
   Layer,
   libpqEnv,
   libpqTlsEnv,
-  trustFor,
   PlatformChart,
   PlatformContext,
   PlatformDeployment,
@@ -31,13 +30,16 @@ import {
   S3Bucket,
   s3Env,
   s3Url,
-  SecretKeyRef,
   secretFilePath,
+  SecretKeyRef,
   ServerCertificate,
   ServiceEndpoint,
   SignIn,
   STATSD_PORT,
   StatsdExporter,
+  trackingEnv,
+  TrackingServer,
+  trustFor,
   WebUi,
   workloadLabels,
 } from '@ml-platform/core';
@@ -73,7 +75,7 @@ export interface AirflowChartProps {
    *
    * @default - none
    */
-  readonly mlflow?: ServiceEndpoint;
+  readonly mlflow?: TrackingServer;
   /**
    * Where tasks submit Spark jobs.
    *
@@ -235,14 +237,14 @@ export class AirflowChart extends PlatformChart {
       airflowCfg,
       resources: props.tasks?.resources,
       spark: props.spark,
-      servers: [props.analytics, props.logs, props.datasets, { tls: executionTls }],
+      servers: [props.analytics, props.logs, props.datasets, props.mlflow, { tls: executionTls }],
       env: {
         ...s3,
         ...connections,
         ...(props.datasets
           ? { DATASETS_BUCKET: EnvValue.fromValue(`s3://${props.datasets.bucket}`), AIRFLOW_VAR_DATASETS_BUCKET: EnvValue.fromValue(props.datasets.bucket) }
           : {}),
-        ...(props.mlflow ? { MLFLOW_TRACKING_URI: EnvValue.fromValue(props.mlflow.url()) } : {}),
+        ...(props.mlflow ? trackingEnv(props.mlflow) : {}),
         // The analytics database as connection `analytics`; Kubernetes puts the password into it.
         ...(props.analytics
           ? {
@@ -492,7 +494,7 @@ export class AirflowChart extends PlatformChart {
     // git-sync fetches from the Git server; the api-server signs people in with GitLab.
     for (const pods of [processor.pods, triggerer.pods, this.tasks.tasks]) allowEgressToAddresses(pods, 'git', props.dags.cidrs, 443);
     allowEgressToAddresses(api.pods, 'gitlab', props.signIn.gitlabCidrs, 443);
-    if (props.mlflow) allowFlow(this.tasks.tasks, props.mlflow);
+    if (props.mlflow) allowFlow(this.tasks.tasks, props.mlflow.endpoint);
     if (props.analytics) allowFlow(this.tasks.tasks, props.analytics.endpoint);
     if (props.spark) allowEgressToAddresses(this.tasks.tasks, 'kube-apiserver', apiServer.cidrs, apiServer.port);
   }

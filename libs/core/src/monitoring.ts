@@ -23,11 +23,14 @@ export interface MetricsEndpoint {
   /**
    * The port serves TLS with a certificate from the internal CA for its pods' DNS names
    * (`*.<subdomain>.<namespace>.svc`, a headless Service): Prometheus scrapes
-   * `https://<pod>.<subdomain>.<namespace>.svc:<port>` and verifies the certificate.
+   * `https://<name>.<subdomain>.<namespace>.svc:<port>` and verifies the certificate. The name is
+   * the pod's (a StatefulSet's pods, named by the headless Service) or, with `byAddress`, its IPv4
+   * address with dashes, the record cluster DNS keeps for any pod behind a headless Service
+   * (a Deployment's pods).
    *
    * @default - plain HTTP on the pod's IP
    */
-  readonly tls?: { readonly subdomain: string };
+  readonly tls?: { readonly subdomain: string; readonly byAddress?: boolean };
 }
 
 /**
@@ -43,6 +46,8 @@ export const ScrapeAnnotations = {
   PARAM_PREFIX: 'prometheus.io/param_',
   /** The headless Service a TLS target's pods are named under (MetricsEndpoint.tls). */
   TLS_SUBDOMAIN: 'ml-platform.io/scrape-tls-subdomain',
+  /** `address`: the pod is named by its address under the headless Service, not by its name. */
+  TLS_NAME: 'ml-platform.io/scrape-tls-name',
 } as const;
 
 /** The pod annotations that make Prometheus scrape `endpoint`. */
@@ -57,6 +62,7 @@ export function scrapeAnnotations(endpoint: MetricsEndpoint): Record<string, str
     [ScrapeAnnotations.PATH]: endpoint.path ?? '/metrics',
     [ScrapeAnnotations.SCHEME]: endpoint.tls ? 'https' : 'http',
     ...(endpoint.tls ? { [ScrapeAnnotations.TLS_SUBDOMAIN]: endpoint.tls.subdomain } : {}),
+    ...(endpoint.tls?.byAddress ? { [ScrapeAnnotations.TLS_NAME]: 'address' } : {}),
     ...Object.fromEntries(params.map(([name, value]) => [`${ScrapeAnnotations.PARAM_PREFIX}${name}`, value])),
   };
 }

@@ -155,6 +155,17 @@ export interface RenewalReloaderProps {
 const HEARTBEAT_DIR = '/run/heartbeat';
 
 /**
+ * Shell command that sends `signal` to every process whose command line contains `fragment`,
+ * for a `renewalReloader` in a pod that shares its process namespace, when the command name
+ * cannot tell the server from its parent or its workers (Python programs). The reloader's own
+ * shell, whose script holds the fragment, is skipped. Fails when no such process runs.
+ */
+export function signalCommandLine(fragment: string, signal: 'HUP' | 'USR1'): string {
+  if (!/^[A-Za-z0-9 ._:=/-]{3,64}$/.test(fragment)) throw new Error(`signalCommandLine: '${fragment}' must be 3 to 64 of A-Z a-z 0-9 space . _ : = / -`);
+  return `found=1; for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] && continue; case "$(tr '\\000' ' ' < "$p/cmdline" 2>/dev/null)" in *"${fragment}"*) kill -${signal} "\${p#/proc/}" && found=0;; esac; done; [ "$found" = 0 ]`;
+}
+
+/**
  * Shell command that sends `signal` to every process whose command name is `comm`, for a
  * `renewalReloader` in a pod that shares its process namespace. It reads /proc, so it needs no
  * pkill (images without procps) and fails when no such process runs.

@@ -133,6 +133,32 @@ export function assertOneS3Key(component: string, owner: string, buckets: Readon
   }
 }
 
+/**
+ * An experiment tracking server clients log runs and models to (MLflow's): generic like
+ * `PostgresDatabase`, so the components that log need not know the chart that serves it.
+ */
+export interface TrackingServer {
+  readonly endpoint: ServiceEndpoint;
+  /**
+   * It speaks HTTPS only, with a certificate from the internal CA, which clients mount
+   * (`trustFor`) and verify.
+   *
+   * @default false
+   */
+  readonly tls?: boolean;
+}
+
+/**
+ * The MLflow client's environment for `server`: its URI and, over TLS, the CA it verifies the
+ * server with (MLFLOW_TRACKING_SERVER_CERT_PATH, requests' `verify`).
+ */
+export function trackingEnv(server: TrackingServer): Record<string, EnvValue> {
+  return {
+    MLFLOW_TRACKING_URI: EnvValue.fromValue(server.endpoint.url(server.tls ? 'https' : 'http')),
+    ...(server.tls ? { MLFLOW_TRACKING_SERVER_CERT_PATH: EnvValue.fromValue(INTERNAL_CA_FILE) } : {}),
+  };
+}
+
 /** The ResourceQuota of a namespace of batch pods: CPU and memory (requests and limits) and pods. */
 export interface ComputeQuota {
   readonly cpu: string;

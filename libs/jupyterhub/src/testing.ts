@@ -25,7 +25,7 @@ export function handles(app: App) {
     database: { endpoint: endpoint('postgres', 'postgres', 5432), database: 'jupyterhub', user: 'jupyterhub', password: SecretKeyRef.of('postgres-role-jupyterhub', 'password', 'password of PostgreSQL role jupyterhub') },
     datasets: s3('datasets'),
     trainingLogs: s3('tensorboard'),
-    mlflow: endpoint('mlflow', 'mlflow', 5000),
+    mlflow: { endpoint: endpoint('mlflow', 'mlflow', 5000) },
   };
 }
 

@@ -56,3 +56,23 @@ test('a PodDisruptionBudget only when replicated', () => {
   const two = Testing.synth(new MlflowChart(pair.app, 'mlflow', { context, database: pair.database, artifacts: pair.artifacts, replicas: 2 }));
   expect(two.find((o) => o.kind === 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
 });
+
+test('with the internal CA, MLflow serves HTTPS, is scraped by address under its headless Service, and hands clients a TLS tracking server', () => {
+  const tlsContext = new PlatformContext({ cluster: 't', kubernetesVersion: '1.28', baseDomain: 'ml.t.internal', defaultStorageClass: 'standard', images: new ImageCatalog(), internalCa: 'platform-ca' });
+  const { app, ...stores } = handles();
+  const mlflow = new MlflowChart(app, 'mlflow', { context: tlsContext, ...stores });
+  const objects = Testing.synth(mlflow);
+  const deployment = objects.find((o) => o.kind === 'Deployment');
+  const pod = deployment.spec.template.spec;
+  expect(pod.shareProcessNamespace).toBe(true);
+  expect(pod.containers[0].readinessProbe.httpGet.scheme).toBe('HTTPS');
+  expect(pod.containers[1].command[2]).toContain('*"-m uvicorn"*) kill -HUP');
+  expect(deployment.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scheme': 'https', 'ml-platform.io/scrape-tls-subdomain': 'mlflow-headless', 'ml-platform.io/scrape-tls-name': 'address' });
+  expect(objects.find((o) => o.kind === 'Service' && o.metadata.name === 'mlflow-headless').spec.clusterIP).toBe('None');
+  expect(objects.find((o) => o.kind === 'Certificate' && o.metadata.name === 'mlflow-tls').spec.dnsNames).toContain('*.mlflow-headless.mlflow.svc.cluster.local');
+  // Prometheus sends the by-address name as Host; no pod IP needs allowing any more.
+  expect(mlflow.allowedHosts).toContain('*.mlflow-headless.mlflow.svc:5000');
+  expect(mlflow.allowedHosts).not.toContain('10.*');
+  expect(mlflow.tracking.tls).toBe(true);
+  expect(mlflow.webUi.tls).toBe(true);
+});

@@ -14,14 +14,18 @@ import {
   PlatformService,
   PodSelection,
   PostgresDatabase,
+  renewalReloader,
   replicas,
   resources as resourcesSchema,
   ResourceSpec,
   S3Bucket,
   s3Env,
   s3Url,
+  ServerCertificate,
   ServiceEndpoint,
+  signalCommandLine,
   SignIn,
+  TrackingServer,
   WebUi,
 } from '@ml-platform/core';
 import { MLFLOW_IMAGE } from './images';
@@ -55,6 +59,8 @@ export interface MlflowChartProps {
 }
 
 const PORT = 5000;
+/** Where the server's certificate is mounted. */
+const TLS_DIR = '/etc/mlflow/tls';
 /** Where the server's workers share their metrics (a writable emptyDir). */
 const METRICS_DIR = '/tmp/prometheus-metrics';
 /** The official image has no USER; any non-root UID works for a Python server with HOME set. */
@@ -72,6 +78,8 @@ const DEFAULT_RESOURCES: ResourceSpec = {
 export class MlflowChart extends PlatformChart {
   /** Where clients (notebooks, pipelines, prediction APIs) send tracking calls. */
   public readonly endpoint: ServiceEndpoint;
+  /** The tracking server as clients take it: where, and whether over TLS. */
+  public readonly tracking: TrackingServer;
   public readonly server: PodSelection;
   /** The Host headers the server accepts. */
   public readonly allowedHosts: string[];
@@ -83,24 +91,40 @@ export class MlflowChart extends PlatformChart {
     const image = props.context.images.image(MLFLOW_IMAGE);
     const replicaCount = props.replicas ?? 1;
     const serviceName = 'mlflow';
+    const headlessName = 'mlflow-headless';
+    // With the internal CA, MLflow serves HTTPS: runs' metadata and every artifact (proxied to
+    // MinIO) pass through it. uvicorn reads its certificate when a worker starts; on SIGHUP its
+    // supervisor replaces the workers one by one, each new one before retiring an old one, so the
+    // reloader sidecar's signal brings a renewal into use without a restart. The headless
+    // Service names each pod by address for Prometheus, which verifies it by that name.
+    const certificate = props.context.internalCa ? new ServerCertificate(this, 'Certificate', { secretName: 'mlflow-tls', services: [serviceName], headless: headlessName }) : undefined;
+    const tls = certificate !== undefined;
+    const scheme = tls ? 'https' : 'http';
     const externalHost = props.externalHost ?? `mlflow.${props.context.baseDomain}`;
     const serviceHosts = [serviceName, `${serviceName}.${this.namespace}`, `${serviceName}.${this.namespace}.svc`, props.context.serviceHost(serviceName, this.namespace)];
     // Clients send the port in Host unless it is the scheme default; probes use localhost.
     // Prometheus scrapes each pod by its IP: allow the private ranges MLflow itself allows by
     // default (an explicit list replaces those defaults). IP patterns match IP hosts only.
     const privateAddresses = ['10.*', '192.168.*', ...Array.from({ length: 16 }, (_, i) => `172.${16 + i}.*`)];
-    this.allowedHosts = [...serviceHosts.flatMap((h) => [h, `${h}:${PORT}`]), externalHost, 'localhost', `localhost:${PORT}`, ...privateAddresses];
+    this.allowedHosts = [
+      ...serviceHosts.flatMap((h) => [h, `${h}:${PORT}`]),
+      externalHost,
+      'localhost',
+      `localhost:${PORT}`,
+      ...(tls ? [`*.${headlessName}.${this.namespace}.svc:${PORT}`] : privateAddresses),
+    ];
 
-    const health = () => httpProbe(PORT, '/health', { headers: { Host: `localhost:${PORT}` } });
+    const health = () => httpProbe(PORT, '/health', { headers: { Host: `localhost:${PORT}` }, scheme: tls ? 'HTTPS' : 'HTTP' });
     const trust = trustFor(this, props.database, props.artifacts);
     const deployment = new PlatformDeployment(this, 'Server', {
       identity: { name: 'mlflow', instance: id, component: 'tracking-server', version: image.version },
       replicas: replicaCount,
-      metrics: { port: PORT, path: '/metrics' },
+      metrics: { port: PORT, path: '/metrics', ...(tls ? { tls: { subdomain: headlessName, byAddress: true } } : {}) },
       pod: {
         user: MLFLOW_UID,
         group: MLFLOW_UID,
-        volumes: trust.volumes,
+        volumes: [...trust.volumes, ...(certificate ? [{ name: 'tls', secret: { secretName: certificate.secretName, defaultMode: 0o440 } }] : [])],
+        shareProcessNamespace: tls,
         containers: [
           {
             name: 'mlflow',
@@ -117,6 +141,7 @@ export class MlflowChart extends PlatformChart {
               `--allowed-hosts=${this.allowedHosts.join(',')}`,
               // Request counts and latencies (prometheus_flask_exporter, multiprocess files here).
               `--expose-prometheus=${METRICS_DIR}`,
+              ...(tls ? [`--uvicorn-opts=--ssl-certfile ${TLS_DIR}/tls.crt --ssl-keyfile ${TLS_DIR}/tls.key`] : []),
             ],
             workingDir: '/tmp',
             env: {
@@ -127,15 +152,17 @@ export class MlflowChart extends PlatformChart {
               DO_NOT_TRACK: EnvValue.fromValue('true'),
               HOME: EnvValue.fromValue('/tmp'),
             },
-            ports: [{ name: 'http', number: PORT }],
+            ports: [{ name: scheme, number: PORT }],
             resources: props.resources ?? DEFAULT_RESOURCES,
             // The first start creates the schema in PostgreSQL, which takes a while.
             startupProbe: { ...health(), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60 },
             livenessProbe: { ...health(), periodSeconds: 30, timeoutSeconds: 3, failureThreshold: 5 },
             readinessProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
             writablePaths: [{ path: '/tmp', sizeLimit: '2Gi' }],
-            mounts: trust.mounts,
+            mounts: [...trust.mounts, ...(certificate ? [{ volume: 'tls', path: TLS_DIR }] : [])],
           },
+          // The supervisor is the one process started as `python -m uvicorn`; MLflow starts it.
+          ...(certificate ? [renewalReloader({ image, certificate: { volume: 'tls', path: TLS_DIR }, reload: signalCommandLine('-m uvicorn', 'HUP') })] : []),
         ],
       },
     });
@@ -143,10 +170,12 @@ export class MlflowChart extends PlatformChart {
     this.endpoint = new PlatformService(this, 'Service', {
       name: serviceName,
       pods: this.server,
-      ports: [{ name: 'http', port: PORT }],
-    }).endpoint('http');
+      ports: [{ name: scheme, port: PORT }],
+    }).endpoint(scheme);
+    if (tls) new PlatformService(this, 'Headless', { name: headlessName, pods: this.server, headless: true, ports: [{ name: scheme, port: PORT }] });
+    this.tracking = { endpoint: this.endpoint, tls };
     if (replicaCount > 1) new PlatformDisruptionBudget(this, 'Budget', { pods: this.server });
-    this.webUi = { name: 'mlflow', purpose: 'Experiments, runs and the model registry', endpoint: this.endpoint, signIn: SignIn.PROXY };
+    this.webUi = { name: 'mlflow', purpose: 'Experiments, runs and the model registry', endpoint: this.endpoint, signIn: SignIn.PROXY, tls };
 
     allowFlow(this.server, props.database.endpoint);
     allowFlow(this.server, props.artifacts.endpoint);

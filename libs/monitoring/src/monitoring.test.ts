@@ -68,8 +68,12 @@ describe('Prometheus', () => {
     expect(tls.relabel_configs).toContainEqual({ source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scheme'], action: 'keep', regex: 'https' });
     expect(tls).toMatchObject({ scheme: 'https', tls_config: { ca_file: '/etc/platform/internal-ca/ca.crt' } });
     // Prometheus anchors its regexes (and writes groups as $1, as JavaScript does). Vault's first pod, as Prometheus would address it:
-    const address = tls.relabel_configs.find((r: Obj) => r.target_label === '__address__');
-    expect('vault-0;vault-internal;vault;8200'.replace(new RegExp(`^(?:${address.regex})$`), address.replacement)).toBe('vault-0.vault-internal.vault.svc:8200');
+    const [address, byAddress] = tls.relabel_configs.filter((r: Obj) => r.target_label === '__address__');
+    const relabel = (rule: Obj, value: string) => value.replace(new RegExp(`^(?:${rule.regex})$`), rule.replacement);
+    expect(relabel(address, 'vault-0;vault-internal;vault;8200')).toBe('vault-0.vault-internal.vault.svc:8200');
+    // A Deployment's pod (MLflow's), by the record cluster DNS keeps for its address; others keep their name.
+    expect(relabel(byAddress, 'address;10.42.3.17;mlflow-headless;mlflow;5000')).toBe('10-42-3-17.mlflow-headless.mlflow.svc:5000');
+    expect(relabel(byAddress, ';10.42.3.17;vault-internal;vault;8200')).toBe(';10.42.3.17;vault-internal;vault;8200');
     const pod = find('StatefulSet', 'prometheus').spec.template.spec;
     expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'internal-ca', mountPath: '/etc/platform/internal-ca', readOnly: true });
     // Without the internal CA there is no TLS job.

@@ -122,6 +122,14 @@ export function prometheusConfig(props: PrometheusConfigProps): object {
                   regex: '(.+);(.+);(.+);([0-9]+)',
                   replacement: '$1.$2.$3.svc:$4',
                 },
+                {
+                  // A Deployment's pods have no names in DNS: cluster DNS names them by address
+                  // (10-1-2-3.<headless Service>.<namespace>.svc).
+                  source_labels: [podAnnotation(scrape.TLS_NAME), '__meta_kubernetes_pod_ip', podAnnotation(scrape.TLS_SUBDOMAIN), '__meta_kubernetes_namespace', podAnnotation(scrape.PORT)],
+                  target_label: '__address__',
+                  regex: 'address;([0-9]+)\\.([0-9]+)\\.([0-9]+)\\.([0-9]+);(.+);(.+);([0-9]+)',
+                  replacement: '$1-$2-$3-$4.$5.$6.svc:$7',
+                },
                 ...podLabels,
               ],
             },

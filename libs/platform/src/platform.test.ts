@@ -212,7 +212,10 @@ describe.each(clusters)('cluster %s', (cluster) => {
     expect(container.image).toMatch(/\/mlflow\/mlflow:v3\.\d+\.\d+-full$/);
     expect(container.livenessProbe.httpGet.path).toBe('/health');
     expect(container.readinessProbe.httpGet.path).toBe('/health');
-    expect(find(cluster, 'Service', 'mlflow', 'mlflow').spec.ports).toEqual([{ name: 'http', port: 5000, targetPort: 5000, protocol: 'TCP' }]);
+    expect(find(cluster, 'Service', 'mlflow', 'mlflow').spec.ports).toEqual([{ name: 'https', port: 5000, targetPort: 5000, protocol: 'TCP' }]);
+    // HTTPS from the internal CA, renewed by the reloader's SIGHUP to uvicorn's supervisor.
+    expect(container.args).toContain('--uvicorn-opts=--ssl-certfile /etc/mlflow/tls/tls.crt --ssl-keyfile /etc/mlflow/tls/tls.key');
+    expect(deployment.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['mlflow', 'reload-on-renewal']);
 
     // The bootstrap Jobs create the same role and user MLflow logs in with.
     const pgJob = jobIn(cluster, 'postgres');
@@ -420,7 +423,8 @@ describe('a cluster switched to secrets.backend: vault', () => {
     expect(annotations['vault.hashicorp.com/agent-inject-template-mlflow-oauth2-proxy-cookie-secret']).toBe(
       '{{- with secret "secret/data/ml-platform/stage/mlflow-oauth2-proxy" }}{{ index .Data.data "cookie-secret" }}{{- end }}',
     );
-    expect(podSpecOf(proxy as RenderedObject).volumes.map((v: { name: string; secret?: { secretName: string } }) => v.secret?.secretName).filter(Boolean)).toEqual(['sso-gitlab']);
+    // (MLflow speaks TLS: the proxy mounts its namespace's CA, a public certificate.)
+    expect(podSpecOf(proxy as RenderedObject).volumes.map((v: { name: string; secret?: { secretName: string } }) => v.secret?.secretName).filter(Boolean)).toEqual(['sso-gitlab', 'internal-ca-trust']);
     const config = objects.find((o) => o.kind === 'ConfigMap' && o.name === 'mlflow-oauth2-proxy')?.manifest.data['oauth2-proxy.cfg'];
     expect(config).toContain('cookie_secret_file = "/vault/secrets/mlflow-oauth2-proxy-cookie-secret"');
     expect(config).toContain('client_secret_file = "/secrets/client/client-secret"');

@@ -313,7 +313,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
           database: postgres.database('jupyterhub'),
           datasets: minio.bucket('datasets'),
           trainingLogs: withBoard ? minio.bucket('tensorboard') : undefined,
-          mlflow: mlflow.endpoint,
+          mlflow: mlflow.tracking,
           signIn: gitlabSignIn(config, 'jupyterhub'),
           externalHost: host('jupyterhub'),
           hubResources: hubConfig.hub.resources,
@@ -366,7 +366,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
       database: postgres.database('airflow'),
       logs: minio.bucket('airflow-logs'),
       datasets: minio.bucket('datasets', 'airflow'),
-      mlflow: mlflow?.endpoint,
+      mlflow: mlflow?.tracking,
       spark: spark?.submission,
       analytics: pgConfig.analytics?.writers.includes('airflow') ? postgres.analytics('write') : pgConfig.analytics?.readers.includes('airflow') ? postgres.analytics('read') : undefined,
       dags: { ...repository, syncIntervalSeconds: syncInterval, cidrs: config.sso.gitlab.cidrs, caConfigMap: config.sso.gitlab.caConfigMap },
@@ -408,7 +408,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
 
   const servingConfig = config.components.serving;
   if (servingConfig?.enabled && mlflow) {
-    const serving = new ServingChart(app, 'serving', { context, models: servingConfig.models, mlflow: mlflow.endpoint, notebooks: hub?.notebooks.servers });
+    const serving = new ServingChart(app, 'serving', { context, models: servingConfig.models, mlflow: mlflow.tracking, notebooks: hub?.notebooks.servers });
     for (const api of serving.services.values()) access.expose(serving, api.webUi);
   }
 

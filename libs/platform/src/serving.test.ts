@@ -25,7 +25,9 @@ describe('the churn reference service', () => {
     expect(find('dev', 'PodDisruptionBudget', 'predict-churn')).toBeUndefined();
     const env = Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
     expect(env).toMatchObject({
-      MLFLOW_TRACKING_URI: 'http://mlflow.mlflow.svc.cluster.local:5000',
+      // MLflow serves HTTPS from the internal CA; the MLflow client verifies it with this file.
+      MLFLOW_TRACKING_URI: 'https://mlflow.mlflow.svc.cluster.local:5000',
+      MLFLOW_TRACKING_SERVER_CERT_PATH: '/etc/platform/internal-ca/ca.crt',
       MODEL_NAME: 'churn',
       MODEL_ALIAS: 'champion',
       MODEL_FEATURES: '["tenure_months","monthly_charges","support_calls","age"]',

@@ -23,7 +23,7 @@ function synth(models: object[], withNotebooks = false) {
   const mlflow = new ServiceEndpoint('mlflow', 'mlflow.mlflow.svc.cluster.local', 5000, 5000, mlflowPods);
   const notebooks = withNotebooks ? new PodSelection(elsewhere, 'jupyterhub-users', { name: 'notebook', instance: 'jupyterhub', component: 'singleuser-server', version: '1' }) : undefined;
   const config = servingConfigSchema.parse({ enabled: true, models });
-  const chart = new ServingChart(app, 'serving', { context: context(), models: config.models, mlflow, notebooks });
+  const chart = new ServingChart(app, 'serving', { context: context(), models: config.models, mlflow: { endpoint: mlflow }, notebooks });
   return { app, chart, objects: Testing.synth(chart) as Obj[] };
 }
 

@@ -21,6 +21,9 @@ import {
   scaledReplicas,
   ServiceEndpoint,
   SignIn,
+  trackingEnv,
+  TrackingServer,
+  trustFor,
   WebUi,
 } from '@ml-platform/core';
 import { ModelServiceConfig, serviceName } from './config';
@@ -49,7 +52,7 @@ export interface PredictionApiProps {
   /** The model's input columns; the service refuses a model whose signature names others. */
   readonly features: readonly string[];
   /** The registry the model is loaded from. */
-  readonly mlflow: ServiceEndpoint;
+  readonly mlflow: TrackingServer;
   /**
    * The image; it must implement the service contract (docs/serving.md).
    *
@@ -101,8 +104,9 @@ export class PredictionApi extends Construct {
     const image = chart.context.images.image(props.image ?? PREDICTION_API_IMAGE);
     const scaling = props.replicas ?? { min: 1, max: 1 };
     // What the service and the registering Job need to talk to the registry.
+    const trust = trustFor(chart, props.mlflow);
     const mlflowClient = {
-      MLFLOW_TRACKING_URI: EnvValue.fromValue(props.mlflow.url()),
+      ...trackingEnv(props.mlflow),
       MLFLOW_DISABLE_TELEMETRY: EnvValue.fromValue('true'),
       DO_NOT_TRACK: EnvValue.fromValue('true'),
       HOME: EnvValue.fromValue('/tmp'),
@@ -119,6 +123,7 @@ export class PredictionApi extends Construct {
         group: UID,
         // gunicorn waits graceful_timeout (30 s) for requests in flight.
         terminationGracePeriod: Duration.seconds(40),
+        volumes: trust.volumes,
         containers: [
           {
             ...web,
@@ -138,6 +143,7 @@ export class PredictionApi extends Construct {
             },
             // /tmp holds the model's files, downloaded from the registry at start.
             resources: props.resources ?? DEFAULT_RESOURCES,
+            mounts: trust.mounts,
           },
         ],
       },
@@ -145,7 +151,7 @@ export class PredictionApi extends Construct {
     this.pods = deployment.pods;
     this.endpoint = exposeApp(this, name, this.pods, PORT, scaling);
     this.webUi = { name, purpose: `Predictions of models:/${props.model.name}@${props.model.alias} (POST /predict)`, endpoint: this.endpoint, signIn: SignIn.PROXY };
-    allowFlow(this.pods, props.mlflow);
+    allowFlow(this.pods, props.mlflow.endpoint);
     if (props.registerReferenceModel) {
       const job = new PlatformJob(chart, `${id}Register`, {
         identity: { name: `${name}-register`, instance: props.name, component: 'reference-model', version: image.version },
@@ -154,6 +160,7 @@ export class PredictionApi extends Construct {
         pod: {
           user: UID,
           group: UID,
+          volumes: trust.volumes,
           containers: [
             {
               name: 'register',
@@ -162,11 +169,12 @@ export class PredictionApi extends Construct {
               env: mlflowClient,
               resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
               writablePaths: [{ path: '/tmp', sizeLimit: '1Gi' }],
+              mounts: trust.mounts,
             },
           ],
         },
       });
-      allowFlow(job.pods, props.mlflow);
+      allowFlow(job.pods, props.mlflow.endpoint);
     }
     if (props.drift) {
       ModelMonitoring.of(this).declare({ job: name, namespace: chart.namespace, model: props.model.name, alias: props.model.alias, ...props.drift });
@@ -185,7 +193,7 @@ export interface ServingChartProps {
   readonly context: PlatformContext;
   /** The model services, as cluster.yaml declares them. */
   readonly models: readonly ModelServiceConfig[];
-  readonly mlflow: ServiceEndpoint;
+  readonly mlflow: TrackingServer;
   /**
    * JupyterHub's notebook servers, for the services that let them call (`consumers.notebooks`).
    *

@@ -20,9 +20,16 @@ from pathlib import Path
 
 import requests
 import yaml
+from certificates import certificate_authority, issue
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICE = ROOT / "services" / "prediction-api"
+
+#: Where the rendered clients find the internal CA, and where MLflow its certificate.
+INTERNAL_CA = "/etc/platform/internal-ca/ca.crt"
+MLFLOW_TLS_DIR = "/etc/mlflow/tls"
+#: What a client verifies MLflow with (requests' `verify`), set by `mlflow_server` for the test.
+CA_VARIABLE = "MLFLOW_TRACKING_SERVER_CERT_PATH"
 MODEL, ALIAS = "churn", "champion"
 IMAGE_ENV = SERVICE / ".venv-image"
 
@@ -59,13 +66,13 @@ def rendered_register_job(cluster: str, name: str = "predict-churn") -> dict:
     return container
 
 
-def wait_until(url: str, seconds: float, process: subprocess.Popen, log: Path) -> None:
+def wait_until(url: str, seconds: float, process: subprocess.Popen, log: Path, verify: str | bool = True) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"exited with {process.returncode} before {url} answered:\n{log.read_text()[-4000:]}")
         try:
-            if requests.get(url, timeout=2).ok:
+            if requests.get(url, timeout=2, verify=verify).ok:
                 return
         except requests.ConnectionError:
             pass
@@ -87,19 +94,43 @@ def running(command: list[str], env: dict[str, str], log: Path, cwd: Path | None
                 process.kill()
 
 
+def rendered_mlflow_tls_options(cluster: str = "prod") -> str:
+    """The rendered server's --uvicorn-opts (its certificate and key files)."""
+    path = ROOT / "dist-manifests" / cluster / "30-apps" / "mlflow" / "deployment-mlflow.yaml"
+    [container] = [c for c in yaml.safe_load(path.read_text())["spec"]["template"]["spec"]["containers"] if c["name"] == "mlflow"]
+    [options] = [a for a in container["args"] if a.startswith("--uvicorn-opts=")]
+    return options
+
+
 @contextmanager
 def mlflow_server(tmp: Path) -> Iterator[str]:
-    """A tracking server as the platform runs it (registry, proxied artifacts), on SQLite and a folder."""
+    """A tracking server as the platform runs it (registry, proxied artifacts, HTTPS with the
+    rendered uvicorn options and a certificate from a CA made here), on SQLite and a folder, with
+    two workers under uvicorn's supervisor as in the cluster. While it runs, the test process
+    verifies it with that CA (`CA_VARIABLE`), as clients verify the internal CA."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    tls = tmp / "tls"
+    tls.mkdir()
+    certificate_authority(tls, "ca")
+    issue(tls, "ca", "tls", "DNS:localhost")
+    url = f"https://localhost:{port}"
     command = [
-        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
         "--backend-store-uri", f"sqlite:///{tmp / 'mlflow.db'}", "--serve-artifacts", "--artifacts-destination", str(tmp / "artifacts"),
+        rendered_mlflow_tls_options().replace(MLFLOW_TLS_DIR, str(tls)),
     ]  # fmt: skip
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
-    with running(command, env, tmp / "mlflow.log", cwd=tmp) as process:
-        wait_until(f"{url}/health", 120, process, tmp / "mlflow.log")
-        yield url
+    previous = os.environ.get(CA_VARIABLE)
+    os.environ[CA_VARIABLE] = str(tls / "ca.crt")
+    try:
+        with running(command, env, tmp / "mlflow.log", cwd=tmp) as process:
+            wait_until(f"{url}/health", 120, process, tmp / "mlflow.log", verify=str(tls / "ca.crt"))
+            yield url
+    finally:
+        if previous is None:
+            os.environ.pop(CA_VARIABLE, None)
+        else:
+            os.environ[CA_VARIABLE] = previous
 
 
 def register_reference_model(tracking_uri: str, tmp: Path) -> tuple[str, dict, str]:
@@ -112,7 +143,9 @@ def register_reference_model(tracking_uri: str, tmp: Path) -> tuple[str, dict, s
 
     container = rendered_register_job("dev")
     env = {e["name"]: e["value"] for e in container["env"]}
+    assert env[CA_VARIABLE] == INTERNAL_CA
     env.update(MLFLOW_TRACKING_URI=tracking_uri, HOME=str(tmp), PATH=f"{image_environment()}:{os.environ['PATH']}", PYTHONPATH=str(SERVICE / "src"))
+    env[CA_VARIABLE] = os.environ[CA_VARIABLE]
     done = subprocess.run(container["command"], env=env, capture_output=True, text=True, cwd=tmp, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     mlflow.set_tracking_uri(tracking_uri)
@@ -126,7 +159,7 @@ def service_env(container: dict, tracking_uri: str, port: int, metrics_dir: Path
     """The rendered container's environment with the cluster's addresses and folders replaced."""
     env = {e["name"]: e["value"] for e in container["env"]}
     assert not any("valueFrom" in e for e in container["env"]), "the service reads no Secret; give the test a value if that changes"
-    replaced = {"MLFLOW_TRACKING_URI": tracking_uri, "PORT": str(port), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    replaced = {"MLFLOW_TRACKING_URI": tracking_uri, CA_VARIABLE: os.environ[CA_VARIABLE], "PORT": str(port), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     assert set(replaced) <= set(env), f"the rendered environment no longer sets {set(replaced) - set(env)}: update the harness"
     # The image puts the package on PYTHONPATH (Containerfile); so does the test.
     image = {"PATH": f"{image_environment()}:{os.environ['PATH']}", "PYTHONPATH": str(SERVICE / "src"), "HOME": str(metrics_dir.parent)}

@@ -24,5 +24,6 @@ def issue(folder: Path, ca: str, name: str, subject_alt_name: str) -> Path:
     `<name>.key` and `<name>.crt` in `folder`; returns the certificate."""
     (folder / f"{name}.ext").write_text(f"subjectAltName={subject_alt_name}\nextendedKeyUsage=serverAuth\n")
     _openssl(folder, "req", *_KEY, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
-    _openssl(folder, "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key", "-CAcreateserial", "-out", f"{name}.crt", "-days", "1", "-extfile", f"{name}.ext")
+    signed_by = ("-CA", f"{ca}.crt", "-CAkey", f"{ca}.key", "-CAcreateserial")
+    _openssl(folder, "x509", "-req", "-in", f"{name}.csr", *signed_by, "-out", f"{name}.crt", "-days", "1", "-extfile", f"{name}.ext")
     return folder / f"{name}.crt"
