@@ -385,7 +385,7 @@ export class AirflowChart extends PlatformChart {
         user: AIRFLOW_UID,
         group: AIRFLOW_UID,
         initContainers: [waitForMigrations],
-        volumes: [...configVolumes, ...(executionCertificate ? [{ name: 'tls', secret: { secretName: executionCertificate.secretName, defaultMode: 0o440 } }] : [])],
+        volumes: [...configVolumes, ...(executionCertificate ? [executionCertificate.volume('tls')] : [])],
         containers: [
           airflowContainer(
             'execution-api',

@@ -112,6 +112,15 @@ export interface ServerCertificateProps {
 export class ServerCertificate extends Construct {
   public readonly secretName: string;
 
+  /**
+   * The certificate's Secret as a pod volume named `name` (`tls.crt`, `tls.key`, `ca.crt`): mode
+   * 0440, so the key is readable by the pod's group (fsGroup) alone, as servers such as PostgreSQL
+   * require.
+   */
+  public volume(name: string): k8s.Volume {
+    return { name, secret: { secretName: this.secretName, defaultMode: 0o440 } };
+  }
+
   constructor(scope: Construct, id: string, props: ServerCertificateProps) {
     super(scope, id);
     const chart = PlatformChart.of(scope);

@@ -126,7 +126,7 @@ export class Kibana extends Construct {
           { name: 'platform-files', configMap: { name: configMap } },
           { name: 'config', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
           caVolume('ca', props.caSecret),
-          ...(tls ? [{ name: 'tls', secret: { secretName: tls.secretName, defaultMode: 0o440 } }] : []),
+          ...(tls ? [tls.volume('tls')] : []),
         ],
         // The image's config folder (node.options, the keystore Kibana may create) made writable, with our kibana.yml.
         initContainers: [

@@ -372,7 +372,7 @@ export class MinioChart extends PlatformChart {
       user: MINIO_UID,
       group: MINIO_UID,
       script,
-      volumes: trustFor(this, this),
+      volumes: trustFor(this, { tls: this.tls }),
       env: {
         MC_CONFIG_DIR: EnvValue.fromValue('/tmp/.mc'),
         MINIO_URL: EnvValue.fromValue(this.api.url(this.tls ? 'https' : 'http')),

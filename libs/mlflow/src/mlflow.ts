@@ -123,7 +123,7 @@ export class MlflowChart extends PlatformChart {
       pod: {
         user: MLFLOW_UID,
         group: MLFLOW_UID,
-        volumes: [...trust.volumes, ...(certificate ? [{ name: 'tls', secret: { secretName: certificate.secretName, defaultMode: 0o440 } }] : [])],
+        volumes: [...trust.volumes, ...(certificate ? [certificate.volume('tls')] : [])],
         shareProcessNamespace: tls,
         containers: [
           {

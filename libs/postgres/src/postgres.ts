@@ -172,7 +172,7 @@ export class PostgresChart extends PlatformChart {
         volumes: tls
           ? [
               // Key readable by the group (fsGroup postgres) and no one else: PostgreSQL refuses a key with more.
-              { name: 'tls', secret: { secretName: tls.secretName, defaultMode: 0o440 } },
+              tls.volume('tls'),
               { name: 'tls-ca', secret: { secretName: tls.secretName, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } },
               { name: 'hba', configMap: { name: hbaConfigMap } },
             ]

@@ -164,7 +164,7 @@ export class RedisChart extends PlatformChart {
       pod: {
         user: REDIS_UID,
         group: REDIS_UID,
-        volumes: [{ name: 'config', configMap: { name: confMap } }, ...(certificate ? [{ name: 'tls', secret: { secretName: certificate.secretName, defaultMode: 0o440 } }] : [])],
+        volumes: [{ name: 'config', configMap: { name: confMap } }, ...(certificate ? [certificate.volume('tls')] : [])],
         containers: [
           {
             name: 'redis',
