@@ -61,6 +61,8 @@ export interface MlflowChartProps {
 const PORT = 5000;
 /** Where the server's certificate is mounted. */
 const TLS_DIR = '/etc/mlflow/tls';
+/** How long uvicorn waits for a new worker to answer before it gives up replacing the old one. */
+const WORKER_START_SECONDS = 60;
 /** Where the server's workers share their metrics (a writable emptyDir). */
 const METRICS_DIR = '/tmp/prometheus-metrics';
 /** The official image has no USER; any non-root UID works for a Python server with HOME set. */
@@ -141,7 +143,10 @@ export class MlflowChart extends PlatformChart {
               `--allowed-hosts=${this.allowedHosts.join(',')}`,
               // Request counts and latencies (prometheus_flask_exporter, multiprocess files here).
               `--expose-prometheus=${METRICS_DIR}`,
-              ...(tls ? [`--uvicorn-opts=--ssl-certfile ${TLS_DIR}/tls.crt --ssl-keyfile ${TLS_DIR}/tls.key`] : []),
+              // A renewal replaces each worker only once its successor answers; uvicorn waits 5 s for
+              // that by default, less than an MLflow worker takes to start on a busy node, and then
+              // keeps the old worker with the old certificate.
+              ...(tls ? [`--uvicorn-opts=--ssl-certfile ${TLS_DIR}/tls.crt --ssl-keyfile ${TLS_DIR}/tls.key --timeout-worker-healthcheck ${WORKER_START_SECONDS}`] : []),
             ],
             workingDir: '/tmp',
             env: {

@@ -214,7 +214,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     expect(container.readinessProbe.httpGet.path).toBe('/health');
     expect(find(cluster, 'Service', 'mlflow', 'mlflow').spec.ports).toEqual([{ name: 'https', port: 5000, targetPort: 5000, protocol: 'TCP' }]);
     // HTTPS from the internal CA, renewed by the reloader's SIGHUP to uvicorn's supervisor.
-    expect(container.args).toContain('--uvicorn-opts=--ssl-certfile /etc/mlflow/tls/tls.crt --ssl-keyfile /etc/mlflow/tls/tls.key');
+    expect(container.args).toContain('--uvicorn-opts=--ssl-certfile /etc/mlflow/tls/tls.crt --ssl-keyfile /etc/mlflow/tls/tls.key --timeout-worker-healthcheck 60');
     expect(deployment.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['mlflow', 'reload-on-renewal']);
 
     // The bootstrap Jobs create the same role and user MLflow logs in with.

@@ -103,11 +103,12 @@ def rendered_mlflow_tls_options(cluster: str = "prod") -> str:
 
 
 @contextmanager
-def mlflow_server(tmp: Path) -> Iterator[str]:
+def mlflow_server(tmp: Path, worker_start_seconds: float = 0) -> Iterator[str]:
     """A tracking server as the platform runs it (registry, proxied artifacts, HTTPS with the
     rendered uvicorn options and a certificate from a CA made here), on SQLite and a folder, with
     two workers under uvicorn's supervisor as in the cluster. While it runs, the test process
-    verifies it with that CA (`CA_VARIABLE`), as clients verify the internal CA."""
+    verifies it with that CA (`CA_VARIABLE`), as clients verify the internal CA.
+    `worker_start_seconds` delays every worker's start, as a busy node does."""
     port = free_port()
     tls = tmp / "tls"
     tls.mkdir()
@@ -120,6 +121,12 @@ def mlflow_server(tmp: Path) -> Iterator[str]:
         rendered_mlflow_tls_options().replace(MLFLOW_TLS_DIR, str(tls)),
     ]  # fmt: skip
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+    if worker_start_seconds:
+        # uvicorn starts its workers with multiprocessing's spawn, whose children carry this flag.
+        slow = tmp / "slow-workers"
+        slow.mkdir()
+        (slow / "sitecustomize.py").write_text(f"import sys, time\nif '--multiprocessing-fork' in sys.argv:\n    time.sleep({worker_start_seconds})\n")
+        env["PYTHONPATH"] = os.pathsep.join([str(slow), *filter(None, [env.get("PYTHONPATH")])])
     previous = os.environ.get(CA_VARIABLE)
     os.environ[CA_VARIABLE] = str(tls / "ca.crt")
     try:
