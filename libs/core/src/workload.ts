@@ -105,6 +105,11 @@ export interface MountSpec {
   readonly propagation?: 'HostToContainer';
 }
 
+/** A `MountSpec` as Kubernetes writes it (read-only unless it says otherwise). */
+export function volumeMount(mount: MountSpec): k8s.VolumeMount {
+  return { name: mount.volume, mountPath: mount.path, readOnly: mount.readOnly ?? true, mountPropagation: mount.propagation };
+}
+
 /** Properties of one hardened container. */
 export interface HardenedContainerProps {
   readonly name: string;
@@ -330,7 +335,7 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
     const env = kubeEnv(chart, chart.namespace, Object.fromEntries(Object.entries(c.env ?? {}).filter(([, value]) => !readsFromVault(value.secret))));
     const mounts: k8s.VolumeMount[] = [
       ...(c.writablePaths ?? []).map((w) => ({ name: writableVolumeName(w.path), mountPath: w.path })),
-      ...(c.mounts ?? []).map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly ?? true, mountPropagation: m.propagation })),
+      ...(c.mounts ?? []).map(volumeMount),
       ...secretMounts,
     ];
     return {

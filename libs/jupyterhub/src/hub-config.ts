@@ -2,7 +2,7 @@
 // reads as data and the check (checks/jupyterhub) can load it with the real JupyterHub,
 // KubeSpawner and OAuthenticator. Secrets are read from the environment at start, never written.
 import { k8s } from 'cdk8s-plus-28';
-import { gitlabCa, MountSpec, PythonExpression, pythonLiteral, PythonValue, quantityValue, restrictedSecurityContexts } from '@ml-platform/core';
+import { gitlabCa, MountSpec, PythonExpression, pythonLiteral, PythonValue, quantityValue, restrictedSecurityContexts, volumeMount } from '@ml-platform/core';
 import type { JupyterHubChartProps } from './jupyterhub';
 import { NOTEBOOK_GID, NOTEBOOK_UID, SPARK_CONF_DIR } from './notebooks';
 
@@ -141,7 +141,7 @@ export function hubSettings(input: HubSettingsInput): HubSetting[] {
       { name: 'home', mountPath: '/home/jovyan' },
       { name: 'tmp', mountPath: '/tmp' },
       { name: 'spark-conf', mountPath: SPARK_CONF_DIR, readOnly: true },
-      ...input.trust.mounts.map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly ?? true })),
+      ...input.trust.mounts.map((m) => JSON.parse(JSON.stringify(volumeMount(m)))),
     ]),
     // Kubernetes EnvVars: KubeSpawner takes a dict value as the variable's spec (valueFrom).
     spawner('environment', Object.fromEntries(input.notebookEnv.map((e) => [e.name, e.valueFrom ? { valueFrom: JSON.parse(JSON.stringify(e.valueFrom)) } : (e.value as string)]))),

@@ -59,7 +59,7 @@ export interface RedisLocation {
   readonly caFile?: string;
 }
 
-/** redis-py's TLS arguments (also Celery's broker_use_ssl): verify the server against the CA file. */
+/** redis.Redis's TLS arguments (the caches and the results backend): verify the server against the CA file. */
 function redisTls(location: RedisLocation): Record<string, PythonValue> {
   return location.caFile ? { ssl: true, ssl_cert_reqs: 'required', ssl_ca_certs: location.caFile } : {};
 }
