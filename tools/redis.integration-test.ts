@@ -60,6 +60,17 @@ async function start(conf: string): Promise<{ port: number; stop: () => void } |
   throw new Error(`redis-server did not answer:\n${output}`);
 }
 
+/** Runs `body` against a server started from the rendered configuration, and stops it after. */
+async function withServer(body: (server: { port: number }) => Promise<void> | void): Promise<void> {
+  const server = await start(renderedConf);
+  if (!('port' in server)) throw new Error(server.exited);
+  try {
+    await body(server);
+  } finally {
+    server.stop();
+  }
+}
+
 const redisCli = (args: string[], auth: boolean) =>
   spawnSync('redis-cli', args, { encoding: 'utf8', env: { ...process.env, ...(auth ? { REDISCLI_AUTH: password } : {}) }, timeout: 10_000 });
 /** redis-cli over TLS, verifying the server against the test's CA. */
@@ -79,9 +90,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test('the rendered server speaks TLS only, refuses commands without the password and serves them with it', async () => {
-  const server = await start(renderedConf);
-  if (!('port' in server)) throw new Error(server.exited);
-  try {
+  await withServer(async (server) => {
     // A plain-text client gets no answer; a client trusting another CA refuses the server.
     expect(redisCli(['-p', String(server.port), 'ping'], true).stdout.trim()).not.toBe('PONG');
     const foreign = redisCli(['--tls', '--cacert', join(dir, 'other-ca.crt'), '-p', String(server.port), 'ping'], true);
@@ -98,15 +107,11 @@ test('the rendered server speaks TLS only, refuses commands without the password
     const probe = container.readinessProbe.exec.command as string[];
     const ran = spawnSync(probe[0], [probe[1], local(probe[2], server.port)], { env: { ...process.env, REDISCLI_AUTH: password } });
     expect(ran.status).toBe(0);
-  } finally {
-    server.stop();
-  }
+  });
 });
 
 test("Superset's cache, results backend and Celery broker, as superset_config.py builds them, verify the server and use it", async () => {
-  const server = await start(renderedConf);
-  if (!('port' in server)) throw new Error(server.exited);
-  try {
+  await withServer(async (server) => {
     // The rendered config, pointed at this server (a certificate for localhost), the test's CA, and
     // StatsD on this machine (the client resolves its host at start).
     const config = supersetConfig.replaceAll('superset-statsd.superset.svc.cluster.local', 'localhost').replaceAll('/etc/platform/internal-ca/ca.crt', join(dir, 'tls', 'ca.crt')).replaceAll('redis.redis.svc.cluster.local:6379', `localhost:${server.port}`).replaceAll('redis.redis.svc.cluster.local', 'localhost').replaceAll('port=6379', `port=${server.port}`).replaceAll('"CACHE_REDIS_PORT": 6379', `"CACHE_REDIS_PORT": ${server.port}`);
@@ -136,15 +141,11 @@ test("Superset's cache, results backend and Celery broker, as superset_config.py
     const foreign = clients(config.replaceAll(join(dir, 'tls', 'ca.crt'), join(dir, 'other-ca.crt')));
     expect(foreign.status).not.toBe(0);
     expect(foreign.stderr).toMatch(/CERTIFICATE_VERIFY_FAILED|certificate verify failed/);
-  } finally {
-    server.stop();
-  }
+  });
 });
 
 test('the rendered sidecar reloads a renewed certificate without a restart', async () => {
-  const server = await start(renderedConf);
-  if (!('port' in server)) throw new Error(server.exited);
-  try {
+  await withServer(async (server) => {
     issue('platform-ca', 'renewed');
     const before = serial(server.port);
     // The loop as rendered; its first sleep is cert-manager writing the renewed Secret, its second ends the run.
@@ -161,9 +162,7 @@ test('the rendered sidecar reloads a renewed certificate without a restart', asy
     const after = serial(server.port);
     expect(after).not.toBe(before);
     expect(after).toBe(execFileSync('openssl', ['x509', '-noout', '-serial', '-in', join(dir, 'renewed.crt')], { encoding: 'utf8' }).trim());
-  } finally {
-    server.stop();
-  }
+  });
 });
 
 test('a misspelt directive keeps the server from starting', async () => {
