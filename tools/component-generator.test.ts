@@ -18,8 +18,9 @@ const run = async (command: string, args: string[]) =>
 
 beforeAll(() => {
   ws = mkdtempSync(join(tmpdir(), 'ml-platform-generator-'));
-  // Python environments are made again from the shared uv cache, not copied.
-  cpSync(root, ws, { recursive: true, filter: (source) => !skipped.has(relative(root, source).split('/')[0]) && !/(^|\/)\.venv(\/|$)/.test(relative(root, source)) });
+  // Python environments (.venv, and the prediction service's .venv-image) are made again from
+  // the shared uv cache, not copied: copying one synchronously can block the worker for a minute.
+  cpSync(root, ws, { recursive: true, filter: (source) => !skipped.has(relative(root, source).split('/')[0]) && !/(^|\/)\.venv[^/]*(\/|$)/.test(relative(root, source)) });
   symlinkSync(join(root, 'node_modules'), join(ws, 'node_modules'));
   symlinkSync(join(root, '.tools'), join(ws, '.tools'));
   mkdirSync(join(root, '.cache'), { recursive: true });
