@@ -87,6 +87,22 @@ describe('hardened workloads', () => {
     expect(() => new PlatformDeployment(chart, 'Server', { ...props, pod: { ...props.pod, user: 0 } })).toThrowError(/would run as root/);
   });
 
+  test('containers that share a writable path get one emptyDir of the largest size, whatever their order', () => {
+    // The sidecar's smaller /tmp used to replace the server's when declared last.
+    for (const sizes of [['1Gi', '256Mi'], ['256Mi', '1Gi']]) {
+      const chart = new PlatformChart(Testing.app(), 'demo', { context, layer: Layer.APPS });
+      const [server, sidecar] = sizes.map((sizeLimit, i) => container({ name: `c${i}`, writablePaths: [{ path: '/tmp', sizeLimit }] }));
+      new PlatformDeployment(chart, 'Server', { ...workload('demo'), pod: { user: 1000, group: 1000, containers: [server, sidecar] } });
+      const volumes = Testing.synth(chart).find((o) => o.kind === 'Deployment').spec.template.spec.volumes;
+      expect(volumes).toEqual([{ name: 'writable-tmp', emptyDir: { sizeLimit: '1Gi' } }]);
+    }
+    const chart = new PlatformChart(Testing.app(), 'demo', { context, layer: Layer.APPS });
+    const [disk, memory] = [container({ name: 'disk', writablePaths: [{ path: '/cache' }] }), container({ name: 'memory', writablePaths: [{ path: '/cache', medium: 'Memory' }] })];
+    expect(() => new PlatformDeployment(chart, 'Server', { ...workload('demo'), pod: { user: 1000, group: 1000, containers: [disk, memory] } })).toThrowError(
+      "pod in 'demo': container 'memory' declares writable path /cache on Memory, another container of the pod on disk; they share one emptyDir, so declare one medium or use different paths",
+    );
+  });
+
   test('a singleton Deployment is recreated, never run twice, and refuses a second replica', () => {
     const chart = new PlatformChart(Testing.app(), 'demo', { context, layer: Layer.APPS });
     new PlatformDeployment(chart, 'Server', { ...workload('demo'), strategy: 'Recreate' });

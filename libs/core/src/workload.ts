@@ -10,6 +10,7 @@ import { podSecurityLevelFor, PodSecurityLevel, rootAllowedIn } from './pod-secu
 import { PlatformChart } from './platform-chart';
 import { SecretKeyRef, SecretRequirements } from './secrets';
 import { contentRevision, REVISION_ANNOTATION } from './revision';
+import { quantityValue } from './config/fields';
 
 /** A value for an environment variable: literal, secret reference or pod field. */
 export class EnvValue {
@@ -312,7 +313,15 @@ export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { sp
       command = ['/bin/sh', '-c', `. /vault/secrets/${file} && exec "$@"`, 'vault-env', ...c.command, ...(c.args ?? [])];
       args = undefined;
     }
-    for (const w of c.writablePaths ?? []) writable.set(w.path, w);
+    for (const w of c.writablePaths ?? []) {
+      // Containers that name the same path share one emptyDir: it gets the largest size asked for
+      // (the last declaration used to win, shrinking another container's space unseen).
+      const shared = writable.get(w.path);
+      if (shared && (shared.medium ?? 'disk') !== (w.medium ?? 'disk')) {
+        throw new Error(`pod in '${chart.namespace}': container '${c.name}' declares writable path ${w.path} on ${w.medium ?? 'disk'}, another container of the pod on ${shared.medium ?? 'disk'}; they share one emptyDir, so declare one medium or use different paths`);
+      }
+      if (!shared || quantityValue(w.sizeLimit ?? '1Gi') > quantityValue(shared.sizeLimit ?? '1Gi')) writable.set(w.path, w);
+    }
     const secretMounts = (c.secretFiles ?? []).flatMap((f) => {
       const names = new Set(f.keys.map((k) => k.secretName));
       if (names.size !== 1) throw new Error(`secretFiles at ${f.directory} must come from one Secret, got ${[...names].join(', ')}`);
