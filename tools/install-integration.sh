@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provides what the integration checks run (npm run test:server, npm run test:integration):
-# etcd, PostgreSQL and Redis from Debian's packages, a Java 17 runtime (tools/java.sh), the PKCS#12
+# etcd, PostgreSQL, Redis and nginx (with its stream module) from Debian's packages, a Java 17 runtime (tools/java.sh), the PKCS#12
 # truststore writer cert-manager's encoder makes (tools/pkcs12-truststore), and kube-apiserver for the oldest and the newest
 # supported Kubernetes minor, each built from the Go modules pinned in tools/kube-apiserver/<minor>/
 # (go.mod, go.sum) into .tools/bin/kube-apiserver-<minor>. A build runs only when its files
@@ -31,6 +31,9 @@ if [ "${1:-}" != "--go-only" ]; then
   # Redis: the server binary ships in redis-tools (redis-check-rdb, which runs as the server when
   # called redis-server); the redis-server package would only add a service that starts at once.
   command -v redis-check-rdb >/dev/null 2>&1 || missing+=(redis-tools)
+  # nginx runs the rendered TLS sidecar configs; Debian builds the stream module as a module.
+  command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
+  [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
   bash tools/java.sh
 fi

@@ -22,6 +22,7 @@ export * from './render/render';
 export * from './render/write';
 export * from './secrets';
 export * from './tls';
+export * from './tls-sidecar';
 export * from './service';
 export * from './wiring';
 export * from './web-ui';

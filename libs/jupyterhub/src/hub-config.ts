@@ -45,6 +45,9 @@ export function fromEnv(section: string, trait: string, variable: string, why?: 
 /** What the hub's settings are made from. */
 export interface HubSettingsInput {
   readonly props: JupyterHubChartProps;
+  /** Where the hub listens: loopback only when a TLS sidecar serves it. */
+  readonly hubBindUrl: string;
+  /** Where the proxy and the notebook servers reach the hub. */
   readonly hubUrl: string;
   readonly proxyApiUrl: string;
   readonly notebookImage: string;
@@ -72,7 +75,7 @@ export function hubSettings(input: HubSettingsInput): HubSetting[] {
   const auth = (trait: string, value: HubSetting['value'], why?: string): HubSetting => ({ section: 'GenericOAuthenticator', trait, value, why });
   const spawner = (trait: string, value: HubSetting['value'], why?: string): HubSetting => ({ section: 'KubeSpawner', trait, value, why });
   return [
-    hub('hub_bind_url', `http://:${HUB_PORT}`),
+    hub('hub_bind_url', input.hubBindUrl),
     hub('hub_connect_url', input.hubUrl, 'Notebook servers reach the hub API through its Service.'),
     hub('public_url', `https://${props.externalHost}`),
     { section: 'ConfigurableHTTPProxy', trait: 'should_start', value: false, why: 'configurable-http-proxy runs in its own Deployment; CONFIGPROXY_AUTH_TOKEN comes from the environment.' },
@@ -90,7 +93,7 @@ export function hubSettings(input: HubSettingsInput): HubSetting[] {
     hub('services', [
       {
         name: 'idle-culler',
-        command: ['python3', '-m', 'jupyterhub_idle_culler', `--url=http://localhost:${HUB_PORT}/hub/api`, `--timeout=${culler.timeoutSeconds}`, `--cull-every=${culler.everySeconds}`, '--concurrency=10'],
+        command: ['python3', '-m', 'jupyterhub_idle_culler', `--url=http://127.0.0.1:${HUB_PORT}/hub/api`, `--timeout=${culler.timeoutSeconds}`, `--cull-every=${culler.everySeconds}`, '--concurrency=10'],
       },
     ]),
     hub('load_roles', [{ name: 'idle-culler', description: 'Stop idle notebook servers', scopes: ['list:users', 'read:users:activity', 'read:servers', 'delete:servers'], services: ['idle-culler'] }]),

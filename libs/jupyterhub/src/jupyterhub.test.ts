@@ -122,6 +122,40 @@ describe('JupyterHubChart', () => {
     expect(() => hubOf({ profiles: [small, gpu] })).toThrowError("jupyterhub profile 'gpu' asks for GPUs, and the cluster declares no gpuNodes");
   });
 
+  test('with the internal CA, the hub and the proxy API listen on loopback behind TLS sidecars that every client verifies', () => {
+    const { find, config } = hubOf({}, contextOf({ internalCa: 'internal-ca' }));
+    const hub = find('Deployment', 'hub').spec.template.spec;
+    const proxy = find('Deployment', 'proxy').spec.template.spec;
+    // The programs bind loopback only: nothing reaches them but through their sidecar.
+    expect(config).toContain('c.JupyterHub.hub_bind_url = "http://127.0.0.1:8081"');
+    expect(hub.containers[0].ports).toBeUndefined();
+    expect(proxy.containers[0].args).toContain('--api-ip=127.0.0.1');
+    expect(proxy.containers[0].ports.map((p: { name: string }) => p.name)).toEqual(['http', 'metrics']);
+    // The Services lead to the sidecars' TLS port, whose certificates name them.
+    expect(find('Service', 'hub').spec.ports).toEqual([{ name: 'https', port: 8081, targetPort: 8443, protocol: 'TCP' }]);
+    expect(find('Service', 'proxy-api').spec.ports).toEqual([{ name: 'api', port: 8001, targetPort: 8443, protocol: 'TCP' }]);
+    expect(find('Certificate', 'hub-tls').spec.dnsNames).toEqual(expect.arrayContaining(['hub.jupyterhub.svc.cluster.local', '*.hub-headless.jupyterhub.svc']));
+    expect(find('Certificate', 'proxy-api-tls').spec.dnsNames).toContain('proxy-api.jupyterhub.svc.cluster.local');
+    for (const [pod, secret] of [[hub, 'hub-tls'], [proxy, 'proxy-api-tls']]) {
+      expect(pod.containers.map((c: { name: string }) => c.name)).toContain('tls');
+      expect(pod.volumes).toContainEqual({ name: 'tls-sidecar-certificate', secret: { secretName: secret, defaultMode: 0o440 } });
+      expect(new Set(pod.volumes.map((v: { name: string }) => v.name)).size).toBe(pod.volumes.length);
+    }
+    // Clients: the proxy verifies the hub, notebook servers verify the hub API, the hub reaches
+    // the proxy API through its own sidecar, which verifies the proxy by its Service name.
+    expect(proxy.containers[0].args).toEqual(expect.arrayContaining(['--default-target=https://hub.jupyterhub.svc.cluster.local:8081', '--client-ssl-ca=/etc/platform/internal-ca/ca.crt']));
+    expect(config).toContain('c.JupyterHub.hub_connect_url = "https://hub.jupyterhub.svc.cluster.local:8081"');
+    expect(config).toContain('"JUPYTERHUB_SSL_CLIENT_CA": "/etc/platform/internal-ca/ca.crt"');
+    expect(config).toContain('c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:8001"');
+    const sidecar: string = find('ConfigMap', 'hub-tls-sidecar').data['nginx.conf'];
+    expect(sidecar).toContain('proxy_pass proxy-api.jupyterhub.svc.cluster.local:8001;\n    proxy_ssl on;');
+    expect(sidecar).toContain('proxy_ssl_verify on;');
+    expect(sidecar).toContain('proxy_ssl_name proxy-api.jupyterhub.svc.cluster.local;');
+    // Probes and Prometheus take the path clients take.
+    expect(hub.containers[0].readinessProbe.httpGet).toMatchObject({ port: 8443, scheme: 'HTTPS', path: '/hub/health' });
+    expect(find('Deployment', 'hub').spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scheme': 'https', 'prometheus.io/port': '8443', 'ml-platform.io/scrape-tls-subdomain': 'hub-headless' });
+  });
+
   test('refuses what it cannot deliver', () => {
     const vault = contextOf();
     vault.deliverSecretsWithVault({ kvMount: 'secret', pathPrefix: 'p', allowAgents: () => undefined });

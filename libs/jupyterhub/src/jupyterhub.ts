@@ -12,6 +12,8 @@ import {
   gitlabCa,
   GitLabSignIn,
   httpProbe,
+  INTERNAL_CA_FILE,
+  internalCaTrust,
   jvmTrustEnv,
   kubeEnv,
   Layer,
@@ -30,9 +32,11 @@ import {
   s3Env,
   secretFilePath,
   SecretKeyRef,
+  ServerCertificate,
   ServiceEndpoint,
   SignIn,
   trackingEnv,
+  TlsSidecar,
   TrackingServer,
   trustFor,
   WebUi,
@@ -101,6 +105,9 @@ export interface JupyterHubChartProps {
 const PROXY_PORT = 8000;
 const PROXY_API_PORT = 8001;
 const PROXY_METRICS_PORT = 8002;
+/** Where the TLS sidecars serve the hub and the proxy API, each in its own pod. */
+const TLS_PORT = 8443;
+const HUB_HEADLESS = 'hub-headless';
 /** The k8s-hub image's user (jovyan, images/hub/Dockerfile of zero-to-jupyterhub 4.4.0). */
 const HUB_UID = 1000;
 /** The configurable-http-proxy image's user (nobody, its Dockerfile). */
@@ -139,6 +146,16 @@ export class JupyterHubChart extends PlatformChart {
     const proxyImage = images.image(JUPYTERHUB_PROXY_IMAGE);
     const notebookImage = images.image(NOTEBOOK_IMAGE);
     const apiServer = requireApiServer(this);
+    // With the internal CA, the hub and the proxy's API listen on loopback only, and a TLS sidecar
+    // in each pod serves them (tls-sidecar.ts): neither program can serve a certificate from the
+    // internal CA that renews (the hub only with internal_ssl's own CA, which zero-to-jupyterhub
+    // does not support with a separate proxy; configurable-http-proxy reads it once at start).
+    // The hub reaches the proxy API through its sidecar (JupyterHub has no setting for the CA it
+    // verifies the proxy with), the proxy the hub with --client-ssl-ca, notebook servers the hub
+    // with JUPYTERHUB_SSL_CLIENT_CA. The proxy's hop to the notebook servers stays plain text
+    // (docs/security.md).
+    const tls = props.context.internalCa !== undefined;
+    const scheme = tls ? 'https' : 'http';
 
     // Siblings, not children: each chart owns one namespace.
     const usersNamespace = `${id}-users`;
@@ -170,8 +187,27 @@ export class JupyterHubChart extends PlatformChart {
     const proxyIdentity = { name: 'proxy', instance: id, component: 'proxy', version: proxyImage.version };
     this.hub = new PodSelection(this, this.namespace, hubIdentity);
     this.proxy = new PodSelection(this, this.namespace, proxyIdentity);
-    this.hubEndpoint = new PlatformService(this, 'HubService', { name: 'hub', pods: this.hub, ports: [{ name: 'http', port: HUB_PORT }] }).endpoint('http');
-    const proxyApi = new PlatformService(this, 'ProxyApiService', { name: 'proxy-api', pods: this.proxy, ports: [{ name: 'api', port: PROXY_API_PORT }] }).endpoint('api');
+    this.hubEndpoint = new PlatformService(this, 'HubService', { name: 'hub', pods: this.hub, ports: [{ name: scheme, port: HUB_PORT, targetPort: tls ? TLS_PORT : HUB_PORT }] }).endpoint(scheme);
+    const proxyApi = new PlatformService(this, 'ProxyApiService', { name: 'proxy-api', pods: this.proxy, ports: [{ name: 'api', port: PROXY_API_PORT, targetPort: tls ? TLS_PORT : PROXY_API_PORT }] }).endpoint('api');
+    const hubUrl = this.hubEndpoint.url(scheme);
+    // Prometheus scrapes the hub's pod by address, named under the headless Service.
+    if (tls) new PlatformService(this, 'HubHeadless', { name: HUB_HEADLESS, pods: this.hub, headless: true, ports: [{ name: 'https', port: TLS_PORT }] });
+    const hubSidecar = tls
+      ? new TlsSidecar(this, 'HubTls', {
+          identity: hubIdentity,
+          certificate: new ServerCertificate(this, 'HubCertificate', { secretName: 'hub-tls', services: ['hub'], headless: HUB_HEADLESS }),
+          listeners: [{ name: 'https', port: TLS_PORT, to: HUB_PORT }],
+          upstreams: [{ port: PROXY_API_PORT, endpoint: proxyApi }],
+        })
+      : undefined;
+    const proxySidecar = tls
+      ? new TlsSidecar(this, 'ProxyTls', {
+          identity: proxyIdentity,
+          certificate: new ServerCertificate(this, 'ProxyApiCertificate', { secretName: 'proxy-api-tls', services: ['proxy-api'] }),
+          listeners: [{ name: 'api-tls', port: TLS_PORT, to: PROXY_API_PORT }],
+        })
+      : undefined;
+    const loopback = '127.0.0.1';
     const proxyPublic = new PlatformService(this, 'ProxyPublicService', { name: 'proxy-public', pods: this.proxy, ports: [{ name: 'http', port: 80, targetPort: PROXY_PORT }] }).endpoint('http');
 
     // What every notebook server finds in its environment: the platform's services, and Spark.
@@ -185,19 +221,22 @@ export class JupyterHubChart extends PlatformChart {
       SPARK_CONF_DIR: EnvValue.fromValue(SPARK_CONF_DIR),
       // Executors connect back to the driver by the notebook pod's address.
       SPARK_DRIVER_HOST: EnvValue.fromField('status.podIP'),
+      // The singleuser server verifies the hub API with this CA (HubAuth.client_ca).
+      ...(tls ? { JUPYTERHUB_SSL_CLIENT_CA: EnvValue.fromValue(INTERNAL_CA_FILE) } : {}),
     };
     const hubConfig = renderHubConfig(
       hubSettings({
         props,
-        hubUrl: this.hubEndpoint.url(),
-        proxyApiUrl: proxyApi.url(),
+        hubBindUrl: `http://${tls ? loopback : ''}:${HUB_PORT}`,
+        hubUrl,
+        proxyApiUrl: tls ? `http://${loopback}:${PROXY_API_PORT}` : proxyApi.url(),
         notebookImage: notebookImage.reference,
         notebookLabels: spawnedLabels(servers.identity, 'kubespawner'),
         notebookEnv: kubeEnv(this.notebooks, this.notebooks.namespace, notebookEnv),
         usersNamespace: this.notebooks.namespace,
         serviceAccount: drivers.serviceAccount,
         sparkConfMap: this.notebooks.sparkConfMap,
-        trust: trustFor(this.notebooks, props.datasets, props.trainingLogs, props.mlflow),
+        trust: trustFor(this.notebooks, props.datasets, props.trainingLogs, props.mlflow, { tls }),
         cookieSecretFile: secretFilePath(this, COOKIE_SECRET_DIR, cookieSecret),
       }),
       'Generated by the platform render (libs/jupyterhub/src/jupyterhub.ts); do not edit.',
@@ -209,17 +248,18 @@ export class JupyterHubChart extends PlatformChart {
       metadata: { name: hubAccount.serviceAccount, namespace: this.namespace, labels: workloadLabels(hubIdentity) },
       automountServiceAccountToken: false,
     });
-    const health = () => httpProbe(HUB_PORT, '/hub/health');
+    // Through the sidecar with TLS: the path the proxy and the notebook servers take.
+    const health = () => (tls ? httpProbe(TLS_PORT, '/hub/health', { scheme: 'HTTPS' }) : httpProbe(HUB_PORT, '/hub/health'));
     const ca = gitlabCa(props.signIn.caConfigMap);
     const dbTrust = trustFor(this, props.database);
     new PlatformDeployment(this, 'Hub', {
       identity: hubIdentity,
       // One hub owns the proxy's routes and the spawner state: never two at once.
       strategy: 'Recreate',
-      metrics: { port: HUB_PORT, path: '/hub/metrics' },
+      metrics: tls ? { port: TLS_PORT, path: '/hub/metrics', tls: { subdomain: HUB_HEADLESS, byAddress: true } } : { port: HUB_PORT, path: '/hub/metrics' },
       // Notebook servers (and their Spark executors) run the notebook image.
       spawnsImages: [notebookImage],
-      podAnnotations: { 'ml-platform.io/config-revision': contentRevision(hubConfig) },
+      podAnnotations: { 'ml-platform.io/config-revision': contentRevision(hubConfig + (hubSidecar?.config ?? '')) },
       pod: {
         user: HUB_UID,
         group: HUB_UID,
@@ -238,7 +278,8 @@ export class JupyterHubChart extends PlatformChart {
               CONFIGPROXY_AUTH_TOKEN: EnvValue.fromSecret(proxyToken),
               OAUTH_CLIENT_SECRET: EnvValue.fromSecret(props.signIn.clientSecret),
             },
-            ports: [{ name: 'http', number: HUB_PORT }],
+            // With TLS the hub's port is on loopback: the sidecar's is the pod's.
+            ...(tls ? {} : { ports: [{ name: 'http', number: HUB_PORT }] }),
             resources: props.hubResources ?? DEFAULT_HUB_RESOURCES,
             // The first start creates the schema in PostgreSQL, a version bump migrates it.
             startupProbe: { ...health(), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60 },
@@ -251,17 +292,20 @@ export class JupyterHubChart extends PlatformChart {
             mounts: [{ volume: 'config', path: HUB_CONFIG_DIR }, ...(ca?.mounts ?? []), ...dbTrust.mounts],
             secretFiles: [{ directory: COOKIE_SECRET_DIR, keys: [cookieSecret] }],
           },
+          ...(hubSidecar ? [hubSidecar.container] : []),
         ],
-        volumes: [{ name: 'config', configMap: { name: configMap } }, ...(ca?.volumes ?? []), ...dbTrust.volumes],
+        volumes: byName([{ name: 'config', configMap: { name: configMap } }, ...(ca?.volumes ?? []), ...dbTrust.volumes, ...(hubSidecar?.volumes ?? [])]),
       },
     });
 
     const chpHealth = () => httpProbe(PROXY_PORT, '/_chp_healthz');
+    const proxyTrust = tls ? internalCaTrust(this) : undefined;
     new PlatformDeployment(this, 'Proxy', {
       identity: proxyIdentity,
       // The routing table lives in the proxy's memory, filled by the one hub: one proxy.
       strategy: 'Recreate',
       metrics: { port: PROXY_METRICS_PORT, path: '/metrics' },
+      ...(proxySidecar ? { podAnnotations: { 'ml-platform.io/config-revision': contentRevision(proxySidecar.config) } } : {}),
       pod: {
         user: PROXY_UID,
         group: PROXY_UID,
@@ -275,26 +319,27 @@ export class JupyterHubChart extends PlatformChart {
               // Empty addresses listen on every interface.
               '--ip=',
               `--port=${PROXY_PORT}`,
-              '--api-ip=',
+              `--api-ip=${tls ? loopback : ''}`,
               `--api-port=${PROXY_API_PORT}`,
-              `--default-target=${this.hubEndpoint.url()}`,
-              `--error-target=${this.hubEndpoint.url()}/hub/error`,
+              `--default-target=${hubUrl}`,
+              `--error-target=${hubUrl}/hub/error`,
+              // https targets (the hub) are verified against this CA alone.
+              ...(tls ? [`--client-ssl-ca=${INTERNAL_CA_FILE}`] : []),
               '--metrics-ip=',
               `--metrics-port=${PROXY_METRICS_PORT}`,
               '--log-level=info',
             ],
             env: { CONFIGPROXY_AUTH_TOKEN: EnvValue.fromSecret(proxyToken) },
-            ports: [
-              { name: 'http', number: PROXY_PORT },
-              { name: 'api', number: PROXY_API_PORT },
-              { name: 'metrics', number: PROXY_METRICS_PORT },
-            ],
+            ports: [{ name: 'http', number: PROXY_PORT }, ...(tls ? [] : [{ name: 'api', number: PROXY_API_PORT }]), { name: 'metrics', number: PROXY_METRICS_PORT }],
             resources: props.proxyResources ?? DEFAULT_PROXY_RESOURCES,
             livenessProbe: { ...chpHealth(), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 30 },
             readinessProbe: { ...chpHealth(), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
             writablePaths: [{ path: '/tmp', sizeLimit: '64Mi' }],
+            mounts: proxyTrust ? [proxyTrust.mount] : [],
           },
+          ...(proxySidecar ? [proxySidecar.container] : []),
         ],
+        volumes: byName([...(proxyTrust ? [proxyTrust.volume] : []), ...(proxySidecar?.volumes ?? [])]),
       },
     });
     // A drain waits for running notebooks (the culler stops idle ones) rather than killing a session.
@@ -323,4 +368,9 @@ export class JupyterHubChart extends PlatformChart {
     allowPodFlow(executors, executors, EXECUTOR_BLOCK_MANAGER_PORT);
     allowFlow(executors, props.datasets.endpoint);
   }
+}
+
+/** Volumes once each: the sidecar and the server may both mount the internal CA. */
+function byName(volumes: k8s.Volume[]): k8s.Volume[] {
+  return [...new Map(volumes.map((v) => [v.name, v])).values()];
 }

@@ -1,6 +1,6 @@
 import { App } from 'cdk8s';
 import { z } from 'zod';
-import { ClusterRenderSpec, componentsSchemaOf, defineClusterSchema, GitLabSignIn, imagesOf, Layer, PlatformContext, componentWebUis, CELERY_QUEUE_KEY, STATSD_EXPORTER_IMAGE } from '@ml-platform/core';
+import { ClusterRenderSpec, componentsSchemaOf, defineClusterSchema, GitLabSignIn, imagesOf, Layer, PlatformContext, componentWebUis, CELERY_QUEUE_KEY, STATSD_EXPORTER_IMAGE, TLS_SIDECAR_IMAGE } from '@ml-platform/core';
 import { AccessLayer, GITLAB_CLIENT_SECRET, OAUTH2_PROXY_IMAGE, uiHost } from '@ml-platform/access';
 import { AirflowChart, airflowComponent } from '@ml-platform/airflow';
 import { ArgoCdSyncChart } from '@ml-platform/argocd';
@@ -32,7 +32,7 @@ export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
 
 /** Every image the platform may run: the catalog that cluster pins and the inventory refer to. */
 // Images several components run have their own entries: the sign-in proxy, the StatsD exporter.
-export const PLATFORM_IMAGES = imagesOf([...PLATFORM_COMPONENTS, { key: 'access', images: [OAUTH2_PROXY_IMAGE] }, { key: 'statsd', images: [STATSD_EXPORTER_IMAGE] }]);
+export const PLATFORM_IMAGES = imagesOf([...PLATFORM_COMPONENTS, { key: 'access', images: [OAUTH2_PROXY_IMAGE] }, { key: 'statsd', images: [STATSD_EXPORTER_IMAGE] }, { key: 'tls-sidecar', images: [TLS_SIDECAR_IMAGE] }]);
 
 /** Every UI a cluster's components may serve, by the component that serves it. */
 function clusterWebUis(components: Record<string, unknown>): Map<string, string> {
