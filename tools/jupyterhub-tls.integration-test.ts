@@ -146,7 +146,7 @@ function servedSerial(port: number, name: string, ca = 'internal-ca'): Promise<s
 async function routesThroughHubSidecar(): Promise<Record<string, { target: string }>> {
   const r = await fetch(`http://127.0.0.1:${ports.hubToProxyApi}/api/routes`, { headers: { Authorization: `token ${TOKEN}` }, signal: AbortSignal.timeout(5000) });
   if (!r.ok) throw new Error(`proxy API: ${r.status}`);
-  return r.json();
+  return (await r.json()) as Record<string, { target: string }>;
 }
 
 /** A person's request for the hub API, on the proxy's public port. */
@@ -243,7 +243,7 @@ test('the hub drives the proxy API over TLS, and the proxy routes people to the 
   // A person's request: the proxy's public port, then the hub over TLS verified against the CA.
   const r = await hubApiThroughProxy();
   expect(r.status).toBe(200);
-  expect((await r.json()).version).toBe('5.5.0');
+  expect(((await r.json()) as { version: string }).version).toBe('5.5.0');
   // The hub's port serves the certificate for its Service name.
   expect(await servedSerial(ports.hubTls, HUB_NAME)).toMatch(/^[0-9A-F]+$/);
 }, 60_000);
