@@ -65,7 +65,9 @@ def test_spawned_servers_are_restricted_wired_and_sized_per_profile(tmp_path: Pa
     assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == {"name": "minio-user-jupyterhub", "key": "accessKey"}
     # Each person writes training logs under their own prefix, which TensorBoard shows.
     assert env["TENSORBOARD_LOGDIR"]["value"] == "s3://tensorboard/jane.doe"
-    assert env["JUPYTERHUB_API_URL"]["value"] == "http://hub.jupyterhub.svc.cluster.local:8081/hub/api"
+    # The hub API over TLS, verified with the internal CA (HubAuth's client_ca).
+    assert env["JUPYTERHUB_API_URL"]["value"] == "https://hub.jupyterhub.svc.cluster.local:8081/hub/api"
+    assert env["JUPYTERHUB_SSL_CLIENT_CA"]["value"] == "/etc/platform/internal-ca/ca.crt"
     # The GPU profile lands on the GPU nodes with a GPU; the others do not.
     gpu = spawned["gpu"].pod["spec"]
     assert gpu["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
@@ -134,7 +136,7 @@ def test_the_hub_takes_its_cookie_secret_from_the_mounted_file_and_refuses_one_o
     from traitlets.config import PyFileConfigLoader
 
     deployment = yaml.safe_load((ROOT / "dist-manifests" / cluster / "30-apps/jupyterhub/deployment-hub.yaml").read_text())
-    [hub] = deployment["spec"]["template"]["spec"]["containers"]
+    [hub] = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "hub"]
     assert "JPY_COOKIE_SECRET" not in {e["name"] for e in hub["env"]}
     [mount] = [m for m in hub["volumeMounts"] if m["mountPath"] == "/run/secrets/jupyterhub-cookie"]
     # The Secret's file where the pod mounts it, moved under the test's folder, mode as mounted.
