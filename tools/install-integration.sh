@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Provides what the integration checks run (npm run test:server, npm run test:integration):
-# etcd, PostgreSQL, Redis and nginx (with its stream module) from Debian's packages, a Java 17 runtime (tools/java.sh), the PKCS#12
-# truststore writer cert-manager's encoder makes (tools/pkcs12-truststore), and kube-apiserver for the oldest and the newest
+# etcd, PostgreSQL, pgBackRest, Redis and nginx (with its stream module) from Debian's packages, a Java 17 runtime (tools/java.sh), the PKCS#12
+# truststore writer cert-manager's encoder makes (tools/pkcs12-truststore), an S3 server for tests (tools/s3-server), and kube-apiserver for the oldest and the newest
 # supported Kubernetes minor, each built from the Go modules pinned in tools/kube-apiserver/<minor>/
 # (go.mod, go.sum) into .tools/bin/kube-apiserver-<minor>. A build runs only when its files
 # change; afterwards this takes a second.
@@ -34,16 +34,24 @@ if [ "${1:-}" != "--go-only" ]; then
   # nginx runs the rendered TLS sidecar configs; Debian builds the stream module as a module.
   command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
   [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
+  # pgBackRest archives and restores PostgreSQL in the backup test.
+  command -v pgbackrest >/dev/null 2>&1 || missing+=(pgbackrest)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
   bash tools/java.sh
 fi
 
-# The truststore writer: small, built when its files change.
-truststore_stamp=$(cat tools/pkcs12-truststore/go.mod tools/pkcs12-truststore/go.sum tools/pkcs12-truststore/main.go | sha256sum | cut -d' ' -f1)
-if [ ! -x "$bin/pkcs12-truststore" ] || [ "$(cat "$bin/.pkcs12-truststore.stamp" 2>/dev/null)" != "$truststore_stamp" ]; then
-  (cd tools/pkcs12-truststore && CGO_ENABLED=0 go build -trimpath -o "$bin/pkcs12-truststore" .)
-  echo "$truststore_stamp" >"$bin/.pkcs12-truststore.stamp"
-fi
+# Small test helpers in Go, each built when its files change: the truststore writer, and the
+# in-memory S3 server over HTTPS that the PostgreSQL backup test archives to (gofakes3).
+build_helper() { # name (a folder under tools/ with go.mod, go.sum, main.go)
+  local name=$1 stamp
+  stamp=$(cat "tools/$name/go.mod" "tools/$name/go.sum" "tools/$name/main.go" | sha256sum | cut -d' ' -f1)
+  if [ ! -x "$bin/$name" ] || [ "$(cat "$bin/.$name.stamp" 2>/dev/null)" != "$stamp" ]; then
+    (cd "tools/$name" && CGO_ENABLED=0 go build -trimpath -o "$bin/$name" .)
+    echo "$stamp" >"$bin/.$name.stamp"
+  fi
+}
+build_helper pkcs12-truststore
+build_helper s3-server
 
 build_kube_apiserver() { # module folder
   local module=$1 minor target stamp version started

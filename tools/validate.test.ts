@@ -114,6 +114,9 @@ describe('each planted defect is caught by the right layer', () => {
     ['StorageClass the cluster does not have', '20-data/minio/statefulset-minio.yaml', (o) => void (o.spec.volumeClaimTemplates[0].spec.storageClassName = 'bulk-hdd2'), [
       { layer: 'references', rule: 'references/storageclass', field: 'spec.volumeClaimTemplates[0].spec.storageClassName' },
     ]],
+    ['restore of a volume the StatefulSet does not make', '20-data/postgres/cronjob-postgres-restore.yaml', (o) => void (o.spec.jobTemplate.spec.template.spec.volumes.find((v: Json) => v.persistentVolumeClaim).persistentVolumeClaim.claimName = 'data-postgres-1'), [
+      { layer: 'references', rule: 'references/persistentvolumeclaim', field: 'spec.jobTemplate.spec.template.spec.volumes[6].persistentVolumeClaim.claimName' },
+    ]],
     ['dashboard query that does not parse', DASHBOARDS, inDashboard('mlflow.json', (d) => void (d.panels[0].targets[0].expr = 'sum(rate(mlflow_http_request_total[5m])')), [
       { layer: 'monitoring', rule: 'monitoring/dashboard-query', field: "data['mlflow.json'].panels[0].targets[0].expr" },
     ]],

@@ -24,6 +24,12 @@ export function checkReferences(docs: ManifestDoc[], external: ExternalObjects):
   for (const d of docs.filter((x) => x.obj.kind === 'Certificate' && String(x.obj.apiVersion).startsWith('cert-manager.io/') && x.obj.spec?.secretName)) {
     index.add(`Secret/${d.obj.metadata?.namespace ?? ''}/${d.obj.spec.secretName}`);
   }
+  // A StatefulSet makes one PersistentVolumeClaim per template and replica: <template>-<name>-<ordinal>.
+  for (const d of docs.filter((x) => x.obj.kind === 'StatefulSet')) {
+    for (const t of d.obj.spec?.volumeClaimTemplates ?? []) {
+      for (let i = 0; i < (d.obj.spec?.replicas ?? 1); i++) index.add(`PersistentVolumeClaim/${d.obj.metadata?.namespace ?? ''}/${t.metadata?.name}-${d.obj.metadata?.name}-${i}`);
+    }
+  }
   const exists = (kind: string, ns: string, name: string) => {
     if (IMPLICIT.has(`${kind}/${name}`)) return true;
     if (index.has(`${kind}/${ns}/${name}`)) return true;

@@ -8,6 +8,7 @@ export * from './images';
 export * from './labels';
 export * from './layers';
 export * from './model-monitoring';
+export * from './backup-objectives';
 export * from './monitoring';
 export * from './names';
 export * from './network';

@@ -143,6 +143,35 @@ export class ServerCertificate extends Construct {
   }
 }
 
+/**
+ * A client certificate from the internal CA, for servers that authorize clients by their
+ * certificate's common name (pgBackRest's TLS server); cert-manager renews it.
+ */
+export class ClientCertificate extends Construct {
+  public readonly secretName: string;
+
+  constructor(scope: Construct, id: string, props: { readonly secretName: string; readonly commonName: string }) {
+    super(scope, id);
+    const chart = PlatformChart.of(scope);
+    const issuer = chart.context.internalCa;
+    if (!issuer) throw new Error(`${chart.namespace}: a client certificate needs the internal CA (routing.tls.clusterIssuer with inClusterTls on)`);
+    this.secretName = props.secretName;
+    certificate(this, 'Resource', chart.namespace, props.secretName, {
+      commonName: props.commonName,
+      duration: '2160h',
+      renewBefore: '720h',
+      usages: ['client auth', 'digital signature', 'key encipherment'],
+      issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: issuer },
+      privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+    });
+  }
+
+  /** The certificate's Secret as a pod volume named `name`, mode 0440 (the pod's group reads the key). */
+  public volume(name: string): k8s.Volume {
+    return { name, secret: { secretName: this.secretName, defaultMode: 0o440 } };
+  }
+}
+
 /** Properties for `renewalReloader`. */
 export interface RenewalReloaderProps {
   /** An image of the server's, which has the shell, `sha256sum` and whatever `reload` runs. */

@@ -29,8 +29,16 @@ export class EnvValue {
     return new EnvValue({ fieldRef: { fieldPath } });
   }
 
+  /**
+   * A key of a ConfigMap that people create when they run the pod (a restore's target), not the
+   * render: optional, so the variable is unset until it exists, and the program must say so.
+   */
+  public static fromOptionalConfigMap(name: string, key: string): EnvValue {
+    return new EnvValue({ configMapKeyRef: { name, key, optional: true } });
+  }
+
   private constructor(
-    private readonly source: { value?: string; secretKeyRef?: k8s.SecretKeySelector; fieldRef?: k8s.ObjectFieldSelector },
+    private readonly source: { value?: string; secretKeyRef?: k8s.SecretKeySelector; fieldRef?: k8s.ObjectFieldSelector; configMapKeyRef?: k8s.ConfigMapKeySelector },
     /** The secret this value reads, if any. */
     public readonly secret?: SecretKeyRef,
   ) {}
@@ -38,7 +46,7 @@ export class EnvValue {
   /** @internal */
   public _toKube(name: string): k8s.EnvVar {
     if (this.source.value !== undefined) return { name, value: this.source.value };
-    return { name, valueFrom: { secretKeyRef: this.source.secretKeyRef, fieldRef: this.source.fieldRef } };
+    return { name, valueFrom: { secretKeyRef: this.source.secretKeyRef, fieldRef: this.source.fieldRef, configMapKeyRef: this.source.configMapKeyRef } };
   }
 }
 
@@ -766,6 +774,64 @@ export class PlatformJob extends Construct {
         template: {
           metadata: { labels, annotations: { ...props.podAnnotations, ...annotations, [REVISION_ANNOTATION]: revision } },
           spec: pod,
+        },
+      },
+    });
+  }
+}
+
+/** Properties for `PlatformCronJob`. */
+export interface PlatformCronJobProps extends PlatformWorkloadProps {
+  /** When, as a cron expression in UTC (e.g. `15 2 * * *`). */
+  readonly schedule: string;
+  /** @default 2 */
+  readonly backoffLimit?: number;
+  /** @default Duration.hours(2) */
+  readonly activeDeadline?: Duration;
+  /**
+   * Never on schedule: a template that people run on purpose
+   * (`kubectl create job --from=cronjob/<name> <job>`), such as a restore.
+   *
+   * @default false
+   */
+  readonly suspend?: boolean;
+}
+
+/**
+ * A scheduled Job with a hardened pod: one run at a time (a late run is skipped, not stacked),
+ * in UTC, the last three successful and failed Jobs kept for their logs. kube-state-metrics
+ * reports its last success (`kube_cronjob_status_last_successful_time`).
+ */
+export class PlatformCronJob extends Construct {
+  public readonly pods: PodSelection;
+  public readonly name: string;
+
+  constructor(scope: PlatformChart, id: string, props: PlatformCronJobProps) {
+    super(scope, id);
+    if (props.schedule.trim().split(/\s+/).length !== 5) throw new Error(`CronJob '${scope.namespace}/${props.identity.name}': schedule '${props.schedule}' is not a five-field cron expression`);
+    this.pods = new PodSelection(scope, scope.namespace, props.identity);
+    this.name = props.identity.name;
+    const labels = workloadLabels(props.identity);
+    const { spec: pod, annotations, usesVault } = hardenedPod(scope, { ...props.pod, restartPolicy: props.pod.restartPolicy ?? 'Never' });
+    if (usesVault) scope.context.vault?.allowAgents(this.pods);
+    new k8s.KubeCronJob(this, 'Resource', {
+      metadata: { name: this.name, namespace: scope.namespace, labels },
+      spec: {
+        schedule: props.schedule,
+        suspend: props.suspend || undefined,
+        timeZone: 'Etc/UTC',
+        concurrencyPolicy: 'Forbid',
+        // A run missed by more than an hour (controller down) is skipped; the next one comes.
+        startingDeadlineSeconds: 3600,
+        successfulJobsHistoryLimit: 3,
+        failedJobsHistoryLimit: 3,
+        jobTemplate: {
+          metadata: { labels },
+          spec: {
+            backoffLimit: props.backoffLimit ?? 2,
+            activeDeadlineSeconds: (props.activeDeadline ?? Duration.hours(2)).toSeconds(),
+            template: { metadata: { labels, annotations: { ...props.podAnnotations, ...annotations } }, spec: pod },
+          },
         },
       },
     });

@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { cidr, dnsLabel, GitLabSignIn, Layer, ModelMonitoring, PlatformChart, PlatformContext, replicas, resources as resourcesSchema, ResourceSpec, SecretKeyRef, SignIn, storage, WebUi } from '@ml-platform/core';
+import { BackupObjectives, cidr, dnsLabel, GitLabSignIn, Layer, ModelMonitoring, PlatformChart, PlatformContext, replicas, resources as resourcesSchema, ResourceSpec, SecretKeyRef, SignIn, storage, WebUi } from '@ml-platform/core';
+import { backupObjectiveRules } from './alerts/backup-rules';
 import { modelBaselineRules } from './alerts/model-rules';
 import { ruleFile } from './alerts/rule';
 import { PLATFORM_RULE_GROUPS } from './alerts/platform-alerts';
@@ -151,6 +152,8 @@ export class MonitoringChart extends PlatformChart {
     const host = (ui: 'grafana' | 'prometheus' | 'alertmanager') => props.hosts?.[ui] ?? `${ui}.${props.context.baseDomain}`;
     // The model services are composed before this chart: their baselines are known here.
     const models = ModelMonitoring.of(this).models;
+    // So are the components with scheduled backups, and how old each may get.
+    const backups = BackupObjectives.of(this).backups;
     const yaml = (doc: object) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });
     this.alertmanager = new Alertmanager(this, 'Alertmanager', { ...props.alertmanager, externalUrl: `https://${host('alertmanager')}/` });
     this.prometheus = new Prometheus(this, 'Prometheus', {
@@ -164,6 +167,8 @@ export class MonitoringChart extends PlatformChart {
         'alerting-rules.yml': yaml(ruleFile(PLATFORM_RULE_GROUPS)),
         // Each watched model's baseline and thresholds, which the model-drift rules join with.
         ...(models.length > 0 ? { 'model-baselines.yml': yaml(ruleFile(modelBaselineRules(models))) } : {}),
+        // Each backup's maximum age, which the backup alerts join with.
+        ...(backups.length > 0 ? { 'backup-objectives.yml': yaml(ruleFile(backupObjectiveRules(backups))) } : {}),
       },
       alertmanagers: this.alertmanager.apiTargets,
       externalUrl: `https://${host('prometheus')}/`,

@@ -12,7 +12,7 @@ import { LoggingChart, loggingComponent, LogShipperChart } from '@ml-platform/lo
 import { MinioChart, minioComponent, MinioMode } from '@ml-platform/minio';
 import { MlflowChart, mlflowComponent } from '@ml-platform/mlflow';
 import { MonitoringChart, monitoringComponent, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
-import { PostgresChart, postgresComponent } from '@ml-platform/postgres';
+import { backupSchedule, durationSeconds, PostgresChart, postgresComponent } from '@ml-platform/postgres';
 import { RedisChart, redisComponent } from '@ml-platform/redis';
 import { SupersetChart, supersetComponent } from '@ml-platform/superset';
 import { ServingChart, servingComponent } from '@ml-platform/serving';
@@ -173,6 +173,9 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
   if (logging?.enabled && config.secrets.backend === 'vault') {
     ctx.addIssue({ code: 'custom', path: ['secrets', 'backend'], message: "expected sops while components.logging is enabled: the log shipper reads pod metadata from the Kubernetes API with a ServiceAccount of its own, and the Vault agent signs pods in as vault-auth" });
   }
+  if (postgres.enabled && postgres.backup && !minio.enabled) {
+    ctx.addIssue({ code: 'custom', path: ['components', 'postgres', 'backup'], message: 'expected no backup while components.minio.enabled is false (the pgBackRest repository is a MinIO bucket)' });
+  }
   if (logging?.enabled && logging.snapshots && !minio.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'logging', 'snapshots'], message: 'expected no snapshots while components.minio.enabled is false (the snapshot repository is a MinIO bucket)' });
   }
@@ -241,17 +244,6 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
     access.expose(vault, vault.webUi);
   }
 
-  const postgres = pgConfig.enabled
-    ? new PostgresChart(app, 'postgres', {
-        context,
-        storageSize: pgConfig.storage.size,
-        storageClass: pgConfig.storage.storageClass,
-        resources: pgConfig.resources,
-        databases: [...(mlflowConfig.enabled ? ['mlflow'] : []), ...(hubConfig?.enabled ? ['jupyterhub'] : []), ...(airflowConfig?.enabled ? ['airflow'] : []), ...(supersetConfig?.enabled ? ['superset'] : [])],
-        analytics: pgConfig.analytics !== undefined,
-      })
-    : undefined;
-
   const minio = minioConfig.enabled
     ? new MinioChart(app, 'minio', {
         context,
@@ -272,11 +264,35 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
           ...(airflowConfig?.enabled ? [{ name: 'airflow-logs', consumer: 'airflow' }] : []),
           // Elasticsearch's snapshot repository.
           ...(loggingConfig?.enabled && loggingConfig.snapshots ? [{ name: 'elasticsearch-snapshots', consumer: 'logging' }] : []),
+          // pgBackRest's repository: archived WAL and full backups, encrypted by pgBackRest.
+          ...(pgConfig.enabled && pgConfig.backup ? [{ name: 'postgres-backups', consumer: 'postgres' }] : []),
         ],
         consoleHost: host('minio-console'),
       })
     : undefined;
   if (minio) access.expose(minio, minio.webUi);
+
+  // MinIO first: PostgreSQL's backups go to one of its buckets.
+  const postgres = pgConfig.enabled
+    ? new PostgresChart(app, 'postgres', {
+        context,
+        storageSize: pgConfig.storage.size,
+        storageClass: pgConfig.storage.storageClass,
+        resources: pgConfig.resources,
+        databases: [...(mlflowConfig.enabled ? ['mlflow'] : []), ...(hubConfig?.enabled ? ['jupyterhub'] : []), ...(airflowConfig?.enabled ? ['airflow'] : []), ...(supersetConfig?.enabled ? ['superset'] : [])],
+        analytics: pgConfig.analytics !== undefined,
+        backup:
+          pgConfig.backup && minio
+            ? {
+                bucket: minio.bucket('postgres-backups'),
+                schedule: backupSchedule(pgConfig.backup.every),
+                retentionDays: Number.parseInt(pgConfig.backup.retention, 10),
+                archiveTimeoutSeconds: durationSeconds(pgConfig.backup.archiveTimeout),
+              }
+            : undefined,
+      })
+    : undefined;
+
 
   // Redis serves the components that cache or queue in it; each gets a database index of its own.
   const redisConfig = config.components.redis;

@@ -1,3 +1,4 @@
 export * from './postgres';
 export * from './images';
 export * from './component';
+export * from './backup';

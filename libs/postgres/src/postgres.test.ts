@@ -1,6 +1,7 @@
 import { Testing } from 'cdk8s';
-import { expect, test } from 'vitest';
-import { ImageCatalog, PlatformContext } from '@ml-platform/core';
+import { describe, expect, test } from 'vitest';
+import { ImageCatalog, Layer, PlatformChart, PlatformContext, PodSelection, S3Bucket, SecretKeyRef, ServiceEndpoint } from '@ml-platform/core';
+import { backupConfigSchema, backupSchedule } from './backup';
 import { PostgresChart } from './postgres';
 
 const contextWith = (images = new ImageCatalog()) =>
@@ -104,4 +105,57 @@ test('with the internal CA: a certificate, TLS only over TCP, clients that verif
   expect(job.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: 'PGSSLMODE', value: 'verify-full' }, { name: 'PGSSLROOTCERT', value: '/etc/platform/internal-ca/ca.crt' }]));
   expect(job.spec.template.spec.volumes).toContainEqual({ name: 'internal-ca', secret: { secretName: 'internal-ca-trust', items: [{ key: 'ca.crt', path: 'ca.crt' }, { key: 'truststore.p12', path: 'truststore.p12' }], defaultMode: 0o444 } });
   expect(objects.find((o) => o.kind === 'Certificate' && o.metadata.name === 'internal-ca-trust').spec.issuerRef.name).toBe('platform-ca');
+});
+
+describe('backups', () => {
+  const minio = (chart: PlatformChart) => new PodSelection(chart, 'minio', { name: 'minio', instance: 'minio', component: 'server', version: '1' });
+  const withBackup = (internalCa?: string) => {
+    const app = Testing.app();
+    const context = new PlatformContext({ cluster: 't', kubernetesVersion: '1.28', baseDomain: 'ml.t.internal', defaultStorageClass: 'standard', images: new ImageCatalog(), internalCa });
+    const other = new PlatformChart(app, 'minio', { context, layer: Layer.DATA });
+    const bucket: S3Bucket = {
+      endpoint: new ServiceEndpoint('minio', 'minio.minio.svc.cluster.local', 9000, 9000, minio(other)),
+      bucket: 'postgres-backups',
+      region: 'us-east-1',
+      pathStyle: true,
+      accessKeyId: SecretKeyRef.of('minio-user-postgres', 'accessKey', 'key'),
+      secretAccessKey: SecretKeyRef.of('minio-user-postgres', 'secretKey', 'secret'),
+      tls: true,
+    };
+    const chart = new PostgresChart(app, 'postgres', { context, storageSize: '1Gi', backup: { bucket, schedule: backupSchedule('1d'), retentionDays: 14, archiveTimeoutSeconds: 300 } });
+    return Testing.synth(chart);
+  };
+
+  test('the server archives every WAL segment, a TLS server beside it serves the nightly CronJob, and no credential is in an environment', () => {
+    const objects = withBackup('internal-ca');
+    const sts = objects.find((o) => o.kind === 'StatefulSet').spec.template.spec;
+    const server = sts.containers.find((c: { name: string }) => c.name === 'postgres');
+    expect(server.args).toEqual(expect.arrayContaining(['archive_mode=on', 'archive_command=pgbackrest --stanza=main archive-push %p', 'archive_timeout=300']));
+    expect(server.command[2]).toMatch(/credentials\.conf\nexec docker-entrypoint\.sh "\$@"$/);
+    const sidecar = sts.containers.find((c: { name: string }) => c.name === 'backup-server');
+    expect(sidecar.ports).toEqual([{ name: 'pgbackrest', containerPort: 8432, protocol: 'TCP' }]);
+    // A renewed certificate restarts the TLS server, not the database.
+    expect(sidecar.livenessProbe.exec.command[2]).toBe('sha256sum < /etc/postgresql/tls/tls.crt | cmp -s - /tmp/served-certificate');
+    const cron = objects.find((o) => o.kind === 'CronJob');
+    expect(cron.spec).toMatchObject({ schedule: '15 2 * * *', timeZone: 'Etc/UTC', concurrencyPolicy: 'Forbid' });
+    const env = JSON.stringify([server.env, sidecar.env, cron.spec.jobTemplate.spec.template.spec.containers[0].env]);
+    expect(env).not.toContain('secretKeyRef');
+    const certs = objects.filter((o) => o.kind === 'Certificate');
+    expect(certs.find((c) => c.metadata.name === 'postgres-backup-client').spec).toMatchObject({ commonName: 'pgbackrest-backup', usages: ['client auth', 'digital signature', 'key encipherment'] });
+    expect(certs.find((c) => c.metadata.name === 'postgres-tls').spec.dnsNames).toContain('*.postgres-headless.postgres.svc.cluster.local');
+    const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'pgbackrest').data;
+    expect(config['backup.conf']).toContain('pg1-host=postgres-0.postgres-headless.postgres.svc.cluster.local\npg1-host-type=tls');
+    expect(config['server.conf']).toContain('tls-server-auth=pgbackrest-backup=main');
+    expect(config['server.conf']).toContain('repo1-retention-full=14');
+  });
+
+  test('are refused without the internal CA, and cluster.yaml is checked: retention at least the interval', () => {
+    expect(() => withBackup()).toThrowError(/postgres backups need the internal CA/);
+    expect(backupConfigSchema.safeParse({ every: '7d', retention: '3d' }).error?.issues).toEqual([
+      expect.objectContaining({ path: ['retention'], message: 'expected at least the full backup interval (every: 7d), found 3d: the only full backup would expire before the next one' }),
+    ]);
+    expect(backupConfigSchema.safeParse({ every: '5h' }).error?.issues[0].message).toBe('expected one of 1h, 2h, 3h, 4h, 6h, 8h, 12h, 1d, 7d');
+    expect(backupSchedule('6h')).toEqual({ cron: '15 */6 * * *', everySeconds: 21600 });
+    expect(backupSchedule('7d')).toEqual({ cron: '15 2 * * 0', everySeconds: 604800 });
+  });
 });

@@ -1,3 +1,4 @@
+import { BACKUP_ALERTS } from './backup-rules';
 import { HOME_VOLUME_FREE, hubSpawns, JUPYTERHUB, MLFLOW_HTTP, minioOnce, noReadyReplica, SIGN_IN_ERRORS, SIGN_IN_PROXIES, syncRestarts, TENSORBOARD } from '../queries';
 import { MODEL_RULE_GROUPS } from './model-rules';
 import { AIRFLOW_ALERTS } from './pipeline-alerts';
@@ -288,6 +289,7 @@ export const PLATFORM_RULE_GROUPS: RuleGroup[] = [
   { name: 'kubernetes', rules: kubernetes },
   { name: 'monitoring', rules: monitoring },
   { name: 'postgres', rules: postgres },
+  { name: 'backups', rules: BACKUP_ALERTS },
   { name: 'minio', rules: minio },
   { name: 'mlflow', rules: httpServiceAlerts(MLFLOW_HTTP, { errorShare: 0.05, p95Seconds: 3 }) },
   { name: 'sign-in', rules: signIn },

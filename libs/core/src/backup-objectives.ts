@@ -1,0 +1,45 @@
+// How old each backup may get: the components declare their scheduled backups here, and the
+// monitoring chart records each objective as a series that one set of alerts compares with the
+// CronJob's last success (kube-state-metrics), as the model-drift rules do with their baselines.
+import { IConstruct } from 'constructs';
+import { registryOf } from './app-registry';
+
+/** The recorded objective: seconds, labelled with the CronJob's namespace and name. */
+export const BACKUP_MAX_AGE_SERIES = 'backup:max_age_seconds';
+
+/** A scheduled backup the platform watches. */
+export interface WatchedBackup {
+  readonly namespace: string;
+  /** The CronJob that takes it. */
+  readonly cronJob: string;
+  /** The oldest its last success may be before an alert fires: the interval plus the time a run may take. */
+  readonly maxAgeSeconds: number;
+}
+
+const REGISTRIES = new WeakMap<IConstruct, BackupObjectives>();
+
+/** The scheduled backups of one app. */
+export class BackupObjectives {
+  public static of(scope: IConstruct): BackupObjectives {
+    return registryOf(REGISTRIES, scope, () => new BackupObjectives());
+  }
+
+  private readonly declared = new Map<string, WatchedBackup>();
+
+  private constructor() {
+    // One per app: BackupObjectives.of(scope).
+  }
+
+  /** Every backup declared so far, by namespace and CronJob. */
+  public get backups(): readonly WatchedBackup[] {
+    return [...this.declared.values()].sort((a, b) => (`${a.namespace}/${a.cronJob}` < `${b.namespace}/${b.cronJob}` ? -1 : 1));
+  }
+
+  /** Declares a backup; throws on a second one for the same CronJob or an objective under a minute. */
+  public declare(backup: WatchedBackup): void {
+    const key = `${backup.namespace}/${backup.cronJob}`;
+    if (this.declared.has(key)) throw new Error(`backup ${key} is declared twice`);
+    if (!(backup.maxAgeSeconds >= 60)) throw new Error(`backup ${key}: its maximum age must be at least 60 seconds, got ${backup.maxAgeSeconds}`);
+    this.declared.set(key, backup);
+  }
+}
