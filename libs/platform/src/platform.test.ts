@@ -316,7 +316,14 @@ describe.each(clusters)('cluster %s', (cluster) => {
     expect(pod.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 999, fsGroup: 999 });
     const container = pod.containers[0];
     expect(container.livenessProbe.exec.command[0]).toBe('pg_isready');
-    expect(container.volumeMounts.map((m: { mountPath: string }) => m.mountPath).sort()).toEqual(['/dev/shm', '/etc/postgresql/hba', '/etc/postgresql/tls', '/run/secrets/postgres-superuser', '/tmp', '/var/lib/postgresql', '/var/run/postgresql']);
+    // With backups (stage, prod): pgBackRest's configuration, its credentials file's folder and
+    // the Secrets it is written from, the internal CA (MinIO's).
+    const backups = rendered[cluster].objects.some((o) => o.kind === 'CronJob' && o.name === 'postgres-backup');
+    expect(backups).toBe(cluster !== 'dev');
+    const backupMounts = ['/etc/platform/internal-ca', '/etc/platform/pgbackrest', '/run/pgbackrest', '/run/secrets/minio-user-postgres', '/run/secrets/postgres-backup-cipher'];
+    expect(container.volumeMounts.map((m: { mountPath: string }) => m.mountPath).sort()).toEqual(
+      ['/dev/shm', '/etc/postgresql/hba', '/etc/postgresql/tls', '/run/secrets/postgres-superuser', '/tmp', '/var/lib/postgresql', '/var/run/postgresql', ...(backups ? backupMounts : [])].sort(),
+    );
     expect(sts.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
     // The official image's entrypoint reads the superuser's password from a file.
     expect(envOf(container).POSTGRES_PASSWORD_FILE).toBe('/run/secrets/postgres-superuser/password');
@@ -401,6 +408,8 @@ describe('a cluster switched to secrets.backend: vault', () => {
         const files = (c.env ?? []).filter((e: { name: string }) => e.name.endsWith('_FILE') && e.name !== 'SSL_CERT_FILE');
         // PostgreSQL's reload sidecar reads no secret: it signs in over the socket, by peer.
         if (c.name === 'reload-on-renewal') expect(JSON.stringify(c)).not.toContain('/vault/secrets');
+        // pgBackRest's containers write their credentials file from the files the agent renders.
+        else if (['postgres', 'backup-server'].includes(c.name) && w.name === 'postgres') expect(c.command[2], `${w.path} ${c.name}`).toMatch(/cat '\/vault\/secrets\/minio-user-postgres-accesskey'.*cat '\/vault\/secrets\/postgres-backup-cipher-passphrase'/);
         else if (files.length > 0) for (const f of files) expect(f.value, `${w.path} ${c.name} ${f.name}`).toMatch(/^\/vault\/secrets\/[a-z0-9-]+$/);
         else expect(c.command.slice(0, 3), `${w.path} ${c.name}`).toEqual(['/bin/sh', '-c', `. /vault/secrets/${c.name}-env && exec "$@"`]);
       }
@@ -441,7 +450,9 @@ describe('a cluster switched to secrets.backend: vault', () => {
       'secret/data/ml-platform/stage/minio-console-oauth2-proxy',
       'secret/data/ml-platform/stage/minio-root',
       'secret/data/ml-platform/stage/minio-user-mlflow',
+      'secret/data/ml-platform/stage/minio-user-postgres',
       'secret/data/ml-platform/stage/mlflow-oauth2-proxy',
+      'secret/data/ml-platform/stage/postgres-backup-cipher',
       'secret/data/ml-platform/stage/postgres-monitoring',
       'secret/data/ml-platform/stage/postgres-role-analytics-reader',
       'secret/data/ml-platform/stage/postgres-role-analytics-writer',
