@@ -91,8 +91,10 @@ beforeAll(async () => {
   install('server', 'platform-ca');
   const init = asPostgres(join(bin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${join(dir, 'pw')}`, '--no-sync']);
   expect(init.status, init.stderr).toBe(0);
-  // The server's options exactly as rendered (after `postgres`), on this test's port and socket.
-  const options: string[] = containers.postgres.args.slice(1).map(local);
+  // The server's options exactly as rendered (after `postgres`), on this test's port and socket;
+  // but the WAL archiving, which tools/postgres-backup.integration-test.ts runs with pgBackRest.
+  const args: string[] = containers.postgres.args.slice(1);
+  const options = args.filter((a, i) => !a.startsWith('archive_') && !(a === '-c' && args[i + 1]?.startsWith('archive_'))).map(local);
   const started = asPostgres(join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), '-w', '-l', join(dir, 'log'), '-o', [...options, '-p', String(port), '-k', join(dir, 'socket'), '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'].join(' '), 'start']);
   expect(started.status, `${started.stderr}\n${existsSync(join(dir, 'log')) ? readFileSync(join(dir, 'log'), 'utf8') : ''}`).toBe(0);
 });
