@@ -43,3 +43,27 @@ export class BackupObjectives {
     this.declared.set(key, backup);
   }
 }
+
+/** A duration such as `5m`, `12h` or `14d`. */
+export const DURATION = /^([0-9]+)(m|h|d)$/;
+/** Seconds of a duration such as `5m`, `12h` or `14d`. */
+export const durationSeconds = (d: string) => {
+  const [, n, unit] = DURATION.exec(d) as RegExpExecArray;
+  return Number(n) * { m: 60, h: 3600, d: 86400 }[unit as 'm' | 'h' | 'd'];
+};
+/** Full backup intervals a cron expression states exactly. */
+export const BACKUP_INTERVALS = ['1h', '2h', '3h', '4h', '6h', '8h', '12h', '1d', '7d'] as const;
+
+/** What a full backup schedule is: its cron expression and period. */
+export interface BackupSchedule {
+  readonly cron: string;
+  readonly everySeconds: number;
+}
+
+/** The CronJob schedule of `every`. */
+export function backupSchedule(every: (typeof BACKUP_INTERVALS)[number]): BackupSchedule {
+  const hours = every.endsWith('h') ? Number.parseInt(every, 10) : undefined;
+  const cron = hours === undefined ? (every === '7d' ? '15 2 * * 0' : '15 2 * * *') : hours === 1 ? '15 * * * *' : `15 */${hours} * * *`;
+  return { cron, everySeconds: durationSeconds(every) };
+}
+

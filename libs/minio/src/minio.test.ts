@@ -100,3 +100,29 @@ test('with the internal CA, the API, the console and the peers speak HTTPS, and 
   expect(env).toMatchObject({ MINIO_URL: 'https://minio.minio.svc.cluster.local:9000', SSL_CERT_FILE: '/etc/platform/internal-ca/ca.crt' });
   expect(job.containers[0].volumeMounts).toContainEqual(expect.objectContaining({ mountPath: '/etc/platform/internal-ca' }));
 });
+
+test('keeps old versions and expires objects where a bucket says so, idempotently, and refuses rules that cannot hold', () => {
+  const chart = new MinioChart(Testing.app(), 'minio', {
+    context,
+    storageSize: '1Gi',
+    buckets: [
+      { name: 'mlflow', consumer: 'mlflow', versioning: true, expireNoncurrentDays: 30 },
+      { name: 'vault-snapshots', consumer: 'vault', expireDays: 14 },
+      { name: 'plain', consumer: 'other' },
+    ],
+  });
+  const script: string = Testing.synth(chart).find((o) => o.kind === 'Job').spec.template.spec.containers[0].command[2];
+  expect(script).toContain('mc version enable platform/mlflow');
+  expect(script).not.toContain('mc version enable platform/vault-snapshots');
+  // import replaces the whole configuration, so a second run leaves one rule, not two.
+  expect(script).toContain(`'{"Rules":[{"ID":"expire-noncurrent-after-30d","Status":"Enabled","Filter":{"Prefix":""},"NoncurrentVersionExpiration":{"NoncurrentDays":30}}]}' > /tmp/lifecycle-mlflow.json`);
+  expect(script).toContain('mc ilm import platform/mlflow < /tmp/lifecycle-mlflow.json');
+  expect(script).toContain('"Expiration":{"Days":14}');
+  expect(script).not.toContain('platform/plain <');
+  expect(() => new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', buckets: [{ name: 'data', consumer: 'x', expireNoncurrentDays: 7 }] })).toThrowError(
+    "minio: bucket 'data' expires noncurrent versions but keeps none; set versioning: true or drop expireNoncurrentDays",
+  );
+  expect(() => new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', buckets: [{ name: 'data', consumer: 'x', expireDays: 0 }] })).toThrowError(
+    "minio: bucket 'data' expireDays must be a whole number of days, at least 1; got 0",
+  );
+});

@@ -42,6 +42,12 @@ export const minioConfigSchema = z
     replicas: replicas.describe('Pods: 1 for standalone, 4 to 32 for distributed.'),
     storage,
     resources: resourcesSchema.optional(),
+    keepOldVersions: z
+      .int()
+      .min(1)
+      .max(3650)
+      .optional()
+      .describe('Days to keep the versions an overwrite or a delete leaves in the buckets of artifacts and data (mlflow, datasets): versioning on, older versions expired. Off when left out.'),
   })
   .superRefine((value, ctx) => {
     if (value.mode === 'standalone' && value.replicas !== 1) {
@@ -81,6 +87,41 @@ export interface MinioBucketSpec {
    * @default - none
    */
   readonly writers?: string[];
+  /**
+   * Keep every version of every object: an overwrite or a delete leaves the old version, so a
+   * mistake (or an intruder with the consumer's key) cannot destroy what was there. Old versions
+   * expire with `expireNoncurrentDays`.
+   *
+   * @default false
+   */
+  readonly versioning?: boolean;
+  /**
+   * Days after which MinIO deletes an object (its current version); backups that expire by age.
+   *
+   * @default - never
+   */
+  readonly expireDays?: number;
+  /**
+   * Days after which MinIO deletes an object version that is no longer current (versioned buckets).
+   *
+   * @default - never
+   */
+  readonly expireNoncurrentDays?: number;
+}
+
+/** The S3 lifecycle configuration of a bucket, or undefined when it has no rule. */
+export function lifecycleOf(spec: MinioBucketSpec): object | undefined {
+  if (spec.expireNoncurrentDays !== undefined && !spec.versioning) {
+    throw new Error(`minio: bucket '${spec.name}' expires noncurrent versions but keeps none; set versioning: true or drop expireNoncurrentDays`);
+  }
+  for (const [key, days] of [['expireDays', spec.expireDays], ['expireNoncurrentDays', spec.expireNoncurrentDays]] as const) {
+    if (days !== undefined && !(Number.isInteger(days) && days >= 1)) throw new Error(`minio: bucket '${spec.name}' ${key} must be a whole number of days, at least 1; got ${days}`);
+  }
+  const rules = [
+    ...(spec.expireDays !== undefined ? [{ ID: `expire-after-${spec.expireDays}d`, Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: spec.expireDays } }] : []),
+    ...(spec.expireNoncurrentDays !== undefined ? [{ ID: `expire-noncurrent-after-${spec.expireNoncurrentDays}d`, Status: 'Enabled', Filter: { Prefix: '' }, NoncurrentVersionExpiration: { NoncurrentDays: spec.expireNoncurrentDays } }] : []),
+  ];
+  return rules.length > 0 ? { Rules: rules } : undefined;
 }
 
 /** What one consumer may do in one bucket. */
@@ -167,6 +208,8 @@ export class MinioChart extends PlatformChart {
   public readonly tls: boolean;
   /** Per bucket: its owner's grant first, then its readers'. */
   private readonly buckets = new Map<string, BucketGrant[]>();
+  /** Each bucket's versioning and lifecycle, which the bootstrap Job applies. */
+  private readonly settings = new Map<string, { readonly versioning: boolean; readonly lifecycle?: object }>();
 
   constructor(scope: Construct, id: string, props: MinioChartProps) {
     super(scope, id, { context: props.context, layer: Layer.DATA });
@@ -314,6 +357,7 @@ export class MinioChart extends PlatformChart {
           tls: this.tls,
         };
       };
+      this.settings.set(spec.name, { versioning: spec.versioning ?? false, lifecycle: lifecycleOf(spec) });
       this.buckets.set(spec.name, [
         grant(spec.consumer, BucketAccess.READ_WRITE),
         ...writers.map((w) => grant(w, BucketAccess.READ_WRITE)),
@@ -344,7 +388,12 @@ export class MinioChart extends PlatformChart {
     const consumers = [...new Map(grants.map((g) => [g.consumer, g])).values()];
     const envPrefix = (consumer: string) => consumer.toUpperCase().replace(/[^A-Z0-9]/g, '_');
     const lines = ['set -eu', 'until mc alias set platform "$MINIO_URL" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null && mc ready platform; do', '  echo "waiting for $MINIO_URL"; sleep 3', 'done'];
-    for (const bucket of this.buckets.keys()) lines.push(`mc mb --ignore-existing platform/${bucket}`);
+    for (const [bucket, { versioning, lifecycle }] of this.settings) {
+      lines.push(`mc mb --ignore-existing platform/${bucket}`);
+      if (versioning) lines.push(`mc version enable platform/${bucket}`);
+      // import replaces the bucket's whole lifecycle configuration: running it again changes nothing.
+      if (lifecycle) lines.push(`printf '%s' '${JSON.stringify(lifecycle)}' > /tmp/lifecycle-${bucket}.json`, `mc ilm import platform/${bucket} < /tmp/lifecycle-${bucket}.json`);
+    }
     for (const b of grants) {
       const policy = `bucket-${b.bucket}-${b.access}`;
       const user = `"$${envPrefix(b.consumer)}_ACCESS_KEY"`;

@@ -1,6 +1,6 @@
 import { App } from 'cdk8s';
 import { z } from 'zod';
-import { ClusterRenderSpec, componentsSchemaOf, defineClusterSchema, GitLabSignIn, imagesOf, Layer, PlatformContext, componentWebUis, CELERY_QUEUE_KEY, STATSD_EXPORTER_IMAGE, TLS_SIDECAR_IMAGE } from '@ml-platform/core';
+import { backupSchedule, ClusterRenderSpec, durationSeconds, componentsSchemaOf, defineClusterSchema, GitLabSignIn, imagesOf, Layer, PlatformContext, componentWebUis, CELERY_QUEUE_KEY, STATSD_EXPORTER_IMAGE, TLS_SIDECAR_IMAGE } from '@ml-platform/core';
 import { AccessLayer, GITLAB_CLIENT_SECRET, OAUTH2_PROXY_IMAGE, uiHost } from '@ml-platform/access';
 import { AirflowChart, airflowComponent } from '@ml-platform/airflow';
 import { ArgoCdSyncChart } from '@ml-platform/argocd';
@@ -9,10 +9,10 @@ import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platf
 import { GitlabAgentChart, gitlabAgentComponent } from '@ml-platform/gitlab-agent';
 import { JupyterHubChart, jupyterhubComponent } from '@ml-platform/jupyterhub';
 import { LoggingChart, loggingComponent, LogShipperChart } from '@ml-platform/logging';
-import { MinioChart, minioComponent, MinioMode } from '@ml-platform/minio';
+import { MC_IMAGE, MinioChart, minioComponent, MinioMode } from '@ml-platform/minio';
 import { MlflowChart, mlflowComponent } from '@ml-platform/mlflow';
 import { MonitoringChart, monitoringComponent, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
-import { backupSchedule, durationSeconds, PostgresChart, postgresComponent } from '@ml-platform/postgres';
+import { PostgresChart, postgresComponent } from '@ml-platform/postgres';
 import { RedisChart, redisComponent } from '@ml-platform/redis';
 import { SupersetChart, supersetComponent } from '@ml-platform/superset';
 import { ServingChart, servingComponent } from '@ml-platform/serving';
@@ -173,6 +173,9 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
   if (logging?.enabled && config.secrets.backend === 'vault') {
     ctx.addIssue({ code: 'custom', path: ['secrets', 'backend'], message: "expected sops while components.logging is enabled: the log shipper reads pod metadata from the Kubernetes API with a ServiceAccount of its own, and the Vault agent signs pods in as vault-auth" });
   }
+  if (vault?.enabled && vault.snapshots && !minio.enabled) {
+    ctx.addIssue({ code: 'custom', path: ['components', 'vault', 'snapshots'], message: 'expected no snapshots while components.minio.enabled is false (the snapshots go to a MinIO bucket)' });
+  }
   if (postgres.enabled && postgres.backup && !minio.enabled) {
     ctx.addIssue({ code: 'custom', path: ['components', 'postgres', 'backup'], message: 'expected no backup while components.minio.enabled is false (the pgBackRest repository is a MinIO bucket)' });
   }
@@ -227,15 +230,17 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
   const access = new AccessLayer(app, 'access', { context, routing: config.routing, sso: config.sso, access: config.access });
   const host = (ui: string) => uiHost(config.routing, config.baseDomain, ui);
 
-  if (vaultConfig?.enabled) {
-    const vault = new VaultChart(app, 'vault', {
-      context,
-      replicas: vaultConfig.replicas,
-      storageSize: vaultConfig.storage.size,
-      storageClass: vaultConfig.storage.storageClass,
-      tlsSecret: vaultConfig.tlsSecret,
-      resources: vaultConfig.resources,
-    });
+  const vault = vaultConfig?.enabled
+    ? new VaultChart(app, 'vault', {
+        context,
+        replicas: vaultConfig.replicas,
+        storageSize: vaultConfig.storage.size,
+        storageClass: vaultConfig.storage.storageClass,
+        tlsSecret: vaultConfig.tlsSecret,
+        resources: vaultConfig.resources,
+      })
+    : undefined;
+  if (vault) {
     // Every chart created after this receives its credentials from Vault.
     if (config.secrets.backend === 'vault') {
       context.deliverSecretsWithVault({ kvMount: 'secret', pathPrefix: `ml-platform/${config.name}`, allowAgents: (pods) => vault.allowAgents(pods), tls: vault.scheme === 'https' });
@@ -244,6 +249,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
     access.expose(vault, vault.webUi);
   }
 
+  const oldVersions = minioConfig.keepOldVersions ? { versioning: true, expireNoncurrentDays: minioConfig.keepOldVersions } : {};
   const minio = minioConfig.enabled
     ? new MinioChart(app, 'minio', {
         context,
@@ -253,8 +259,9 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
         storageClass: minioConfig.storage.storageClass,
         resources: minioConfig.resources,
         buckets: [
-          ...(mlflowConfig.enabled ? [{ name: 'mlflow', consumer: 'mlflow' }] : []),
-          ...(datasetsOwner ? [{ name: 'datasets', consumer: datasetsOwner, writers: datasetsWriters }] : []),
+          // Artifacts and data keep the versions an overwrite or a delete leaves, for keepOldVersions days.
+          ...(mlflowConfig.enabled ? [{ name: 'mlflow', consumer: 'mlflow', ...oldVersions }] : []),
+          ...(datasetsOwner ? [{ name: 'datasets', consumer: datasetsOwner, writers: datasetsWriters, ...oldVersions }] : []),
           // Notebooks write training logs; TensorBoard only reads them.
           ...(withBoard ? [{ name: 'tensorboard', consumer: 'jupyterhub', readers: ['tensorboard'] }] : []),
           // Spark jobs write event logs, which the history server reads and expires, and upload
@@ -264,13 +271,19 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
           ...(airflowConfig?.enabled ? [{ name: 'airflow-logs', consumer: 'airflow' }] : []),
           // Elasticsearch's snapshot repository.
           ...(loggingConfig?.enabled && loggingConfig.snapshots ? [{ name: 'elasticsearch-snapshots', consumer: 'logging' }] : []),
-          // pgBackRest's repository: archived WAL and full backups, encrypted by pgBackRest.
+          // pgBackRest's repository: archived WAL and full backups, encrypted by pgBackRest, which expires them.
           ...(pgConfig.enabled && pgConfig.backup ? [{ name: 'postgres-backups', consumer: 'postgres' }] : []),
+          // Vault's Raft snapshots, expired by MinIO after their retention.
+          ...(vaultConfig?.enabled && vaultConfig.snapshots ? [{ name: 'vault-snapshots', consumer: 'vault', expireDays: vaultConfig.snapshots.retention }] : []),
         ],
         consoleHost: host('minio-console'),
       })
     : undefined;
   if (minio) access.expose(minio, minio.webUi);
+
+  if (vault && vaultConfig?.snapshots && minio) {
+    vault.addSnapshots({ bucket: minio.bucket('vault-snapshots'), schedule: backupSchedule(vaultConfig.snapshots.every), uploader: context.images.image(MC_IMAGE) });
+  }
 
   // MinIO first: PostgreSQL's backups go to one of its buckets.
   const postgres = pgConfig.enabled

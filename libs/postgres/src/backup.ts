@@ -4,7 +4,7 @@
 // The repository is encrypted (aes-256-cbc) with a key from the platform's Secrets; MinIO sees
 // only ciphertext. docs/backup-restore.md says how to restore.
 import { z } from 'zod';
-import { EnvValue, S3Bucket, SecretKeyRef } from '@ml-platform/core';
+import { BACKUP_INTERVALS, BackupSchedule, DURATION, durationSeconds, EnvValue, S3Bucket, SecretKeyRef } from '@ml-platform/core';
 
 /** The stanza: pgBackRest's name for this server's backups and archive. */
 export const STANZA = 'main';
@@ -20,19 +20,10 @@ export const PGBACKREST_SECRETS_DIR = '/run/pgbackrest';
 export const SERVER_CONFIG = 'server.conf';
 export const BACKUP_CONFIG = 'backup.conf';
 
-const DURATION = /^([0-9]+)(m|h|d)$/;
-/** Seconds of a duration such as `5m`, `12h` or `14d`. */
-export const durationSeconds = (d: string) => {
-  const [, n, unit] = DURATION.exec(d) as RegExpExecArray;
-  return Number(n) * { m: 60, h: 3600, d: 86400 }[unit as 'm' | 'h' | 'd'];
-};
-/** Full backup intervals a cron expression states exactly. */
-const INTERVALS = ['1h', '2h', '3h', '4h', '6h', '8h', '12h', '1d', '7d'] as const;
-
 /** The `components.postgres.backup` section of cluster.yaml. */
 export const backupConfigSchema = z
   .strictObject({
-    every: z.enum(INTERVALS, { error: `expected one of ${INTERVALS.join(', ')}` }).default('1d').describe('How often a full backup runs (at 02:15 UTC for 1d and 7d, Sundays for 7d; at minute 15 otherwise).'),
+    every: z.enum(BACKUP_INTERVALS, { error: `expected one of ${BACKUP_INTERVALS.join(', ')}` }).default('1d').describe('How often a full backup runs (at 02:15 UTC for 1d and 7d, Sundays for 7d; at minute 15 otherwise).'),
     retention: z
       .string()
       .regex(/^[0-9]+d$/, { error: 'expected a number of days such as 14d' })
@@ -54,19 +45,6 @@ export const backupConfigSchema = z
   .describe('Backups with pgBackRest: WAL archived continuously and full backups to the MinIO bucket postgres-backups, encrypted; point-in-time recovery (needs components.minio and the internal CA).');
 
 export type BackupConfig = z.output<typeof backupConfigSchema>;
-
-/** What a full backup schedule is: its cron expression and period. */
-export interface BackupSchedule {
-  readonly cron: string;
-  readonly everySeconds: number;
-}
-
-/** The CronJob schedule of `every`. */
-export function backupSchedule(every: BackupConfig['every']): BackupSchedule {
-  const hours = every.endsWith('h') ? Number.parseInt(every, 10) : undefined;
-  const cron = hours === undefined ? (every === '7d' ? '15 2 * * 0' : '15 2 * * *') : hours === 1 ? '15 * * * *' : `15 */${hours} * * *`;
-  return { cron, everySeconds: durationSeconds(every) };
-}
 
 /** Properties for the backups of `PostgresChart`. */
 export interface PostgresBackupProps {

@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
-import { ImageCatalog, Layer, PlatformChart, PlatformContext, PodSelection, S3Bucket, SecretKeyRef, ServiceEndpoint } from '@ml-platform/core';
-import { backupConfigSchema, backupSchedule } from './backup';
+import { backupSchedule, ImageCatalog, Layer, PlatformChart, PlatformContext, PodSelection, S3Bucket, SecretKeyRef, ServiceEndpoint } from '@ml-platform/core';
+import { backupConfigSchema } from './backup';
 import { PostgresChart } from './postgres';
 
 const contextWith = (images = new ImageCatalog()) =>

@@ -1,3 +1,4 @@
 export * from './vault';
 export * from './images';
 export * from './component';
+export * from './snapshots';

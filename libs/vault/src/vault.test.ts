@@ -1,12 +1,14 @@
 import { Testing } from 'cdk8s';
 import { expect, test } from 'vitest';
-import { ImageCatalog, PlatformContext } from '@ml-platform/core';
+import { BackupObjectives, backupSchedule, containerImage, ImageCatalog, Layer, PlatformChart, PlatformContext, PodSelection, S3Bucket, SecretKeyRef, ServiceEndpoint } from '@ml-platform/core';
+import { SNAPSHOT_POLICY } from './snapshots';
 import { VaultChart } from './vault';
 
-const context = new PlatformContext({
+const contextProps = {
   cluster: 'edge', kubernetesVersion: '1.28', baseDomain: 'ml.edge.internal', defaultStorageClass: 'standard', images: new ImageCatalog(),
   apiServer: { cidrs: ['10.1.0.1/32'], port: 6443 },
-});
+} as const;
+const context = new PlatformContext(contextProps);
 
 test('three Raft voters that join each other, updated by hand, with a disruption budget', () => {
   const objects = Testing.synth(new VaultChart(Testing.app(), 'vault', { context, replicas: 3, storageSize: '10Gi' }));
@@ -84,4 +86,38 @@ test('with the internal CA: its certificate, a reload on renewal, metrics and th
   expect(reload.securityContext.runAsUser ?? pod.securityContext.runAsUser).toBe(100);
   expect(sts.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scheme': 'https', 'ml-platform.io/scrape-tls-subdomain': 'vault-internal', 'prometheus.io/port': '8200' });
   expect(objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'vault-agent-injector').spec.template.spec.containers[0].env).toContainEqual({ name: 'AGENT_INJECT_VAULT_ADDR', value: 'https://vault.vault.svc.cluster.local:8200' });
+});
+
+test('snapshots: a CronJob logs in through Kubernetes auth with a snapshot-only policy, saves, revokes its token and uploads', () => {
+  const app = Testing.app();
+  const tlsContext = new PlatformContext({ ...contextProps, internalCa: 'internal-ca' });
+  const vault = new VaultChart(app, 'vault', { context: tlsContext, replicas: 3, storageSize: '10Gi' });
+  const minio = new PlatformChart(app, 'minio', { context: tlsContext, layer: Layer.DATA });
+  const bucket: S3Bucket = {
+    endpoint: new ServiceEndpoint('minio', 'minio.minio.svc.cluster.local', 9000, 9000, new PodSelection(minio, 'minio', { name: 'minio', instance: 'minio', component: 'server', version: '1' })),
+    bucket: 'vault-snapshots',
+    region: 'us-east-1',
+    pathStyle: true,
+    accessKeyId: SecretKeyRef.of('minio-user-vault', 'accessKey', 'key'),
+    secretAccessKey: SecretKeyRef.of('minio-user-vault', 'secretKey', 'secret'),
+    tls: true,
+  };
+  const mc = containerImage('mc', { registry: 'quay.io', repository: 'minio/mc', tag: 'RELEASE.2025-08-13T08-35-41Z', note: 'test' });
+  vault.addSnapshots({ bucket, schedule: backupSchedule('1d'), uploader: tlsContext.images.image(mc) });
+  const objects = Testing.synth(vault);
+  const cron = objects.find((o) => o.kind === 'CronJob');
+  const pod = cron.spec.jobTemplate.spec.template.spec;
+  expect(cron.spec).toMatchObject({ schedule: '15 2 * * *', concurrencyPolicy: 'Forbid' });
+  expect(pod).toMatchObject({ serviceAccountName: 'vault-snapshot', automountServiceAccountToken: true });
+  const save: string = pod.initContainers[0].command[2];
+  expect(save).toContain('vault write -field=token auth/kubernetes/login role=vault-snapshot jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token');
+  expect(save).toMatch(/vault operator raft snapshot save \/snapshots\/vault\.snap\nvault token revoke -self/);
+  expect(pod.initContainers[0].env).toContainEqual({ name: 'VAULT_ADDR', value: 'https://vault.vault.svc.cluster.local:8200' });
+  expect(pod.containers[0].command[2]).toContain('mc --config-dir /tmp/mc cp /snapshots/vault.snap "platform/vault-snapshots/$name"');
+  // The init container and the uploader share the snapshot's folder; no credential in an environment.
+  expect(pod.volumes.filter((v: { name: string }) => v.name === 'writable-snapshots')).toHaveLength(1);
+  expect(JSON.stringify(pod.containers[0].env)).not.toContain('secretKeyRef');
+  expect(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'vault-snapshot-policy').data['policy.hcl']).toBe(SNAPSHOT_POLICY);
+  expect(SNAPSHOT_POLICY).toMatch(/^path "sys\/storage\/raft\/snapshot" \{\n {2}capabilities = \["read"\]\n\}$/m);
+  expect(BackupObjectives.of(app).backups).toEqual([{ namespace: 'vault', cronJob: 'vault-snapshot', maxAgeSeconds: 86400 + 3600 }]);
 });

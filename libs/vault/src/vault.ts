@@ -30,8 +30,14 @@ import {
   workloadLabels,
   SignIn,
   WebUi,
+  BACKUP_INTERVALS,
+  BackupSchedule,
+  durationSeconds,
+  ImageRef,
+  S3Bucket,
 } from '@ml-platform/core';
 import { VAULT_IMAGE, VAULT_K8S_IMAGE } from './images';
+import { VaultSnapshots } from './snapshots';
 
 /** The `components.vault` section of cluster.yaml. */
 export const vaultConfigSchema = z
@@ -41,6 +47,18 @@ export const vaultConfigSchema = z
     storage,
     tlsSecret: z.string().optional().describe('Secret (tls.crt, tls.key, ca.crt) for the listener, made outside the render, with SANs vault, vault.vault.svc, *.vault-internal.vault.svc and 127.0.0.1. Default: a certificate from the internal CA while inClusterTls is on, else plain HTTP inside the cluster.'),
     resources: resourcesSchema.optional(),
+    snapshots: z
+      .strictObject({
+        every: z.enum(BACKUP_INTERVALS, { error: `expected one of ${BACKUP_INTERVALS.join(', ')}` }).default('1d').describe('How often a Raft snapshot is taken (02:15 UTC for 1d).'),
+        retention: z.int().min(1).max(3650).default(30).describe('Days a snapshot is kept in the bucket vault-snapshots (MinIO expires older ones).'),
+      })
+      .optional()
+      .describe('Scheduled Raft snapshots to the MinIO bucket vault-snapshots, through Kubernetes auth with a snapshot-only policy (needs components.minio; docs/backup-restore.md).'),
+  })
+  .superRefine((v, ctx) => {
+    if (v.snapshots && v.snapshots.retention * 86400 < durationSeconds(v.snapshots.every)) {
+      ctx.addIssue({ code: 'custom', path: ['snapshots', 'retention'], message: `expected at least the snapshot interval (every: ${v.snapshots.every}), found ${v.snapshots.retention} days` });
+    }
   })
   .describe('HashiCorp Vault (Raft storage) with the agent injector, the secrets backend when secrets.backend is vault.');
 
@@ -244,6 +262,23 @@ export class VaultChart extends PlatformChart {
   }
 
   /** Lets the Vault agents injected into `pods` reach the Vault API. */
+  /**
+   * Scheduled Raft snapshots to `bucket` (VaultSnapshots). Added once MinIO exists, which the
+   * platform composes after Vault.
+   */
+  public addSnapshots(props: { readonly bucket: S3Bucket; readonly schedule: BackupSchedule; readonly uploader: ImageRef }): void {
+    const image = this.context.images.image(VAULT_IMAGE);
+    new VaultSnapshots(this, 'Snapshots', {
+      ...props,
+      api: this.api,
+      tls: this.scheme === 'https',
+      vaultImage: image,
+      identity: { name: 'vault-snapshot', instance: this.namespace, component: 'backup', version: image.version },
+      user: VAULT_UID,
+      group: VAULT_GID,
+    });
+  }
+
   public allowAgents(pods: PodSelection): void {
     allowFlow(pods, this.api);
   }
