@@ -451,6 +451,7 @@ describe('a cluster switched to secrets.backend: vault', () => {
       'secret/data/ml-platform/stage/minio-root',
       'secret/data/ml-platform/stage/minio-user-mlflow',
       'secret/data/ml-platform/stage/minio-user-postgres',
+      'secret/data/ml-platform/stage/minio-user-vault',
       'secret/data/ml-platform/stage/mlflow-oauth2-proxy',
       'secret/data/ml-platform/stage/postgres-backup-cipher',
       'secret/data/ml-platform/stage/postgres-monitoring',
@@ -465,6 +466,13 @@ describe('a cluster switched to secrets.backend: vault', () => {
       'secret/data/ml-platform/stage/superset-secrets',
       'secret/data/ml-platform/stage/vault-oauth2-proxy',
     ]);
+    // Vault's snapshot job logs in as its own ServiceAccount: it reads its upload key from Vault
+    // with that token, under a policy that allows that one path besides the snapshot.
+    const snapshot = objects.find((o) => o.kind === 'CronJob' && o.name === 'vault-snapshot')?.manifest.spec.jobTemplate.spec.template.spec;
+    expect(snapshot.serviceAccountName).toBe('vault-snapshot');
+    expect(snapshot.initContainers[0].command[2]).toContain('vault kv get -mount=secret -field=accessKey ml-platform/stage/minio-user-vault > /snapshots/key/accessKey');
+    const policy: string = objects.find((o) => o.kind === 'ConfigMap' && o.name === 'vault-snapshot-policy')?.manifest.data['policy.hcl'];
+    expect(policy.split('\n').filter((l) => l.startsWith('path'))).toEqual(['path "sys/storage/raft/snapshot" {', 'path "secret/data/ml-platform/stage/minio-user-vault" {']);
     expect(objects.find((o) => o.kind === 'NetworkPolicy' && o.name === 'allow-mlflow-to-vault-8200')).toBeDefined();
     expect(objects.find((o) => o.kind === 'NetworkPolicy' && o.name === 'allow-vault-from-mlflow.mlflow-8200')).toBeDefined();
     // The Flux chain has no encrypted-Secrets layer to wait for.

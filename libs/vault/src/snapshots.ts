@@ -25,8 +25,21 @@ import {
 
 /** The Kubernetes auth role and the policy the snapshot CronJob logs in with. */
 export const SNAPSHOT_ROLE = 'vault-snapshot';
-/** The policy: the Raft snapshot endpoint, read-only; nothing else. */
-export const SNAPSHOT_POLICY = ['# Raft snapshots only (GET sys/storage/raft/snapshot); nothing else.', 'path "sys/storage/raft/snapshot" {', '  capabilities = ["read"]', '}', ''].join('\n');
+/**
+ * The policy: the Raft snapshot endpoint, read-only; and, where the cluster keeps its secrets in
+ * Vault, the KV path of the upload key, which the job then reads with the same token (an agent
+ * would log in as another ServiceAccount).
+ */
+export function snapshotPolicy(uploadKeyPath?: string): string {
+  return [
+    '# Raft snapshots (GET sys/storage/raft/snapshot), and nothing else but the upload key.',
+    'path "sys/storage/raft/snapshot" {',
+    '  capabilities = ["read"]',
+    '}',
+    ...(uploadKeyPath ? [`path "${uploadKeyPath}" {`, '  capabilities = ["read"]', '}'] : []),
+    '',
+  ].join('\n');
+}
 const SNAPSHOT_DIR = '/snapshots';
 /** How long a snapshot and its upload may take. */
 const DEADLINE_SECONDS = 3600;
@@ -56,12 +69,27 @@ export class VaultSnapshots extends Construct {
     const labels = { [LabelKeys.NAME]: SNAPSHOT_ROLE, [LabelKeys.COMPONENT]: 'backup' };
     // Its token is what Vault's Kubernetes auth checks (TokenReview): mounted by this pod alone.
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: SNAPSHOT_ROLE, namespace: ns, labels }, automountServiceAccountToken: false });
+    // Where the cluster keeps its secrets in Vault, the upload key is there too: the job reads it
+    // with its own token and hands it to the uploader in a file of the pod's.
+    const vault = scope.context.vault;
+    const { accessKeyId, secretAccessKey } = props.bucket;
+    const kv = vault && scope.context.readsFromVault(accessKeyId) ? { mount: vault.kvMount, path: `${vault.pathPrefix}/${accessKeyId.secretName}` } : undefined;
     // The policy as the setup writes it (`vault policy write vault-snapshot -`), kept beside the job.
-    new k8s.KubeConfigMap(this, 'Policy', { metadata: { name: `${SNAPSHOT_ROLE}-policy`, namespace: ns, labels }, data: { 'policy.hcl': SNAPSHOT_POLICY } });
+    new k8s.KubeConfigMap(this, 'Policy', {
+      metadata: { name: `${SNAPSHOT_ROLE}-policy`, namespace: ns, labels },
+      data: { 'policy.hcl': snapshotPolicy(kv ? `${kv.mount}/data/${kv.path}` : undefined) },
+    });
     const trust = trustFor(scope, { tls: props.tls }, props.bucket);
-    const s3Dir = `/run/secrets/${props.bucket.accessKeyId.secretName}`;
-    const keyFile = secretFilePath(scope, s3Dir, props.bucket.accessKeyId);
-    const secretFile = secretFilePath(scope, s3Dir, props.bucket.secretAccessKey);
+    const s3Dir = kv ? `${SNAPSHOT_DIR}/key` : `/run/secrets/${accessKeyId.secretName}`;
+    const keyFile = kv ? `${s3Dir}/${accessKeyId.key}` : secretFilePath(scope, s3Dir, accessKeyId);
+    const secretFile = kv ? `${s3Dir}/${secretAccessKey.key}` : secretFilePath(scope, s3Dir, secretAccessKey);
+    const readKey = kv
+      ? [
+          `(umask 077; mkdir -p ${s3Dir}`,
+          ...[accessKeyId, secretAccessKey].map((ref) => ` vault kv get -mount=${kv.mount} -field=${ref.key} ${kv.path} > ${s3Dir}/${ref.key}`),
+          ')',
+        ]
+      : [];
     const shared = { path: SNAPSHOT_DIR, sizeLimit: '4Gi' };
     const cron = new PlatformCronJob(scope, `${id}CronJob`, {
       identity: props.identity,
@@ -86,6 +114,7 @@ export class VaultSnapshots extends Construct {
                 'export VAULT_TOKEN',
                 // Standby servers forward the request to the active one.
                 `vault operator raft snapshot save ${SNAPSHOT_DIR}/vault.snap`,
+                ...(readKey.length > 0 ? [readKey.join('\n')] : []),
                 'vault token revoke -self',
                 `test -s ${SNAPSHOT_DIR}/vault.snap`,
               ].join('\n'),
@@ -123,7 +152,7 @@ export class VaultSnapshots extends Construct {
             resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
             writablePaths: [shared, { path: '/tmp', sizeLimit: '16Mi' }],
             mounts: trust.mounts,
-            secretFiles: [{ directory: s3Dir, keys: [props.bucket.accessKeyId, props.bucket.secretAccessKey] }],
+            ...(kv ? {} : { secretFiles: [{ directory: s3Dir, keys: [accessKeyId, secretAccessKey] }] }),
           },
         ],
       },
