@@ -4,7 +4,32 @@
 // The repository is encrypted (aes-256-cbc) with a key from the platform's Secrets; MinIO sees
 // only ciphertext. docs/backup-restore.md says how to restore.
 import { z } from 'zod';
-import { BACKUP_INTERVALS, BackupSchedule, DURATION, durationSeconds, EnvValue, S3Bucket, SecretKeyRef } from '@ml-platform/core';
+import { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import {
+  allowFlow,
+  allowPodFlow,
+  BACKUP_INTERVALS,
+  BackupObjectives,
+  BackupSchedule,
+  ClientCertificate,
+  DURATION,
+  durationSeconds,
+  EnvValue,
+  HardenedContainerProps,
+  ImageRef,
+  INTERNAL_CA_FILE,
+  MountSpec,
+  PlatformChart,
+  PlatformCronJob,
+  PodSelection,
+  S3Bucket,
+  SecretKeyRef,
+  secretFilePath,
+  trustFor,
+  writableVolumeName,
+} from '@ml-platform/core';
 
 /** The stanza: pgBackRest's name for this server's backups and archive. */
 export const STANZA = 'main';
@@ -19,6 +44,10 @@ export const PGBACKREST_SECRETS_DIR = '/run/pgbackrest';
 /** The database host's file (server, archive_command) and the backup host's (the CronJob). */
 export const SERVER_CONFIG = 'server.conf';
 export const BACKUP_CONFIG = 'backup.conf';
+/** Where the backup CronJob finds its client certificate. */
+const CLIENT_TLS_DIR = '/etc/platform/pgbackrest-client';
+/** How long a full backup may run. */
+const BACKUP_DEADLINE_SECONDS = 2 * 3600;
 
 /** The `components.postgres.backup` section of cluster.yaml. */
 export const backupConfigSchema = z
@@ -184,4 +213,161 @@ export function restoreScript(credentials: string): string {
     `pgbackrest --stanza=${STANZA} --delta "$@" restore`,
     'echo "restored; start the server (scale the StatefulSet to 1) and it recovers to: $RESTORE_TARGET"',
   ].join('\n');
+}
+
+/** Properties for `PostgresBackups`. */
+export interface PostgresBackupsProps extends PostgresBackupProps {
+  /** The server's image, which carries pgBackRest. */
+  readonly image: ImageRef;
+  /** The server's UID and GID (postgres), which owns the data. */
+  readonly user: number;
+  readonly host: ServerHost;
+  /** Where the data volume (`data`) is mounted; PGDATA is below it. */
+  readonly dataMount: string;
+  /** The server pod's DNS name, which its certificate carries. */
+  readonly address: string;
+}
+
+/**
+ * The backups of one PostgreSQL server: what its pod gets (archiving settings, the TLS server
+ * sidecar, the configuration and credentials), and, once the pod exists, the backup CronJob and
+ * the restore a person runs.
+ */
+export class PostgresBackups extends Construct {
+  /** The server's extra arguments: WAL archiving with pgBackRest. */
+  public readonly serverArgs: string[];
+  /** Shell lines that write the credentials file, for every container that runs pgBackRest. */
+  public readonly writeCredentials: string;
+  public readonly secretFiles: NonNullable<HardenedContainerProps['secretFiles']>;
+  public readonly volumes: k8s.Volume[];
+  public readonly mounts: MountSpec[];
+  /** pgBackRest's TLS server, a sidecar of the server. */
+  public readonly serverContainer: HardenedContainerProps;
+  private readonly props: PostgresBackupsProps;
+
+  constructor(scope: PlatformChart, id: string, props: PostgresBackupsProps) {
+    super(scope, id);
+    this.props = props;
+    const { bucket, host } = props;
+    const trust = trustFor(scope, bucket);
+    const cipherPass = SecretKeyRef.of('postgres-backup-cipher', 'passphrase', "pgBackRest's repository key (aes-256-cbc); without it no backup can be read: keep a copy off the cluster", { encoding: 'hex', bytes: 32 });
+    const s3Dir = `/run/secrets/${bucket.accessKeyId.secretName}`;
+    const cipherDir = '/run/secrets/postgres-backup-cipher';
+    this.secretFiles = [
+      { directory: s3Dir, keys: [bucket.accessKeyId, bucket.secretAccessKey] },
+      { directory: cipherDir, keys: [cipherPass] },
+    ];
+    this.writeCredentials = writeCredentials({
+      accessKey: secretFilePath(scope, s3Dir, bucket.accessKeyId),
+      secretKey: secretFilePath(scope, s3Dir, bucket.secretAccessKey),
+      cipherPass: secretFilePath(scope, cipherDir, cipherPass),
+    });
+    const configMap = 'pgbackrest';
+    new k8s.KubeConfigMap(scope, 'BackupConfig', {
+      metadata: { name: configMap, namespace: scope.namespace, labels: { 'app.kubernetes.io/name': 'pgbackrest', 'app.kubernetes.io/component': 'backup' } },
+      data: { [SERVER_CONFIG]: serverConfig(props, host, INTERNAL_CA_FILE), [BACKUP_CONFIG]: backupConfig(props, { ...host, address: props.address, clientDirectory: CLIENT_TLS_DIR }, INTERNAL_CA_FILE) },
+    });
+    const configMount = { volume: 'pgbackrest', path: PGBACKREST_CONFIG_DIR };
+    this.volumes = [{ name: 'pgbackrest', configMap: { name: configMap } }, ...trust.volumes];
+    this.mounts = [configMount, ...trust.mounts];
+    this.serverArgs = ['-c', 'archive_mode=on', '-c', `archive_command=pgbackrest --stanza=${STANZA} archive-push %p`, '-c', `archive_timeout=${props.archiveTimeoutSeconds}`];
+    // The TLS server reads its certificate at start: its liveness fails once the file differs
+    // from the one it serves, and the restart brings the renewal in (the database keeps running).
+    const served = '/tmp/served-certificate';
+    const tcp = { tcpSocket: { port: k8s.IntOrString.fromNumber(BACKUP_SERVER_PORT) }, timeoutSeconds: 3 };
+    this.serverContainer = {
+      name: 'backup-server',
+      image: props.image,
+      command: [
+        '/bin/sh',
+        '-c',
+        [
+          'set -eu',
+          this.writeCredentials,
+          `until pg_isready --quiet --host=${host.socketDirectory} --port=${host.port}; do sleep 2; done`,
+          // Idempotent: creates the stanza on the first start, checks it on every other.
+          `until pgbackrest --stanza=${STANZA} stanza-create; do echo "stanza-create failed; again in 30 s" >&2; sleep 30; done`,
+          `sha256sum < ${host.tlsDirectory}/tls.crt > ${served}`,
+          'exec pgbackrest server',
+        ].join('\n'),
+      ],
+      env: pgbackrestEnv(SERVER_CONFIG),
+      ports: [{ name: 'pgbackrest', number: BACKUP_SERVER_PORT }],
+      resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '256Mi' } },
+      startupProbe: { ...tcp, periodSeconds: 10, failureThreshold: 90 },
+      readinessProbe: { ...tcp, periodSeconds: 10 },
+      livenessProbe: { exec: { command: ['/bin/sh', '-c', `sha256sum < ${host.tlsDirectory}/tls.crt | cmp -s - ${served}`] }, periodSeconds: 60, timeoutSeconds: 5, failureThreshold: 1 },
+      writablePaths: [{ path: PGBACKREST_SECRETS_DIR, sizeLimit: '1Mi' }, { path: '/tmp', sizeLimit: '64Mi' }],
+      mounts: [
+        { volume: 'data', path: props.dataMount },
+        { volume: 'tls', path: host.tlsDirectory },
+        { volume: writableVolumeName(host.socketDirectory), path: host.socketDirectory, readOnly: false },
+        ...this.mounts,
+      ],
+      secretFiles: this.secretFiles,
+    };
+  }
+
+  /**
+   * The full backups, a CronJob on what pgBackRest calls the repository host's side, and the
+   * restore, rendered and checked like everything else but run only by a person, with the server
+   * stopped (its volume, `dataClaim`, is ReadWriteOnce) and the target in a ConfigMap of their own.
+   */
+  public addJobs(instance: string, server: PodSelection, dataClaim: string): void {
+    const chart = PlatformChart.of(this);
+    const { image, user, bucket, schedule } = this.props;
+    const client = new ClientCertificate(chart, 'BackupClientCertificate', { secretName: 'postgres-backup-client', commonName: BACKUP_CLIENT });
+    const job = (name: string, command: string, env: Record<string, EnvValue>, mounts: MountSpec[]) => ({
+      name,
+      image,
+      command: ['/bin/sh', '-c', command],
+      env,
+      writablePaths: [{ path: PGBACKREST_SECRETS_DIR, sizeLimit: '1Mi' }, { path: '/tmp', sizeLimit: '256Mi' }],
+      mounts: [...this.mounts, ...mounts],
+      secretFiles: this.secretFiles,
+    });
+    const backup = new PlatformCronJob(chart, 'Backup', {
+      identity: { name: 'postgres-backup', instance, component: 'backup', version: image.version },
+      schedule: schedule.cron,
+      activeDeadline: Duration.seconds(BACKUP_DEADLINE_SECONDS),
+      pod: {
+        user,
+        group: user,
+        volumes: [...this.volumes, client.volume('client-certificate')],
+        containers: [
+          {
+            ...job('backup', ['set -eu', this.writeCredentials, `pgbackrest --stanza=${STANZA} --type=full backup`, `pgbackrest --stanza=${STANZA} info`].join('\n'), pgbackrestEnv(BACKUP_CONFIG), [{ volume: 'client-certificate', path: CLIENT_TLS_DIR }]),
+            resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+          },
+        ],
+      },
+    });
+    // A full backup may take its deadline before it counts as late.
+    BackupObjectives.of(chart).declare({ namespace: chart.namespace, cronJob: backup.name, maxAgeSeconds: schedule.everySeconds + BACKUP_DEADLINE_SECONDS });
+    allowFlow(server, bucket.endpoint);
+    allowFlow(backup.pods, bucket.endpoint);
+    allowPodFlow(backup.pods, server, BACKUP_SERVER_PORT);
+
+    const restore = new PlatformCronJob(chart, 'Restore', {
+      identity: { name: 'postgres-restore', instance, component: 'restore', version: image.version },
+      schedule: '0 0 1 1 *',
+      suspend: true,
+      backoffLimit: 0,
+      activeDeadline: Duration.hours(12),
+      pod: {
+        user,
+        group: user,
+        volumes: [...this.volumes, { name: 'data', persistentVolumeClaim: { claimName: dataClaim } }],
+        containers: [
+          {
+            ...job('restore', restoreScript(this.writeCredentials), { ...pgbackrestEnv(SERVER_CONFIG), RESTORE_TARGET: EnvValue.fromOptionalConfigMap(RESTORE_TARGET_CONFIGMAP, 'target') }, [
+              { volume: 'data', path: this.props.dataMount, readOnly: false },
+            ]),
+            resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '2', memory: '1Gi' } },
+          },
+        ],
+      },
+    });
+    allowFlow(restore.pods, bucket.endpoint);
+  }
 }

@@ -4,19 +4,12 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import {
   allowFlow,
-  allowPodFlow,
-  BackupObjectives,
-  ClientCertificate,
   EnvValue,
-  HardenedContainerProps,
   httpProbe,
-  ImageRef,
-  INTERNAL_CA_FILE,
   Layer,
   libpqEnv,
   PlatformChart,
   PlatformContext,
-  PlatformCronJob,
   PlatformService,
   PlatformStatefulSet,
   PodSelection,
@@ -35,23 +28,7 @@ import {
   writableVolumeName,
   volumeClaimTemplate,
 } from '@ml-platform/core';
-import {
-  BACKUP_CLIENT,
-  BACKUP_CONFIG,
-  BACKUP_SERVER_PORT,
-  backupConfig,
-  backupConfigSchema,
-  PGBACKREST_CONFIG_DIR,
-  PGBACKREST_SECRETS_DIR,
-  pgbackrestEnv,
-  PostgresBackupProps,
-  RESTORE_TARGET_CONFIGMAP,
-  restoreScript,
-  SERVER_CONFIG,
-  serverConfig,
-  STANZA,
-  writeCredentials,
-} from './backup';
+import { backupConfigSchema, PGBACKREST_SECRETS_DIR, pgbackrestEnv, PostgresBackupProps, PostgresBackups, SERVER_CONFIG } from './backup';
 import { POSTGRES_IMAGE, POSTGRES_EXPORTER_IMAGE } from './images';
 
 /** The `components.postgres` section of cluster.yaml. */
@@ -125,9 +102,6 @@ const HBA_DIR = '/etc/postgresql/hba';
 const SOCKET_DIR = '/var/run/postgresql';
 /** PGDATA of the 18+ images. */
 const DATA_DIRECTORY = `${DATA_MOUNT}/18/docker`;
-const CLIENT_TLS_DIR = '/etc/platform/pgbackrest-client';
-/** How long a full backup may run. */
-const BACKUP_DEADLINE_SECONDS = 2 * 3600;
 /**
  * Who may connect how, once the server speaks TLS: over the socket only the postgres OS user
  * (the image's entrypoint and the reload sidecar, by peer), and over TCP only with TLS and
@@ -197,7 +171,17 @@ export class PostgresChart extends PlatformChart {
     const serverArgs = tls
       ? ['-c', 'ssl=on', '-c', `ssl_cert_file=${TLS_DIR}/tls.crt`, '-c', `ssl_key_file=${TLS_DIR}/tls.key`, '-c', 'ssl_min_protocol_version=TLSv1.2', '-c', `hba_file=${HBA_DIR}/pg_hba.conf`]
       : [];
-    const backup = props.backup && tls ? this.backupParts(props.backup, image) : undefined;
+    const backup = props.backup && tls
+      ? new PostgresBackups(this, 'Backups', {
+          ...props.backup,
+          image,
+          user: POSTGRES_UID,
+          host: { dataDirectory: DATA_DIRECTORY, socketDirectory: SOCKET_DIR, port: PORT, tlsDirectory: TLS_DIR },
+          dataMount: DATA_MOUNT,
+          // The one server pod, by its StatefulSet name under the headless Service.
+          address: `postgres-0.postgres-headless.${this.namespace}.svc.${this.context.clusterDomain}`,
+        })
+      : undefined;
     const isReady: k8s.Probe = {
       exec: { command: ['pg_isready', '--username=postgres', '--dbname=postgres', '--host=127.0.0.1', `--port=${PORT}`] },
     };
@@ -289,7 +273,7 @@ export class PostgresChart extends PlatformChart {
       volumeClaimTemplates: [volumeClaimTemplate(this, 'data', props.storageSize, props.storageClass)],
     });
     this.server = statefulSet.pods;
-    if (backup && props.backup) this.addBackupCronJob(id, props.backup, image, backup);
+    backup?.addJobs(id, this.server, 'data-postgres-0');
 
     new PlatformService(this, 'Headless', {
       name: 'postgres-headless',
@@ -344,141 +328,6 @@ export class PostgresChart extends PlatformChart {
       throw new Error(`postgres has no database for '${consumer}'; add it to the chart's 'databases' (known: ${[...this.databases.keys()].join(', ') || 'none'})`);
     }
     return db;
-  }
-
-  /** What the server's pod gets for backups: archiving settings, the TLS server sidecar, files. */
-  private backupParts(props: PostgresBackupProps, image: ImageRef) {
-    const trust = trustFor(this, props.bucket);
-    const cipherPass = SecretKeyRef.of('postgres-backup-cipher', 'passphrase', "pgBackRest's repository key (aes-256-cbc); without it no backup can be read: keep a copy off the cluster", { encoding: 'hex', bytes: 32 });
-    const s3Dir = `/run/secrets/${props.bucket.accessKeyId.secretName}`;
-    const cipherDir = '/run/secrets/postgres-backup-cipher';
-    const secretFiles = [
-      { directory: s3Dir, keys: [props.bucket.accessKeyId, props.bucket.secretAccessKey] },
-      { directory: cipherDir, keys: [cipherPass] },
-    ];
-    const credentials = writeCredentials({
-      accessKey: secretFilePath(this, s3Dir, props.bucket.accessKeyId),
-      secretKey: secretFilePath(this, s3Dir, props.bucket.secretAccessKey),
-      cipherPass: secretFilePath(this, cipherDir, cipherPass),
-    });
-    const host = { dataDirectory: DATA_DIRECTORY, socketDirectory: SOCKET_DIR, port: PORT, tlsDirectory: TLS_DIR };
-    const caFile = INTERNAL_CA_FILE;
-    const configMap = 'pgbackrest';
-    // The one server pod, by its StatefulSet name under the headless Service.
-    const address = `postgres-0.postgres-headless.${this.namespace}.svc.${this.context.clusterDomain}`;
-    new k8s.KubeConfigMap(this, 'BackupConfig', {
-      metadata: { name: configMap, namespace: this.namespace, labels: { 'app.kubernetes.io/name': 'pgbackrest', 'app.kubernetes.io/component': 'backup' } },
-      data: { [SERVER_CONFIG]: serverConfig(props, host, caFile), [BACKUP_CONFIG]: backupConfig(props, { ...host, address, clientDirectory: CLIENT_TLS_DIR }, caFile) },
-    });
-    const configVolume = { name: 'pgbackrest', configMap: { name: configMap } };
-    const configMount = { volume: 'pgbackrest', path: PGBACKREST_CONFIG_DIR };
-    // The TLS server reads its certificate at start: its liveness fails once the file differs
-    // from the one it serves, and the restart brings the renewal in (the database keeps running).
-    const served = '/tmp/served-certificate';
-    const serverContainer: HardenedContainerProps = {
-      name: 'backup-server',
-      image,
-      command: [
-        '/bin/sh',
-        '-c',
-        [
-          'set -eu',
-          credentials,
-          `until pg_isready --quiet --host=${SOCKET_DIR} --port=${PORT}; do sleep 2; done`,
-          // Idempotent: creates the stanza on the first start, checks it on every other.
-          `until pgbackrest --stanza=${STANZA} stanza-create; do echo "stanza-create failed; again in 30 s" >&2; sleep 30; done`,
-          `sha256sum < ${TLS_DIR}/tls.crt > ${served}`,
-          'exec pgbackrest server',
-        ].join('\n'),
-      ],
-      env: pgbackrestEnv(SERVER_CONFIG),
-      ports: [{ name: 'pgbackrest', number: BACKUP_SERVER_PORT }],
-      resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '256Mi' } },
-      startupProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(BACKUP_SERVER_PORT) }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 90 },
-      readinessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(BACKUP_SERVER_PORT) }, periodSeconds: 10, timeoutSeconds: 3 },
-      livenessProbe: { exec: { command: ['/bin/sh', '-c', `sha256sum < ${TLS_DIR}/tls.crt | cmp -s - ${served}`] }, periodSeconds: 60, timeoutSeconds: 5, failureThreshold: 1 },
-      writablePaths: [{ path: PGBACKREST_SECRETS_DIR, sizeLimit: '1Mi' }, { path: '/tmp', sizeLimit: '64Mi' }],
-      mounts: [
-        { volume: 'data', path: DATA_MOUNT },
-        { volume: 'tls', path: TLS_DIR },
-        { volume: writableVolumeName(SOCKET_DIR), path: SOCKET_DIR, readOnly: false },
-        configMount,
-        ...trust.mounts,
-      ],
-      secretFiles,
-    };
-    return {
-      serverArgs: ['-c', 'archive_mode=on', '-c', `archive_command=pgbackrest --stanza=${STANZA} archive-push %p`, '-c', `archive_timeout=${props.archiveTimeoutSeconds}`],
-      writeCredentials: credentials,
-      secretFiles,
-      volumes: [configVolume, ...trust.volumes],
-      mounts: [configMount, ...trust.mounts],
-      serverContainer,
-    };
-  }
-
-  /** The full backups: a CronJob on the backup host's side, which pgBackRest calls the repository host. */
-  private addBackupCronJob(instance: string, props: PostgresBackupProps, image: ImageRef, parts: ReturnType<PostgresChart['backupParts']>): void {
-    const client = new ClientCertificate(this, 'BackupClientCertificate', { secretName: 'postgres-backup-client', commonName: BACKUP_CLIENT });
-    const cron = new PlatformCronJob(this, 'Backup', {
-      identity: { name: 'postgres-backup', instance, component: 'backup', version: image.version },
-      schedule: props.schedule.cron,
-      activeDeadline: Duration.seconds(BACKUP_DEADLINE_SECONDS),
-      pod: {
-        user: POSTGRES_UID,
-        group: POSTGRES_UID,
-        volumes: [...parts.volumes, client.volume('client-certificate')],
-        containers: [
-          {
-            name: 'backup',
-            image,
-            command: ['/bin/sh', '-c', ['set -eu', parts.writeCredentials, `pgbackrest --stanza=${STANZA} --type=full backup`, `pgbackrest --stanza=${STANZA} info`].join('\n')],
-            env: pgbackrestEnv(BACKUP_CONFIG),
-            resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
-            writablePaths: [{ path: PGBACKREST_SECRETS_DIR, sizeLimit: '1Mi' }, { path: '/tmp', sizeLimit: '256Mi' }],
-            mounts: [...parts.mounts, { volume: 'client-certificate', path: CLIENT_TLS_DIR }],
-            secretFiles: parts.secretFiles,
-          },
-        ],
-      },
-    });
-    // A nightly full backup may take two hours (the Job's deadline) before it counts as late.
-    BackupObjectives.of(this).declare({ namespace: this.namespace, cronJob: cron.name, maxAgeSeconds: props.schedule.everySeconds + BACKUP_DEADLINE_SECONDS });
-    allowFlow(this.server, props.bucket.endpoint);
-    allowFlow(cron.pods, props.bucket.endpoint);
-    allowPodFlow(cron.pods, this.server, BACKUP_SERVER_PORT);
-
-    // The restore, rendered and checked like everything else but run only by a person, with the
-    // server stopped (its volume is ReadWriteOnce) and the target in a ConfigMap of their own
-    // (docs/backup-restore.md).
-    const restore = new PlatformCronJob(this, 'Restore', {
-      identity: { name: 'postgres-restore', instance, component: 'restore', version: image.version },
-      schedule: '0 0 1 1 *',
-      suspend: true,
-      backoffLimit: 0,
-      activeDeadline: Duration.hours(12),
-      pod: {
-        user: POSTGRES_UID,
-        group: POSTGRES_UID,
-        volumes: [...parts.volumes, { name: 'data', persistentVolumeClaim: { claimName: 'data-postgres-0' } }],
-        containers: [
-          {
-            name: 'restore',
-            image,
-            command: ['/bin/sh', '-c', restoreScript(parts.writeCredentials)],
-            env: {
-              ...pgbackrestEnv(SERVER_CONFIG),
-              RESTORE_TARGET: EnvValue.fromOptionalConfigMap(RESTORE_TARGET_CONFIGMAP, 'target'),
-            },
-            resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '2', memory: '1Gi' } },
-            writablePaths: [{ path: PGBACKREST_SECRETS_DIR, sizeLimit: '1Mi' }, { path: '/tmp', sizeLimit: '256Mi' }],
-            mounts: [...parts.mounts, { volume: 'data', path: DATA_MOUNT, readOnly: false }],
-            secretFiles: parts.secretFiles,
-          },
-        ],
-      },
-    });
-    allowFlow(restore.pods, props.bucket.endpoint);
   }
 
   private addBootstrapJob(instance: string, version: string): void {
