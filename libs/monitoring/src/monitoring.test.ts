@@ -167,7 +167,7 @@ describe('Grafana', () => {
   test('every dashboard queries only the provisioned Prometheus', () => {
     const { find } = synth();
     const files = find('ConfigMap', 'grafana-dashboards').data;
-    expect(Object.keys(files).sort()).toEqual(['airflow.json', 'dash-apps.json', 'http-service.json', 'jupyterhub.json', 'logging.json', 'minio.json', 'mlflow.json', 'platform-overview.json', 'postgres.json', 'redis.json', 'sign-in.json', 'spark.json', 'superset.json', 'tensorboard.json']);
+    expect(Object.keys(files).sort()).toEqual(['airflow.json', 'backups.json', 'dash-apps.json', 'http-service.json', 'jupyterhub.json', 'logging.json', 'minio.json', 'mlflow.json', 'platform-overview.json', 'postgres.json', 'redis.json', 'sign-in.json', 'spark.json', 'superset.json', 'tensorboard.json']);
     for (const [file, text] of Object.entries(files)) {
       const d = JSON.parse(text as string);
       expect(d.panels.length, file).toBeGreaterThan(3);

@@ -1,3 +1,4 @@
+import { BACKUP_DASHBOARD } from './backup-dashboard';
 import { HOME_VOLUME_FREE, hubSpawns, httpQueries, HttpServiceMetrics, JUPYTERHUB, MLFLOW_HTTP, minioOnce, SIGN_IN_ERRORS, SIGN_IN_PROXIES, syncRestarts, TENSORBOARD } from '../queries';
 import { dashboard, PanelSpec, stat, timeseries } from './builder';
 import { podResources } from './panels';
@@ -188,6 +189,7 @@ const httpService = dashboard({
 export const PLATFORM_DASHBOARDS: Readonly<Record<string, object>> = {
   'platform-overview.json': overview,
   'postgres.json': postgres,
+  'backups.json': BACKUP_DASHBOARD,
   'minio.json': minio,
   'mlflow.json': mlflow,
   'http-service.json': httpService,
