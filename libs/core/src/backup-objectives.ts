@@ -2,6 +2,7 @@
 // monitoring chart records each objective as a series that one set of alerts compares with the
 // CronJob's last success (kube-state-metrics), as the model-drift rules do with their baselines.
 import { IConstruct } from 'constructs';
+import { z } from 'zod';
 import { registryOf } from './app-registry';
 
 /** The recorded objective: seconds, labelled with the CronJob's namespace and name. */
@@ -53,6 +54,8 @@ export const durationSeconds = (d: string) => {
 };
 /** Full backup intervals a cron expression states exactly. */
 export const BACKUP_INTERVALS = ['1h', '2h', '3h', '4h', '6h', '8h', '12h', '1d', '7d'] as const;
+/** A backup interval in cluster.yaml. */
+export const backupInterval = z.enum(BACKUP_INTERVALS, { error: `expected one of ${BACKUP_INTERVALS.join(', ')}` });
 
 /** What a full backup schedule is: its cron expression and period. */
 export interface BackupSchedule {

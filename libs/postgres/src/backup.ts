@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import {
   allowFlow,
   allowPodFlow,
-  BACKUP_INTERVALS,
+  backupInterval,
   BackupObjectives,
   BackupSchedule,
   ClientCertificate,
@@ -52,7 +52,7 @@ const BACKUP_DEADLINE_SECONDS = 2 * 3600;
 /** The `components.postgres.backup` section of cluster.yaml. */
 export const backupConfigSchema = z
   .strictObject({
-    every: z.enum(BACKUP_INTERVALS, { error: `expected one of ${BACKUP_INTERVALS.join(', ')}` }).default('1d').describe('How often a full backup runs (at 02:15 UTC for 1d and 7d, Sundays for 7d; at minute 15 otherwise).'),
+    every: backupInterval.default('1d').describe('How often a full backup runs (at 02:15 UTC for 1d and 7d, Sundays for 7d; at minute 15 otherwise).'),
     retention: z
       .string()
       .regex(/^[0-9]+d$/, { error: 'expected a number of days such as 14d' })

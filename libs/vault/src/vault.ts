@@ -30,7 +30,7 @@ import {
   workloadLabels,
   SignIn,
   WebUi,
-  BACKUP_INTERVALS,
+  backupInterval,
   BackupSchedule,
   durationSeconds,
   ImageRef,
@@ -49,7 +49,7 @@ export const vaultConfigSchema = z
     resources: resourcesSchema.optional(),
     snapshots: z
       .strictObject({
-        every: z.enum(BACKUP_INTERVALS, { error: `expected one of ${BACKUP_INTERVALS.join(', ')}` }).default('1d').describe('How often a Raft snapshot is taken (02:15 UTC for 1d).'),
+        every: backupInterval.default('1d').describe('How often a Raft snapshot is taken (02:15 UTC for 1d).'),
         retention: z.int().min(1).max(3650).default(30).describe('Days a snapshot is kept in the bucket vault-snapshots (MinIO expires older ones).'),
       })
       .optional()
