@@ -94,6 +94,7 @@ describe('broken cluster.yaml', () => {
     ['in-cluster TLS without the internal CA', devConfig.replace('    clusterIssuer: platform-ca\n', '    secretName: wildcard-tls\n').replace('  secrets:\n    - gitlab-agent-token\n', '  secrets:\n    - wildcard-tls\n    - gitlab-agent-token\n'), /routing\.tls\.clusterIssuer: expected the internal CA as a cert-manager ClusterIssuer while inClusterTls is on/],
     ['a prod cluster without digests or a reason', devConfig.replace('tier: dev\n', 'tier: prod\nimageDigests:\n  required: false\n'), /imageDigests\.reason: expected the reason this prod cluster runs images without digests/],
     ['PostgreSQL backup retention shorter than its interval', devConfig.replace('  postgres:\n    enabled: true\n', '  postgres:\n    enabled: true\n    backup:\n      every: 7d\n      retention: 3d\n'), /components\.postgres\.backup\.retention: expected at least the full backup interval \(every: 7d\), found 3d/],
+    ['an off-site endpoint without credentials', devConfig.replace('    mode: standalone\n', '    mode: standalone\n    offsite:\n      endpoint: https://s3.dr.example.internal\n      bucket: ml-offsite\n      cidrs: [10.60.0.10/32]\n'), /components\.minio\.offsite\.credentialsSecret: expected string, found nothing \(the key is missing\)/],
     ['wrong cluster name', devConfig.replace('name: dev', 'name: prod'), /name: expected "dev" \(the cluster's folder and app\), found the string "prod"/],
   ];
 

@@ -1,3 +1,4 @@
 export * from './minio';
 export * from './images';
 export * from './component';
+export * from './offsite';

@@ -1,7 +1,8 @@
 import { Testing } from 'cdk8s';
 import { expect, test } from 'vitest';
-import { ImageCatalog, PlatformContext } from '@ml-platform/core';
-import { MinioChart, MinioMode } from './minio';
+import { BackupObjectives, ImageCatalog, PlatformContext } from '@ml-platform/core';
+import { MinioChart, MinioMode, OFFSITE_READER } from './minio';
+import { offsiteConfigSchema } from './offsite';
 
 const context = new PlatformContext({ cluster: 't', kubernetesVersion: '1.28', baseDomain: 'ml.t.internal', defaultStorageClass: 'standard', images: new ImageCatalog() });
 
@@ -125,4 +126,32 @@ test('keeps old versions and expires objects where a bucket says so, idempotentl
   expect(() => new MinioChart(Testing.app(), 'minio', { context, storageSize: '1Gi', buckets: [{ name: 'data', consumer: 'x', expireDays: 0 }] })).toThrowError(
     "minio: bucket 'data' expireDays must be a whole number of days, at least 1; got 0",
   );
+});
+
+test('the off-site mirror copies each bucket that lists it as reader, with its own read-only key, to its endpoint alone', () => {
+  const app = Testing.app();
+  const chart = new MinioChart(app, 'minio', {
+    context,
+    storageSize: '1Gi',
+    buckets: [
+      { name: 'mlflow', consumer: 'mlflow', readers: [OFFSITE_READER] },
+      { name: 'postgres-backups', consumer: 'postgres', readers: [OFFSITE_READER] },
+      { name: 'spark-uploads', consumer: 'spark' },
+    ],
+  });
+  chart.addOffsiteMirror(offsiteConfigSchema.parse({ endpoint: 'https://s3.dr.example.internal:9443', bucket: 'ml-offsite', credentialsSecret: 'offsite-s3', cidrs: ['10.60.0.10/32'] }));
+  const objects = Testing.synth(chart);
+  const script: string = objects.find((o) => o.kind === 'CronJob').spec.jobTemplate.spec.template.spec.containers[0].command[2];
+  expect(script.split('\n').filter((l) => l.includes(' mirror '))).toEqual([
+    'mc --config-dir /tmp/mc mirror --overwrite platform/mlflow offsite/ml-offsite/t/mlflow',
+    'mc --config-dir /tmp/mc mirror --overwrite platform/postgres-backups offsite/ml-offsite/t/postgres-backups',
+  ]);
+  expect(script).toContain(`"$(cat '/run/secrets/minio-user-offsite/accessKey')"`);
+  // Read-only on what it copies: a leaked mirror key cannot change the buckets.
+  const bootstrap: string = objects.find((o) => o.kind === 'Job').spec.template.spec.containers[0].command[2];
+  expect(bootstrap).toContain('mc admin policy attach platform bucket-postgres-backups-ro --user "$OFFSITE_ACCESS_KEY"');
+  const egress = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'allow-minio-offsite-mirror-to-offsite-s3-9443');
+  expect(egress.spec.egress).toEqual([{ to: [{ ipBlock: { cidr: '10.60.0.10/32' } }], ports: [{ port: 9443, protocol: 'TCP' }] }]);
+  expect(BackupObjectives.of(app).backups).toEqual([{ namespace: 'minio', cronJob: 'minio-offsite-mirror', maxAgeSeconds: 86400 + 6 * 3600 }]);
+  expect(offsiteConfigSchema.safeParse({ endpoint: 'http://s3.dr.example.internal', bucket: 'b', credentialsSecret: 'x', cidrs: ['10.0.0.1/32'] }).error?.issues[0]).toMatchObject({ path: ['endpoint'] });
 });

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { z } from 'zod';
 import {
   allowFlow,
+  backupSchedule,
   EnvValue,
   httpProbe,
   INTERNAL_CA_FILE,
@@ -28,6 +29,10 @@ import {
   WebUi,
 } from '@ml-platform/core';
 import { MC_IMAGE, MINIO_IMAGE } from './images';
+import { OffsiteConfig, offsiteConfigSchema, OffsiteMirror } from './offsite';
+
+/** The reader the off-site mirror copies a bucket as: list it among a bucket's readers. */
+export const OFFSITE_READER = 'offsite';
 
 /** Smallest distributed deployment: erasure coding needs at least 4 drives for useful redundancy. */
 export const MIN_DISTRIBUTED_REPLICAS = 4;
@@ -48,6 +53,7 @@ export const minioConfigSchema = z
       .max(3650)
       .optional()
       .describe('Days to keep the versions an overwrite or a delete leaves in the buckets of artifacts and data (mlflow, datasets): versioning on, older versions expired. Off when left out.'),
+    offsite: offsiteConfigSchema.optional(),
   })
   .superRefine((value, ctx) => {
     if (value.mode === 'standalone' && value.replicas !== 1) {
@@ -365,6 +371,15 @@ export class MinioChart extends PlatformChart {
       ]);
     }
     if (this.buckets.size > 0) this.addBootstrapJob(id);
+  }
+
+  /**
+   * Mirrors, on `config.every`, every bucket that lists `OFFSITE_READER` among its readers to the
+   * off-site endpoint (OffsiteMirror).
+   */
+  public addOffsiteMirror(config: OffsiteConfig): void {
+    const buckets = [...this.buckets.values()].flat().filter((g) => g.consumer === OFFSITE_READER);
+    new OffsiteMirror(this, 'OffsiteMirror', { config, schedule: backupSchedule(config.every), buckets, image: this.context.images.image(MC_IMAGE), user: MINIO_UID, instance: this.node.id });
   }
 
   /**

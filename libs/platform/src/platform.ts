@@ -9,7 +9,7 @@ import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platf
 import { GitlabAgentChart, gitlabAgentComponent } from '@ml-platform/gitlab-agent';
 import { JupyterHubChart, jupyterhubComponent } from '@ml-platform/jupyterhub';
 import { LoggingChart, loggingComponent, LogShipperChart } from '@ml-platform/logging';
-import { MC_IMAGE, MinioChart, minioComponent, MinioMode } from '@ml-platform/minio';
+import { MC_IMAGE, MinioChart, minioComponent, MinioMode, OFFSITE_READER } from '@ml-platform/minio';
 import { MlflowChart, mlflowComponent } from '@ml-platform/mlflow';
 import { MonitoringChart, monitoringComponent, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
 import { PostgresChart, postgresComponent } from '@ml-platform/postgres';
@@ -250,6 +250,8 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
   }
 
   const oldVersions = minioConfig.keepOldVersions ? { versioning: true, expireNoncurrentDays: minioConfig.keepOldVersions } : {};
+  // The buckets copied off site, where the cluster declares an endpoint: artifacts, data, backups.
+  const offsite = minioConfig.offsite ? { readers: [OFFSITE_READER] } : {};
   const minio = minioConfig.enabled
     ? new MinioChart(app, 'minio', {
         context,
@@ -260,8 +262,8 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
         resources: minioConfig.resources,
         buckets: [
           // Artifacts and data keep the versions an overwrite or a delete leaves, for keepOldVersions days.
-          ...(mlflowConfig.enabled ? [{ name: 'mlflow', consumer: 'mlflow', ...oldVersions }] : []),
-          ...(datasetsOwner ? [{ name: 'datasets', consumer: datasetsOwner, writers: datasetsWriters, ...oldVersions }] : []),
+          ...(mlflowConfig.enabled ? [{ name: 'mlflow', consumer: 'mlflow', ...oldVersions, ...offsite }] : []),
+          ...(datasetsOwner ? [{ name: 'datasets', consumer: datasetsOwner, writers: datasetsWriters, ...oldVersions, ...offsite }] : []),
           // Notebooks write training logs; TensorBoard only reads them.
           ...(withBoard ? [{ name: 'tensorboard', consumer: 'jupyterhub', readers: ['tensorboard'] }] : []),
           // Spark jobs write event logs, which the history server reads and expires, and upload
@@ -270,17 +272,18 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
           // Airflow keeps task logs; its tasks read and write the datasets with the same key.
           ...(airflowConfig?.enabled ? [{ name: 'airflow-logs', consumer: 'airflow' }] : []),
           // Elasticsearch's snapshot repository.
-          ...(loggingConfig?.enabled && loggingConfig.snapshots ? [{ name: 'elasticsearch-snapshots', consumer: 'logging' }] : []),
+          ...(loggingConfig?.enabled && loggingConfig.snapshots ? [{ name: 'elasticsearch-snapshots', consumer: 'logging', ...offsite }] : []),
           // pgBackRest's repository: archived WAL and full backups, encrypted by pgBackRest, which expires them.
-          ...(pgConfig.enabled && pgConfig.backup ? [{ name: 'postgres-backups', consumer: 'postgres' }] : []),
+          ...(pgConfig.enabled && pgConfig.backup ? [{ name: 'postgres-backups', consumer: 'postgres', ...offsite }] : []),
           // Vault's Raft snapshots, expired by MinIO after their retention.
-          ...(vaultConfig?.enabled && vaultConfig.snapshots ? [{ name: 'vault-snapshots', consumer: 'vault', expireDays: vaultConfig.snapshots.retention }] : []),
+          ...(vaultConfig?.enabled && vaultConfig.snapshots ? [{ name: 'vault-snapshots', consumer: 'vault', expireDays: vaultConfig.snapshots.retention, ...offsite }] : []),
         ],
         consoleHost: host('minio-console'),
       })
     : undefined;
   if (minio) access.expose(minio, minio.webUi);
 
+  if (minio && minioConfig.offsite) minio.addOffsiteMirror(minioConfig.offsite);
   if (vault && vaultConfig?.snapshots && minio) {
     vault.addSnapshots({ bucket: minio.bucket('vault-snapshots'), schedule: backupSchedule(vaultConfig.snapshots.every), uploader: context.images.image(MC_IMAGE) });
   }
