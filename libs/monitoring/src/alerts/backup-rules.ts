@@ -16,6 +16,17 @@ export function backupObjectiveRules(backups: readonly WatchedBackup[]): RuleGro
 
 export const BACKUP_ALERTS: AlertRule[] = [
   {
+    // postgres_exporter's built-in pg_stat_archiver map (failed_count, archived_count as counters).
+    // A quiet server archives nothing for hours, so the age of the last archive says nothing alone.
+    alert: 'PostgresWalArchivingFailing',
+    expr: 'increase(pg_stat_archiver_failed_count[15m]) > 0\nunless on (namespace, pod)\nincrease(pg_stat_archiver_archived_count[15m]) > 0',
+    for: '15m',
+    severity: 'critical',
+    summary: 'PostgreSQL in {{ $labels.namespace }} fails to archive its WAL',
+    description:
+      'archive_command fails and nothing was archived for 15 minutes: point-in-time recovery stops at the last archived segment, and the segments pile up in pg_wal on the data volume. kubectl -n {{ $labels.namespace }} logs {{ $labels.pod }} -c postgres shows pgBackRest\'s error (the bucket, its key, MinIO down); docs/backup-restore.md.',
+  },
+  {
     alert: 'BackupTooOld',
     expr: `time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time)\n> on (namespace, cronjob)\n${BACKUP_MAX_AGE_SERIES}`,
     for: '10m',

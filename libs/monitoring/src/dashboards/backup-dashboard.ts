@@ -18,6 +18,11 @@ export const BACKUP_DASHBOARD = dashboard({
       { expr: AGE, legend: '{{namespace}}/{{cronjob}}' },
       { expr: `max by (namespace, cronjob) (${BACKUP_MAX_AGE_SERIES})`, legend: 'objective {{namespace}}/{{cronjob}}' },
     ], { unit: 's' }),
+    // postgres_exporter's built-in pg_stat_archiver map; a quiet server archives nothing for hours.
+    timeseries('PostgreSQL: since the last archived WAL segment, and failed attempts', [
+      { expr: 'max by (namespace) (pg_stat_archiver_last_archive_age)', legend: 'seconds since the last archive {{namespace}}' },
+      { expr: 'sum by (namespace) (increase(pg_stat_archiver_failed_count[1h]))', legend: 'failed attempts per hour {{namespace}}' },
+    ]),
     timeseries('Runs', [
       { expr: 'sum by (namespace) (kube_job_status_succeeded{job_name=~".*-(backup|snapshot)-.*"})', legend: 'succeeded {{namespace}}' },
       { expr: 'sum by (namespace) (kube_job_status_failed{job_name=~".*-(backup|snapshot)-.*"})', legend: 'failed {{namespace}}' },
