@@ -165,7 +165,7 @@ function hubAuthWhoami(env: Record<string, string>) {
 
 beforeAll(async () => {
   if (!existsSync(STREAM_MODULE)) throw new Error(`${STREAM_MODULE} not found; run 'bash tools/install-integration.sh' (Debian's nginx-light and libnginx-mod-stream)`);
-  python = hubChecker(root).python;
+  python = (await hubChecker(root)).python;
   dir = mkdtempSync(join(tmpdir(), 'ml-platform-hub-tls-'));
   chmodSync(dir, 0o755);
   for (const name of ['hubPlain', 'hubTls', 'hubToProxyApi', 'proxyApiTls', 'proxyPublic', 'proxyApiPlain', 'proxyMetrics', 'service']) ports[name] = await freePort();

@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
   for (const d of docs) groups.set(d.cluster ?? '', [...(groups.get(d.cluster ?? '') ?? []), d]);
   // What KubeSpawner, Spark and Airflow would create goes to the API server too: Pod Security
   // admits it or not.
-  const checker = hasHubConfigs(docs) ? hubChecker(root) : undefined;
+  const checker = hasHubConfigs(docs) ? await hubChecker(root) : undefined;
   for (const group of groups.values()) {
     const added = [...templatedPods(group), ...(checker ? (await checkHubConfigs(group, checker, undefined)).spawned : [])];
     group.push(...added);

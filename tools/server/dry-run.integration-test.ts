@@ -75,7 +75,7 @@ test('a pod that violates restricted in a namespace that enforces it is refused'
 test("the notebook server KubeSpawner would create is admitted by restricted, and refused once it may escalate", async () => {
   const dev = clusterDocs('dev');
   const users = dev.find((d) => d.obj.kind === 'Namespace' && d.obj.metadata.name === 'jupyterhub-users') as ManifestDoc;
-  const { failures, spawned } = await checkHubConfigs(dev, hubChecker(root), undefined);
+  const { failures, spawned } = await checkHubConfigs(dev, await hubChecker(root), undefined);
   expect(failures).toEqual([]);
   const pod = spawned.find((d) => d.obj.kind === 'Pod') as ManifestDoc;
   expect(await dryRun(cp, [users, pod])).toEqual([]);

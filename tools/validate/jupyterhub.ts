@@ -5,14 +5,17 @@
 // KubeSpawner also builds the notebook server pod and home volume of every profile; they join the
 // cluster's documents, so schema, policy (Pod Security restricted), references and the API-server
 // dry-run judge them like rendered objects.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { HUB_CONFIG_FILE } from '@ml-platform/jupyterhub';
 import { describeObject, Failure, Json, ManifestDoc, podSpecOf } from './model';
 import { run, ToolResults } from './programs';
+
+const execFileAsync = promisify(execFile);
 
 /** The Python project that checks hub configs, relative to the repository root. */
 const CHECK_PROJECT = 'checks/jupyterhub';
@@ -49,9 +52,18 @@ function checkerBuild(root: string): string {
   return hash.digest('hex');
 }
 
-/** The checker's Python, its locked environment made or refreshed first (tools/uv.sh; quick when current). */
-export function hubChecker(root: string): { python: string; build: string } {
-  execFileSync('bash', [join(root, 'tools', 'uv.sh'), 'sync', '--locked', '--quiet', '--project', join(root, CHECK_PROJECT)], { stdio: ['ignore', 'ignore', 'inherit'] });
+/**
+ * The checker's Python, its locked environment made or refreshed first (tools/uv.sh; quick when
+ * current). Asynchronous: on a fresh checkout the sync installs, or waits for another project's
+ * install to release uv's lock, for minutes, which must not block the caller's event loop (a test
+ * runner's worker stops answering its runner).
+ */
+export async function hubChecker(root: string): Promise<{ python: string; build: string }> {
+  try {
+    await execFileAsync('bash', [join(root, 'tools', 'uv.sh'), 'sync', '--locked', '--quiet', '--project', join(root, CHECK_PROJECT)], { maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    throw new Error(`'bash tools/uv.sh sync --locked --project ${CHECK_PROJECT}' failed: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
+  }
   const python = join(root, CHECK_PROJECT, '.venv', 'bin', 'python');
   if (!existsSync(python)) throw new Error(`${python} is missing after 'uv sync'; run 'bash tools/uv.sh sync --locked --project ${CHECK_PROJECT}'`);
   return { python, build: checkerBuild(root) };

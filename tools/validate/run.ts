@@ -202,7 +202,7 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   };
   for (const group of groups.values()) addDocs(group, templatedPods(group));
   if (runs('jupyterhub') && hasHubConfigs(docs)) {
-    const checker = hubChecker(root);
+    const checker = await hubChecker(root);
     const checked = await Promise.all([...groups.values()].map(async (group) => ({ group, ...(await checkHubConfigs(group, checker, programScope)) })));
     for (const { group, failures: found, spawned } of checked) {
       failures.push(...found);
