@@ -128,7 +128,8 @@ if [ "$(cat "$openapi/.version" 2>/dev/null)" != "$pinned" ]; then
 fi
 # CRDs of the bootstrap operators, from their Go module zips at the pinned versions.
 crds="$tools/crd-manifests"
-crd_pins="$FLUX_SOURCE_MODULE@$FLUX_SOURCE_VERSION $FLUX_KUSTOMIZE_MODULE@$FLUX_KUSTOMIZE_VERSION $ARGOCD_MODULE@$ARGOCD_VERSION $GATEWAY_API_MODULE@$GATEWAY_API_VERSION $CERT_MANAGER_MODULE@$CERT_MANAGER_VERSION"
+# The stamp holds the file lists too: a CRD added at the same version is fetched on warm machines.
+crd_pins="$FLUX_SOURCE_MODULE@$FLUX_SOURCE_VERSION $FLUX_SOURCE_CRDS $FLUX_KUSTOMIZE_MODULE@$FLUX_KUSTOMIZE_VERSION $FLUX_KUSTOMIZE_CRDS $ARGOCD_MODULE@$ARGOCD_VERSION $ARGOCD_CRDS $GATEWAY_API_MODULE@$GATEWAY_API_VERSION $GATEWAY_API_CRDS $CERT_MANAGER_MODULE@$CERT_MANAGER_VERSION $CERT_MANAGER_CRDS"
 if [ "$(cat "$crds/.version" 2>/dev/null)" != "$crd_pins" ]; then
   need_go
   rm -rf "$crds" && mkdir -p "$crds"
