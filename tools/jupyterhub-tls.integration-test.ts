@@ -1,12 +1,15 @@
 // JupyterHub's in-cluster TLS, run with the real programs: the hub (JupyterHub of the hub image,
 // from checks/jupyterhub) and configurable-http-proxy 5.2.0 (npm) bound to loopback as rendered,
 // each behind its rendered TLS sidecar config run by nginx (Debian's, with its stream module),
-// certificates from a CA made here by openssl. The hub drives the proxy's API through both
+// certificates from a CA made here by openssl. People's requests arrive as the gateway sends
+// them: on the proxy sidecar's public port, verified by the name the rendered BackendTLSPolicy
+// gives. The hub drives the proxy's API through both
 // sidecars, the proxy reaches the hub with the rendered --client-ssl-ca, a notebook server's
 // HubAuth reaches the hub API with the rendered JUPYTERHUB_SSL_CLIENT_CA; a certificate from
 // another CA is refused on each hop, and a renewed certificate is served without a reload.
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +31,9 @@ const TOKEN = 'test-only-proxy-token';
 const SERVICE_TOKEN = 'test-only-service-token';
 const HUB_NAME = 'hub.jupyterhub.svc.cluster.local';
 const PROXY_API_NAME = 'proxy-api.jupyterhub.svc.cluster.local';
+/** The name the gateway verifies the proxy's public port by, and the names its certificate holds. */
+const PROXY_PUBLIC_NAME: string = read('backendtlspolicy-proxy-public.yaml').spec.validation.hostname;
+const proxyCertificateNames: string[] = read('certificate-proxy-api-tls.yaml').spec.dnsNames;
 
 let dir: string;
 let python: string;
@@ -149,8 +155,24 @@ async function routesThroughHubSidecar(): Promise<Record<string, { target: strin
   return (await r.json()) as Record<string, { target: string }>;
 }
 
-/** A person's request for the hub API, on the proxy's public port. */
-const hubApiThroughProxy = () => fetch(`http://127.0.0.1:${ports.proxyPublic}/hub/api/`, { signal: AbortSignal.timeout(10_000) });
+/**
+ * A person's request for the hub API as the gateway passes it on: TLS to the proxy sidecar's
+ * public port, verified against the internal CA for the rendered BackendTLSPolicy's hostname.
+ */
+function hubApiThroughProxy(): Promise<{ status: number; json: () => unknown }> {
+  return new Promise((resolve, reject) => {
+    const options = { host: '127.0.0.1', port: ports.proxyPublicTls, path: '/hub/api/', servername: PROXY_PUBLIC_NAME, ca: readFileSync(join(dir, 'internal-ca.crt')), timeout: 10_000, agent: false };
+    const req = request(options, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: () => JSON.parse(body) }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /** A notebook server's call: HubAuth, as jupyterhub-singleuser makes it, with `env`. */
 function hubAuthWhoami(env: Record<string, string>) {
@@ -168,10 +190,12 @@ beforeAll(async () => {
   python = (await hubChecker(root)).python;
   dir = mkdtempSync(join(tmpdir(), 'ml-platform-hub-tls-'));
   chmodSync(dir, 0o755);
-  for (const name of ['hubPlain', 'hubTls', 'hubToProxyApi', 'proxyApiTls', 'proxyPublic', 'proxyApiPlain', 'proxyMetrics', 'service']) ports[name] = await freePort();
+  for (const name of ['hubPlain', 'hubTls', 'hubToProxyApi', 'proxyApiTls', 'proxyPublic', 'proxyPublicTls', 'proxyApiPlain', 'proxyMetrics', 'service']) ports[name] = await freePort();
   // The hub's certificate also names localhost: the proxy reaches it here by that name.
   issue('internal-ca', 'hub', [HUB_NAME, 'localhost']);
-  issue('internal-ca', 'proxy-api', [PROXY_API_NAME]);
+  // The proxy's, the names its rendered Certificate holds: the API's and the public port's.
+  expect(proxyCertificateNames).toEqual(expect.arrayContaining([PROXY_API_NAME, PROXY_PUBLIC_NAME]));
+  issue('internal-ca', 'proxy-api', [PROXY_API_NAME, PROXY_PUBLIC_NAME]);
   install('hub', 'hub-certificate');
   install('proxy-api', 'proxy-certificate');
 
@@ -189,6 +213,8 @@ beforeAll(async () => {
   startSidecar('proxy', proxySidecarConf, [
     ['listen 8443 ssl', `listen 127.0.0.1:${ports.proxyApiTls} ssl`],
     ['proxy_pass 127.0.0.1:8001;', `proxy_pass 127.0.0.1:${ports.proxyApiPlain};`],
+    ['listen 8444 ssl', `listen 127.0.0.1:${ports.proxyPublicTls} ssl`],
+    ['proxy_pass 127.0.0.1:8000;', `proxy_pass 127.0.0.1:${ports.proxyPublic};`],
   ]);
 
   // configurable-http-proxy with the rendered arguments; ports moved, the hub reached as localhost.
@@ -206,7 +232,8 @@ beforeAll(async () => {
     };
     return flag in moved ? `${flag}=${moved[flag]}` : a;
   });
-  expect(chpLocal).toContain('--api-ip=127.0.0.1');
+  // Both of the proxy's ports for people and the hub are on loopback, behind the sidecar.
+  expect(chpArgs).toEqual(expect.arrayContaining(['--ip=127.0.0.1', '--api-ip=127.0.0.1']));
   start('chp', process.execPath, [chp, ...chpLocal], { CONFIGPROXY_AUTH_TOKEN: TOKEN });
 
   // The hub: the rendered addresses on this test's ports; sign-in, spawner and database are
@@ -240,7 +267,8 @@ test('the hub drives the proxy API over TLS, and the proxy routes people to the 
   const routes = await routesThroughHubSidecar();
   expect(routes['/services/probe']).toMatchObject({ target: `http://127.0.0.1:${ports.service}`, service: 'probe' });
   expect(routes['/'].target).toBe(`https://localhost:${ports.hubTls}`);
-  // A person's request: the proxy's public port, then the hub over TLS verified against the CA.
+  // A person's request: TLS to the proxy's public port as the gateway sends it, then the hub
+  // over TLS verified against the CA.
   const r = await hubApiThroughProxy();
   expect(r.status).toBe(200);
   expect(((await r.json()) as { version: string }).version).toBe('5.5.0');

@@ -333,6 +333,24 @@ describe('credentials in plain text inside a stage or prod cluster', () => {
     expect(blamed.some((b) => b.startsWith('tls/plain-text Pod airflow-tasks/'))).toBe(true);
   });
 
+  test('a route the gateway reaches in plain text: a Service without a BackendTLSPolicy, another port, an Ingress', async () => {
+    const dir = (await plant('', () => undefined, {}, ['yaml'])).dir;
+    // MLflow's sign-in proxy loses its policy; Grafana's names a port the route does not use.
+    rmSync(join(dir, '30-apps/mlflow/backendtlspolicy-mlflow-oauth2-proxy.yaml'));
+    const grafanaPolicy = join(dir, '10-platform/monitoring/backendtlspolicy-grafana.yaml');
+    const policy = parse(readFileSync(grafanaPolicy, 'utf8'));
+    policy.spec.targetRefs[0].sectionName = 'metrics';
+    writeFileSync(grafanaPolicy, stringify(policy));
+    const ingress = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'boards', namespace: 'superset' }, spec: { rules: [{ host: 'boards.example.internal', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'superset-web', port: { number: 8443 } } } }] } }] } };
+    writeFileSync(join(dir, 'ingress-boards.yaml'), stringify(ingress));
+    const { failures } = await validateManifests({ root, tools, paths: [dir], cluster: 'prod', layers: ['policy'], cacheDir });
+    expect(failures.map((f) => `${f.rule} ${f.object} ${f.field}: ${f.message}`).sort()).toEqual([
+      'tls/gateway-backend HTTPRoute mlflow/mlflow spec.rules[0].backendRefs[0]: the gateway reaches Service mlflow/mlflow-oauth2-proxy:4443 in plain text: no BackendTLSPolicy targets it',
+      'tls/gateway-backend HTTPRoute monitoring/grafana spec.rules[0].backendRefs[0]: the gateway reaches Service monitoring/grafana:3000 in plain text: no BackendTLSPolicy targets it',
+      'tls/gateway-backend Ingress superset/boards spec: an Ingress reaches its backends in plain text',
+    ]);
+  });
+
   test('a dev cluster may speak plain text', async () => {
     const dir = mkdtempSync(join(scratch, 'dev-'));
     cpSync(join(root, 'dist-manifests/dev'), dir, { recursive: true });

@@ -9,10 +9,14 @@ refresh interval (seconds instead of a day) so that a renewal shows within the t
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,6 +27,7 @@ DEPLOYMENT = "30-apps/airflow/deployment-airflow-execution-api.yaml"
 AIRFLOW_CONFIG = "30-apps/airflow/configmap-airflow-config.yaml"
 INTERNAL_CA = "/etc/platform/internal-ca/ca.crt"
 TLS_DIR = "/opt/airflow/tls"
+CONFIG_DIR = "/opt/airflow/config"
 SECRETS_DIR = "/run/secrets/airflow"
 
 
@@ -49,9 +54,10 @@ class Server:
         return subprocess.run([sys.executable, "-c", script, url, path], env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("execution-api")
+@contextmanager
+def launched(folder: Path, deployment: str, ready: Callable[[Server], bool], files: dict[str, str] | None = None) -> Iterator[Server]:
+    """The rendered api-server of `deployment` on a free port, with a certificate for localhost
+    from the test's CA where the rendered one would be, until `ready` says it answers."""
     certificate_authority(folder, "ca")
     certificate_authority(folder, "other-ca")
     issue(folder, "ca", "first", "DNS:localhost")
@@ -65,10 +71,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
     (secrets / "fernet-key").write_text(Fernet.generate_key().decode())
     (secrets / "jwt-secret").write_text("test-only-jwt-secret")
+    (secrets / "api-secret-key").write_text("test-only-api-secret-key")
+    for name, text in (files or {}).items():
+        (folder / name).write_text(text)
 
     config = folder / "airflow.cfg"
-    config.write_text(rendered("prod", AIRFLOW_CONFIG)["data"]["airflow.cfg"].replace(INTERNAL_CA, str(folder / "ca.crt")))
-    [container] = rendered("prod", DEPLOYMENT)["spec"]["template"]["spec"]["containers"]
+    config.write_text(rendered("prod", AIRFLOW_CONFIG)["data"]["airflow.cfg"].replace(INTERNAL_CA, str(folder / "ca.crt")).replace(CONFIG_DIR, str(folder)))
+    container = rendered("prod", deployment)["spec"]["template"]["spec"]["containers"][0]
     port = free_port()
     args = [a.replace(TLS_DIR, str(tls)) for a in container["args"]]
     args[args.index("--port") + 1] = str(port)
@@ -85,6 +94,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "AIRFLOW__METRICS__STATSD_ON": "False",
         "AIRFLOW__LOGGING__REMOTE_LOGGING": "False",
         "AIRFLOW__API__WORKER_REFRESH_INTERVAL": "5",
+        # The GitLab application's secret, which the UI's sign-in config reads (not used here).
+        "OAUTH_CLIENT_SECRET": "test-only-client-secret",
     }
     subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
     log = (folder / "server.log").open("w")
@@ -92,7 +103,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = Server(folder, port, config, env)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and server.client(folder / "ca.crt").returncode != 0:
+        while time.monotonic() < deadline and not ready(server):
             assert process.poll() is None, (folder / "server.log").read_text()
             time.sleep(1)
         yield server
@@ -100,6 +111,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         process.terminate()
         process.wait(timeout=60)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with launched(tmp_path_factory.mktemp("execution-api"), DEPLOYMENT, lambda s: s.client(s.folder / "ca.crt").returncode == 0) as started:
+        yield started
 
 
 def test_the_rendered_execution_api_serves_https_and_the_task_sdk_verifies_it(server: Server) -> None:
@@ -134,7 +151,32 @@ def test_a_renewed_certificate_is_served_after_a_worker_refresh_without_a_restar
     assert any(a.returncode == 0 for a in attempts), attempts[-1].stdout + attempts[-1].stderr
 
 
+def ui_health(server: Server, ca: Path) -> int:
+    """The UI api-server's health over HTTPS, verified against `ca` for its Service's name as the
+    gateway's BackendTLSPolicy does (here localhost, the name the test's certificate holds)."""
+    context = ssl.create_default_context(cafile=str(ca))
+    with urllib.request.urlopen(f"https://localhost:{server.port}/api/v2/monitor/health", context=context, timeout=10) as response:
+        return response.status
+
+
+def test_the_rendered_ui_api_server_serves_https_that_the_gateway_can_verify(tmp_path: Path) -> None:
+    webserver_config = rendered("prod", AIRFLOW_CONFIG)["data"]["webserver_config.py"]
+
+    def answers(s: Server) -> bool:
+        try:
+            return ui_health(s, s.folder / "ca.crt") == 200
+        except OSError:
+            return False
+
+    with launched(tmp_path, "30-apps/airflow/deployment-airflow-api-server.yaml", answers, {"webserver_config.py": webserver_config}) as ui:
+        assert ui_health(ui, ui.folder / "ca.crt") == 200, (ui.folder / "server.log").read_text()[-3000:]
+        with pytest.raises(urllib.error.URLError) as refused:
+            ui_health(ui, ui.folder / "other-ca.crt")
+        assert isinstance(refused.value.reason, ssl.SSLCertVerificationError)
+
+
 def test_the_ui_api_server_serves_no_execution_api() -> None:
     api = rendered("prod", "30-apps/airflow/deployment-airflow-api-server.yaml")["spec"]["template"]["spec"]["containers"][0]
-    assert api["args"][-2:] == ["--apps", "core"]
+    apps = api["args"][api["args"].index("--apps") + 1]
+    assert apps == "core"
     assert "execution_api_server_url = https://airflow-execution-api.airflow.svc.cluster.local:8443/execution/" in rendered("prod", AIRFLOW_CONFIG)["data"]["airflow.cfg"]

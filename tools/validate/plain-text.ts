@@ -2,7 +2,9 @@
 // Service over http://, redis:// or ws:// needs a reviewed reason (plain-text-services.yaml), and
 // a PostgreSQL client must verify the server (sslmode=verify-full with the internal CA).
 // Scanned: container env values, commands and arguments (rendered and templated pods), and
-// ConfigMap data, where the platform's config files carry their URLs.
+// ConfigMap data, where the platform's config files carry their URLs. The gateway's own hop is
+// read from the routes: each Service an HTTPRoute sends people to needs a BackendTLSPolicy, and
+// an Ingress has no portable way to verify its backend at all.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -39,6 +41,52 @@ function texts(doc: ManifestDoc): [string, string][] {
     (c.env ?? []).forEach((e: Json, j: number) => typeof e.value === 'string' && found.push([`${at}.env[${j}]`, e.value]));
   }
   return found;
+}
+
+const isGatewayApi = (obj: Json) => typeof obj.apiVersion === 'string' && obj.apiVersion.startsWith('gateway.networking.k8s.io/');
+const isService = (ref: Json) => (ref.group ?? '') === '' && (ref.kind ?? 'Service') === 'Service';
+
+/**
+ * Every route backend the gateway reaches in plain text: an HTTPRoute's Service without a
+ * BackendTLSPolicy that targets it (the whole Service or the port the route uses), and every
+ * Ingress backend.
+ */
+export function checkGatewayBackends(docs: ManifestDoc[]): Failure[] {
+  const failures: Failure[] = [];
+  const ports = new Map<string, Map<number, string | undefined>>();
+  const protectedPorts = new Map<string, Set<string | undefined>>();
+  for (const { obj } of docs) {
+    const key = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
+    if (obj.kind === 'Service' && obj.apiVersion === 'v1') ports.set(key, new Map((obj.spec?.ports ?? []).map((p: Json) => [p.port, p.name])));
+    if (obj.kind !== 'BackendTLSPolicy' || !isGatewayApi(obj)) continue;
+    for (const ref of obj.spec?.targetRefs ?? []) {
+      if (!isService(ref)) continue;
+      const target = `${obj.metadata?.namespace}/${ref.name}`;
+      protectedPorts.set(target, (protectedPorts.get(target) ?? new Set()).add(ref.sectionName));
+    }
+  }
+  const hint = 'render a BackendTLSPolicy for the Service (the access layer does when the cluster has inClusterTls and routing.api gateway) and serve the port with a certificate from the internal CA';
+  for (const doc of docs) {
+    const { obj } = doc;
+    const fail = (field: string, message: string, why = hint) =>
+      failures.push({ layer: 'policy', rule: 'tls/gateway-backend', cluster: doc.cluster, file: doc.file, object: describeObject(obj), field, message, hint: why });
+    if (obj.kind === 'Ingress') {
+      fail('spec', 'an Ingress reaches its backends in plain text', 'route it with Gateway API (routing.api gateway) and a BackendTLSPolicy: an Ingress cannot say portably how to verify a backend');
+      continue;
+    }
+    if (obj.kind !== 'HTTPRoute' || !isGatewayApi(obj)) continue;
+    (obj.spec?.rules ?? []).forEach((rule: Json, i: number) =>
+      (rule.backendRefs ?? []).forEach((ref: Json, j: number) => {
+        if (!isService(ref)) return;
+        const service = `${ref.namespace ?? obj.metadata?.namespace}/${ref.name}`;
+        const sections = protectedPorts.get(service);
+        const portName = ports.get(service)?.get(ref.port);
+        if (sections && (sections.has(undefined) || (portName !== undefined && sections.has(portName)))) return;
+        fail(`spec.rules[${i}].backendRefs[${j}]`, `the gateway reaches Service ${service}:${ref.port} in plain text: no BackendTLSPolicy targets it`);
+      }),
+    );
+  }
+  return failures;
 }
 
 /** Every plain-text in-cluster URL not reviewed, and every PostgreSQL client that does not verify the server; records the entries used. */

@@ -12,7 +12,7 @@ import { checkAccess, checkSignInConfigs } from './access';
 import { checkShipperConfigs } from './logging';
 import { checkEnvironmentSecrets, loadEnvironmentSecrets } from './environment-secrets';
 import { checkImageDigests } from './image-digests';
-import { checkPlainText, loadPlainTextServices } from './plain-text';
+import { checkGatewayBackends, checkPlainText, loadPlainTextServices } from './plain-text';
 import { checkingCode, digest, ResultCache } from './cache';
 import { checkHubConfigs, hasHubConfigs, hubChecker } from './jupyterhub';
 import { templatedPods } from './templated-pods';
@@ -232,7 +232,7 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
     const { external, digestsRequired: needsDigests, tlsRequired } = facts.get(cluster) as ClusterFacts;
     if (runs('policy')) failures.push(...checkPolicy(group), ...checkEnvironmentSecrets(group, environmentSecrets, usedEnvironmentSecrets));
     if (runs('policy') && needsDigests) failures.push(...checkImageDigests(group, cluster));
-    if (runs('policy') && tlsRequired) failures.push(...checkPlainText(group, plainTextServices, usedPlainText));
+    if (runs('policy') && tlsRequired) failures.push(...checkPlainText(group, plainTextServices, usedPlainText), ...checkGatewayBackends(group));
     if (runs('access')) failures.push(...checkAccess(group));
     if (runs('references')) failures.push(...checkReferences(group, external));
   }

@@ -15,8 +15,8 @@ const gateway: RoutingConfig = { api: 'gateway', className: 'platform', controll
 const access = { tracker: { users: ['ml/data-scientists'], admins: ['ml/platform'] }, boards: { users: ['ml/everyone'], admins: [] } };
 
 /** A chart with one UI Service, as a component would hand it over. */
-function withUi(app: ReturnType<typeof Testing.app>, name: string, signIn: SignIn): { chart: PlatformChart; ui: WebUi } {
-  const chart = new PlatformChart(app, name, { context, layer: Layer.APPS });
+function withUi(app: ReturnType<typeof Testing.app>, name: string, signIn: SignIn, ctx: PlatformContext = context): { chart: PlatformChart; ui: WebUi } {
+  const chart = new PlatformChart(app, name, { context: ctx, layer: Layer.APPS });
   const probe = { tcpSocket: { port: { value: 1 } as never } };
   const image = context.images.image(containerImage(`${name}-image`, { registry: 'docker.io', repository: `library/${name}`, tag: '1.0', note: 'stand-in' }));
   const server = new PlatformDeployment(chart, 'Server', {
@@ -99,6 +99,40 @@ test('oauth2-proxy lets in the UI\'s users and admins only, and is the only way 
   expect(intoTracker.map((o) => o.metadata.name)).toEqual(['allow-tracker-from-tracker-oauth2-proxy-8080']);
   expect(find('Deployment', 'tracker-oauth2-proxy', 'tracker').spec.replicas).toBe(2);
   expect(find('PodDisruptionBudget', 'tracker-oauth2-proxy', 'tracker').spec.maxUnavailable).toBe(1);
+});
+
+test('where the gateway verifies backends, it reaches the sign-in proxy on its TLS sidecar and a UI that signs people in itself on TLS of its own', () => {
+  const tlsContext = new PlatformContext({ cluster: 'edge', kubernetesVersion: '1.28', baseDomain: 'ml.edge.internal', defaultStorageClass: 'standard', images: new ImageCatalog(), internalCa: 'platform-ca', uiTls: true });
+  const app = Testing.app();
+  const layer = new AccessLayer(app, 'access', { context: tlsContext, routing: gateway, sso, access });
+  const tracker = withUi(app, 'tracker', SignIn.PROXY, tlsContext);
+  const boards = withUi(app, 'boards', SignIn.OIDC, tlsContext);
+  expect(() => layer.expose(boards.chart, boards.ui)).toThrow(/boards\/boards: the gateway reaches UI boards over TLS in this cluster .*, but the UI serves plain HTTP/);
+  layer.expose(tracker.chart, tracker.ui);
+  layer.expose(boards.chart, { ...boards.ui, tls: true });
+  const objects = app.charts.flatMap((c) => Testing.synth(c));
+  const find = (kind: string, name: string, namespace: string) => objects.find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace);
+
+  for (const [namespace, service] of [['tracker', 'tracker-oauth2-proxy'], ['boards', 'boards']]) {
+    expect(find('BackendTLSPolicy', service, namespace)?.spec).toEqual({
+      targetRefs: [{ group: '', kind: 'Service', name: service }],
+      validation: { caCertificateRefs: [{ group: '', kind: 'Secret', name: 'internal-ca-trust' }], hostname: `${service}.${namespace}.svc.cluster.local` },
+    });
+    // The CA the policy names is the namespace's trust certificate.
+    expect(find('Certificate', 'internal-ca-trust', namespace)?.spec.issuerRef.name).toBe('platform-ca');
+  }
+  expect(find('HTTPRoute', 'tracker', 'tracker')?.spec.rules[0].backendRefs).toEqual([{ group: '', kind: 'Service', name: 'tracker-oauth2-proxy', port: 4443 }]);
+  // oauth2-proxy is on loopback; its sidecar serves the Service's certificate and the probes go through it.
+  expect(parse(find('ConfigMap', 'tracker-oauth2-proxy', 'tracker')?.data[OAUTH2_PROXY_CONFIG_KEY]).http_address).toBe('127.0.0.1:4180');
+  const pod = find('Deployment', 'tracker-oauth2-proxy', 'tracker')?.spec.template.spec;
+  expect(pod.containers.map((c: { name: string }) => c.name)).toEqual(['oauth2-proxy', 'tls']);
+  expect(pod.containers[0].readinessProbe.httpGet).toMatchObject({ path: '/ready', port: 4443, scheme: 'HTTPS' });
+  expect(pod.containers[1].ports).toEqual([{ name: 'https', containerPort: 4443, protocol: 'TCP' }]);
+  expect(find('Certificate', 'tracker-oauth2-proxy-tls', 'tracker')?.spec.dnsNames).toContain('tracker-oauth2-proxy.tracker.svc');
+  expect(find('ConfigMap', 'tracker-oauth2-proxy-tls-sidecar', 'tracker')?.data['nginx.conf']).toContain('listen 4443 ssl;');
+  // Only the controller's pods reach the TLS port; nothing reaches the proxy's plain one.
+  expect(find('NetworkPolicy', 'allow-tracker-oauth2-proxy-from-gateway-4443', 'tracker')).toBeDefined();
+  expect(objects.some((o) => o.kind === 'NetworkPolicy' && o.metadata.name.endsWith('-4180'))).toBe(false);
 });
 
 test('GitLab signed by an internal CA: the proxy trusts the CA the cluster names', () => {

@@ -14,7 +14,7 @@ import {
   WebUi,
 } from '@ml-platform/core';
 import { OAuth2Proxy } from './oauth2-proxy';
-import { GatewayChart, ingressRoute, RouteSpec, TlsSource } from './routes';
+import { backendTlsPolicy, GatewayChart, ingressRoute, RouteSpec, TlsSource } from './routes';
 
 /** Properties for `AccessLayer`. */
 export interface AccessLayerProps {
@@ -73,6 +73,9 @@ export class AccessLayer extends Construct {
     const { routing, sso, context } = this.props;
     const access = this.props.access[ui.name];
     if (!access) throw new Error(`access.${ui.name}: expected the GitLab groups that may use ${ui.name} (users, and admins where it has roles); nobody may reach a UI no group is given`);
+    if (context.uiTls && ui.signIn === SignIn.OIDC && !ui.tls) {
+      throw new Error(`${chart.namespace}/${ui.endpoint.service}: the gateway reaches UI ${ui.name} over TLS in this cluster (inClusterTls with routing.api gateway), but the UI serves plain HTTP; give it a certificate from the internal CA and set tls on its WebUi`);
+    }
     const host = uiHost(routing, context.baseDomain, ui.name);
     const other = this.byHost.get(host);
     if (other) throw new Error(`routing.hosts: ${ui.name} and ${other} would both be served at ${host}; give one of them another host`);
@@ -101,6 +104,7 @@ export class AccessLayer extends Construct {
     };
     if (this.gateway) {
       this.gateway.route(spec);
+      if (context.uiTls) backendTlsPolicy(backend);
       if ('secretName' in this.tls) this.requireTlsSecret(this.tls.secretName, this.gateway.namespace);
     } else {
       ingressRoute(spec, routing.className, this.tls);

@@ -19,8 +19,10 @@ import {
   ResourceSpec,
   SecretKeyRef,
   secretFilePath,
+  ServerCertificate,
   ServiceEndpoint,
   SsoConfig,
+  TlsSidecar,
   WebUi,
   workloadLabels,
 } from '@ml-platform/core';
@@ -46,6 +48,8 @@ export interface OAuth2ProxyProps {
 const DEFAULT_RESOURCES: ResourceSpec = { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } };
 
 const HTTP_PORT = 4180;
+/** Where the TLS sidecar serves the proxy to the gateway, when the cluster encrypts that hop. */
+const HTTPS_PORT = 4443;
 const METRICS_PORT = 44180;
 /** distroless/static's `nonroot` user, which the image runs as. */
 const NONROOT_UID = 65532;
@@ -64,7 +68,8 @@ export function oauth2ProxyConfig(chart: PlatformChart, props: OAuth2ProxyProps)
   const { ui, host, sso } = props;
   const ca = gitlabCa(sso.gitlab.caConfigMap);
   return {
-    http_address: `0.0.0.0:${HTTP_PORT}`,
+    // Behind a TLS sidecar, plain HTTP is for the sidecar alone.
+    http_address: `${chart.context.uiTls ? '127.0.0.1' : '0.0.0.0'}:${HTTP_PORT}`,
     metrics_address: `0.0.0.0:${METRICS_PORT}`,
     // Behind the gateway: trust its X-Forwarded-* headers for the client address and scheme.
     reverse_proxy: true,
@@ -101,7 +106,9 @@ export function cookieSecretOf(ui: WebUi): SecretKeyRef {
  * oauth2-proxy in front of one UI that has no usable sign-in of its own: people sign in with
  * GitLab and only members of the UI's groups reach it. Two replicas with a PodDisruptionBudget
  * (sessions live in the signed cookie, so any replica serves any request); the UI accepts
- * connections from these pods only.
+ * connections from these pods only. When the cluster encrypts the gateway's hop (`uiTls`), the
+ * proxy listens on loopback and a TLS sidecar serves it with a certificate from the internal CA,
+ * read at every handshake, so a renewal needs no restart (oauth2-proxy reads its own once).
  */
 export class OAuth2Proxy extends Construct {
   public readonly pods: PodSelection;
@@ -119,13 +126,22 @@ export class OAuth2Proxy extends Construct {
     // An upstream on TLS is verified against the internal CA, which Go adds to the system roots from SSL_CERT_DIR.
     const upstreamTrust = props.ui.tls ? internalCaTrust(chart) : undefined;
     new k8s.KubeConfigMap(this, 'Config', { metadata: { name, namespace: chart.namespace, labels: workloadLabels(identity) }, data: config });
+    const sidecar = chart.context.uiTls
+      ? new TlsSidecar(this, 'Tls', {
+          identity,
+          certificate: new ServerCertificate(this, 'Certificate', { secretName: `${name}-tls`, services: [name] }),
+          listeners: [{ name: 'https', port: HTTPS_PORT, to: HTTP_PORT }],
+        })
+      : undefined;
+    // Probes take the gateway's path: through the sidecar when there is one.
+    const probe = (path: string) => (sidecar ? httpProbe(HTTPS_PORT, path, { scheme: 'HTTPS' }) : httpProbe(HTTP_PORT, path));
 
     const deployment = new PlatformDeployment(this, 'Proxy', {
       identity,
       replicas: props.replicas ?? 2,
       metrics: { port: METRICS_PORT, path: '/metrics' },
       // The config is read at start: a change rolls the pods.
-      podAnnotations: { 'ml-platform.io/config-revision': contentRevision(JSON.stringify(config)) },
+      podAnnotations: { 'ml-platform.io/config-revision': contentRevision(JSON.stringify(config) + (sidecar?.config ?? '')) },
       pod: {
         user: NONROOT_UID,
         group: NONROOT_UID,
@@ -136,26 +152,25 @@ export class OAuth2Proxy extends Construct {
             command: ['/bin/oauth2-proxy'],
             args: [`--config=${CONFIG_DIR}/${OAUTH2_PROXY_CONFIG_KEY}`],
             env: upstreamTrust ? { SSL_CERT_DIR: EnvValue.fromValue(INTERNAL_CA_DIR) } : undefined,
-            ports: [
-              { name: 'http', number: HTTP_PORT },
-              { name: 'metrics', number: METRICS_PORT },
-            ],
+            ports: [...(sidecar ? [] : [{ name: 'http', number: HTTP_PORT }]), { name: 'metrics', number: METRICS_PORT }],
             resources: props.resources ?? DEFAULT_RESOURCES,
-            livenessProbe: { ...httpProbe(HTTP_PORT, '/ping'), periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 3 },
-            readinessProbe: { ...httpProbe(HTTP_PORT, '/ready'), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+            livenessProbe: { ...probe('/ping'), periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 3 },
+            readinessProbe: { ...probe('/ready'), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
             mounts: [{ volume: 'config', path: CONFIG_DIR }, ...(ca?.mounts ?? []), ...(upstreamTrust ? [upstreamTrust.mount] : [])],
             secretFiles: [
               { directory: CLIENT_SECRET_DIR, keys: [props.clientSecret] },
               { directory: COOKIE_SECRET_DIR, keys: [cookieSecretOf(props.ui)] },
             ],
           },
+          ...(sidecar ? [sidecar.container] : []),
         ],
-        volumes: [{ name: 'config', configMap: { name } }, ...(ca?.volumes ?? []), ...(upstreamTrust ? [upstreamTrust.volume] : [])],
+        volumes: [{ name: 'config', configMap: { name } }, ...(ca?.volumes ?? []), ...(upstreamTrust ? [upstreamTrust.volume] : []), ...(sidecar?.volumes ?? [])],
       },
     });
     this.pods = deployment.pods;
     if (deployment.replicas > 1) new PlatformDisruptionBudget(this, 'Budget', { pods: this.pods });
-    this.endpoint = new PlatformService(this, 'Service', { name, pods: this.pods, ports: [{ name: 'http', port: HTTP_PORT }] }).endpoint('http');
+    const scheme = sidecar ? 'https' : 'http';
+    this.endpoint = new PlatformService(this, 'Service', { name, pods: this.pods, ports: [{ name: scheme, port: sidecar ? HTTPS_PORT : HTTP_PORT }] }).endpoint(scheme);
 
     allowFlow(this.pods, props.ui.endpoint);
     // Discovery, token exchange and the groups lookup go to GitLab.

@@ -1,7 +1,7 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { LabelKeys, Layer, NAMESPACE_NAME_LABEL, PlatformChart, PlatformContext, ServiceEndpoint } from '@ml-platform/core';
+import { INTERNAL_CA_TRUST_SECRET, internalCaTrust, LabelKeys, Layer, NAMESPACE_NAME_LABEL, PlatformChart, PlatformContext, ServiceEndpoint } from '@ml-platform/core';
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 /** The namespace and name of the cluster's one Gateway. */
@@ -104,6 +104,27 @@ export class GatewayChart extends PlatformChart {
       },
     });
   }
+}
+
+/**
+ * The gateway's hop to `backend` on TLS (Gateway API v1 BackendTLSPolicy, beside the Service):
+ * the gateway verifies the Service's name against the internal CA. The CA comes from the
+ * namespace's `internal-ca-trust` Secret; a Secret rather than the ConfigMap the API's core
+ * support names, since cert-manager writes Secrets (Envoy Gateway reads `ca.crt` from either).
+ */
+export function backendTlsPolicy(backend: ServiceEndpoint): void {
+  const chart = PlatformChart.of(backend.pods.chart);
+  internalCaTrust(chart);
+  if (chart.node.tryFindChild(`BackendTLSPolicy-${backend.service}`)) return;
+  new ApiObject(chart, `BackendTLSPolicy-${backend.service}`, {
+    apiVersion: `${GATEWAY_GROUP}/v1`,
+    kind: 'BackendTLSPolicy',
+    metadata: { name: backend.service, namespace: chart.namespace, labels: { [LabelKeys.NAME]: backend.service, [LabelKeys.COMPONENT]: 'route' } },
+    spec: {
+      targetRefs: [{ group: '', kind: 'Service', name: backend.service }],
+      validation: { caCertificateRefs: [{ group: '', kind: 'Secret', name: INTERNAL_CA_TRUST_SECRET }], hostname: backend.host },
+    },
+  });
 }
 
 /**

@@ -86,6 +86,18 @@ test('with the internal CA, the execution API serves HTTPS that task pods verify
   expect(policies.filter((n: string) => n.startsWith('allow-airflow-api-server-from-airflow-task'))).toEqual([]);
 });
 
+test('where the gateway verifies backends, the UI api-server serves HTTPS like the execution API', () => {
+  const { find, objects } = airflowOf({}, contextOf({ internalCa: 'platform-ca', uiTls: true }));
+  const [container] = find('Deployment', 'airflow-api-server').spec.template.spec.containers;
+  expect(container.args).toEqual(['airflow', 'api-server', '--port', '8080', '--apps', 'core', '--ssl-cert', '/opt/airflow/tls/tls.crt', '--ssl-key', '/opt/airflow/tls/tls.key']);
+  expect(envOf(container)).toMatchObject({ AIRFLOW__API__SERVER_TYPE: 'gunicorn', AIRFLOW__API__WORKER_REFRESH_INTERVAL: '86400' });
+  expect(container.livenessProbe.httpGet).toMatchObject({ path: '/api/v2/monitor/health', scheme: 'HTTPS' });
+  expect(find('Service', 'airflow-api-server').spec.ports[0].name).toBe('https');
+  expect(objects.find((o) => o.kind === 'Certificate' && o.metadata.name === 'airflow-api-server-tls').spec.dnsNames).toContain('airflow-api-server.airflow.svc.cluster.local');
+  // Without uiTls (dev behind an Ingress) it stays on HTTP.
+  expect(airflowOf({}, contextOf({ internalCa: 'platform-ca' })).find('Deployment', 'airflow-api-server').spec.template.spec.containers[0].args).not.toContain('--ssl-cert');
+});
+
 test('airflow.cfg holds no secret; Airflow reads its keys from the mounted Secret with _CMD, the same on every component', () => {
   const { config, find } = airflowOf();
   expect(config[AIRFLOW_CFG]).not.toMatch(/fernet_key|secret_key|jwt_secret|password/);

@@ -106,13 +106,16 @@ export interface AirflowChartProps {
 
 const API_PORT = 8080;
 const EXECUTION_API_PORT = 8443;
-/** Where the execution API's certificate is mounted. */
-const EXECUTION_TLS_DIR = '/opt/airflow/tls';
+/** Where the execution API's certificate (and the UI api-server's) is mounted. */
+const TLS_DIR = '/opt/airflow/tls';
 /**
- * Seconds between two rolling refreshes of the execution API's gunicorn worker: a new worker
+ * Seconds between two rolling refreshes of a TLS api-server's gunicorn workers: a new worker
  * reads the certificate files afresh, so a renewal (30 days before expiry) is in use within a day.
  */
-const EXECUTION_WORKER_REFRESH = 86400;
+const WORKER_REFRESH = 86400;
+/** An api-server on HTTPS with gunicorn's rolling worker refresh, which picks up a renewed certificate. */
+const tlsServerEnv = () => ({ AIRFLOW__API__SERVER_TYPE: EnvValue.fromValue('gunicorn'), AIRFLOW__API__WORKER_REFRESH_INTERVAL: EnvValue.fromValue(String(WORKER_REFRESH)) });
+const tlsServerArgs = () => ['--ssl-cert', `${TLS_DIR}/tls.crt`, '--ssl-key', `${TLS_DIR}/tls.key`];
 /** The scheduler's health server ([scheduler] enable_health_check). */
 const SCHEDULER_HEALTH_PORT = 8974;
 /** The connection Airflow keeps task logs with (AIRFLOW_CONN_<ID> from the environment). */
@@ -171,7 +174,7 @@ export class AirflowChart extends PlatformChart {
     const statsdService = `${id}-statsd`;
     const tasksNamespace = `${id}-tasks`;
     // Task pods send their task token to the execution API: its own server, on HTTPS from the
-    // internal CA, apart from the UI's api-server, which the gateway reaches in plain HTTP.
+    // internal CA, apart from the UI's api-server (on HTTPS too where the gateway verifies it).
     const executionCertificate = props.context.internalCa ? new ServerCertificate(this, 'ExecutionApiCertificate', { secretName: `${executionService}-tls`, services: [executionService] }) : undefined;
     const executionTls = executionCertificate !== undefined;
     const executionScheme = executionTls ? 'https' : 'http';
@@ -339,7 +342,9 @@ export class AirflowChart extends PlatformChart {
     const ca = gitlabCa(props.signIn.caConfigMap);
 
     // The api-server: the UI, the REST API and FAB's sign-in under /auth.
-    const health = () => httpProbe(API_PORT, '/api/v2/monitor/health');
+    const apiCertificate = props.context.uiTls ? new ServerCertificate(this, 'ApiServerCertificate', { secretName: `${apiService}-tls`, services: [apiService] }) : undefined;
+    const apiScheme = apiCertificate ? 'https' : 'http';
+    const health = () => httpProbe(API_PORT, '/api/v2/monitor/health', { scheme: apiCertificate ? 'HTTPS' : 'HTTP' });
     const api = new PlatformDeployment(this, 'ApiServer', {
       identity: identity('airflow-api-server', 'api-server'),
       replicas: size(props.apiServer),
@@ -350,27 +355,28 @@ export class AirflowChart extends PlatformChart {
         serviceAccountName: apiAccount.serviceAccount,
         mountServiceAccountToken: true,
         initContainers: [waitForMigrations],
-        volumes: [...configVolumes, ...(ca?.volumes ?? [])],
+        volumes: [...configVolumes, ...(ca?.volumes ?? []), ...(apiCertificate ? [apiCertificate.volume('tls')] : [])],
         containers: [
-          airflowContainer('api-server', ['airflow', 'api-server', '--port', String(API_PORT), '--apps', 'core'], props.apiServer?.resources ?? DEFAULTS.apiServer, {
+          airflowContainer('api-server', ['airflow', 'api-server', '--port', String(API_PORT), '--apps', 'core', ...(apiCertificate ? tlsServerArgs() : [])], props.apiServer?.resources ?? DEFAULTS.apiServer, {
             env: {
               ...s3,
               ...connections,
               [OAUTH_SECRET_ENV]: EnvValue.fromSecret(props.signIn.clientSecret),
               ...ca?.pythonEnv,
+              ...(apiCertificate ? tlsServerEnv() : {}),
             },
-            ports: [{ name: 'http', number: API_PORT }],
+            ports: [{ name: apiScheme, number: API_PORT }],
             startupProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 20, failureThreshold: 12 },
             livenessProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 5 },
             readinessProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 5 },
-            mounts: ca?.mounts ?? [],
+            mounts: [...(ca?.mounts ?? []), ...(apiCertificate ? [{ volume: 'tls', path: TLS_DIR }] : [])],
           }, [apiSecretKey, jwtSecret]),
         ],
       },
     });
     this.apiServer = api.pods;
     budget('ApiServerBudget', api.pods, size(props.apiServer));
-    const apiEndpoint = new PlatformService(this, 'ApiService', { name: apiService, pods: api.pods, ports: [{ name: 'http', port: API_PORT }] }).endpoint('http');
+    const apiEndpoint = new PlatformService(this, 'ApiService', { name: apiService, pods: api.pods, ports: [{ name: apiScheme, port: API_PORT }] }).endpoint(apiScheme);
     this.endpoint = apiEndpoint;
 
     // The execution API: task pods report their state and read connections and variables here,
@@ -391,19 +397,16 @@ export class AirflowChart extends PlatformChart {
             'execution-api',
             [
               'airflow', 'api-server', '--apps', 'execution', '--port', String(EXECUTION_API_PORT),
-              ...(executionTls ? ['--ssl-cert', `${EXECUTION_TLS_DIR}/tls.crt`, '--ssl-key', `${EXECUTION_TLS_DIR}/tls.key`] : []),
+              ...(executionTls ? tlsServerArgs() : []),
             ],
             props.executionApi?.resources ?? DEFAULTS.executionApi,
             {
-              env: {
-                AIRFLOW__API__SERVER_TYPE: EnvValue.fromValue('gunicorn'),
-                AIRFLOW__API__WORKER_REFRESH_INTERVAL: EnvValue.fromValue(String(EXECUTION_WORKER_REFRESH)),
-              },
+              env: tlsServerEnv(),
               ports: [{ name: executionScheme, number: EXECUTION_API_PORT }],
               startupProbe: { ...executionHealth(), periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 12 },
               livenessProbe: { ...executionHealth(), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 5 },
               readinessProbe: { ...executionHealth(), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
-              mounts: executionCertificate ? [{ volume: 'tls', path: EXECUTION_TLS_DIR }] : [],
+              mounts: executionCertificate ? [{ volume: 'tls', path: TLS_DIR }] : [],
             },
             [jwtSecret],
           ),
@@ -479,7 +482,7 @@ export class AirflowChart extends PlatformChart {
     // StatsD in, Prometheus out.
     const statsd = new StatsdExporter(this, 'Statsd', { name: statsdService, mapping: statsdMapping() });
 
-    this.webUi = { name: 'airflow', purpose: 'Pipelines: DAGs, their runs and task logs (Airflow)', endpoint: apiEndpoint, signIn: SignIn.OIDC, callbackPath: AIRFLOW_CALLBACK };
+    this.webUi = { name: 'airflow', purpose: 'Pipelines: DAGs, their runs and task logs (Airflow)', endpoint: apiEndpoint, signIn: SignIn.OIDC, callbackPath: AIRFLOW_CALLBACK, tls: apiCertificate !== undefined };
 
     // The flows, and only these.
     const components = [api.pods, execution.pods, scheduler.pods, processor.pods, triggerer.pods];

@@ -116,6 +116,14 @@ export interface PlatformContextProps {
    * @default - plain text inside the cluster (allowed in tier dev only)
    */
   readonly internalCa?: string;
+  /**
+   * The gateway reaches the UIs over TLS, verified against the internal CA (Gateway API's
+   * BackendTLSPolicy): every Service a route sends people to serves a certificate from it.
+   * Needs `internalCa`.
+   *
+   * @default false
+   */
+  readonly uiTls?: boolean;
 }
 
 /** How many nodes (and zones) a cluster schedules on, and how quorum members are spread over them (cluster.yaml `topology`). */
@@ -145,6 +153,7 @@ export class PlatformContext {
   public readonly gpuNodes?: GpuNodes;
   public readonly topology?: ClusterTopology;
   public readonly internalCa?: string;
+  public readonly uiTls: boolean;
   private readonly secretVersions: Readonly<Record<string, string>>;
   private readonly externalSecrets: ReadonlySet<string>;
   private vaultDelivery?: VaultDelivery;
@@ -162,6 +171,8 @@ export class PlatformContext {
     this.gpuNodes = props.gpuNodes;
     this.topology = props.topology;
     this.internalCa = props.internalCa;
+    if (props.uiTls && !props.internalCa) throw new Error('uiTls: the gateway verifies the UIs against the internal CA; the cluster has none (inClusterTls off)');
+    this.uiTls = props.uiTls ?? false;
     this.secretVersions = props.secretVersions ?? {};
     this.externalSecrets = new Set(props.externalSecrets ?? []);
   }

@@ -156,6 +156,19 @@ describe('JupyterHubChart', () => {
     expect(find('Deployment', 'hub').spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scheme': 'https', 'prometheus.io/port': '8443', 'ml-platform.io/scrape-tls-subdomain': 'hub-headless' });
   });
 
+  test('where the gateway verifies backends, the proxy public port is on loopback too, behind the same sidecar', () => {
+    const { find } = hubOf({}, contextOf({ internalCa: 'internal-ca', uiTls: true }));
+    const proxy = find('Deployment', 'proxy').spec.template.spec;
+    expect(proxy.containers[0].args).toEqual(expect.arrayContaining(['--ip=127.0.0.1', '--api-ip=127.0.0.1']));
+    expect(proxy.containers[0].ports.map((p: { name: string }) => p.name)).toEqual(['metrics']);
+    expect(proxy.containers[0].readinessProbe.httpGet).toMatchObject({ path: '/_chp_healthz', port: 8444, scheme: 'HTTPS' });
+    expect(find('Service', 'proxy-public').spec.ports).toEqual([{ name: 'https', port: 443, targetPort: 8444, protocol: 'TCP' }]);
+    expect(find('Certificate', 'proxy-api-tls').spec.dnsNames).toEqual(expect.arrayContaining(['proxy-api.jupyterhub.svc.cluster.local', 'proxy-public.jupyterhub.svc.cluster.local']));
+    const sidecar: string = find('ConfigMap', 'proxy-tls-sidecar').data['nginx.conf'];
+    expect(sidecar).toContain('listen 8444 ssl;');
+    expect(sidecar).toContain('proxy_pass 127.0.0.1:8000;');
+  });
+
   test('refuses what it cannot deliver', () => {
     const vault = contextOf();
     vault.deliverSecretsWithVault({ kvMount: 'secret', pathPrefix: 'p', allowAgents: () => undefined });

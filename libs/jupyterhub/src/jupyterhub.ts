@@ -107,6 +107,8 @@ const PROXY_API_PORT = 8001;
 const PROXY_METRICS_PORT = 8002;
 /** Where the TLS sidecars serve the hub and the proxy API, each in its own pod. */
 const TLS_PORT = 8443;
+/** Where the proxy's sidecar serves the public port to the gateway (the cluster's `uiTls`). */
+const PUBLIC_TLS_PORT = 8444;
 const HUB_HEADLESS = 'hub-headless';
 /** The k8s-hub image's user (jovyan, images/hub/Dockerfile of zero-to-jupyterhub 4.4.0). */
 const HUB_UID = 1000;
@@ -200,15 +202,22 @@ export class JupyterHubChart extends PlatformChart {
           upstreams: [{ port: PROXY_API_PORT, endpoint: proxyApi }],
         })
       : undefined;
+    // The gateway reaches the public port over TLS too where the cluster verifies that hop.
+    const publicTls = props.context.uiTls;
     const proxySidecar = tls
       ? new TlsSidecar(this, 'ProxyTls', {
           identity: proxyIdentity,
-          certificate: new ServerCertificate(this, 'ProxyApiCertificate', { secretName: 'proxy-api-tls', services: ['proxy-api'] }),
-          listeners: [{ name: 'api-tls', port: TLS_PORT, to: PROXY_API_PORT }],
+          // One certificate for both names: the proxy's key is one pod's either way.
+          certificate: new ServerCertificate(this, 'ProxyApiCertificate', { secretName: 'proxy-api-tls', services: ['proxy-api', ...(publicTls ? ['proxy-public'] : [])] }),
+          listeners: [{ name: 'api-tls', port: TLS_PORT, to: PROXY_API_PORT }, ...(publicTls ? [{ name: 'https', port: PUBLIC_TLS_PORT, to: PROXY_PORT }] : [])],
         })
       : undefined;
     const loopback = '127.0.0.1';
-    const proxyPublic = new PlatformService(this, 'ProxyPublicService', { name: 'proxy-public', pods: this.proxy, ports: [{ name: 'http', port: 80, targetPort: PROXY_PORT }] }).endpoint('http');
+    const proxyPublic = new PlatformService(this, 'ProxyPublicService', {
+      name: 'proxy-public',
+      pods: this.proxy,
+      ports: [publicTls ? { name: 'https', port: 443, targetPort: PUBLIC_TLS_PORT } : { name: 'http', port: 80, targetPort: PROXY_PORT }],
+    }).endpoint(publicTls ? 'https' : 'http');
 
     // What every notebook server finds in its environment: the platform's services, and Spark.
     const notebookEnv: Record<string, EnvValue> = {
@@ -298,7 +307,7 @@ export class JupyterHubChart extends PlatformChart {
       },
     });
 
-    const chpHealth = () => httpProbe(PROXY_PORT, '/_chp_healthz');
+    const chpHealth = () => (publicTls ? httpProbe(PUBLIC_TLS_PORT, '/_chp_healthz', { scheme: 'HTTPS' }) : httpProbe(PROXY_PORT, '/_chp_healthz'));
     const proxyTrust = tls ? internalCaTrust(this) : undefined;
     new PlatformDeployment(this, 'Proxy', {
       identity: proxyIdentity,
@@ -317,7 +326,7 @@ export class JupyterHubChart extends PlatformChart {
             command: ['configurable-http-proxy'],
             args: [
               // Empty addresses listen on every interface.
-              '--ip=',
+              `--ip=${publicTls ? loopback : ''}`,
               `--port=${PROXY_PORT}`,
               `--api-ip=${tls ? loopback : ''}`,
               `--api-port=${PROXY_API_PORT}`,
@@ -330,7 +339,7 @@ export class JupyterHubChart extends PlatformChart {
               '--log-level=info',
             ],
             env: { CONFIGPROXY_AUTH_TOKEN: EnvValue.fromSecret(proxyToken) },
-            ports: [{ name: 'http', number: PROXY_PORT }, ...(tls ? [] : [{ name: 'api', number: PROXY_API_PORT }]), { name: 'metrics', number: PROXY_METRICS_PORT }],
+            ports: [...(publicTls ? [] : [{ name: 'http', number: PROXY_PORT }]), ...(tls ? [] : [{ name: 'api', number: PROXY_API_PORT }]), { name: 'metrics', number: PROXY_METRICS_PORT }],
             resources: props.proxyResources ?? DEFAULT_PROXY_RESOURCES,
             livenessProbe: { ...chpHealth(), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 30 },
             readinessProbe: { ...chpHealth(), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
@@ -345,7 +354,7 @@ export class JupyterHubChart extends PlatformChart {
     // A drain waits for running notebooks (the culler stops idle ones) rather than killing a session.
     new PlatformDisruptionBudget(this.notebooks, 'Budget', { pods: servers, maxUnavailable: 0 });
 
-    this.webUi = { name: 'jupyterhub', purpose: 'Notebook servers (JupyterLab) with MLflow, S3 and Spark', endpoint: proxyPublic, signIn: SignIn.OIDC, callbackPath: JUPYTERHUB_CALLBACK };
+    this.webUi = { name: 'jupyterhub', purpose: 'Notebook servers (JupyterLab) with MLflow, S3 and Spark', endpoint: proxyPublic, signIn: SignIn.OIDC, callbackPath: JUPYTERHUB_CALLBACK, tls: publicTls };
 
     // The flows, and only these: people come in through the proxy, which routes to the hub and
     // to the servers; the hub drives the proxy, the API server, PostgreSQL and GitLab; servers

@@ -16,6 +16,7 @@ import {
   ResourceSpec,
   SecretKeyRef,
   secretFilePath,
+  ServerCertificate,
   ServiceEndpoint,
   workloadLabels,
 } from '@ml-platform/core';
@@ -23,6 +24,9 @@ import { PROMETHEUS_DATASOURCE_UID } from './dashboards/builder';
 import { GRAFANA_IMAGE } from './images';
 
 const PORT = 3000;
+/** Names each pod for Prometheus's verified scrape when Grafana serves TLS. */
+const HEADLESS = 'grafana-headless';
+const TLS_DIR = '/etc/grafana-tls';
 /** The image's grafana user (Dockerfile GF_UID 472). */
 const GRAFANA_UID = 472;
 const CONFIG_DIR = '/etc/grafana-config';
@@ -97,9 +101,14 @@ export function grafanaOauthSection(signIn: GitLabSignIn): Record<string, string
 }
 
 /** grafana.ini: air-gapped (no update checks, no plugin downloads), logs to stdout, no sign-up. */
-function grafanaIni(rootUrl: string, signIn?: GitLabSignIn): string {
+function grafanaIni(rootUrl: string, signIn?: GitLabSignIn, tlsDir?: string): string {
   const sections: Record<string, Record<string, string | boolean>> = {
-    server: { root_url: rootUrl },
+    server: {
+      root_url: rootUrl,
+      // HTTPS for the gateway and Prometheus; Grafana looks at the files every minute and serves
+      // a renewed certificate without a restart.
+      ...(tlsDir ? { protocol: 'https', cert_file: `${tlsDir}/tls.crt`, cert_key: `${tlsDir}/tls.key`, certs_watch_interval: '1m', min_tls_version: 'TLS1.2' } : {}),
+    },
     analytics: { reporting_enabled: false, check_for_updates: false, check_for_plugin_updates: false },
     plugins: { preinstall_disabled: true },
     log: { mode: 'console' },
@@ -126,6 +135,8 @@ function grafanaIni(rootUrl: string, signIn?: GitLabSignIn): string {
 export class Grafana extends Construct {
   public readonly pods: PodSelection;
   public readonly endpoint: ServiceEndpoint;
+  /** Grafana serves TLS from the internal CA (the cluster's `uiTls`). */
+  public readonly tls: boolean;
   public readonly adminUser: SecretKeyRef;
   public readonly adminPassword: SecretKeyRef;
 
@@ -159,18 +170,22 @@ export class Grafana extends Construct {
       providers: [{ name: 'platform', orgId: 1, folder: 'Platform', type: 'file', disableDeletion: true, allowUiUpdates: false, updateIntervalSeconds: 60, options: { path: DASHBOARDS_DIR } }],
     });
     const dashboards = Object.fromEntries(Object.entries(props.dashboards).map(([file, json]) => [file, `${JSON.stringify(json, null, 2)}\n`]));
-    const config = { 'grafana.ini': grafanaIni(`https://${props.externalHost ?? `grafana.${context.baseDomain}`}/`, props.signIn) };
+    // The gateway reaches Grafana over TLS; Prometheus scrapes each pod by address under the headless Service.
+    const certificate = context.uiTls ? new ServerCertificate(this, 'Certificate', { secretName: 'grafana-tls', services: ['grafana'], headless: HEADLESS }) : undefined;
+    const config = { 'grafana.ini': grafanaIni(`https://${props.externalHost ?? `grafana.${context.baseDomain}`}/`, props.signIn, certificate ? TLS_DIR : undefined) };
     const provisioning = { 'datasources.yaml': datasources, 'dashboards.yaml': providers };
     const configMap = (cid: string, name: string, data: Record<string, string>) => new k8s.KubeConfigMap(this, cid, { metadata: { name, namespace: chart.namespace, labels }, data });
     configMap('Config', 'grafana-config', config);
     configMap('Provisioning', 'grafana-provisioning', provisioning);
     configMap('Dashboards', 'grafana-dashboards', dashboards);
 
-    const health = httpProbe(PORT, '/api/health');
+    this.tls = certificate !== undefined;
+    const scheme = certificate ? 'https' : 'http';
+    const health = httpProbe(PORT, '/api/health', { scheme: certificate ? 'HTTPS' : 'HTTP' });
     const ca = gitlabCa(props.signIn?.caConfigMap);
     const deployment = new PlatformDeployment(this, 'Server', {
       identity,
-      metrics: { port: PORT },
+      metrics: { port: PORT, ...(certificate ? { tls: { subdomain: HEADLESS, byAddress: true } } : {}) },
       // Provisioned files are read at start: a change rolls the pod.
       podAnnotations: { 'ml-platform.io/config-revision': contentRevision(JSON.stringify({ config, provisioning, dashboards })) },
       pod: {
@@ -193,7 +208,7 @@ export class Grafana extends Construct {
               ...(props.signIn ? { GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET__FILE: EnvValue.fromValue(secretFilePath(PlatformChart.of(this), SSO_SECRET_DIR, props.signIn.clientSecret)) } : {}),
             },
             secretFiles: [{ directory: ADMIN_SECRET_DIR, keys: [this.adminUser, this.adminPassword] }, ...(props.signIn ? [{ directory: SSO_SECRET_DIR, keys: [props.signIn.clientSecret] }] : [])],
-            ports: [{ name: 'http', number: PORT }],
+            ports: [{ name: scheme, number: PORT }],
             resources: props.resources ?? DEFAULT_RESOURCES,
             startupProbe: { ...health, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
             livenessProbe: { ...health, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 5 },
@@ -210,11 +225,13 @@ export class Grafana extends Construct {
               { volume: 'config', path: CONFIG_DIR },
               { volume: 'provisioning', path: PROVISIONING_DIR },
               { volume: 'dashboards', path: DASHBOARDS_DIR },
+              ...(certificate ? [{ volume: 'tls', path: TLS_DIR }] : []),
             ],
           },
         ],
         volumes: [
           ...(ca?.volumes ?? []),
+          ...(certificate ? [certificate.volume('tls')] : []),
           { name: 'config', configMap: { name: 'grafana-config' } },
           {
             name: 'provisioning',
@@ -231,7 +248,8 @@ export class Grafana extends Construct {
       },
     });
     this.pods = deployment.pods;
-    this.endpoint = new PlatformService(this, 'Service', { name: 'grafana', pods: this.pods, ports: [{ name: 'http', port: PORT }] }).endpoint('http');
+    this.endpoint = new PlatformService(this, 'Service', { name: 'grafana', pods: this.pods, ports: [{ name: scheme, port: PORT }] }).endpoint(scheme);
+    if (certificate) new PlatformService(this, 'Headless', { name: HEADLESS, pods: this.pods, headless: true, ports: [{ name: scheme, port: PORT }] });
     allowFlow(this.pods, props.prometheus);
     if (props.signIn) allowEgressToAddresses(this.pods, 'gitlab', props.signIn.gitlabCidrs, 443);
   }

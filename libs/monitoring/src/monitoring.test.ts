@@ -8,20 +8,21 @@ import { Grafana } from './grafana';
 import { MonitoringChart, MonitoringChartProps, monitoringConfigSchema } from './monitoring';
 import { NodeExporterChart } from './node-exporter';
 
-const context = (internalCa?: string) =>
+const context = (internalCa?: string, uiTls?: boolean) =>
   new PlatformContext({
     cluster: 'edge', kubernetesVersion: '1.28', baseDomain: 'ml.edge.internal', defaultStorageClass: 'standard', images: new ImageCatalog(),
     apiServer: { cidrs: ['10.1.0.1/32'], port: 6443 },
     nodes: { cidrs: ['10.1.0.0/24'] },
     internalCa,
+    uiTls,
   });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
-function synth(props: Partial<MonitoringChartProps> = {}, models: WatchedModel[] = [], internalCa?: string) {
+function synth(props: Partial<MonitoringChartProps> = {}, models: WatchedModel[] = [], internalCa?: string, uiTls?: boolean) {
   const app = Testing.app();
   for (const m of models) ModelMonitoring.of(app).declare(m);
-  new MonitoringChart(app, 'monitoring', { context: context(internalCa), prometheus: { storageSize: '50Gi' }, ...props });
+  new MonitoringChart(app, 'monitoring', { context: context(internalCa, uiTls), prometheus: { storageSize: '50Gi' }, ...props });
   const objects: Obj[] = Testing.synth(app.node.children[0] as MonitoringChart);
   const find = (kind: string, name: string) => {
     const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
@@ -162,6 +163,21 @@ describe('Grafana', () => {
     expect(datasources).toEqual([expect.objectContaining({ uid: PROMETHEUS_DATASOURCE_UID, type: 'prometheus', url: 'http://prometheus.monitoring.svc.cluster.local:9090', editable: false })]);
     expect(find('ConfigMap', 'grafana-config').data['grafana.ini']).toMatch(/\[plugins\]\npreinstall_disabled = true/);
     expect(find('NetworkPolicy', 'allow-grafana-to-prometheus-9090').spec.egress[0].ports).toEqual([{ port: 9090, protocol: 'TCP' }]);
+  });
+
+  test('where the gateway verifies backends, Grafana serves HTTPS itself, watches its certificate, and is scraped by its verified name', () => {
+    const { find } = synth({}, [], 'platform-ca', true);
+    const ini: string = find('ConfigMap', 'grafana-config').data['grafana.ini'];
+    expect(ini).toContain('protocol = https\ncert_file = /etc/grafana-tls/tls.crt\ncert_key = /etc/grafana-tls/tls.key\ncerts_watch_interval = 1m\nmin_tls_version = TLS1.2');
+    const deployment = find('Deployment', 'grafana');
+    const [container] = deployment.spec.template.spec.containers;
+    expect(container.readinessProbe.httpGet).toMatchObject({ path: '/api/health', port: 3000, scheme: 'HTTPS' });
+    expect(container.volumeMounts).toContainEqual({ name: 'tls', mountPath: '/etc/grafana-tls', readOnly: true });
+    expect(find('Certificate', 'grafana-tls').spec.dnsNames).toEqual(expect.arrayContaining(['grafana.monitoring.svc.cluster.local', '*.grafana-headless.monitoring.svc']));
+    expect(find('Service', 'grafana-headless').spec.clusterIP).toBe('None');
+    expect(deployment.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scheme': 'https', 'ml-platform.io/scrape-tls-subdomain': 'grafana-headless' });
+    // With the internal CA alone (an Ingress cluster), Grafana stays on HTTP.
+    expect(synth({}, [], 'platform-ca').find('ConfigMap', 'grafana-config').data['grafana.ini']).not.toContain('protocol = https');
   });
 
   test('every dashboard queries only the provisioned Prometheus', () => {

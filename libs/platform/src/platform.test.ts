@@ -246,8 +246,10 @@ describe.each(clusters)('cluster %s', (cluster) => {
     });
     expect(policy('minio', 'allow-minio-from-mlflow.mlflow-9000').ingress[0].ports).toEqual([{ port: 9000, protocol: 'TCP' }]);
     expect(policy('mlflow', 'allow-mlflow-to-minio-9000').egress[0].to).toEqual([selects('minio', 'minio')]);
-    // People reach MLflow only through its sign-in proxy, which only the controller's pods reach;
-    // Prometheus scrapes both on their metrics ports.
+    // People reach MLflow only through its sign-in proxy, which only the controller's pods reach,
+    // on its TLS sidecar's port behind a Gateway; Prometheus scrapes both on their metrics ports.
+    const { routing } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
+    const proxyPort = routing.api === 'gateway' ? 4443 : 4180;
     const intoMlflow = rendered[cluster].objects.filter((o) => o.kind === 'NetworkPolicy' && o.namespace === 'mlflow' && o.manifest.spec.ingress);
     expect(intoMlflow.map((o) => o.name).sort()).toEqual([
       'allow-mlflow-from-airflow-task.airflow-tasks-5000',
@@ -258,13 +260,12 @@ describe.each(clusters)('cluster %s', (cluster) => {
       ...(cluster === 'dev' ? ['allow-mlflow-from-predict-churn-register.serving-5000'] : []),
       'allow-mlflow-from-predict-churn.serving-5000',
       'allow-mlflow-from-prometheus.monitoring-5000',
-      'allow-mlflow-oauth2-proxy-from-gateway-4180',
+      `allow-mlflow-oauth2-proxy-from-gateway-${proxyPort}`,
       'allow-mlflow-oauth2-proxy-from-prometheus.monitoring-44180',
     ]);
     expect(policy('mlflow', 'allow-mlflow-from-mlflow-oauth2-proxy-5000').ingress).toEqual([{ from: [selects('mlflow', 'mlflow-oauth2-proxy')], ports: [{ port: 5000, protocol: 'TCP' }] }]);
-    const { routing } = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
-    expect(policy('mlflow', 'allow-mlflow-oauth2-proxy-from-gateway-4180').ingress).toEqual([
-      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': routing.controller.namespace } }, podSelector: { matchLabels: routing.controller.podLabels } }], ports: [{ port: 4180, protocol: 'TCP' }] },
+    expect(policy('mlflow', `allow-mlflow-oauth2-proxy-from-gateway-${proxyPort}`).ingress).toEqual([
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': routing.controller.namespace } }, podSelector: { matchLabels: routing.controller.podLabels } }], ports: [{ port: proxyPort, protocol: 'TCP' }] },
     ]);
   });
 
@@ -432,8 +433,9 @@ describe('a cluster switched to secrets.backend: vault', () => {
     expect(annotations['vault.hashicorp.com/agent-inject-template-mlflow-oauth2-proxy-cookie-secret']).toBe(
       '{{- with secret "secret/data/ml-platform/stage/mlflow-oauth2-proxy" }}{{ index .Data.data "cookie-secret" }}{{- end }}',
     );
-    // (MLflow speaks TLS: the proxy mounts its namespace's CA, a public certificate.)
-    expect(podSpecOf(proxy as RenderedObject).volumes.map((v: { name: string; secret?: { secretName: string } }) => v.secret?.secretName).filter(Boolean)).toEqual(['sso-gitlab', 'internal-ca-trust']);
+    // (MLflow speaks TLS: the proxy mounts its namespace's CA, a public certificate; its TLS
+    // sidecar, the certificate cert-manager renews. Neither comes from Vault.)
+    expect(podSpecOf(proxy as RenderedObject).volumes.map((v: { name: string; secret?: { secretName: string } }) => v.secret?.secretName).filter(Boolean)).toEqual(['sso-gitlab', 'internal-ca-trust', 'mlflow-oauth2-proxy-tls']);
     const config = objects.find((o) => o.kind === 'ConfigMap' && o.name === 'mlflow-oauth2-proxy')?.manifest.data['oauth2-proxy.cfg'];
     expect(config).toContain('cookie_secret_file = "/vault/secrets/mlflow-oauth2-proxy-cookie-secret"');
     expect(config).toContain('client_secret_file = "/secrets/client/client-secret"');

@@ -75,3 +75,18 @@ test('a config change gives the Job a new name and rolls the pods', () => {
 test('refuses a cache and a queue in one Redis database', () => {
   expect(() => synthOf((redisDb) => ({ queue: redisDb(0) }))).toThrowError('superset: expected the cache and the queue in two databases of the same Redis (one password, flushed apart)');
 });
+
+test('where the gateway verifies backends, gunicorn binds loopback and a TLS sidecar serves the Service with its certificate', () => {
+  const tlsContext = new PlatformContext({ cluster: 't', kubernetesVersion: '1.28', baseDomain: 'ml.t.internal', defaultStorageClass: 'standard', images: new ImageCatalog(), internalCa: 'platform-ca', uiTls: true });
+  const objects = synth({ context: tlsContext });
+  const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+  const pod = find('Deployment', 'superset-web').spec.template.spec;
+  expect(pod.containers.map((c: { name: string }) => c.name)).toEqual(['web', 'tls']);
+  const env = Object.fromEntries(pod.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+  expect(env).toMatchObject({ SUPERSET_BIND_ADDRESS: '127.0.0.1', SUPERSET_PORT: '8088' });
+  expect(pod.containers[0].ports).toBeUndefined();
+  expect(pod.containers[0].readinessProbe.httpGet).toMatchObject({ path: '/health', port: 8443, scheme: 'HTTPS' });
+  expect(find('Service', 'superset-web').spec.ports).toEqual([{ name: 'https', port: 8443, targetPort: 8443, protocol: 'TCP' }]);
+  expect(find('Certificate', 'superset-web-tls').spec.dnsNames).toContain('superset-web.superset.svc.cluster.local');
+  expect(find('ConfigMap', 'superset-web-tls-sidecar').data['nginx.conf']).toContain('proxy_pass 127.0.0.1:8088;');
+});

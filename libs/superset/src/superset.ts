@@ -24,10 +24,12 @@ import {
   RedisDatabase,
   ResourceSpec,
   SecretKeyRef,
+  ServerCertificate,
   ServiceEndpoint,
   SignIn,
   STATSD_PORT,
   StatsdExporter,
+  TlsSidecar,
   trustFor,
   WebUi,
   workloadLabels,
@@ -66,6 +68,8 @@ export interface SupersetChartProps {
 }
 
 const PORT = 8088;
+/** Where the web pod's TLS sidecar serves Superset to the gateway. */
+const HTTPS_PORT = 8443;
 /**
  * The lean image's user `superset`, made by `useradd --user-group` without a UID: the first user
  * of its Debian base, 1000 (inferred from the Dockerfile; the chart suggests 1000 too).
@@ -184,41 +188,55 @@ export class SupersetChart extends PlatformChart {
     };
     const ca = gitlabCa(props.signIn.caConfigMap);
 
-    // The web server: the image's run-server.sh (gunicorn, gthread workers) on 8088.
-    const health = () => httpProbe(PORT, '/health');
+    // The web server: the image's run-server.sh (gunicorn, gthread workers) on 8088. When the
+    // gateway reaches it over TLS, gunicorn binds loopback and a TLS sidecar serves it: gunicorn
+    // would read a certificate only at start.
+    const webService = `${id}-web`;
+    const webIdentity = identity('superset-web', 'web');
+    const sidecar = props.context.uiTls
+      ? new TlsSidecar(this, 'WebTls', {
+          identity: webIdentity,
+          certificate: new ServerCertificate(this, 'WebCertificate', { secretName: `${webService}-tls`, services: [webService] }),
+          listeners: [{ name: 'https', port: HTTPS_PORT, to: PORT }],
+        })
+      : undefined;
+    const health = () => (sidecar ? httpProbe(HTTPS_PORT, '/health', { scheme: 'HTTPS' }) : httpProbe(PORT, '/health'));
     const webReplicas = props.web?.replicas ?? 1;
     const web = new PlatformDeployment(this, 'Web', {
-      identity: identity('superset-web', 'web'),
+      identity: webIdentity,
       replicas: webReplicas,
-      podAnnotations: revision,
+      podAnnotations: sidecar ? { 'ml-platform.io/config-revision': contentRevision(config + sidecar.config) } : revision,
       pod: {
         user: SUPERSET_UID,
         group: SUPERSET_UID,
         initContainers: [waitForSchema],
-        volumes: [...volumes, ...(ca?.volumes ?? [])],
+        volumes: [...volumes, ...(ca?.volumes ?? []), ...(sidecar?.volumes ?? [])],
         containers: [
           container('web', ['/usr/bin/run-server.sh'], props.web?.resources ?? DEFAULTS.web, {
             env: {
               ...querying,
               [SupersetEnv.OAUTH_SECRET]: EnvValue.fromSecret(props.signIn.clientSecret),
               SUPERSET_PORT: EnvValue.fromValue(String(PORT)),
+              ...(sidecar ? { SUPERSET_BIND_ADDRESS: EnvValue.fromValue('127.0.0.1') } : {}),
               SERVER_WORKER_AMOUNT: EnvValue.fromValue(String(props.web?.workers ?? 2)),
               SERVER_THREADS_AMOUNT: EnvValue.fromValue(String(props.web?.threads ?? 8)),
               GUNICORN_TIMEOUT: EnvValue.fromValue('120'),
               ...ca?.pythonEnv,
             },
-            ports: [{ name: 'http', number: PORT }],
+            ports: sidecar ? undefined : [{ name: 'http', number: PORT }],
             startupProbe: { ...health(), periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
             livenessProbe: { ...health(), periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 3 },
             readinessProbe: { ...health(), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
             mounts: ca?.mounts ?? [],
           }),
+          ...(sidecar ? [sidecar.container] : []),
         ],
       },
     });
     this.web = web.pods;
     budget('WebBudget', web.pods, webReplicas);
-    this.endpoint = new PlatformService(this, 'WebService', { name: `${id}-web`, pods: web.pods, ports: [{ name: 'http', port: PORT }] }).endpoint('http');
+    const scheme = sidecar ? 'https' : 'http';
+    this.endpoint = new PlatformService(this, 'WebService', { name: webService, pods: web.pods, ports: [{ name: scheme, port: sidecar ? HTTPS_PORT : PORT }] }).endpoint(scheme);
 
     // The worker runs SQL Lab's asynchronous queries. Its liveness asks Celery itself, as the chart does.
     const ping: k8s.Probe = {
@@ -274,7 +292,7 @@ export class SupersetChart extends PlatformChart {
 
     const statsd = new StatsdExporter(this, 'Statsd', { name: statsdService, mapping: supersetStatsdMapping() });
 
-    this.webUi = { name: 'superset', purpose: 'SQL dashboards and SQL Lab over the analytics database (Superset)', endpoint: this.endpoint, signIn: SignIn.OIDC, callbackPath: SUPERSET_CALLBACK };
+    this.webUi = { name: 'superset', purpose: 'SQL dashboards and SQL Lab over the analytics database (Superset)', endpoint: this.endpoint, signIn: SignIn.OIDC, callbackPath: SUPERSET_CALLBACK, tls: sidecar !== undefined };
 
     // The flows, and only these.
     const running = [web.pods, worker.pods, beat.pods];

@@ -209,6 +209,13 @@ export function defineClusterSchema<C extends z.ZodType>(components: C, images: 
       if (config.inClusterTls && !config.routing.tls.clusterIssuer) {
         ctx.addIssue({ code: 'custom', path: ['routing', 'tls', 'clusterIssuer'], message: 'expected the internal CA as a cert-manager ClusterIssuer while inClusterTls is on: it signs the servers\' certificates, and every client trusts it (or set inClusterTls: false in a dev cluster)' });
       }
+      if (config.inClusterTls && config.tier !== 'dev' && config.routing.api === 'ingress') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routing', 'api'],
+          message: `expected gateway in tier ${config.tier}: the hop from the controller to the UIs carries sessions and sign-in callbacks, and only Gateway API says portably how to verify a backend's certificate (BackendTLSPolicy); an Ingress reaches its backends in plain text`,
+        });
+      }
       if (config.tier === 'prod' && config.imageDigests.required === false && !config.imageDigests.reason) {
         ctx.addIssue({ code: 'custom', path: ['imageDigests', 'reason'], message: 'expected the reason this prod cluster runs images without digests (or remove required: false)' });
       }
@@ -244,5 +251,7 @@ export function contextFromConfig(config: ClusterBaseConfig, images: readonly Co
     gpuNodes: config.gpuNodes,
     topology: config.topology,
     internalCa: config.inClusterTls ? config.routing.tls.clusterIssuer : undefined,
+    // An Ingress has no portable way to verify a backend: its hop stays plain text (tier dev only).
+    uiTls: config.inClusterTls && config.routing.api === 'gateway',
   });
 }
