@@ -2,7 +2,8 @@
 // scaffolded by it and wired by one line renders, validates, typechecks, lints and passes its
 // own tests unchanged; bad options are refused before anything is written.
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,18 +17,19 @@ let ws: string;
 const run = async (command: string, args: string[]) =>
   (await promisify(execFile)(command, args, { cwd: ws, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false' } })).stdout;
 
-beforeAll(() => {
+beforeAll(async () => {
   ws = mkdtempSync(join(tmpdir(), 'ml-platform-generator-'));
   // Python environments (.venv, and the prediction service's .venv-image) are made again from
-  // the shared uv cache, not copied: copying one synchronously can block the worker for a minute.
-  cpSync(root, ws, { recursive: true, filter: (source) => !skipped.has(relative(root, source).split('/')[0]) && !/(^|\/)\.venv[^/]*(\/|$)/.test(relative(root, source)) });
+  // the shared uv cache, not copied. The copy is asynchronous: a synchronous one of the whole
+  // workspace held the worker past vitest's 60 s RPC timeout on a loaded 2-core CI machine.
+  await cp(root, ws, { recursive: true, filter: (source) => !skipped.has(relative(root, source).split('/')[0]) && !/(^|\/)\.venv[^/]*(\/|$)/.test(relative(root, source)) });
   symlinkSync(join(root, 'node_modules'), join(ws, 'node_modules'));
   symlinkSync(join(root, '.tools'), join(ws, '.tools'));
   mkdirSync(join(root, '.cache'), { recursive: true });
   symlinkSync(join(root, '.cache'), join(ws, '.cache'));
 }, 60_000);
 // A whole workspace copy: removing it can take more than the default 10 s on a loaded machine.
-afterAll(() => rmSync(ws, { recursive: true, force: true }), 60_000);
+afterAll(() => rm(ws, { recursive: true, force: true }), 60_000);
 
 test('a generated component wired by one line renders, validates and passes lint and its tests', async () => {
   const out = await run('npx', ['nx', 'g', '@ml-platform/nx-plugin:component', 'demo', '--image', 'docker.io/traefik/whoami:v1.11.0', '--port', '8080', '--probePath', '/', '--no-interactive']);
