@@ -43,7 +43,7 @@ test('a generated component wired by one line renders, validates and passes lint
   const source = readFileSync(platform, 'utf8');
   const wired = source
     .replace("import { VaultChart, vaultComponent } from '@ml-platform/vault';", "$&\nimport { demoComponent } from '@ml-platform/demo';")
-    .replace('monitoringComponent] as const;', 'monitoringComponent, demoComponent] as const;');
+    .replace('homeComponent] as const;', 'homeComponent, demoComponent] as const;');
   expect(wired).not.toBe(source);
   writeFileSync(platform, wired);
   writeFileSync(join(ws, 'clusters/dev/cluster.yaml'), `${readFileSync(join(ws, 'clusters/dev/cluster.yaml'), 'utf8')}  demo:\n    enabled: true\n    replicas: 2\n`);

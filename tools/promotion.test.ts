@@ -1,5 +1,6 @@
-// Promotion: a version pinned in one cluster's cluster.yaml changes that cluster alone, so a new
-// MLflow goes dev -> stage -> prod by three small merge requests (docs/bootstrap.md).
+// Promotion: a version pinned in one cluster's cluster.yaml changes that cluster alone (MLflow,
+// and the version its home page shows), so a new MLflow goes dev -> stage -> prod by three small
+// merge requests (docs/bootstrap.md).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
@@ -20,12 +21,17 @@ function renderWithPin(cluster: string) {
   return new Map(objects.map((o) => [`${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`, { obj: o.manifest }]));
 }
 
-test.each(['dev', 'stage', 'prod'])('pinning the next MLflow in %s changes only MLflow there', (cluster) => {
-  const diff = diffCluster(cluster, committed.get(cluster) ?? new Map(), renderWithPin(cluster));
+test.each(['dev', 'stage', 'prod'])('pinning the next MLflow in %s changes only MLflow there, and the version the home page shows', (cluster) => {
+  const pinned = renderWithPin(cluster);
+  const diff = diffCluster(cluster, committed.get(cluster) ?? new Map(), pinned);
   expect(diff.added).toEqual([]);
   expect(diff.removed).toEqual([]);
+  // The home page lists MLflow with the version it runs: its page changes, its server does not.
+  const page = diff.changed.find((c) => c.object === 'ConfigMap home/home-site');
+  expect(page?.fields).toEqual(['data.index.html']);
+  expect((pinned.get('ConfigMap home/home-site')?.obj as { data: Record<string, string> }).data['index.html']).toContain(`<code>${NEXT}</code>`);
   // The Deployment rolls to the new image; the other MLflow objects (its Services, ...) only carry the new version label.
-  for (const c of diff.changed) {
+  for (const c of diff.changed.filter((d) => d !== page)) {
     expect(c.object).toMatch(/^\w+ mlflow\/mlflow(-headless)?$/);
     if (!c.object.startsWith('Deployment')) expect(c.fields).toEqual(['metadata.labels.app.kubernetes.io/version']);
   }

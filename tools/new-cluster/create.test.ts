@@ -33,7 +33,7 @@ test('creates a cluster with its own age key that renders once its Secrets exist
   expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=../cluster.schema.json');
   expect(parse(text).name).toBe('edge');
   expect(parse(text).secrets.ageRecipients).toEqual([recipient]);
-  expect(createSecrets({ root: ws, bin }, 'edge')).toHaveLength(61);
+  expect(createSecrets({ root: ws, bin }, 'edge')).toHaveLength(62);
   expect(JSON.parse(readFileSync(join(ws, 'apps/edge/project.json'), 'utf8')).implicitDependencies).toEqual(['cluster-edge']);
   expect(readFileSync(join(ws, 'apps/edge/src/main.ts'), 'utf8')).toContain("platformRenderSpec('edge')");
   const spec = platformRenderSpec('edge');

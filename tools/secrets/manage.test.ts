@@ -69,7 +69,7 @@ test('create encrypts every missing secret to the cluster, with the same values 
   expect(decrypt('clusters/dev/secrets/mlflow/mlflow-oauth2-proxy.yaml')['cookie-secret']).toMatch(/^[A-Za-z0-9]{32}$/);
   // JupyterHub reads its cookie secret as 32 hex-encoded bytes: the key says so, and gets that.
   expect(decrypt('clusters/dev/secrets/jupyterhub/jupyterhub-cookie-secret.yaml')['cookie-secret']).toMatch(/^[0-9a-f]{64}$/);
-  expect(checkSecrets(ctx, ['dev'])).toEqual({ problems: [], verified: 53, unverifiedClusters: [] });
+  expect(checkSecrets(ctx, ['dev'])).toEqual({ problems: [], verified: 54, unverifiedClusters: [] });
 });
 
 test('rotate replaces the values everywhere and re-runs the Job that sets them', () => {
@@ -150,18 +150,18 @@ test('set stores an issued value encrypted in every namespace that reads it, and
     expect(() => setSecret(ctx, 'dev', 'sso-gitlab', { 'client-secret': 'issued-by-gitlab' })).toThrow(/lists 'sso-gitlab' under external\.secrets .* remove it there first/);
     // Kept in Git instead of made by hand: the render now needs the encrypted copies.
     writeFileSync(file, original.replace('    - sso-gitlab\n', ''));
-    expect(render).toThrowError(/secret 'sso-gitlab' \(keys client-secret; namespaces airflow, dash, jupyterhub, logging, minio, mlflow, monitoring, serving, spark-history, superset, tensorboard\) is needed/);
+    expect(render).toThrowError(/secret 'sso-gitlab' \(keys client-secret; namespaces airflow, dash, home, jupyterhub, logging, minio, mlflow, monitoring, serving, spark-history, superset, tensorboard\) is needed/);
     expect(() => setSecret(ctx, 'dev', 'sso-gitlab', { secret: 'x' })).toThrow(/holds exactly the keys client-secret; missing: client-secret; unknown: secret/);
     expect(() => setSecret(ctx, 'dev', 'sso-gitlab', { 'client-secret': '' })).toThrow(/empty value for client-secret/);
     expect(() => setSecret(ctx, 'dev', 'no-such', { a: 'b' })).toThrow(/needs no Secret 'no-such'/);
     const written = setSecret(ctx, 'dev', 'sso-gitlab', valuesFromInput('issued-by-gitlab\n', ['client-secret']));
-    expect(written).toEqual(['clusters/dev/secrets/airflow/sso-gitlab.yaml', 'clusters/dev/secrets/dash/sso-gitlab.yaml', 'clusters/dev/secrets/jupyterhub/sso-gitlab.yaml', 'clusters/dev/secrets/logging/sso-gitlab.yaml', 'clusters/dev/secrets/minio/sso-gitlab.yaml', 'clusters/dev/secrets/mlflow/sso-gitlab.yaml', 'clusters/dev/secrets/monitoring/sso-gitlab.yaml', 'clusters/dev/secrets/serving/sso-gitlab.yaml', 'clusters/dev/secrets/spark-history/sso-gitlab.yaml', 'clusters/dev/secrets/superset/sso-gitlab.yaml', 'clusters/dev/secrets/tensorboard/sso-gitlab.yaml']);
+    expect(written).toEqual(['clusters/dev/secrets/airflow/sso-gitlab.yaml', 'clusters/dev/secrets/dash/sso-gitlab.yaml', 'clusters/dev/secrets/home/sso-gitlab.yaml', 'clusters/dev/secrets/jupyterhub/sso-gitlab.yaml', 'clusters/dev/secrets/logging/sso-gitlab.yaml', 'clusters/dev/secrets/minio/sso-gitlab.yaml', 'clusters/dev/secrets/mlflow/sso-gitlab.yaml', 'clusters/dev/secrets/monitoring/sso-gitlab.yaml', 'clusters/dev/secrets/serving/sso-gitlab.yaml', 'clusters/dev/secrets/spark-history/sso-gitlab.yaml', 'clusters/dev/secrets/superset/sso-gitlab.yaml', 'clusters/dev/secrets/tensorboard/sso-gitlab.yaml']);
     for (const path of written) expect(decrypt(path)).toEqual({ 'client-secret': 'issued-by-gitlab' });
     expect(readFileSync(join(ws, written[0]), 'utf8')).not.toContain('issued-by-gitlab');
     expect(render).not.toThrow();
   } finally {
     writeFileSync(file, original);
-    for (const ns of ['airflow', 'dash', 'jupyterhub', 'logging', 'minio', 'mlflow', 'monitoring', 'serving', 'spark-history', 'superset', 'tensorboard']) rmSync(join(ws, `clusters/dev/secrets/${ns}/sso-gitlab.yaml`), { force: true });
+    for (const ns of ['airflow', 'dash', 'home', 'jupyterhub', 'logging', 'minio', 'mlflow', 'monitoring', 'serving', 'spark-history', 'superset', 'tensorboard']) rmSync(join(ws, `clusters/dev/secrets/${ns}/sso-gitlab.yaml`), { force: true });
   }
 });
 

@@ -482,7 +482,7 @@ export class AirflowChart extends PlatformChart {
     // StatsD in, Prometheus out.
     const statsd = new StatsdExporter(this, 'Statsd', { name: statsdService, mapping: statsdMapping() });
 
-    this.webUi = { name: 'airflow', purpose: 'Pipelines: DAGs, their runs and task logs (Airflow)', endpoint: apiEndpoint, signIn: SignIn.OIDC, callbackPath: AIRFLOW_CALLBACK, tls: apiCertificate !== undefined };
+    this.webUi = { name: 'airflow', purpose: 'Pipelines: DAGs, their runs and task logs (Airflow)', endpoint: apiEndpoint, signIn: SignIn.OIDC, callbackPath: AIRFLOW_CALLBACK, tls: apiCertificate !== undefined, docs: 'airflow.md' };
 
     // The flows, and only these.
     const components = [api.pods, execution.pods, scheduler.pods, processor.pods, triggerer.pods];

@@ -30,12 +30,25 @@ export interface WebUi {
    */
   readonly callbackPath?: string;
   /**
-   * The UI serves TLS with a certificate from the internal CA: its sign-in proxy connects over
-   * https and verifies it.
+   * The UI serves TLS with a certificate from the internal CA: its sign-in proxy, or the gateway
+   * when the UI signs people in itself, connects over https and verifies it.
    *
    * @default false
    */
   readonly tls?: boolean;
+  /**
+   * The page of the platform's `docs/` folder that tells people how to use it, e.g. `airflow.md`;
+   * the home page links to it.
+   *
+   * @default - none
+   */
+  readonly docs?: string;
+  /**
+   * The version people use, where the Service's own pods run another program (a proxy in front).
+   *
+   * @default - the version of the endpoint's pods
+   */
+  readonly version?: string;
 }
 
 /** The URL path oauth2-proxy receives the GitLab callback on. */

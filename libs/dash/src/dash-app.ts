@@ -118,7 +118,7 @@ export class DashApp extends Construct {
     });
     this.pods = deployment.pods;
     this.endpoint = exposeApp(this, name, this.pods, PORT, scaling);
-    this.webUi = { name, purpose: props.purpose, endpoint: this.endpoint, signIn: SignIn.PROXY };
+    this.webUi = { name, purpose: props.purpose, endpoint: this.endpoint, signIn: SignIn.PROXY, docs: 'dash.md' };
     if (props.database) allowFlow(this.pods, props.database.endpoint);
   }
 }

@@ -354,7 +354,7 @@ export class JupyterHubChart extends PlatformChart {
     // A drain waits for running notebooks (the culler stops idle ones) rather than killing a session.
     new PlatformDisruptionBudget(this.notebooks, 'Budget', { pods: servers, maxUnavailable: 0 });
 
-    this.webUi = { name: 'jupyterhub', purpose: 'Notebook servers (JupyterLab) with MLflow, S3 and Spark', endpoint: proxyPublic, signIn: SignIn.OIDC, callbackPath: JUPYTERHUB_CALLBACK, tls: publicTls };
+    this.webUi = { name: 'jupyterhub', purpose: 'Notebook servers (JupyterLab) with MLflow, S3 and Spark', endpoint: proxyPublic, signIn: SignIn.OIDC, callbackPath: JUPYTERHUB_CALLBACK, tls: publicTls, docs: 'jupyterhub.md', version: hubImage.version };
 
     // The flows, and only these: people come in through the proxy, which routes to the hub and
     // to the servers; the hub drives the proxy, the API server, PostgreSQL and GitLab; servers

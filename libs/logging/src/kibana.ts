@@ -182,6 +182,6 @@ export class Kibana extends Construct {
     const port = tls ? 'https' : 'http';
     this.endpoint = new PlatformService(this, 'Service', { name: 'kibana', pods: this.pods, ports: [{ name: port, port: PORT }] }).endpoint(port);
     this.tls = tls !== undefined;
-    this.webUi = { name: 'kibana', purpose: 'Search the logs of every platform workload', endpoint: this.endpoint, signIn: SignIn.PROXY, tls: this.tls };
+    this.webUi = { name: 'kibana', purpose: 'Search the logs of every platform workload', endpoint: this.endpoint, signIn: SignIn.PROXY, tls: this.tls, docs: 'logging.md' };
   }
 }

@@ -183,9 +183,9 @@ export class MonitoringChart extends PlatformChart {
       externalHost: host('grafana'),
     });
     this.webUis = [
-      { name: 'grafana', purpose: 'Dashboards: platform health and model metrics', endpoint: this.grafana.endpoint, signIn: SignIn.OIDC, callbackPath: GRAFANA_CALLBACK, tls: this.grafana.tls },
-      { name: 'prometheus', purpose: 'Metric queries, scrape targets and rule state', endpoint: this.prometheus.endpoint, signIn: SignIn.PROXY },
-      { name: 'alertmanager', purpose: 'Firing alerts and silences', endpoint: this.alertmanager.endpoint, signIn: SignIn.PROXY },
+      { name: 'grafana', purpose: 'Dashboards: platform health and model metrics', endpoint: this.grafana.endpoint, signIn: SignIn.OIDC, callbackPath: GRAFANA_CALLBACK, tls: this.grafana.tls, docs: 'monitoring.md' },
+      { name: 'prometheus', purpose: 'Metric queries, scrape targets and rule state', endpoint: this.prometheus.endpoint, signIn: SignIn.PROXY, docs: 'monitoring.md' },
+      { name: 'alertmanager', purpose: 'Firing alerts and silences', endpoint: this.alertmanager.endpoint, signIn: SignIn.PROXY, docs: 'monitoring.md' },
     ];
   }
 }

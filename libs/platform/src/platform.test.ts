@@ -22,7 +22,7 @@ const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
 /** The oauth2-proxy in front of each UI without sign-in of its own. */
 /** Members of a quorum: Raft voters, an erasure set, a gossip cluster, master-eligible nodes. */
 const QUORUMS = ['vault/vault', 'minio/minio', 'monitoring/alertmanager', 'logging/elasticsearch'];
-const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'dash-churn-oauth2-proxy', 'kibana-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'predict-churn-oauth2-proxy', 'prometheus-oauth2-proxy', 'spark-history-oauth2-proxy', 'tensorboard-oauth2-proxy'];
+const SIGN_IN_PROXIES = ['alertmanager-oauth2-proxy', 'dash-churn-oauth2-proxy', 'home-oauth2-proxy', 'kibana-oauth2-proxy', 'minio-console-oauth2-proxy', 'mlflow-oauth2-proxy', 'predict-churn-oauth2-proxy', 'prometheus-oauth2-proxy', 'spark-history-oauth2-proxy', 'tensorboard-oauth2-proxy'];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const podSpecOf = (o: RenderedObject): any => o.manifest.spec.template.spec;
 const find = (cluster: string, kind: string, name: string, namespace?: string) => {
@@ -103,7 +103,7 @@ describe.each(clusters)('cluster %s', (cluster) => {
     const withGateway = routing.api === 'gateway' ? ['gateway'] : [];
     const jupyterhub = ['jupyterhub', 'jupyterhub-spark', 'jupyterhub-users', 'tensorboard'];
     const spark = ['spark', 'spark-history', 'airflow', 'airflow-tasks', 'redis', 'superset', 'dash'];
-    expect(namespaces.sort()).toEqual(['gitlab-agent', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', 'serving', 'logging', 'log-shipper', ...jupyterhub, ...spark, ...withVault, ...withGateway].sort());
+    expect(namespaces.sort()).toEqual(['gitlab-agent', 'home', 'minio', 'mlflow', 'monitoring', 'node-exporter', 'postgres', 'serving', 'logging', 'log-shipper', ...jupyterhub, ...spark, ...withVault, ...withGateway].sort());
     for (const ns of namespaces) {
       const labels = find(cluster, 'Namespace', ns).metadata.labels;
       // node-exporter and the log shipper are the named exceptions (POD_SECURITY_EXCEPTIONS): they read the host.
@@ -277,12 +277,12 @@ describe.each(clusters)('cluster %s', (cluster) => {
       ['airflow-dag-processor', 'airflow-statsd', 'alertmanager', 'dash-churn', 'elasticsearch-exporter', 'gitlab-agent', 'grafana', 'hub', 'kube-state-metrics', 'log-shipper', 'minio', 'mlflow', 'node-exporter', 'postgres', 'predict-churn', 'proxy', 'redis', 'superset-statsd', ...withVault, ...SIGN_IN_PROXIES, ...withVault.map((v) => `${v}-oauth2-proxy`)].sort(),
     );
     // Prometheus scrapes itself over localhost; the Jobs finish and have nothing to scrape;
-    // TensorBoard and Spark's history server have no metrics (their sign-in proxies' and
-    // kube-state-metrics' watch them); Airflow's components send theirs to its StatsD exporter
+    // TensorBoard, Spark's history server and the home page have no metrics (their sign-in
+    // proxies' and kube-state-metrics' watch them); Airflow's components send theirs to its StatsD exporter
     // (its dag-processor is scraped for its git-sync sidecar's), and so do Superset's.
     // Elasticsearch is read by its exporter; Kibana by its sign-in proxy's and kube-state-metrics'.
     const unscraped = workloads.filter((w) => !scraped.includes(w) && w.kind !== 'Job').map((w) => w.name);
-    expect(unscraped.sort()).toEqual(['airflow-api-server', 'airflow-execution-api', 'airflow-scheduler', 'airflow-triggerer', 'elasticsearch', 'kibana', 'prometheus', 'spark-history', 'superset-beat', 'superset-web', 'superset-worker', 'tensorboard', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
+    expect(unscraped.sort()).toEqual(['airflow-api-server', 'airflow-execution-api', 'airflow-scheduler', 'airflow-triggerer', 'elasticsearch', 'home', 'kibana', 'prometheus', 'spark-history', 'superset-beat', 'superset-web', 'superset-worker', 'tensorboard', ...(cluster === 'dev' ? [] : ['vault-agent-injector'])]);
     for (const w of scraped) {
       const port = Number(annotationsOf(w)['prometheus.io/port']);
       const pod = podSpecOf(w);
@@ -449,6 +449,7 @@ describe('a cluster switched to secrets.backend: vault', () => {
       'secret/data/ml-platform/stage/alertmanager-oauth2-proxy',
       'secret/data/ml-platform/stage/dash-churn-oauth2-proxy',
       'secret/data/ml-platform/stage/grafana-admin',
+      'secret/data/ml-platform/stage/home-oauth2-proxy',
       'secret/data/ml-platform/stage/minio-console-oauth2-proxy',
       'secret/data/ml-platform/stage/minio-root',
       'secret/data/ml-platform/stage/minio-user-mlflow',
@@ -499,6 +500,32 @@ describe('a cluster switched to secrets.backend: vault', () => {
 test('the inventory places each component in its own layer, not its Namespace\'s or Secrets\' layer', () => {
   const layers = Object.fromEntries(rendered.prod.inventory.components.map((c) => [c.name, c.layer]));
   expect(layers).toMatchObject({ postgres: '20-data', minio: '20-data', mlflow: '30-apps', vault: '10-platform', 'gitlab-agent': '10-platform', flux: 'gitops' });
+});
+
+describe('the home page', () => {
+  test.each(clusters)('%s: lists every other UI the cluster routes, with its host, version, groups and docs', (cluster) => {
+    const html: string = find(cluster, 'ConfigMap', 'home-site', 'home').data['index.html'];
+    const config = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
+    const routes = rendered[cluster].objects.filter((o) => (o.kind === 'HTTPRoute' || o.kind === 'Ingress') && o.name !== 'https-redirect');
+    const uis = routes.map((r) => r.manifest.metadata.annotations['ml-platform.io/ui']).filter((ui: string) => ui !== 'home');
+    const listed = [...html.matchAll(/<th scope="row"><a href="https:\/\/([^/]+)\/">([^<]+)<\/a>/g)].map((m) => m[2]);
+    expect(listed.sort()).toEqual([...uis].sort());
+    // Each row: the host people use and the groups cluster.yaml gives the UI.
+    for (const ui of uis) {
+      const users = [...new Set([...config.access[ui].users, ...(config.access[ui].editors ?? []), ...(config.access[ui].admins ?? [])])];
+      expect(html).toContain(`<a href="https://${ui}.${config.baseDomain}/">${ui}</a>`);
+      expect(html).toContain(users.map((g: string) => `<code>${g}</code>`).join(', '));
+    }
+    // The docs on the repository's branch, as GitLab shows files.
+    expect(html).toContain('<a href="https://gitlab.example.internal/platform/ml-platform/-/blob/main/docs/airflow.md">airflow docs</a>');
+    expect(html).toContain('<a href="https://grafana.' + config.baseDomain + '/d/platform-overview">Platform overview (Grafana)</a>');
+  });
+
+  test('shows the version of the program people use, not of a proxy in front of it', () => {
+    const html: string = find('prod', 'ConfigMap', 'home-site', 'home').data['index.html'];
+    const hubVersion = find('prod', 'Deployment', 'hub', 'jupyterhub').metadata.labels['app.kubernetes.io/version'];
+    expect(html).toMatch(new RegExp(`>jupyterhub</a></th>\\s*<td>[^<]*</td>\\s*<td><code>${hubVersion}</code>`));
+  });
 });
 
 describe('JupyterHub in cluster.yaml', () => {

@@ -1,17 +1,18 @@
 import { App } from 'cdk8s';
 import { z } from 'zod';
 import { backupSchedule, ClusterRenderSpec, durationSeconds, componentsSchemaOf, defineClusterSchema, GitLabSignIn, imagesOf, Layer, PlatformContext, componentWebUis, CELERY_QUEUE_KEY, STATSD_EXPORTER_IMAGE, TLS_SIDECAR_IMAGE } from '@ml-platform/core';
-import { AccessLayer, GITLAB_CLIENT_SECRET, OAUTH2_PROXY_IMAGE, uiHost } from '@ml-platform/access';
+import { AccessLayer, ExposedUi, GITLAB_CLIENT_SECRET, OAUTH2_PROXY_IMAGE, uiHost } from '@ml-platform/access';
 import { AirflowChart, airflowComponent } from '@ml-platform/airflow';
 import { ArgoCdSyncChart } from '@ml-platform/argocd';
 import { DashChart, dashComponent } from '@ml-platform/dash';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platform/flux';
 import { GitlabAgentChart, gitlabAgentComponent } from '@ml-platform/gitlab-agent';
+import { FirstStep, HomeChart, homeComponent, HomeLink, HomePageModel } from '@ml-platform/home';
 import { JupyterHubChart, jupyterhubComponent } from '@ml-platform/jupyterhub';
 import { LoggingChart, loggingComponent, LogShipperChart } from '@ml-platform/logging';
 import { MC_IMAGE, MinioChart, minioComponent, MinioMode, OFFSITE_READER } from '@ml-platform/minio';
 import { MlflowChart, mlflowComponent } from '@ml-platform/mlflow';
-import { MonitoringChart, monitoringComponent, NodeExporterChart, receiversFromConfig } from '@ml-platform/monitoring';
+import { MonitoringChart, monitoringComponent, NodeExporterChart, OVERVIEW_DASHBOARD_UID, receiversFromConfig } from '@ml-platform/monitoring';
 import { PostgresChart, postgresComponent } from '@ml-platform/postgres';
 import { RedisChart, redisComponent } from '@ml-platform/redis';
 import { SupersetChart, supersetComponent } from '@ml-platform/superset';
@@ -25,7 +26,7 @@ import { VaultChart, vaultComponent } from '@ml-platform/vault';
  * its library plus one entry here; one that uses other components' handles is also wired below
  * in `composePlatform`.
  */
-export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, redisComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, sparkComponent, airflowComponent, supersetComponent, dashComponent, servingComponent, loggingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent] as const;
+export const PLATFORM_COMPONENTS = [postgresComponent, minioComponent, redisComponent, mlflowComponent, jupyterhubComponent, tensorboardComponent, sparkComponent, airflowComponent, supersetComponent, dashComponent, servingComponent, loggingComponent, gitlabAgentComponent, vaultComponent, monitoringComponent, homeComponent] as const;
 
 /** The `components` section of cluster.yaml: one entry per component library. */
 export const componentsSchema = componentsSchemaOf(PLATFORM_COMPONENTS);
@@ -70,6 +71,9 @@ export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFOR
     for (const ui of names.filter((n) => !webUis.has(n))) {
       ctx.addIssue({ code: 'custom', path: [...section.split('.'), ui], message: `expected one of the platform's UIs (${known})` });
     }
+  }
+  if (config.components.home?.enabled && !config.components.home.docsUrl && !config.gitops.repository.url.startsWith('https://')) {
+    ctx.addIssue({ code: 'custom', path: ['components', 'home', 'docsUrl'], message: "expected the https:// URL of the platform's docs/ folder: gitops.repository.url is not https, so the home page cannot link the docs on its own" });
   }
   if (monitoring?.enabled && !config.network.nodes) {
     ctx.addIssue({ code: 'custom', path: ['network', 'nodes'], message: 'expected the nodes\' CIDRs while components.monitoring is enabled (Prometheus scrapes the kubelets and node-exporter there)' });
@@ -487,6 +491,13 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
     if (component.build && section?.enabled) component.build(app, { context, config: section as never });
   }
 
+  // Last of the UIs: the home page lists every other one.
+  const homeConfig = config.components.home;
+  if (homeConfig?.enabled) {
+    const home = new HomeChart(app, 'home', { context, page: homePage(config, access.uis), replicas: homeConfig.replicas, resources: homeConfig.resources });
+    access.expose(home, home.webUi);
+  }
+
   const { engine, repository, interval } = config.gitops;
   if (config.components.gitlabAgent.enabled) {
     const receiver = FLUX_CONTROLLER_LABELS.find((l) => l.app === 'notification-controller');
@@ -502,6 +513,59 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
   const fileLayers = config.secrets.backend === 'sops' ? [Layer.SECRETS] : [];
   if (engine === 'flux') new FluxSyncChart(app, 'flux', { context, repository, interval, fileLayers, sopsLayers: fileLayers });
   else new ArgoCdSyncChart(app, 'argocd', { context, repository, fileLayers });
+}
+
+/**
+ * Where the home page links the docs/ folder: `components.home.docsUrl`, or the repository's
+ * docs/ on its branch as GitLab shows files (an https repository URL only).
+ */
+export function docsBaseUrl(config: ClusterConfig): string | undefined {
+  const configured = config.components.home?.docsUrl;
+  if (configured) return configured;
+  const { url, branch } = config.gitops.repository;
+  return url.startsWith('https://') ? `${url.replace(/\.git$/, '')}/-/blob/${branch}/docs/` : undefined;
+}
+
+/** What the home page of `config`'s cluster shows, from the UIs the access layer exposed. */
+function homePage(config: ClusterConfig, uis: readonly ExposedUi[]): HomePageModel {
+  const docs = docsBaseUrl(config);
+  const byName = new Map(uis.map((u) => [u.ui.name, u]));
+  const open = (name: string, path = '/'): HomeLink | undefined => {
+    const u = byName.get(name);
+    return u ? { label: `Open ${name}`, url: `https://${u.host}${path}` } : undefined;
+  };
+  const steps: [string, string, string][] = [
+    ['jupyterhub', 'Start a notebook server', 'Sign in to JupyterHub and pick a server size. Your home folder stays between sessions; MLflow, the shared datasets bucket and Spark are set up in every notebook.'],
+    ['mlflow', 'Track your experiments', 'In a notebook, mlflow.start_run() logs to this cluster\'s MLflow (MLFLOW_TRACKING_URI is set). Compare runs and register models there.'],
+    ['airflow', 'Schedule a pipeline', 'Add a DAG to the DAG repository: Airflow picks it up, runs each task in a pod of its own and keeps its logs.'],
+    ['superset', 'Explore the analytics data', 'SQL Lab and dashboards over the analytics database, read-only.'],
+  ];
+  const firstSteps: FirstStep[] = steps.flatMap(([name, title, text]) => {
+    const link = open(name);
+    return link ? [{ title, text, link }] : [];
+  });
+  const status = [
+    byName.has('grafana') ? { label: 'Platform overview (Grafana)', url: `https://${byName.get('grafana')?.host}/d/${OVERVIEW_DASHBOARD_UID}` } : undefined,
+    byName.has('alertmanager') ? { label: 'Firing alerts (Alertmanager)', url: `https://${byName.get('alertmanager')?.host}/` } : undefined,
+    byName.has('kibana') ? { label: 'Logs (Kibana)', url: `https://${byName.get('kibana')?.host}/app/discover` } : undefined,
+  ].filter((l): l is HomeLink => l !== undefined);
+  return {
+    cluster: config.name,
+    tier: config.tier,
+    kubernetesVersion: config.kubernetesVersion,
+    tools: uis.map(({ ui, host, users, admins }) => ({
+      name: ui.name,
+      purpose: ui.purpose,
+      url: `https://${host}/`,
+      version: ui.version ?? ui.endpoint.pods.identity.version,
+      users,
+      admins,
+      docs: docs && ui.docs ? `${docs}${ui.docs}` : undefined,
+    })),
+    firstSteps,
+    status,
+    docsIndex: docs ? docs.replace(/docs\/$/, 'README.md') : undefined,
+  };
 }
 
 /** What the app of cluster `cluster` renders. */

@@ -150,7 +150,7 @@ export class PredictionApi extends Construct {
     });
     this.pods = deployment.pods;
     this.endpoint = exposeApp(this, name, this.pods, PORT, scaling);
-    this.webUi = { name, purpose: `Predictions of models:/${props.model.name}@${props.model.alias} (POST /predict)`, endpoint: this.endpoint, signIn: SignIn.PROXY };
+    this.webUi = { name, purpose: `Predictions of models:/${props.model.name}@${props.model.alias} (POST /predict)`, endpoint: this.endpoint, signIn: SignIn.PROXY, docs: 'serving.md' };
     allowFlow(this.pods, props.mlflow.endpoint);
     if (props.registerReferenceModel) {
       const job = new PlatformJob(chart, `${id}Register`, {

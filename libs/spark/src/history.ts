@@ -123,7 +123,7 @@ export class SparkHistoryChart extends PlatformChart {
     });
     this.server = deployment.pods;
     this.endpoint = new PlatformService(this, 'Service', { name: 'spark-history', pods: this.server, ports: [{ name: 'http', port: PORT }] }).endpoint('http');
-    this.webUi = { name: 'spark-history', purpose: 'Spark jobs: stages, tasks and executors of every run, from the event logs', endpoint: this.endpoint, signIn: SignIn.PROXY };
+    this.webUi = { name: 'spark-history', purpose: 'Spark jobs: stages, tasks and executors of every run, from the event logs', endpoint: this.endpoint, signIn: SignIn.PROXY, docs: 'spark.md' };
     allowFlow(this.server, props.eventLogs.endpoint);
   }
 }

@@ -292,7 +292,7 @@ export class SupersetChart extends PlatformChart {
 
     const statsd = new StatsdExporter(this, 'Statsd', { name: statsdService, mapping: supersetStatsdMapping() });
 
-    this.webUi = { name: 'superset', purpose: 'SQL dashboards and SQL Lab over the analytics database (Superset)', endpoint: this.endpoint, signIn: SignIn.OIDC, callbackPath: SUPERSET_CALLBACK, tls: sidecar !== undefined };
+    this.webUi = { name: 'superset', purpose: 'SQL dashboards and SQL Lab over the analytics database (Superset)', endpoint: this.endpoint, signIn: SignIn.OIDC, callbackPath: SUPERSET_CALLBACK, tls: sidecar !== undefined, docs: 'superset.md' };
 
     // The flows, and only these.
     const running = [web.pods, worker.pods, beat.pods];

@@ -159,7 +159,7 @@ export class TensorBoardChart extends PlatformChart {
     });
     this.server = deployment.pods;
     this.endpoint = new PlatformService(this, 'Service', { name: 'tensorboard', pods: this.server, ports: [{ name: 'http', port: PORT }] }).endpoint('http');
-    this.webUi = { name: 'tensorboard', purpose: 'Training curves of the runs under s3://tensorboard/<user>/', endpoint: this.endpoint, signIn: SignIn.PROXY };
+    this.webUi = { name: 'tensorboard', purpose: 'Training curves of the runs under s3://tensorboard/<user>/', endpoint: this.endpoint, signIn: SignIn.PROXY, docs: 'tensorboard.md' };
     allowFlow(this.server, logs.endpoint);
   }
 }

@@ -244,7 +244,7 @@ export class VaultChart extends PlatformChart {
     ];
     const peers = new PlatformService(this, 'Internal', { name: internal, pods: this.server, headless: true, publishNotReadyAddresses: true, ports });
     this.api = new PlatformService(this, 'Api', { name: 'vault', pods: this.server, ports }).endpoint(scheme);
-    this.webUi = { name: 'vault', purpose: 'Secrets (Vault UI; its own login follows)', endpoint: this.api, signIn: SignIn.PROXY, tls };
+    this.webUi = { name: 'vault', purpose: 'Secrets (Vault UI; its own login follows)', endpoint: this.api, signIn: SignIn.PROXY, tls, docs: 'secrets.md' };
     if (replicas > 1) new PlatformDisruptionBudget(this, 'Budget', { pods: this.server });
     allowFlow(this.server, peers.endpoint(scheme));
     allowFlow(this.server, peers.endpoint('https-internal'));

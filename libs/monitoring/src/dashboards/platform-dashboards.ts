@@ -33,9 +33,12 @@ export function httpPanels(m: HttpServiceMetrics): PanelSpec[] {
   ];
 }
 
+/** The uid of the platform overview dashboard, which the home page links to. */
+export const OVERVIEW_DASHBOARD_UID = 'platform-overview';
+
 /** The platform at a glance: what is down, what fires, how full the nodes and volumes are. */
 const overview = dashboard({
-  uid: 'platform-overview',
+  uid: OVERVIEW_DASHBOARD_UID,
   title: 'Platform overview',
   tags: ['platform'],
   description: 'Health of the whole cluster: targets, alerts, pods, nodes and volumes.',
