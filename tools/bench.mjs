@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const runs = Number(process.argv[2] ?? 3);
-execFileSync('node', ['tools/build.mjs', 'render', 'bench-render', 'validate', 'new-cluster'], { cwd: root, stdio: 'inherit' });
+execFileSync('node', ['tools/build.mjs', 'render', 'bench-render', 'validate', 'new-cluster', 'audit-site'], { cwd: root, stdio: 'inherit' });
 // Inside the workspace (tmp/ is ignored): the render writes to this disk, not to /tmp's.
 mkdirSync(join(root, 'tmp'), { recursive: true });
 const scratch = mkdtempSync(join(root, 'tmp', 'bench-'));
@@ -144,6 +144,11 @@ try {
   const original = readFileSync(statefulSet, 'utf8');
   if (!/storage: 10Gi$/m.test(original)) throw new Error(`${statefulSet} no longer asks for 10Gi: update the benchmark's edit`);
   validate('warm, one object changed', (i) => writeFileSync(statefulSet, original.replace(/storage: 10Gi$/m, `storage: ${11 + i}Gi`)), { text: 'budget 3000 ms', check: (f) => f.ms < 3000 }, cold);
+
+  // The audit report: every cluster's pages and its whole rendered history (issue 21: under 5 s).
+  const site = measure(['dist/tools/audit-site.js', '--out', join(scratch, 'public')]);
+  console.log('npm run audit-site, every cluster and its whole history:');
+  row(`${execFileSync('git', ['rev-list', '--count', 'HEAD', '--', 'dist-manifests'], { cwd: root, encoding: 'utf8' }).trim()} commits of dist-manifests/`, site, undefined, { text: 'budget 5000 ms', check: (f) => f.ms < 5000 });
 
   // Nx renders only what a change affects.
   const affected = spawnSync('npx', ['nx', 'show', 'projects', '--affected', '--files=clusters/stage/cluster.yaml', '--withTarget=synth'], { cwd: root, encoding: 'utf8' });

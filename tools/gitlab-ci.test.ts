@@ -19,7 +19,8 @@ function check(pipeline: string, ...args: string[]) {
 function checkChanging(pipeline: string, changed: string[], ...args: string[]) {
   dir = mkdtempSync(join(tmpdir(), 'ml-platform-ci-'));
   const git = (...a: string[]) => execFileSync('git', ['-c', 'user.name=ci', '-c', 'user.email=ci@example.invalid', ...a], { cwd: dir });
-  git('init', '-q');
+  // On main, the default branch, as a pipeline of the default branch runs.
+  git('init', '-q', '-b', 'main');
   writeFileSync(join(dir, '.gitlab-ci.yml'), pipeline);
   copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
   // `rules: changes` compares with origin/main: the branch starts there, then changes `changed`.
@@ -47,6 +48,8 @@ test('.gitlab-ci.yml passes GitLab\'s CI schema and defines the delivery stages'
   expect(r.stdout + r.stderr).toContain('json schema validated');
   for (const job of ['install', 'check', 'render', 'validate', 'server']) expect(r.stdout).toMatch(new RegExp(`^${job}\\s`, 'm'));
   expect(r.stdout).not.toMatch(/^diff\s/m);
+  // The default branch publishes the audit report (GitLab Pages takes the pages job's public/).
+  expect(r.stdout).toMatch(/^pages\s+render/m);
 });
 
 test('images are built only when a build context changed', () => {

@@ -34,21 +34,28 @@ function addDocs(tree: Tree, file: string, text: string): void {
   tree.set(cluster, objects);
 }
 
-/** The rendered tree at `ref`, read with one `git cat-file --batch`. */
+/** The texts of Git objects (`<ref>:<path>` or blob ids), in order, read with one `git cat-file --batch`. */
+export function gitObjects(root: string, names: readonly string[]): string[] {
+  if (names.length === 0) return [];
+  const out = execFileSync('git', ['cat-file', '--batch'], { cwd: root, input: `${names.join('\n')}\n`, maxBuffer: 1024 * 1024 * 1024 });
+  const texts: string[] = [];
+  let offset = 0;
+  for (let i = 0; i < names.length; i++) {
+    const headerEnd = out.indexOf(0x0a, offset);
+    const size = Number(out.subarray(offset, headerEnd).toString().split(' ')[2]);
+    texts.push(out.subarray(headerEnd + 1, headerEnd + 1 + size).toString('utf8'));
+    offset = headerEnd + 1 + size + 1;
+  }
+  return texts;
+}
+
+/** The rendered tree at `ref`. */
 export function treeAtRef(root: string, ref: string): Tree {
   const tree: Tree = new Map();
   const files = execFileSync('git', ['ls-tree', '-r', '--name-only', ref, '--', 'dist-manifests'], { cwd: root, encoding: 'utf8' })
     .split('\n')
     .filter((f) => f.endsWith('.yaml'));
-  if (files.length === 0) return tree;
-  const out = execFileSync('git', ['cat-file', '--batch'], { cwd: root, input: files.map((f) => `${ref}:${f}`).join('\n') + '\n', maxBuffer: 512 * 1024 * 1024 });
-  let offset = 0;
-  for (const file of files) {
-    const headerEnd = out.indexOf(0x0a, offset);
-    const size = Number(out.subarray(offset, headerEnd).toString().split(' ')[2]);
-    addDocs(tree, file, out.subarray(headerEnd + 1, headerEnd + 1 + size).toString('utf8'));
-    offset = headerEnd + 1 + size + 1;
-  }
+  gitObjects(root, files.map((f) => `${ref}:${f}`)).forEach((text, i) => addDocs(tree, files[i], text));
   return tree;
 }
 
