@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provides what the integration checks run (npm run test:server, npm run test:integration):
-# etcd, PostgreSQL, pgBackRest, Redis and nginx (with its stream module) from Debian's packages, a Java 17 runtime (tools/java.sh), the PKCS#12
+# etcd, PostgreSQL, pgBackRest, Redis, nginx (with its stream module) and Chromium from Debian's packages, a Java 17 runtime (tools/java.sh), the PKCS#12
 # truststore writer cert-manager's encoder makes (tools/pkcs12-truststore), an S3 server for tests (tools/s3-server), and kube-apiserver for the oldest and the newest
 # supported Kubernetes minor, each built from the Go modules pinned in tools/kube-apiserver/<minor>/
 # (go.mod, go.sum) into .tools/bin/kube-apiserver-<minor>. A build runs only when its files
@@ -36,6 +36,8 @@ if [ "${1:-}" != "--go-only" ]; then
   [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
   # pgBackRest archives and restores PostgreSQL in the backup test.
   command -v pgbackrest >/dev/null 2>&1 || missing+=(pgbackrest)
+  # Chromium opens the home page and the audit site in the browser test (puppeteer-core drives it).
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
   bash tools/java.sh
 fi

@@ -20,6 +20,7 @@ function page(title: string, body: string[]): string {
     '  <meta charset="utf-8">',
     '  <meta name="viewport" content="width=device-width, initial-scale=1">',
     `  <title>${e(title)}</title>`,
+    '  <link rel="icon" href="data:,">',
     '  <link rel="stylesheet" href="audit.css">',
     '</head>',
     '<body>',

@@ -100,6 +100,8 @@ export function renderHomePage(model: HomePageModel): Readonly<Record<string, st
     '  <meta charset="utf-8">',
     '  <meta name="viewport" content="width=device-width, initial-scale=1">',
     `  <title>${escapeHtml(title)}</title>`,
+    // No favicon to fetch: a browser would otherwise ask for /favicon.ico and log its 404.
+    '  <link rel="icon" href="data:,">',
     `  <link rel="stylesheet" href="${HOME_FILES.style}">`,
     '</head>',
     '<body>',

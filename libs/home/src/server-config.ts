@@ -15,11 +15,11 @@ export interface HomeServerSpec {
 export const HEALTH_PATH = '/healthz';
 
 /**
- * The site's headers: no script, style and images from the site only, never framed, no
- * referrer to the tools it links to. `Cache-Control: no-cache` because a merge changes the page.
+ * The site's headers: no script, style from the site only, images from it or inline (the empty
+ * favicon), never framed, no referrer to the tools it links to. `Cache-Control: no-cache` because a merge changes the page.
  */
 const HEADERS: [string, string][] = [
-  ['Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"],
+  ['Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"],
   ['X-Content-Type-Options', 'nosniff'],
   ['Referrer-Policy', 'no-referrer'],
   ['Cache-Control', 'no-cache'],
