@@ -7,7 +7,7 @@
 // sidecars, the proxy reaches the hub with the rendered --client-ssl-ca, a notebook server's
 // HubAuth reaches the hub API with the rendered JUPYTERHUB_SSL_CLIENT_CA; a certificate from
 // another CA is refused on each hop, and a renewed certificate is served without a reload.
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect } from 'node:tls';
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parse } from 'yaml';
+import { testCertificate } from './testing/certificates';
 import { freePort } from './testing/free-port';
 import { hubChecker } from './validate/jupyterhub';
 
@@ -47,19 +48,8 @@ const setting = (key: string) => {
   return JSON.parse(m[1]);
 };
 
-function openssl(args: string[]) {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
 /** A CA named `ca` (made once) and a certificate `name` from it for `dnsNames`. */
-function issue(ca: string, name: string, dnsNames: string[]) {
-  if (!existsSync(join(dir, `${ca}.crt`))) {
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '2', '-subj', `/CN=${ca}`]);
-  }
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}\nextendedKeyUsage=serverAuth\n`);
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${dnsNames[0]}`]);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`]);
-}
+const issue = (ca: string, name: string, dnsNames: string[]) => testCertificate(dir, ca, name, { dnsNames });
 
 /** Puts certificate `name` where a sidecar reads it, as its Secret volume would (tls.crt, tls.key). */
 function install(name: string, into: string) {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parse } from 'yaml';
+import { testCa, testCertificate } from './testing/certificates';
 import { freePort } from './testing/free-port';
 
 const root = join(__dirname, '..');
@@ -39,15 +40,9 @@ const asPostgres = (cmd: string, args: string[], env: Record<string, string> = {
     : spawnSync(cmd, args, { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
 const own = (path: string) => postgresIds && chownSync(path, postgresIds.uid, postgresIds.gid);
 
-function openssl(args: string[]) {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
 /** A certificate `name` from the test's CA: a server's for localhost, or a client's with `cn`. */
 function issue(name: string, usage: 'serverAuth' | 'clientAuth', cn = 'localhost') {
-  writeFileSync(join(dir, `${name}.ext`), `${usage === 'serverAuth' ? 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' : ''}extendedKeyUsage=${usage}\n`);
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`]);
+  testCertificate(dir, 'ca', name, { usage, commonName: cn, ...(usage === 'serverAuth' ? { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] } : {}) });
 }
 
 /** A certificate's files as the pod mounts its Secret: tls.crt, tls.key, ca.crt in `folder`, the postgres user's. */
@@ -162,7 +157,7 @@ beforeAll(async () => {
   own(dir);
   mkdirSync(join(dir, 'socket'));
   own(join(dir, 'socket'));
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=internal-ca']);
+  testCa(dir, 'ca');
   chmodSync(join(dir, 'ca.crt'), 0o644);
   issue('server', 'serverAuth');
   // The client certificate's name, the one the rendered server admits.

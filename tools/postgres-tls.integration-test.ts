@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parse } from 'yaml';
+import { certificateSerial, testCertificate } from './testing/certificates';
 import { freePort } from './testing/free-port';
 
 const root = join(__dirname, '..');
@@ -29,19 +30,8 @@ const own = (path: string) => postgresIds && chownSync(path, postgresIds.uid, po
 /** The rendered paths, moved into the test's folder. */
 const local = (text: string) => text.replaceAll('/etc/postgresql/tls', join(dir, 'tls')).replaceAll('/etc/postgresql/hba', join(dir, 'hba')).replaceAll('/var/run/postgresql', join(dir, 'socket')).replaceAll('/run/heartbeat', join(dir, 'heartbeat'));
 
-function openssl(args: string[]) {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-/** A CA (key and certificate) named `name`, and a server certificate from it for localhost and 127.0.0.1. */
-function issue(ca: string, server: string) {
-  if (!existsSync(join(dir, `${ca}.crt`))) {
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '2', '-subj', `/CN=${ca}`]);
-  }
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${server}.key`, '-out', `${server}.csr`, '-subj', '/CN=postgres']);
-  openssl(['x509', '-req', '-in', `${server}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${server}.crt`, '-days', '1', '-extfile', 'san.ext']);
-}
+/** A CA (made once) and a server certificate `server` from it, for localhost and 127.0.0.1. */
+const issue = (ca: string, server: string) => testCertificate(dir, ca, server, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], commonName: 'postgres' });
 
 /**
  * Installs `server`'s certificate as the pod's Secret volume has it: tls.crt, tls.key and ca.crt,
@@ -147,7 +137,7 @@ test('the sidecar reloads the server when the certificate is renewed, and the se
   issue('platform-ca', 'renewed');
   const serial = () => execFileSync('sh', ['-c', `openssl s_client -starttls postgres -connect 127.0.0.1:${port} </dev/null 2>/dev/null | openssl x509 -noout -serial`], { encoding: 'utf8' }).trim();
   const before = serial();
-  expect(before).toBe(execFileSync('openssl', ['x509', '-noout', '-serial', '-in', join(dir, 'server.crt')], { encoding: 'utf8' }).trim());
+  expect(before).toBe(certificateSerial(join(dir, 'server.crt')));
   // The loop as rendered; its first sleep is cert-manager writing the renewed Secret, its second ends the run.
   const shims = join(dir, 'shims');
   mkdirSync(shims, { recursive: true });
@@ -162,5 +152,5 @@ test('the sidecar reloads the server when the certificate is renewed, and the se
   expect(existsSync(join(dir, 'heartbeat', 'alive'))).toBe(true);
   const after = serial();
   expect(after).not.toBe(before);
-  expect(after).toBe(execFileSync('openssl', ['x509', '-noout', '-serial', '-in', join(dir, 'renewed.crt')], { encoding: 'utf8' }).trim());
+  expect(after).toBe(certificateSerial(join(dir, 'renewed.crt')));
 });

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parse } from 'yaml';
+import { certificateSerial, testCa, testCertificate } from './testing/certificates';
 import { freePort } from './testing/free-port';
 
 const root = join(__dirname, '..');
@@ -26,14 +27,8 @@ const password = 'test-only-redis/password@';
 const TLS_DIR = '/etc/redis/tls';
 let dir: string;
 
-const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-
 /** A server certificate for localhost and 127.0.0.1 from the CA `ca`, as `<name>.crt` and `<name>.key`. */
-function issue(ca: string, name: string) {
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=redis']);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', 'san.ext']);
-}
+const issue = (ca: string, name: string) => testCertificate(dir, ca, name, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], commonName: 'redis' });
 
 /** The rendered text with the certificate folder where this test keeps it. */
 const local = (text: string, port: number) => text.replaceAll(TLS_DIR, join(dir, 'tls')).replaceAll('-p 6379', `-p ${port}`).replaceAll('/run/heartbeat', join(dir, 'heartbeat'));
@@ -83,7 +78,7 @@ beforeAll(() => {
   // The Redis binary runs as the server when called redis-server (Debian links it so).
   symlinkSync('/usr/bin/redis-check-rdb', join(dir, 'redis-server'));
   for (const sub of ['tls', 'heartbeat']) mkdirSync(join(dir, sub));
-  for (const ca of ['platform-ca', 'other-ca']) openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '2', '-subj', `/CN=${ca}`]);
+  for (const ca of ['platform-ca', 'other-ca']) testCa(dir, ca);
   issue('platform-ca', 'server');
   for (const [from, to] of [['server.crt', 'tls.crt'], ['server.key', 'tls.key'], ['platform-ca.crt', 'ca.crt']]) writeFileSync(join(dir, 'tls', to), readFileSync(join(dir, from)));
 });
@@ -161,7 +156,7 @@ test('the rendered sidecar reloads a renewed certificate without a restart', asy
     expect(reload.stdout).toContain('certificate renewed: configuration reloaded');
     const after = serial(server.port);
     expect(after).not.toBe(before);
-    expect(after).toBe(execFileSync('openssl', ['x509', '-noout', '-serial', '-in', join(dir, 'renewed.crt')], { encoding: 'utf8' }).trim());
+    expect(after).toBe(certificateSerial(join(dir, 'renewed.crt')));
   });
 });
 
