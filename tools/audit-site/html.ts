@@ -1,7 +1,7 @@
 // The audit site's pages: an overview with the version and image matrices across clusters, and
 // one page per cluster (inventory, hosts and who may reach them, exceptions with their reasons,
 // Secrets and where they come from, the change history). Plain HTML, no script.
-import { escapeHtml } from '@ml-platform/home';
+import { escapeHtml } from '@ml-platform/core';
 import { AuditModel, ClusterAudit } from './model';
 
 const TIERS = ['dev', 'stage', 'prod'];

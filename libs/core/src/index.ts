@@ -36,3 +36,4 @@ export * from './pipeline-metrics';
 export * from './statsd-exporter';
 export * from './bi-metrics';
 export * from './gunicorn-app';
+export * from './html';

@@ -2,6 +2,7 @@
 // render knows (the UIs the access layer exposed, their versions and groups), so it is never
 // out of date. No script: the page works with JavaScript off, and its Content-Security-Policy
 // can forbid every script.
+import { escapeHtml } from '@ml-platform/core';
 
 /** One tool on the page. */
 export interface HomeTool {
@@ -60,11 +61,6 @@ export interface HomePageModel {
 /** The files of the site, by name. */
 export const HOME_FILES = { page: 'index.html', style: 'home.css' } as const;
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-/** `text` safe inside an element or a double-quoted attribute. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
-}
 
 /** Only https links: every host of the platform is behind TLS, and nothing else belongs here. */
 function href(url: string): string {
