@@ -92,6 +92,15 @@ test('answers the probes, and nothing but reading the two files', async () => {
   expect((await get('/../run/nginx.pid')).status).toBe(404);
 });
 
+test('nginx refuses the rendered config with a directive it does not know', () => {
+  // The check the server config passes is nginx's own: a misspelt directive fails it.
+  const broken = readFileSync(join(dir, 'nginx.conf'), 'utf8').replace('server_tokens off;', 'server_token off;');
+  writeFileSync(join(dir, 'broken.conf'), broken);
+  const check = spawnSync('nginx', ['-t', '-e', 'stderr', '-c', join(dir, 'broken.conf')], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  expect(check.status).not.toBe(0);
+  expect(check.stderr).toContain('unknown directive "server_token"');
+});
+
 test('every tool the page links to is a host the cluster routes, with the version its workload runs', () => {
   const html = site['index.html'];
   const toolHosts = [...html.matchAll(/<th scope="row"><a href="https:\/\/([^/"]+)\/">([^<]+)<\/a><\/th>/g)].map((m) => [m[1], m[2]]);
