@@ -65,6 +65,20 @@ if [ ! -x "$tools/bin/promtool" ] || [ "$(cat "$tools/bin/.promtool.stamp" 2>/de
   echo "install-tools: promtool ready in $((SECONDS - started)) s" >&2
 fi
 
+# tofu: OpenTofu's module carries a replace directive too; the wrapper module tools/opentofu pins
+# it. `-X …version.dev=no` makes it report the release, not "-dev".
+tofu_stamp=$(cat tools/opentofu/go.mod tools/opentofu/go.sum | sha256sum | cut -d' ' -f1)
+if [ ! -x "$tools/bin/tofu" ] || [ "$(cat "$tools/bin/.tofu.stamp" 2>/dev/null)" != "$tofu_stamp" ]; then
+  need_go
+  echo "install-tools: building tofu from source (about 3 minutes on a cold cache)" >&2
+  started=$SECONDS
+  (cd tools/opentofu && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath \
+    -ldflags "-s -w -X github.com/opentofu/opentofu/version.dev=no" \
+    -o "$tools/bin/tofu" github.com/opentofu/opentofu/cmd/tofu)
+  echo "$tofu_stamp" >"$tools/bin/.tofu.stamp"
+  echo "install-tools: tofu ready in $((SECONDS - started)) s" >&2
+fi
+
 # The log shipper's collector: the builder (ocb) generates a main package from
 # tools/otelcol/builder.yaml and compiles it; rebuilt when the manifest or the builder changes.
 install builder "$OTELCOL_BUILDER_MODULE" "$OTELCOL_BUILDER_VERSION"

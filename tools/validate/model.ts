@@ -20,7 +20,7 @@ export interface ManifestDoc {
 
 /** A check's finding: one line for a person, one test case for JUnit. */
 export interface Failure {
-  readonly layer: 'yaml' | 'schema' | 'api-schema' | 'policy' | 'references' | 'access' | 'monitoring' | 'jupyterhub' | 'logging' | 'api-server';
+  readonly layer: 'yaml' | 'schema' | 'api-schema' | 'policy' | 'references' | 'access' | 'monitoring' | 'jupyterhub' | 'logging' | 'bootstrap' | 'api-server';
   readonly rule: string;
   readonly cluster?: string;
   readonly file: string;

@@ -20,9 +20,10 @@ import { checkMonitoring, hasMonitoring, MonitoringTools } from './monitoring';
 import { ToolResult } from './programs';
 import { checkPolicy } from './policy';
 import { checkReferences, ExternalObjects, NO_EXTERNALS } from './references';
+import { checkBootstrapModule } from './bootstrap';
 import { DocumentChecker, Finding, kubeconform, kubectlValidate, located, missingTools, stagedObject, ToolPaths } from './tools';
 
-export const LAYERS = ['yaml', 'schema', 'api-schema', 'policy', 'references', 'access', 'monitoring', 'jupyterhub', 'logging'] as const;
+export const LAYERS = ['yaml', 'schema', 'api-schema', 'policy', 'references', 'access', 'monitoring', 'jupyterhub', 'logging', 'bootstrap'] as const;
 
 /** What to validate and how. */
 export interface ValidateOptions {
@@ -222,6 +223,7 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   const monitoringLayer = runs('monitoring') ? [...groups.values()].map((group) => limit(() => checkMonitoring(group, monitoring, programScope))) : [];
   const signInLayer = runs('access') ? [...groups.values()].map((group) => limit(() => checkSignInConfigs(group, join(options.tools.bin, 'oauth2-proxy'), programScope))) : [];
   const loggingLayer = runs('logging') ? [...groups.values()].map((group) => limit(() => checkShipperConfigs(group, join(options.tools.bin, 'otelcol-logs'), programScope))) : [];
+  const bootstrapLayer = runs('bootstrap') && everything ? [...groups.keys()].filter(Boolean).map((cluster) => limit(() => checkBootstrapModule(root, cluster, join(options.tools.bin, 'tofu')))) : [];
   const environmentSecretsFile = options.environmentSecretsFile ?? join(root, 'tools', 'validate', 'environment-secrets.yaml');
   const environmentSecrets = loadEnvironmentSecrets(environmentSecretsFile);
   const usedEnvironmentSecrets = new Set<string>();
@@ -237,7 +239,7 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
     if (runs('references')) failures.push(...checkReferences(group, external));
   }
   const outcomes = await Promise.all(documentLayers);
-  for (const found of await Promise.all([...monitoringLayer, ...signInLayer, ...loggingLayer])) failures.push(...found);
+  for (const found of await Promise.all([...monitoringLayer, ...signInLayer, ...loggingLayer, ...bootstrapLayer])) failures.push(...found);
   for (const o of outcomes) failures.push(...o.failures);
   cache.save();
 

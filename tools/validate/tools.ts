@@ -53,7 +53,7 @@ export function schemaDir(paths: ToolPaths, kubernetesVersion: string): string {
 
 /** Checks the tools and schemas for `versions` (and promtool, amtool) are installed; returns what is missing. */
 export function missingTools(paths: ToolPaths, versions: string[], monitoring = false): string[] {
-  const tools = ['kubeconform', 'kubectl-validate', 'oauth2-proxy', 'otelcol-logs', ...(monitoring ? ['promtool', 'amtool'] : [])];
+  const tools = ['kubeconform', 'kubectl-validate', 'oauth2-proxy', 'otelcol-logs', 'tofu', ...(monitoring ? ['promtool', 'amtool'] : [])];
   const missing = tools.filter((t) => !existsSync(join(paths.bin, t))).map((t) => join(paths.bin, t));
   if (!existsSync(join(paths.schemas, 'crds'))) missing.push(join(paths.schemas, 'crds'));
   for (const v of versions) {

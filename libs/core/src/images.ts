@@ -156,13 +156,19 @@ export class ImageCatalog {
   }
 
   private registryFor(registry: string, key: string): string {
-    if (Object.keys(this.mirrors).length === 0) return registry;
-    const mirror = this.mirrors[registry];
-    if (!mirror) {
-      throw new Error(
-        `image '${key}' comes from registry '${registry}', which has no entry in registryMirrors; add '${registry}: <mirror host/prefix>' so the air-gapped cluster can pull it`,
-      );
-    }
-    return mirror.replace(/\/+$/, '');
+    return mirroredRegistry(this.mirrors, registry, `image '${key}'`);
   }
+}
+
+/**
+ * Where a cluster pulls from `registry`: itself when the cluster has no mirrors, else its mirror.
+ * Throws, naming `what`, when an air-gapped cluster (one with mirrors) has none for it.
+ */
+export function mirroredRegistry(mirrors: Readonly<Record<string, string>>, registry: string, what: string): string {
+  if (Object.keys(mirrors).length === 0) return registry;
+  const mirror = mirrors[registry];
+  if (!mirror) {
+    throw new Error(`${what} comes from registry '${registry}', which has no entry in registryMirrors; add '${registry}: <mirror host/prefix>' so the air-gapped cluster can pull it`);
+  }
+  return mirror.replace(/\/+$/, '');
 }

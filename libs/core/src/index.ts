@@ -4,6 +4,7 @@ export * from './config/cluster';
 export * from './config/fields';
 export * from './config/load';
 export * from './context';
+export * from './charts';
 export * from './images';
 export * from './labels';
 export * from './layers';

@@ -59,6 +59,9 @@ export interface GitlabAgentChartProps {
   readonly flux?: { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>> };
 }
 
+/** The Secret (key `token`) agentk reads its GitLab token from; the bootstrap module writes it. */
+export const GITLAB_AGENT_TOKEN_SECRET = 'gitlab-agent-token';
+
 const OBSERVABILITY_PORT = 8080;
 /** Webhook receiver port of Flux's notification-controller (its Service maps 80 to it). */
 const FLUX_RECEIVER_PORT = 9292;
@@ -82,7 +85,7 @@ export class GitlabAgentChart extends PlatformChart {
     const image = context.images.image(AGENTK_IMAGE);
     const identity = { name: 'gitlab-agent', instance: id, component: 'agent', version: image.version };
     const serviceAccount = 'gitlab-agent';
-    const token = SecretKeyRef.of('gitlab-agent-token', 'token', `access token of GitLab agent '${this.agentName}' (created when the agent is registered)`);
+    const token = SecretKeyRef.of(GITLAB_AGENT_TOKEN_SECRET, 'token', `access token of GitLab agent '${this.agentName}' (created when the agent is registered)`);
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata: { name: serviceAccount, namespace: this.namespace, labels: workloadLabels(identity) },

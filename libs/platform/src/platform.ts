@@ -1,12 +1,13 @@
 import { App } from 'cdk8s';
 import { z } from 'zod';
-import { backupSchedule, ClusterRenderSpec, durationSeconds, componentsSchemaOf, defineClusterSchema, GitLabSignIn, imagesOf, Layer, PlatformContext, componentWebUis, CELERY_QUEUE_KEY, STATSD_EXPORTER_IMAGE, TLS_SIDECAR_IMAGE } from '@ml-platform/core';
+import { backupSchedule, ChartCatalog, ClusterRenderSpec, RenderedBootstrap, durationSeconds, componentsSchemaOf, defineClusterSchema, GitLabSignIn, imagesOf, Layer, PlatformContext, componentWebUis, CELERY_QUEUE_KEY, STATSD_EXPORTER_IMAGE, TLS_SIDECAR_IMAGE } from '@ml-platform/core';
 import { AccessLayer, ExposedUi, GITLAB_CLIENT_SECRET, OAUTH2_PROXY_IMAGE, uiHost } from '@ml-platform/access';
 import { AirflowChart, airflowComponent } from '@ml-platform/airflow';
-import { ArgoCdSyncChart } from '@ml-platform/argocd';
+import { ARGOCD_NAMESPACE, ArgoCdSyncChart } from '@ml-platform/argocd';
+import { BOOTSTRAP_CHARTS, bootstrapConfigSchema, bootstrapIssues, gitlabProjectPath, renderBootstrapModule, routingControllerOf } from '@ml-platform/bootstrap';
 import { DashChart, dashComponent } from '@ml-platform/dash';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platform/flux';
-import { GitlabAgentChart, gitlabAgentComponent } from '@ml-platform/gitlab-agent';
+import { GITLAB_AGENT_TOKEN_SECRET, GitlabAgentChart, gitlabAgentComponent } from '@ml-platform/gitlab-agent';
 import { FirstStep, HomeChart, homeComponent, HomeLink, HomePageModel } from '@ml-platform/home';
 import { JupyterHubChart, jupyterhubComponent } from '@ml-platform/jupyterhub';
 import { LoggingChart, loggingComponent, LogShipperChart } from '@ml-platform/logging';
@@ -40,8 +41,12 @@ function clusterWebUis(components: Record<string, unknown>): Map<string, string>
   return new Map(PLATFORM_COMPONENTS.flatMap((c) => componentWebUis(c, components[c.key]).map((ui) => [ui, c.key] as const)));
 }
 
+/** agentk's namespace (its chart's id): the bootstrap module puts the agent's token there. */
+const GITLAB_AGENT_NAMESPACE = 'gitlab-agent';
+
 /** The whole cluster.yaml, with the cross-component rules. */
-export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFORM_IMAGES).superRefine((config, ctx) => {
+export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFORM_IMAGES, bootstrapConfigSchema(BOOTSTRAP_CHARTS)).superRefine((config, ctx) => {
+  for (const issue of bootstrapIssues(config.bootstrap, { routingApi: config.routing.api, registryMirrors: config.registryMirrors })) ctx.addIssue({ code: 'custom', ...issue });
   const { postgres, minio, mlflow, jupyterhub, tensorboard, spark, airflow, superset, dash, serving, vault, monitoring } = config.components;
   // Every UI of an enabled component has its groups; every UI named exists; no two share a host.
   const enabled = (key: string) => (config.components as Record<string, { enabled?: boolean } | undefined>)[key]?.enabled === true;
@@ -501,7 +506,7 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
   const { engine, repository, interval } = config.gitops;
   if (config.components.gitlabAgent.enabled) {
     const receiver = FLUX_CONTROLLER_LABELS.find((l) => l.app === 'notification-controller');
-    new GitlabAgentChart(app, 'gitlab-agent', {
+    new GitlabAgentChart(app, GITLAB_AGENT_NAMESPACE, {
       context,
       config: config.components.gitlabAgent,
       flux: engine === 'flux' && receiver ? { namespace: FLUX_NAMESPACE, podLabels: receiver } : undefined,
@@ -570,7 +575,30 @@ function homePage(config: ClusterConfig, uis: readonly ExposedUi[]): HomePageMod
 
 /** What the app of cluster `cluster` renders. */
 export function platformRenderSpec(cluster: string): ClusterRenderSpec<ClusterConfig> {
-  return { cluster, schema: clusterConfigSchema, images: PLATFORM_IMAGES, compose: composePlatform };
+  return { cluster, schema: clusterConfigSchema, images: PLATFORM_IMAGES, compose: composePlatform, bootstrap: bootstrapOf };
+}
+
+/** The cluster's bootstrap module: what its render assumes is installed, from the same cluster.yaml. */
+export function bootstrapOf(config: ClusterConfig, header: string): RenderedBootstrap {
+  const { gitops, routing, bootstrap, components } = config;
+  const agent = components.gitlabAgent;
+  return renderBootstrapModule({
+    cluster: config.name,
+    header,
+    charts: new ChartCatalog({ known: BOOTSTRAP_CHARTS, mirror: bootstrap.chartMirror, pins: bootstrap.charts }),
+    registryMirrors: config.registryMirrors,
+    gitops: {
+      engine: gitops.engine,
+      namespace: gitops.engine === 'flux' ? FLUX_NAMESPACE : ARGOCD_NAMESPACE,
+      repositoryUrl: gitops.repository.url,
+      credentialsSecret: gitops.repository.credentialsSecret,
+    },
+    routing: { controller: routingControllerOf(bootstrap, routing.api), namespace: routing.controller.namespace, className: routing.className },
+    certManager: routing.tls.clusterIssuer !== undefined,
+    sopsAgeKey: config.secrets.backend === 'sops' && gitops.engine === 'flux',
+    gitlab: { url: config.sso.gitlab.url, project: gitlabProjectPath(gitops.repository.url) },
+    agent: agent.enabled ? { name: agent.name ?? config.name, namespace: GITLAB_AGENT_NAMESPACE, tokenSecret: GITLAB_AGENT_TOKEN_SECRET } : undefined,
+  });
 }
 
 /** The JSON Schema of cluster.yaml (what users write, so defaults are optional), as file text. */

@@ -196,12 +196,15 @@ function imagePinsSchema(images: readonly ContainerImage[]) {
     .describe('Per-image version pins for staged rollout (dev, then stage, then prod).');
 }
 
-/** Builds the full cluster schema from the components' schema and the images they run. */
-export function defineClusterSchema<C extends z.ZodType>(components: C, images: readonly ContainerImage[]) {
+/**
+ * Builds the full cluster schema from the components' schema, the images they run and the
+ * `bootstrap` section (the module installed before the first sync).
+ */
+export function defineClusterSchema<C extends z.ZodType, B extends z.ZodType>(components: C, images: readonly ContainerImage[], bootstrap: B) {
   // `images` sits where it always stood in the file, after the registry mirrors.
   const { network, routing, sso, access, gitops, ...before } = clusterBaseShape;
   return z
-    .strictObject({ ...before, images: imagePinsSchema(images), imageDigests: imageDigestsShape, network, routing, sso, access, gitops, components })
+    .strictObject({ ...before, images: imagePinsSchema(images), imageDigests: imageDigestsShape, network, routing, sso, access, gitops, bootstrap, components })
     .superRefine((config, ctx) => {
       if (!config.inClusterTls && config.tier !== 'dev') {
         ctx.addIssue({ code: 'custom', path: ['inClusterTls'], message: `expected true in tier ${config.tier}: only a dev cluster may carry credentials in plain text` });

@@ -1,3 +1,4 @@
+import { ChartRef } from '../charts';
 import { LabelKeys } from '../labels';
 import { ACCESS_ANNOTATIONS } from '../web-ui';
 import { Layer } from '../layers';
@@ -24,6 +25,8 @@ export interface Inventory {
   readonly vaultPaths: { path: string; keys: string[]; namespaces: string[] }[];
   /** Every host people reach, read from the routes the render wrote. */
   readonly hosts: InventoryHost[];
+  /** The Helm charts the bootstrap module installs (dist-manifests/<cluster>/bootstrap/). */
+  readonly charts: ChartRef[];
 }
 
 /** One UI's host, who may reach it and what to register in GitLab. */
@@ -85,6 +88,7 @@ export function buildInventory(
   objects: readonly RenderedObject[],
   secrets: SecretRequirement[],
   vaultPaths: Inventory['vaultPaths'] = [],
+  charts: readonly ChartRef[] = [],
 ): Inventory {
   const byComponent = new Map<string, RenderedObject[]>();
   for (const o of objects) {
@@ -117,6 +121,7 @@ export function buildInventory(
     secrets,
     vaultPaths,
     hosts: hostsOf(objects),
+    charts: [...charts].sort((a, b) => compare(a.key, b.key)),
   };
 }
 
@@ -153,6 +158,18 @@ export function inventoryMarkdown(inv: Inventory, header: string): string {
     '',
     ...inv.images.map((i) => `- \`${i}\``),
     '',
+    ...(inv.charts.length
+      ? [
+          '## Charts installed at bootstrap',
+          '',
+          'Installed by the bootstrap module in `bootstrap/` before the first sync (docs/bootstrap.md).',
+          '',
+          '| chart | version | ships | from |',
+          '| --- | --- | --- | --- |',
+          ...inv.charts.map((c) => `| ${c.chart} | ${c.version} | ${c.appVersion ?? 'see the pinned chart'} | ${c.repository} |`),
+          '',
+        ]
+      : []),
     '## Secrets this cluster needs',
     '',
     'Each must exist in every namespace listed, with the same values: SOPS-encrypted in Git (rendered, still encrypted, into 05-secrets) or, for those declared under external.secrets, created outside Git.',
