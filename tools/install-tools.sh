@@ -48,35 +48,35 @@ install statsd_exporter "$STATSD_EXPORTER_MODULE" "$STATSD_EXPORTER_VERSION"
 install crane "$CRANE_MODULE" "$CRANE_VERSION"
 install registry "$REGISTRY_MODULE" "$REGISTRY_VERSION"
 
-# promtool: the Prometheus module carries a replace directive, so `go install` refuses it; the
-# wrapper module tools/promtool pins it (as a tool dependency) and is rebuilt when it changes.
-promtool_stamp=$(cat tools/promtool/go.mod tools/promtool/go.sum | sha256sum | cut -d' ' -f1)
-if [ ! -x "$tools/bin/promtool" ] || [ "$(cat "$tools/bin/.promtool.stamp" 2>/dev/null)" != "$promtool_stamp" ]; then
+# Modules whose go.mod carries a replace directive refuse `go install`: a wrapper module under
+# tools/ repeats the replace and pins the program as a tool dependency. It is rebuilt when the
+# wrapper's go.mod or go.sum changes.
+wrapper_stamp() { cat "tools/$1/go.mod" "tools/$1/go.sum" | sha256sum | cut -d' ' -f1; }
+wrapper_stale() { # name wrapper
+  [ ! -x "$tools/bin/$1" ] || [ "$(cat "$tools/bin/.$1.stamp" 2>/dev/null)" != "$(wrapper_stamp "$2")" ]
+}
+build_wrapped() { # name wrapper package ldflags how-long
+  need_go
+  echo "install-tools: building $1 from source ($5 on a cold cache)" >&2
+  local started=$SECONDS
+  (cd "tools/$2" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -ldflags "-s -w $4" -o "$tools/bin/$1" "$3")
+  wrapper_stamp "$2" >"$tools/bin/.$1.stamp"
+  echo "install-tools: $1 ready in $((SECONDS - started)) s" >&2
+}
+
+# promtool, at the Prometheus release the rendered image runs.
+if wrapper_stale promtool promtool; then
   need_go
   prometheus=$(cd tools/promtool && go list -m -f '{{.Version}}' github.com/prometheus/prometheus)
   # Module v0.3XY.Z is Prometheus 3.XY.Z.
   release=$(echo "$prometheus" | sed -E 's/^v0\.3([0-9]{2})\.([0-9]+)$/3.\1.\2/; s/^3\.0/3./')
-  echo "install-tools: building promtool $release from source (about 8 minutes and 3 GB of memory on a cold cache)" >&2
-  started=$SECONDS
-  (cd tools/promtool && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath \
-    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" \
-    -o "$tools/bin/promtool" github.com/prometheus/prometheus/cmd/promtool)
-  echo "$promtool_stamp" >"$tools/bin/.promtool.stamp"
-  echo "install-tools: promtool ready in $((SECONDS - started)) s" >&2
+  build_wrapped promtool promtool github.com/prometheus/prometheus/cmd/promtool \
+    "-X github.com/prometheus/common/version.Version=$release" "about 8 minutes and 3 GB of memory"
 fi
 
-# tofu: OpenTofu's module carries a replace directive too; the wrapper module tools/opentofu pins
-# it. `-X …version.dev=no` makes it report the release, not "-dev".
-tofu_stamp=$(cat tools/opentofu/go.mod tools/opentofu/go.sum | sha256sum | cut -d' ' -f1)
-if [ ! -x "$tools/bin/tofu" ] || [ "$(cat "$tools/bin/.tofu.stamp" 2>/dev/null)" != "$tofu_stamp" ]; then
-  need_go
-  echo "install-tools: building tofu from source (about 3 minutes on a cold cache)" >&2
-  started=$SECONDS
-  (cd tools/opentofu && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath \
-    -ldflags "-s -w -X github.com/opentofu/opentofu/version.dev=no" \
-    -o "$tools/bin/tofu" github.com/opentofu/opentofu/cmd/tofu)
-  echo "$tofu_stamp" >"$tools/bin/.tofu.stamp"
-  echo "install-tools: tofu ready in $((SECONDS - started)) s" >&2
+# tofu, for the bootstrap modules; `version.dev=no` makes it report the release, not "-dev".
+if wrapper_stale tofu opentofu; then
+  build_wrapped tofu opentofu github.com/opentofu/opentofu/cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no" "about 3 minutes"
 fi
 
 # The log shipper's collector: the builder (ocb) generates a main package from
