@@ -1,12 +1,13 @@
 // The pipeline definition is checked against GitLab's CI JSON schema (as bundled and applied by
 // gitlab-ci-local), so a typo in .gitlab-ci.yml fails here rather than in GitLab.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterEach, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 
 const root = join(__dirname, '..');
+const BOOTSTRAP_JOBS = 'bootstrap/.gitlab-ci.yml';
 const cli = join(root, 'node_modules/.bin/gitlab-ci-local');
 let dir: string | undefined;
 afterEach(() => dir && rmSync(dir, { recursive: true, force: true }));
@@ -23,6 +24,11 @@ function checkChanging(pipeline: string, changed: string[], ...args: string[]) {
   git('init', '-q', '-b', 'main');
   writeFileSync(join(dir, '.gitlab-ci.yml'), pipeline);
   copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
+  // Each cluster's bootstrap jobs, rendered beside its module and included by the pipeline.
+  for (const cluster of readdirSync(join(root, 'dist-manifests')).filter((d) => existsSync(join(root, 'dist-manifests', d, BOOTSTRAP_JOBS)))) {
+    mkdirSync(join(dir, 'dist-manifests', cluster, 'bootstrap'), { recursive: true });
+    copyFileSync(join(root, 'dist-manifests', cluster, BOOTSTRAP_JOBS), join(dir, 'dist-manifests', cluster, BOOTSTRAP_JOBS));
+  }
   // `rules: changes` compares with origin/main: the branch starts there, then changes `changed`.
   git('add', '.');
   git('commit', '-q', '-m', 'base');
@@ -72,4 +78,33 @@ test('a misspelled keyword fails the schema check', () => {
   const r = check(broken);
   expect(r.status).toBe(1);
   expect(r.stdout + r.stderr).toContain("'artefacts' property is not expected to be here");
+});
+
+describe('bootstrap modules', () => {
+  const pipeline = () => readFileSync(join(root, '.gitlab-ci.yml'), 'utf8');
+  const module = (cluster: string) => `dist-manifests/${cluster}/bootstrap/main.tf.json`;
+
+  test('a merge request that changes a module plans that cluster only', () => {
+    // gitlab-ci-local sets CI_COMMIT_BRANCH even for a merge request; GitLab leaves it unset there.
+    const r = checkChanging(pipeline(), [module('prod')], '--variable', 'CI_PIPELINE_SOURCE=merge_request_event', '--variable', 'CI_COMMIT_BRANCH=feature');
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^bootstrap-plan:prod\s+bootstrap\s+on_success/m);
+    expect(r.stdout).not.toMatch(/^bootstrap-plan:(dev|stage)\s/m);
+    expect(r.stdout).not.toMatch(/^bootstrap-apply:/m);
+  });
+
+  test('the default branch applies: dev on its own, stage and prod when a person starts it', () => {
+    const r = checkChanging(pipeline(), [module('dev'), module('stage'), module('prod')]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^bootstrap-apply:dev\s+bootstrap\s+on_success/m);
+    expect(r.stdout).toMatch(/^bootstrap-apply:stage\s+bootstrap\s+manual/m);
+    expect(r.stdout).toMatch(/^bootstrap-apply:prod\s+bootstrap\s+manual/m);
+    expect(r.stdout).not.toMatch(/^bootstrap-plan:/m);
+  });
+
+  test('nothing bootstraps when no module changed', () => {
+    const r = checkChanging(pipeline(), ['docs/README.md']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/^bootstrap-/m);
+  });
 });

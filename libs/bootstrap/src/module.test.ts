@@ -2,10 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { ChartCatalog, helmChart } from '@ml-platform/core';
 import { BOOTSTRAP_CHARTS } from './charts';
 import { BootstrapModuleProps, gitlabProjectPath, renderBootstrapModule } from './module';
+import { parse } from 'yaml';
+import { bootstrapJobs } from './pipeline';
+import { planSummary } from './plan-summary';
 import { literal, TerraformModule } from './terraform';
 
 const base: BootstrapModuleProps = {
   cluster: 'prod',
+  tier: 'prod',
   header: 'generated',
   charts: new ChartCatalog({ known: BOOTSTRAP_CHARTS }),
   registryMirrors: {},
@@ -113,5 +117,36 @@ describe('terraform JSON', () => {
     expect(gitlabProjectPath('https://gitlab.example.internal/platform/ml-platform.git')).toBe('platform/ml-platform');
     expect(gitlabProjectPath('ssh://git@gitlab.example.internal:2222/a/b/c.git')).toBe('a/b/c');
     expect(() => gitlabProjectPath('https://gitlab.example.internal/repo.git')).toThrow('names no GitLab project');
+  });
+});
+
+describe('plan summary for the merge request widget', () => {
+  it('counts what the plan creates, updates and deletes, a replacement as both', () => {
+    const plan = {
+      format_version: '1.2',
+      resource_changes: [
+        { address: 'helm_release.flux2', change: { actions: ['update'] } },
+        { address: 'kubernetes_secret_v1.sops_age', change: { actions: ['delete', 'create'] } },
+        { address: 'gitlab_deploy_token.gitops', change: { actions: ['create'] } },
+        { address: 'helm_release.cert_manager', change: { actions: ['no-op'] } },
+      ],
+    };
+    expect(planSummary(plan)).toEqual({ create: 2, update: 1, delete: 1 });
+    expect(planSummary({ format_version: '1.2' })).toEqual({ create: 0, update: 0, delete: 0 });
+  });
+
+  it('refuses what is not a plan', () => {
+    expect(() => planSummary({ resource_changes: [] })).toThrow('expected the output of `tofu show -json <plan file>`');
+  });
+});
+
+describe('pipeline jobs of a cluster', () => {
+  it('plans on merge requests that change the module, applies on main: dev on its own, prod by a person', () => {
+    const prod = parse(bootstrapJobs('prod', 'prod', 'generated'));
+    expect(prod['bootstrap-plan:prod']).toMatchObject({ extends: '.bootstrap-plan', variables: { CLUSTER: 'prod' }, environment: { name: 'bootstrap/prod', action: 'prepare' } });
+    expect(prod['bootstrap-plan:prod'].rules).toEqual([{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"', changes: ['dist-manifests/prod/bootstrap/main.tf.json'] }]);
+    expect(prod['bootstrap-apply:prod']).toMatchObject({ environment: { name: 'bootstrap/prod', deployment_tier: 'production' }, resource_group: 'bootstrap/prod' });
+    expect(prod['bootstrap-apply:prod'].rules[0].when).toBe('manual');
+    expect(parse(bootstrapJobs('dev', 'dev', 'generated'))['bootstrap-apply:dev'].rules[0].when).toBe('on_success');
   });
 });

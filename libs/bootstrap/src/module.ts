@@ -2,6 +2,7 @@ import { ChartCatalog, ChartRef, manifestYaml, OutputFile } from '@ml-platform/c
 import { RoutingController } from './config';
 import { literal, TerraformModule, TfResource } from './terraform';
 import { argoCdValues, certManagerValues, ChartValues, envoyGatewayValues, fluxValues, traefikValues } from './values';
+import { bootstrapJobs, BootstrapTier } from './pipeline';
 import { ARGOCD_CHART, CERT_MANAGER_CHART, ENVOY_GATEWAY_CHART, FLUX_CHART, TRAEFIK_CHART } from './charts';
 
 /**
@@ -39,6 +40,8 @@ export interface BootstrapAgent {
 /** Properties for `renderBootstrapModule`. */
 export interface BootstrapModuleProps {
   readonly cluster: string;
+  /** dev applies on its own; stage and prod wait for a person (the pipeline's apply job). */
+  readonly tier: BootstrapTier;
   /** A line saying the file is generated and from what. */
   readonly header: string;
   readonly charts: ChartCatalog;
@@ -128,7 +131,13 @@ export function renderBootstrapModule(props: BootstrapModuleProps): BootstrapRen
   if (props.gitops.credentialsSecret) deployTokenSecret(module, props, props.gitops.credentialsSecret, engine);
   if (props.agent) agentTokenSecret(module, props.gitlab.project, props.agent);
 
-  return { files: [{ path: 'bootstrap/main.tf.json', content: module.toJson() }], charts: installed };
+  return {
+    files: [
+      { path: 'bootstrap/main.tf.json', content: module.toJson() },
+      { path: 'bootstrap/.gitlab-ci.yml', content: bootstrapJobs(props.cluster, props.tier, props.header) },
+    ],
+    charts: installed,
+  };
 }
 
 /**

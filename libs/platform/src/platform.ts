@@ -584,6 +584,7 @@ export function bootstrapOf(config: ClusterConfig, header: string): RenderedBoot
   const agent = components.gitlabAgent;
   return renderBootstrapModule({
     cluster: config.name,
+    tier: config.tier,
     header,
     charts: new ChartCatalog({ known: BOOTSTRAP_CHARTS, mirror: bootstrap.chartMirror, pins: bootstrap.charts }),
     registryMirrors: config.registryMirrors,
