@@ -47,6 +47,7 @@ install rclone "$RCLONE_MODULE" "$RCLONE_VERSION"
 install statsd_exporter "$STATSD_EXPORTER_MODULE" "$STATSD_EXPORTER_VERSION"
 install crane "$CRANE_MODULE" "$CRANE_VERSION"
 install registry "$REGISTRY_MODULE" "$REGISTRY_VERSION"
+install helm "$HELM_MODULE" "$HELM_VERSION"
 
 # Modules whose go.mod carries a replace directive refuse `go install`: a wrapper module under
 # tools/ repeats the replace and pins the program as a tool dependency. It is rebuilt when the
@@ -159,6 +160,27 @@ if [ "$(cat "$crds/.version" 2>/dev/null)" != "$crd_pins" ]; then
   fetch_crds "$GATEWAY_API_MODULE" "$GATEWAY_API_VERSION" $GATEWAY_API_CRDS
   fetch_crds "$CERT_MANAGER_MODULE" "$CERT_MANAGER_VERSION" $CERT_MANAGER_CRDS
   echo "$crd_pins" >"$crds/.version"
+fi
+
+# The bootstrap charts' sources, from their Go module zips: .tools/charts/<key>/<version>/ holds
+# the chart folder as the module has it (tools/validate/charts.ts stamps it as its release does).
+charts="$tools/charts"
+if [ "$(cat "$charts/.version" 2>/dev/null)" != "$CHART_SOURCES" ]; then
+  need_go
+  rm -rf "$charts" && mkdir -p "$charts"
+  for source in $CHART_SOURCES; do
+    IFS=: read -r key version pin folder <<<"$source"
+    module=${pin%@*} module_version=${pin#*@}
+    zip=$(module_zip "$module" "$module_version")
+    prefix="$module@$module_version/$folder/"
+    zip_list "$zip" | grep "^$prefix" | grep -v '/$' | while read -r entry; do
+      target="$charts/$key/$version/${entry#"$prefix"}"
+      mkdir -p "$(dirname "$target")"
+      zip_cat "$zip" "$entry" >"$target"
+    done
+    [ -d "$charts/$key/$version" ] || { echo "install-tools: no chart at $folder in $pin" >&2; exit 1; }
+  done
+  echo "$CHART_SOURCES" >"$charts/.version"
 fi
 
 # `--go-only` stops here, for a CI job whose image has Go but no Node.

@@ -472,7 +472,7 @@ describe('verdicts kept by content', () => {
     const own = join(scratch, 'cache-tools');
     // The installed tools, seen through a folder whose kubeconform build stamp says otherwise.
     const bin = mkdtempSync(join(scratch, 'bin-'));
-    for (const name of ['kubeconform', 'kubectl-validate', 'promtool', 'amtool', 'oauth2-proxy', 'otelcol-logs', 'tofu', '.kubectl-validate.version', '.promtool.stamp', '.amtool.version', '.oauth2-proxy.version', '.otelcol-logs.stamp', '.tofu.stamp']) symlinkSync(join(tools.bin, name), join(bin, name));
+    for (const name of ['kubeconform', 'kubectl-validate', 'promtool', 'amtool', 'oauth2-proxy', 'otelcol-logs', 'tofu', 'helm', '.kubectl-validate.version', '.promtool.stamp', '.amtool.version', '.oauth2-proxy.version', '.otelcol-logs.stamp', '.tofu.stamp', '.helm.version']) symlinkSync(join(tools.bin, name), join(bin, name));
     writeFileSync(join(bin, '.kubeconform.version'), 'another build');
     await validateManifests({ ...(await planted('', () => undefined)), cacheDir: own });
     const rebuilt = await validateManifests({ ...(await planted('', () => undefined)), tools: { ...tools, bin }, cacheDir: own });

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pLimit, { LimitFunction } from 'p-limit';
@@ -20,7 +20,8 @@ import { checkMonitoring, hasMonitoring, MonitoringTools } from './monitoring';
 import { ToolResult } from './programs';
 import { checkPolicy } from './policy';
 import { checkReferences, ExternalObjects, NO_EXTERNALS } from './references';
-import { checkBootstrapModule } from './bootstrap';
+import { BOOTSTRAP_MODULE, checkBootstrapModule } from './bootstrap';
+import { checkModuleCharts } from './charts';
 import { DocumentChecker, Finding, kubeconform, kubectlValidate, located, missingTools, stagedObject, ToolPaths } from './tools';
 
 export const LAYERS = ['yaml', 'schema', 'api-schema', 'policy', 'references', 'access', 'monitoring', 'jupyterhub', 'logging', 'bootstrap'] as const;
@@ -75,6 +76,8 @@ export interface ValidateResult {
   readonly excepted: number;
   readonly clusters: string[];
   readonly stats: ValidateStats;
+  /** Bootstrap charts the check could not render here (no source the scripts reach), as `<cluster>: <chart> <version>`. */
+  readonly uncheckedCharts: string[];
 }
 
 interface ClusterFacts {
@@ -84,6 +87,8 @@ interface ClusterFacts {
   readonly digestsRequired: boolean;
   /** Credentials must not travel in plain text (tier stage and prod). */
   readonly tlsRequired: boolean;
+  /** Upstream registry to mirror prefix; an air-gapped cluster has some. */
+  readonly registryMirrors: Readonly<Record<string, string>>;
 }
 
 function clusterFacts(configRoot: string, cluster: string): ClusterFacts {
@@ -93,6 +98,7 @@ function clusterFacts(configRoot: string, cluster: string): ClusterFacts {
     kubernetesVersion: config.kubernetesVersion,
     digestsRequired: digestsRequired(config),
     tlsRequired: config.tier !== 'dev',
+    registryMirrors: config.registryMirrors,
     external: {
       secrets: config.external.secrets,
       configMaps: config.external.configMaps,
@@ -183,7 +189,7 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   for (const d of docs) groups.set(d.cluster ?? '', [...(groups.get(d.cluster ?? '') ?? []), d]);
   const facts = new Map<string, ClusterFacts>();
   for (const cluster of groups.keys()) {
-    facts.set(cluster, cluster ? clusterFacts(options.configRoot ?? root, cluster) : { kubernetesVersion: options.kubernetesVersion ?? '1.28', external: NO_EXTERNALS, digestsRequired: false, tlsRequired: false });
+    facts.set(cluster, cluster ? clusterFacts(options.configRoot ?? root, cluster) : { kubernetesVersion: options.kubernetesVersion ?? '1.28', external: NO_EXTERNALS, digestsRequired: false, tlsRequired: false, registryMirrors: {} });
   }
   const missing = missingTools(options.tools, [...new Set([...facts.values()].map((f) => f.kubernetesVersion))], hasMonitoring(docs));
   const monitoring: MonitoringTools = { promtool: join(options.tools.bin, 'promtool'), amtool: join(options.tools.bin, 'amtool'), ruleTests: join(root, 'libs', 'monitoring', 'rule-tests') };
@@ -223,7 +229,27 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   const monitoringLayer = runs('monitoring') ? [...groups.values()].map((group) => limit(() => checkMonitoring(group, monitoring, programScope))) : [];
   const signInLayer = runs('access') ? [...groups.values()].map((group) => limit(() => checkSignInConfigs(group, join(options.tools.bin, 'oauth2-proxy'), programScope))) : [];
   const loggingLayer = runs('logging') ? [...groups.values()].map((group) => limit(() => checkShipperConfigs(group, join(options.tools.bin, 'otelcol-logs'), programScope))) : [];
-  const bootstrapLayer = runs('bootstrap') && everything ? [...groups.keys()].filter(Boolean).map((cluster) => limit(() => checkBootstrapModule(root, cluster, join(options.tools.bin, 'tofu')))) : [];
+  // Each cluster's bootstrap module, loaded by tofu, and the charts it installs, rendered by helm
+  // with its values and judged by the schema layers against the cluster's minor.
+  const uncheckedCharts: string[] = [];
+  const chartTools = (cluster: string) => ({
+    helm: join(options.tools.bin, 'helm'),
+    sources: options.tools.charts,
+    validate: async (dir: string, layers: readonly ('yaml' | 'schema' | 'api-schema')[]) => (await validateManifests({ ...options, paths: [dir], cluster, layers, cacheDir: false })).failures,
+  });
+  const bootstrapLayer =
+    runs('bootstrap') && everything
+      ? [...groups.keys()].filter(Boolean).map((cluster) =>
+          limit(async () => {
+            const module = join(root, 'dist-manifests', cluster, BOOTSTRAP_MODULE);
+            if (!existsSync(module)) return [];
+            const { kubernetesVersion, registryMirrors } = facts.get(cluster) as ClusterFacts;
+            const charts = await checkModuleCharts(cluster, readFileSync(module, 'utf8'), { kubernetesVersion, mirrors: registryMirrors }, chartTools(cluster));
+            uncheckedCharts.push(...charts.unchecked.map((c) => `${cluster}: ${c}`));
+            return [...(await checkBootstrapModule(root, cluster, join(options.tools.bin, 'tofu'))), ...charts.failures];
+          }),
+        )
+      : [];
   const environmentSecretsFile = options.environmentSecretsFile ?? join(root, 'tools', 'validate', 'environment-secrets.yaml');
   const environmentSecrets = loadEnvironmentSecrets(environmentSecretsFile);
   const usedEnvironmentSecrets = new Set<string>();
@@ -276,6 +302,7 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
     excepted: applied.excepted,
     clusters: [...groups.keys()].filter(Boolean).sort(),
     stats: { checked: outcomes.reduce((n, o) => n + o.checked, 0), reused: outcomes.reduce((n, o) => n + o.reused, 0) },
+    uncheckedCharts: uncheckedCharts.sort(),
   };
 }
 
