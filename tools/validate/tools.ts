@@ -123,7 +123,8 @@ export function stagedObject(doc: ManifestDoc): Record<string, unknown> {
   // Generated manifests (controller-gen's, in upstream charts) carry `creationTimestamp: null`,
   // which the API server reads as unset and fills in; kubeconform's schema wants a string.
   if (obj.metadata && typeof obj.metadata === 'object' && (obj.metadata as Record<string, unknown>).creationTimestamp === null) {
-    const { creationTimestamp: _unset, ...metadata } = obj.metadata as Record<string, unknown>;
+    const metadata = { ...(obj.metadata as Record<string, unknown>) };
+    delete metadata.creationTimestamp;
     obj.metadata = metadata;
   }
   return obj;
