@@ -13,7 +13,7 @@ import { checkShipperConfigs } from './logging';
 import { checkEnvironmentSecrets, loadEnvironmentSecrets } from './environment-secrets';
 import { checkImageDigests } from './image-digests';
 import { checkGatewayBackends, checkPlainText, loadPlainTextServices } from './plain-text';
-import { checkingCode, digest, ResultCache } from './cache';
+import { checkingCode, digest, filesDigest, ResultCache } from './cache';
 import { checkHubConfigs, hasHubConfigs, hubChecker } from './jupyterhub';
 import { templatedPods } from './templated-pods';
 import { checkMonitoring, hasMonitoring, MonitoringTools } from './monitoring';
@@ -237,16 +237,29 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
     sources: options.tools.charts,
     validate: async (dir: string, layers: readonly ('yaml' | 'schema' | 'api-schema')[]) => (await validateManifests({ ...options, paths: [dir], cluster, layers, cacheDir: false })).failures,
   });
+  // Verdicts kept by the module's text, the cluster's facts and the builds of tofu, helm, the
+  // chart sources and the schema tools: a re-run after an unrelated change renders nothing.
+  const bootstrapScope = cache.scope<{ failures: Failure[]; unchecked: string[] }>(
+    'bootstrap',
+    filesDigest(...['.tofu.stamp', '.helm.version', '.kubeconform.version', '.kubectl-validate.version'].map((f) => join(options.tools.bin, f)), join(options.tools.charts, '.version')),
+  );
   const bootstrapLayer =
     runs('bootstrap') && everything
       ? [...groups.keys()].filter(Boolean).map((cluster) =>
           limit(async () => {
             const module = join(root, 'dist-manifests', cluster, BOOTSTRAP_MODULE);
             if (!existsSync(module)) return [];
+            const text = readFileSync(module, 'utf8');
             const { kubernetesVersion, registryMirrors } = facts.get(cluster) as ClusterFacts;
-            const charts = await checkModuleCharts(cluster, readFileSync(module, 'utf8'), { kubernetesVersion, mirrors: registryMirrors }, chartTools(cluster));
-            uncheckedCharts.push(...charts.unchecked.map((c) => `${cluster}: ${c}`));
-            return [...(await checkBootstrapModule(root, cluster, join(options.tools.bin, 'tofu'))), ...charts.failures];
+            const key = digest(cluster, text, kubernetesVersion, JSON.stringify(registryMirrors));
+            let verdict = bootstrapScope.get(key);
+            if (!verdict) {
+              const charts = await checkModuleCharts(cluster, text, { kubernetesVersion, mirrors: registryMirrors }, chartTools(cluster));
+              verdict = { failures: [...(await checkBootstrapModule(root, cluster, join(options.tools.bin, 'tofu'))), ...charts.failures], unchecked: charts.unchecked };
+              bootstrapScope.set(key, verdict);
+            }
+            uncheckedCharts.push(...verdict.unchecked.map((c) => `${cluster}: ${c}`));
+            return verdict.failures;
           }),
         )
       : [];

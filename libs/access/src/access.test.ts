@@ -27,9 +27,9 @@ function withUi(app: ReturnType<typeof Testing.app>, name: string, signIn: SignI
   return { chart, ui: { name, purpose: 'test', endpoint, signIn, callbackPath: signIn === SignIn.OIDC ? '/login/generic_oauth' : undefined } };
 }
 
-function render(routing: RoutingConfig) {
+function render(routing: RoutingConfig, gatewayClassController?: string) {
   const app = Testing.app();
-  const layer = new AccessLayer(app, 'access', { context, routing, sso, access });
+  const layer = new AccessLayer(app, 'access', { context, routing, sso, access, gatewayClassController });
   const tracker = withUi(app, 'tracker', SignIn.PROXY);
   const boards = withUi(app, 'boards', SignIn.OIDC);
   layer.expose(tracker.chart, tracker.ui);
@@ -42,6 +42,12 @@ function render(routing: RoutingConfig) {
   };
   return { app, layer, objects, find };
 }
+
+test('the GatewayClass is rendered for the controller the bootstrap installs, and only then', () => {
+  const withClass = render(gateway, 'gateway.envoyproxy.io/gatewayclass-controller');
+  expect(withClass.find('GatewayClass', 'platform').spec.controllerName).toBe('gateway.envoyproxy.io/gatewayclass-controller');
+  expect(render(gateway).objects.filter((o) => o.kind === 'GatewayClass')).toEqual([]);
+});
 
 test('a Gateway terminates TLS per host and redirects plain HTTP; each route goes to the sign-in', () => {
   const { find, layer } = render(gateway);

@@ -23,6 +23,13 @@ export interface AccessLayerProps {
   readonly sso: SsoConfig;
   /** Who may use and administer each UI, by UI name. */
   readonly access: Readonly<Record<string, Omit<UiAccessConfig, 'editors'> & { readonly editors?: readonly string[] }>>;
+  /**
+   * The `controllerName` of the Gateway API implementation the bootstrap installs: the render
+   * then creates the GatewayClass `routing.className` for it.
+   *
+   * @default - the GatewayClass is the site's, installed with its controller
+   */
+  readonly gatewayClassController?: string;
 }
 
 /** The GitLab application's secret, the same for every UI of the cluster (docs/access.md). */
@@ -60,7 +67,7 @@ export class AccessLayer extends Construct {
     this.props = props;
     const { clusterIssuer, secretName } = props.routing.tls;
     this.tls = clusterIssuer ? { clusterIssuer } : { secretName: secretName as string };
-    if (props.routing.api === 'gateway') this.gateway = new GatewayChart(scope, 'gateway', { context: props.context, className: props.routing.className, tls: this.tls });
+    if (props.routing.api === 'gateway') this.gateway = new GatewayChart(scope, 'gateway', { context: props.context, className: props.routing.className, tls: this.tls, classController: props.gatewayClassController });
   }
 
   /** The UIs exposed so far, in order. */

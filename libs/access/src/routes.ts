@@ -46,6 +46,12 @@ export interface GatewayChartProps {
   /** gatewayClassName of the controller installed at bootstrap. */
   readonly className: string;
   readonly tls: TlsSource;
+  /**
+   * The controller's `controllerName`: the chart creates the GatewayClass `className` for it.
+   *
+   * @default - the GatewayClass exists already
+   */
+  readonly classController?: string;
 }
 
 /**
@@ -61,6 +67,14 @@ export class GatewayChart extends PlatformChart {
   constructor(scope: Construct, id: string, props: GatewayChartProps) {
     super(scope, id, { context: props.context, layer: Layer.PLATFORM, namespace: GATEWAY_NAMESPACE });
     this.tls = props.tls;
+    if (props.classController) {
+      new ApiObject(this, 'GatewayClass', {
+        apiVersion: `${GATEWAY_GROUP}/v1`,
+        kind: 'GatewayClass',
+        metadata: { name: props.className, labels: { [LabelKeys.NAME]: props.className, [LabelKeys.COMPONENT]: 'gateway-class' } },
+        spec: { controllerName: props.classController, description: 'Installed by the bootstrap module (docs/bootstrap.md).' },
+      });
+    }
     new ApiObject(this, 'Gateway', {
       apiVersion: `${GATEWAY_GROUP}/v1`,
       kind: 'Gateway',

@@ -39,6 +39,9 @@ export const ENVOY_GATEWAY_CHART = helmChart('envoy-gateway', {
   note: 'Envoy Gateway 1.9 is built on Gateway API 1.6.1 (its go.mod), beside the 1.6.3 CRDs the checks use; BackendTLSPolicy v1, which stage and prod need. The chart installs the Gateway API and Envoy Gateway CRDs.',
 });
 
+/** The controllerName Envoy Gateway serves GatewayClasses of (its GatewayControllerName). */
+export const ENVOY_GATEWAY_CONTROLLER = 'gateway.envoyproxy.io/gatewayclass-controller';
+
 /** Traefik: the Ingress controller of clusters with routing.api ingress (dev). */
 export const TRAEFIK_CHART = helmChart('traefik', {
   repository: 'https://traefik.github.io/charts',

@@ -21,6 +21,12 @@ describe('bootstrap module of each cluster', () => {
     expect(moduleOf('dev').resource.helm_release.traefik.values[0]).toContain('name: traefik');
   });
 
+  test("the render creates the GatewayClass of the Envoy Gateway the module installs, cluster-scoped", () => {
+    const gatewayClass = parse(readFileSync(join(root, 'dist-manifests/prod/10-platform/gateway/gatewayclass-platform.yaml'), 'utf8'));
+    expect(gatewayClass).toMatchObject({ kind: 'GatewayClass', metadata: { name: 'platform' }, spec: { controllerName: 'gateway.envoyproxy.io/gatewayclass-controller' } });
+    expect(gatewayClass.metadata.namespace).toBeUndefined();
+  });
+
   test('the inventory lists the charts with their versions and source', () => {
     const inventory = readFileSync(join(root, 'dist-manifests/prod/INVENTORY.md'), 'utf8');
     expect(inventory).toContain('| cert-manager | v1.19.2 | v1.19.2 | oci://registry.prod.example.internal/charts |');

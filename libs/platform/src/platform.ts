@@ -4,7 +4,7 @@ import { backupSchedule, ChartCatalog, ClusterRenderSpec, RenderedBootstrap, dur
 import { AccessLayer, ExposedUi, GITLAB_CLIENT_SECRET, OAUTH2_PROXY_IMAGE, uiHost } from '@ml-platform/access';
 import { AirflowChart, airflowComponent } from '@ml-platform/airflow';
 import { ARGOCD_NAMESPACE, ArgoCdSyncChart } from '@ml-platform/argocd';
-import { BOOTSTRAP_CHARTS, bootstrapConfigSchema, bootstrapIssues, gitlabProjectPath, renderBootstrapModule, routingControllerOf } from '@ml-platform/bootstrap';
+import { BOOTSTRAP_CHARTS, bootstrapConfigSchema, ENVOY_GATEWAY_CONTROLLER, bootstrapIssues, gitlabProjectPath, renderBootstrapModule, routingControllerOf } from '@ml-platform/bootstrap';
 import { DashChart, dashComponent } from '@ml-platform/dash';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE, FluxSyncChart } from '@ml-platform/flux';
 import { GITLAB_AGENT_TOKEN_SECRET, GitlabAgentChart, gitlabAgentComponent } from '@ml-platform/gitlab-agent';
@@ -236,7 +236,9 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
   // The shared datasets bucket: notebooks and jobs read and write it, each with a key of its own.
   const [datasetsOwner, ...datasetsWriters] = [hubConfig, sparkConfig, airflowConfig].flatMap((c, i) => (c?.enabled ? [['jupyterhub', 'spark', 'airflow'][i]] : []));
   // Every UI gets its host, TLS and GitLab sign-in here, as the charts below hand them over.
-  const access = new AccessLayer(app, 'access', { context, routing: config.routing, sso: config.sso, access: config.access });
+  // The bootstrap installs Envoy Gateway without a GatewayClass; the render makes the class it routes through.
+  const gatewayClassController = routingControllerOf(config.bootstrap, config.routing.api) === 'envoy-gateway' ? ENVOY_GATEWAY_CONTROLLER : undefined;
+  const access = new AccessLayer(app, 'access', { context, routing: config.routing, sso: config.sso, access: config.access, gatewayClassController });
   const host = (ui: string) => uiHost(config.routing, config.baseDomain, ui);
 
   const vault = vaultConfig?.enabled

@@ -28,6 +28,7 @@ const CLUSTER_SCOPED = new Set([
   'ValidatingWebhookConfiguration',
   'MutatingWebhookConfiguration',
   'PersistentVolume',
+  'GatewayClass',
 ]);
 
 /** True for the kinds that live outside namespaces. */
