@@ -3,8 +3,7 @@
 // changes `npm run diff` flags as risky. Only the files a commit changed are read, from one
 // `git log --raw` and one `git cat-file --batch`, so the whole history costs two processes.
 import { execFileSync } from 'node:child_process';
-import { parseAllDocuments } from 'yaml';
-import { ClusterDiff, diffCluster, gitObjects } from '../diff/rendered-diff';
+import { ClusterDiff, diffCluster, gitObjects, isRenderedFile, keyOf, renderedObjects } from '../diff/rendered-diff';
 import { Json } from '../validate/model';
 
 /** One commit's change to one cluster. */
@@ -51,21 +50,19 @@ function commitsOf(root: string, ref: string): RawCommit[] {
           const [, , before, after] = meta.split(' ');
           return { path, before: NULL_BLOB.test(before) ? undefined : before, after: NULL_BLOB.test(after) ? undefined : after };
         })
-        .filter((f) => f.path.endsWith('.yaml'));
+        .filter((f) => isRenderedFile(f.path));
       return { commit, date, author, subject, body, files };
     });
 }
 
-const keyOf = (obj: Json) => `${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`;
-
-/** The objects of the blobs `ids`, each blob parsed once however many commits show it. */
-function objectsOf(ids: (string | undefined)[], texts: Map<string, string>, parsed: Map<string, Json[]>): Map<string, { obj: Json }> {
+/** The objects of the blobs (id and the path it was at), each blob parsed once however many commits show it. */
+function objectsOf(blobs: { id?: string; path: string }[], texts: Map<string, string>, parsed: Map<string, Json[]>): Map<string, { obj: Json }> {
   const objects = new Map<string, { obj: Json }>();
-  for (const id of ids) {
+  for (const { id, path } of blobs) {
     if (id === undefined) continue;
     let docs = parsed.get(id);
     if (!docs) {
-      docs = parseAllDocuments(texts.get(id) ?? '').map((d) => d.toJS()).filter((obj) => obj?.kind);
+      docs = renderedObjects(path, texts.get(id) ?? '');
       parsed.set(id, docs);
     }
     for (const obj of docs) objects.set(keyOf(obj), { obj });
@@ -92,8 +89,8 @@ export function renderedHistory(root: string, ref = 'HEAD'): Map<string, Cluster
     }
     const mergeRequest = /See merge request (\S+![0-9]+)/.exec(c.body)?.[1];
     for (const [cluster, files] of byCluster) {
-      const before = objectsOf(files.map((f) => f.before), texts, parsed);
-      const after = objectsOf(files.map((f) => f.after), texts, parsed);
+      const before = objectsOf(files.map((f) => ({ id: f.before, path: f.path })), texts, parsed);
+      const after = objectsOf(files.map((f) => ({ id: f.after, path: f.path })), texts, parsed);
       const change: ClusterChange = { commit: c.commit, date: c.date, author: c.author, subject: c.subject, ...(mergeRequest ? { mergeRequest } : {}), diff: diffCluster(cluster, before, after) };
       history.set(cluster, [...(history.get(cluster) ?? []), change]);
     }

@@ -69,3 +69,23 @@ test('reports added, changed and removed objects, image changes and the risky on
   expect(md).toContain('| prod | 1 | 2 | ');
   expect(md).toContain(':warning: ClusterRole gitlab-agent-flux: widens RBAC by /secrets:get, /secrets:list');
 });
+
+test('a change to the bootstrap module shows beside the manifests: a chart moved, one uninstalled, a provider pinned anew', () => {
+  git('add', '-A');
+  git('commit', '-qm', 'the changes above');
+  const path = join(repo, 'dist-manifests/prod/bootstrap/main.tf.json');
+  const module = JSON.parse(readFileSync(path, 'utf8'));
+  module.resource.helm_release.cert_manager.version = 'v1.19.4';
+  delete module.resource.helm_release.envoy_gateway;
+  delete module.resource.kubernetes_secret_v1.sops_age;
+  module.terraform.required_providers.helm.version = '3.1.0';
+  writeFileSync(path, JSON.stringify(module, null, 2));
+
+  const [prod] = diffTrees(treeAtRef(repo, 'HEAD'), treeOnDisk(repo));
+  expect(prod.changed).toEqual([
+    { object: 'Bootstrap helm_release.cert_manager', fields: ['spec.version'] },
+    { object: 'Bootstrap providers', fields: ['spec.helm.version'] },
+  ]);
+  expect(prod.removed).toEqual(['Bootstrap helm_release.envoy_gateway', 'Bootstrap kubernetes_secret_v1.sops_age']);
+  expect(prod.risks).toEqual(['uninstalls chart gateway-helm (release envoy-gateway) at the next bootstrap apply', 'deletes Secret flux-system/sops-age at the next bootstrap apply']);
+});

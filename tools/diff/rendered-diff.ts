@@ -3,7 +3,7 @@
 // The committed dist-manifests/ is the render (the drift check guarantees it), so the base side
 // is read from Git rather than rendered again.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
@@ -21,16 +21,36 @@ export interface ClusterDiff {
   readonly risks: string[];
 }
 
-const keyOf = (obj: Json) => `${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`;
+/** How an object is named in a diff: `Kind namespace/name`. */
+export const keyOf = (obj: Json) => `${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`;
+
+/** The kind under which the bootstrap module's resources and provider pins appear in a diff. */
+export const BOOTSTRAP_KIND = 'Bootstrap';
+
+/** True for the files of dist-manifests/<cluster>/ a diff compares: manifests and the bootstrap module. */
+export function isRenderedFile(path: string): boolean {
+  return path.endsWith('.yaml') || path.endsWith('/bootstrap/main.tf.json');
+}
+
+/**
+ * The objects of one rendered file. The bootstrap module's resources count as objects too
+ * (`Bootstrap helm_release.cert_manager`, `Bootstrap providers`), so a merge request that moves a
+ * chart or a provider shows it beside the manifests it changes.
+ */
+export function renderedObjects(path: string, text: string): Json[] {
+  if (path.endsWith('.yaml')) return parseAllDocuments(text).map((d) => d.toJS()).filter((obj) => obj?.kind);
+  const module = JSON.parse(text);
+  // The resource's own arguments go under spec: a Kubernetes resource's `metadata` block would
+  // otherwise stand in for the object's name.
+  const resources = Object.entries(module.resource ?? {}).flatMap(([type, byName]) => Object.entries(byName as Json).map(([name, body]) => ({ kind: BOOTSTRAP_KIND, metadata: { name: `${type}.${name}` }, spec: body })));
+  return [{ kind: BOOTSTRAP_KIND, metadata: { name: 'providers' }, spec: { required_version: module.terraform?.required_version, ...module.terraform?.required_providers } }, ...resources];
+}
 
 function addDocs(tree: Tree, file: string, text: string): void {
   const cluster = file.split('/')[1];
-  if (!cluster || !file.endsWith('.yaml')) return;
+  if (!cluster || !isRenderedFile(file)) return;
   const objects = tree.get(cluster) ?? new Map();
-  for (const doc of parseAllDocuments(text)) {
-    const obj = doc.toJS();
-    if (obj?.kind) objects.set(keyOf(obj), { file, obj });
-  }
+  for (const obj of renderedObjects(file, text)) objects.set(keyOf(obj), { file, obj });
   tree.set(cluster, objects);
 }
 
@@ -54,7 +74,7 @@ export function treeAtRef(root: string, ref: string): Tree {
   const tree: Tree = new Map();
   const files = execFileSync('git', ['ls-tree', '-r', '--name-only', ref, '--', 'dist-manifests'], { cwd: root, encoding: 'utf8' })
     .split('\n')
-    .filter((f) => f.endsWith('.yaml'));
+    .filter(isRenderedFile);
   gitObjects(root, files.map((f) => `${ref}:${f}`)).forEach((text, i) => addDocs(tree, files[i], text));
   return tree;
 }
@@ -65,6 +85,10 @@ export function treeOnDisk(root: string): Tree {
   const dir = join(root, 'dist-manifests');
   if (!existsSync(dir)) return tree;
   for (const abs of yamlFiles(dir)) addDocs(tree, relative(root, abs), readFileSync(abs, 'utf8'));
+  for (const cluster of readdirSync(dir)) {
+    const module = join(dir, cluster, 'bootstrap', 'main.tf.json');
+    if (existsSync(module)) addDocs(tree, relative(root, module), readFileSync(module, 'utf8'));
+  }
   return tree;
 }
 
@@ -112,6 +136,9 @@ export function diffCluster(cluster: string, base: Map<string, { obj: Json }>, h
 
   for (const key of removed) {
     const kind = key.split(' ')[0];
+    const resource = base.get(key)?.obj.spec;
+    if (kind === BOOTSTRAP_KIND && key.includes(' helm_release.')) risks.push(`uninstalls chart ${resource?.chart} (release ${resource?.name}) at the next bootstrap apply`);
+    if (kind === BOOTSTRAP_KIND && key.includes(' kubernetes_secret_v1.')) risks.push(`deletes Secret ${resource?.metadata?.namespace}/${resource?.metadata?.name} at the next bootstrap apply`);
     if (kind === 'Namespace') risks.push(`deletes namespace ${key.split(' ')[1]} and everything in it`);
     if (kind === 'PersistentVolumeClaim') risks.push(`deletes ${key} and its data`);
     if (kind === 'StatefulSet') risks.push(`deletes ${key}; its volumes stay (retention policy Retain) but the service stops`);
