@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { renderInMemory } from '@ml-platform/core';
 import { MLFLOW_IMAGE } from '@ml-platform/mlflow';
 import { clusterConfigSchema, platformRenderSpec } from '@ml-platform/platform';
-import { diffCluster, treeOnDisk } from './diff/rendered-diff';
+import { diffCluster, isRenderedFile, keyOf, renderedObjects, treeOnDisk } from './diff/rendered-diff';
 
 const root = join(__dirname, '..');
 const committed = treeOnDisk(root);
@@ -17,8 +17,13 @@ const NEXT = 'v3.17.0-full';
 function renderWithPin(cluster: string) {
   const raw = parse(readFileSync(join(root, 'clusters', cluster, 'cluster.yaml'), 'utf8'));
   raw.images = { ...(raw.images ?? {}), mlflow: { tag: NEXT } };
-  const { objects } = renderInMemory(platformRenderSpec(cluster), clusterConfigSchema.parse(raw));
-  return new Map(objects.map((o) => [`${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`, { obj: o.manifest }]));
+  const { objects, files } = renderInMemory(platformRenderSpec(cluster), clusterConfigSchema.parse(raw));
+  const tree = new Map(objects.map((o) => [`${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`, { obj: o.manifest }]));
+  // The bootstrap module is part of the rendered tree too: an image pin must leave it alone.
+  for (const file of files.map((f) => ({ ...f, path: `dist-manifests/${cluster}/${f.path}` })).filter((f) => isRenderedFile(f.path) && !f.path.endsWith('.yaml'))) {
+    for (const obj of renderedObjects(file.path, file.content)) tree.set(keyOf(obj), { obj });
+  }
+  return tree;
 }
 
 test.each(['dev', 'stage', 'prod'])('pinning the next MLflow in %s changes only MLflow there, and the version the home page shows', (cluster) => {
