@@ -11,7 +11,7 @@ import { apiServerBuilds, ControlPlane } from './server/control-plane';
 import { bootstrapCrds, BOOTSTRAP_NAMESPACES, dryRun, installBootstrap } from './server/dry-run';
 import { checkHubConfigs, hasHubConfigs, hubChecker, isKubeSpawnerDeprecation } from './validate/jupyterhub';
 import { templatedPods } from './validate/templated-pods';
-import { Failure, loadManifests, ManifestDoc, yamlFiles } from './validate/model';
+import { Failure, kubernetesMinor, loadManifests, ManifestDoc, yamlFiles } from './validate/model';
 import { formatFailure } from './validate/report';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,9 +21,6 @@ import { BOOTSTRAP_MODULE } from './validate/bootstrap';
 import { renderModuleCharts } from './validate/charts';
 import { toolPaths } from './validate/tools';
 
-
-/** Kubernetes minor as a number for ordering, e.g. 1.34 -> 34. */
-const minor = (version: string) => Number(version.split('.')[1]);
 
 /**
  * The charts each cluster's bootstrap module installs, rendered with its values (as `npm run
@@ -108,19 +105,20 @@ async function main(argv: string[]): Promise<number> {
     const cp = await ControlPlane.start({ kubeApiserver: build.binary, etcd: which('etcd') });
     const ready = Date.now();
     const found: Failure[] = [];
+    // A cluster's charts are pinned for its minor: judged on the API servers of that minor or newer.
+    const charts = chartGroups.filter((g) => kubernetesMinor(build.kubernetesVersion) >= kubernetesMinor(g.kubernetesVersion));
     try {
       const problems = await installBootstrap(cp, bootstrapCrds(root), BOOTSTRAP_NAMESPACES);
       if (problems.length > 0) throw new Error(`could not install the bootstrap CRDs and namespaces on kube-apiserver ${build.kubernetesVersion}:\n  ${problems.join('\n  ')}`);
       for (const group of groups.values()) found.push(...(await dryRun(cp, group)).filter((f) => !isKubeSpawnerDeprecation(f)));
-      // A cluster's charts are pinned for its minor: judged on the API servers of that minor or newer.
-      for (const charts of chartGroups.filter((g) => minor(build.kubernetesVersion) >= minor(g.kubernetesVersion))) found.push(...(await dryRun(cp, charts.docs)));
+      for (const group of charts) found.push(...(await dryRun(cp, group.docs)));
     } finally {
       await cp.stop();
     }
     for (const f of found) console.log(`[kube-apiserver ${build.kubernetesVersion}] ${formatFailure(f)}`);
     failures.push(...found);
     console.log(
-      `test:server: ${docs.length} objects${clusters.length ? ` in clusters ${clusters.join(', ')}` : ''} and ${chartGroups.filter((g) => minor(build.kubernetesVersion) >= minor(g.kubernetesVersion)).reduce((n, g) => n + g.docs.length, 0)} objects of their bootstrap charts dry-run on kube-apiserver ${build.kubernetesVersion}; ${found.length} failures; start ${((ready - started) / 1000).toFixed(1)} s, checks ${((Date.now() - ready) / 1000).toFixed(1)} s`,
+      `test:server: ${docs.length} objects${clusters.length ? ` in clusters ${clusters.join(', ')}` : ''} and ${charts.reduce((n, g) => n + g.docs.length, 0)} objects of their bootstrap charts dry-run on kube-apiserver ${build.kubernetesVersion}; ${found.length} failures; start ${((ready - started) / 1000).toFixed(1)} s, checks ${((Date.now() - ready) / 1000).toFixed(1)} s`,
     );
   }
   for (const f of failures.filter((x) => x.layer === 'yaml')) console.log(formatFailure(f));

@@ -9,6 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kubernetesMinor } from '../validate/model';
 
 /** Where the binaries are. */
 /** A kube-apiserver that tools/install-integration.sh builds, for one Kubernetes minor. */
@@ -22,10 +23,9 @@ export interface ApiServerBuild {
  * tools/kube-apiserver/ (the oldest and the newest supported minor).
  */
 export function apiServerBuilds(root: string): ApiServerBuild[] {
-  const minor = (v: string) => Number(v.split('.')[1]);
   return readdirSync(join(root, 'tools', 'kube-apiserver'))
     .filter((v) => /^1\.\d+$/.test(v))
-    .sort((a, b) => minor(a) - minor(b))
+    .sort((a, b) => kubernetesMinor(a) - kubernetesMinor(b))
     .map((kubernetesVersion) => ({ kubernetesVersion, binary: join(root, '.tools', 'bin', `kube-apiserver-${kubernetesVersion}`) }));
 }
 

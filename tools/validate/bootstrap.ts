@@ -4,14 +4,11 @@
 // The providers cannot be built from the Go module proxy (docs/bootstrap.md), so init runs
 // against an empty provider mirror and must fail at exactly one point: each required provider
 // missing from it. Any other diagnostic is the module's fault.
-import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
 import { Failure } from './model';
-
-const run = promisify(execFile);
+import { runProgram } from './tools';
 
 /** The file the render writes, relative to the cluster's folder. */
 export const BOOTSTRAP_MODULE = join('bootstrap', 'main.tf.json');
@@ -46,10 +43,8 @@ export async function checkBootstrapModule(root: string, cluster: string, tofu: 
     copyFileSync(file, join(dir, 'module', 'main.tf.json'));
     writeFileSync(join(dir, 'tofurc'), `provider_installation {\n  filesystem_mirror {\n    path = "${join(dir, 'providers')}"\n  }\n}\n`);
     const env = { PATH: process.env.PATH, HOME: dir, TF_CLI_CONFIG_FILE: join(dir, 'tofurc'), TF_IN_AUTOMATION: '1' };
-    const output = await run(tofu, ['init', '-backend=false', '-input=false', '-no-color'], { cwd: join(dir, 'module'), env }).then(
-      (r) => r.stdout + r.stderr,
-      (err: { stdout?: string; stderr?: string }) => `${err.stdout ?? ''}${err.stderr ?? ''}`,
-    );
+    const init = await runProgram(tofu, ['init', '-backend=false', '-input=false', '-no-color'], { cwd: join(dir, 'module'), env });
+    const output = init.stdout + init.stderr;
     const found = diagnostics(output);
     const missing = found.filter((d) => d.summary === 'Failed to query available provider packages').map((d) => /provider registry\.opentofu\.org\/(\S+) was\s+not\s+found/.exec(d.detail)?.[1]);
     const problems = found.filter((d) => d.summary !== 'Failed to query available provider packages').map((d) => failure(`tofu init: ${d.summary}: ${d.detail.split('\n').slice(0, 6).join(' ').replace(/\s+/g, ' ')}`, 'fix the module in libs/bootstrap/src/, then npm run synth'));

@@ -3,15 +3,12 @@
 // kubectl-validate) against the cluster's Kubernetes minor, and, on an air-gapped cluster, every
 // image from its registry mirrors. Charts whose source the project's scripts cannot reach are
 // listed as unchecked, never passed silently.
-import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { Failure } from './model';
-
-const run = promisify(execFile);
+import { containersOf, Failure, Json, podSpecOf } from './model';
+import { runProgram } from './tools';
 
 /** One `helm_release` of a rendered module, as the check needs it. */
 export interface ModuleRelease {
@@ -58,12 +55,10 @@ export function preparedChart(source: string, dir: string, key: string, version:
   return dir;
 }
 
-/** Every container image of the rendered objects. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function imagesOf(doc: any): string[] {
-  const pod = doc?.spec?.template?.spec ?? doc?.spec?.jobTemplate?.spec?.template?.spec;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  return pod ? [...(pod.initContainers ?? []), ...(pod.containers ?? [])].map((c: any) => String(c.image)) : [];
+/** Every container image of a rendered object. */
+function imagesOf(doc: Json): string[] {
+  const pod = podSpecOf(doc);
+  return pod ? containersOf(pod.spec, pod.path).map(([, c]) => String(c.image)) : [];
 }
 
 /** A release rendered by helm: its objects, or why helm refused. */
@@ -71,8 +66,7 @@ export interface RenderedRelease {
   readonly release: ModuleRelease;
   /** `helm template <chart> <version> (values of dist-manifests/<cluster>/bootstrap/main.tf.json)`. */
   readonly label: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly docs: any[];
+  readonly docs: Json[];
   readonly error?: string;
 }
 
@@ -102,12 +96,9 @@ export async function renderModuleCharts(cluster: string, moduleText: string, ku
     const chart = preparedChart(source, join(work, 'chart'), release.key, release.version);
     writeFileSync(join(work, 'values.yaml'), release.values);
     const args = ['template', release.name, chart, '--namespace', release.namespace, '--kube-version', `${kubernetesVersion}.0`, '--include-crds', '--values', join(work, 'values.yaml')];
-    try {
-      const { stdout } = await run(tools.helm, args, { maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH, HOME: work, HELM_CACHE_HOME: join(work, 'cache'), HELM_CONFIG_HOME: join(work, 'config'), HELM_DATA_HOME: join(work, 'data') } });
-      rendered.push({ release, label, docs: parseAllDocuments(stdout).map((d) => d.toJS()).filter((d) => d && typeof d === 'object') });
-    } catch (err) {
-      rendered.push({ release, label, docs: [], error: String((err as { stderr?: string }).stderr ?? err).trim().split('\n').slice(0, 4).join(' ') });
-    }
+    const result = await runProgram(tools.helm, args, { env: { PATH: process.env.PATH, HOME: work, HELM_CACHE_HOME: join(work, 'cache'), HELM_CONFIG_HOME: join(work, 'config'), HELM_DATA_HOME: join(work, 'data') } });
+    if (result.status === 0) rendered.push({ release, label, docs: parseAllDocuments(result.stdout).map((d) => d.toJS()).filter((d) => d && typeof d === 'object') });
+    else rendered.push({ release, label, docs: [], error: result.stderr.trim().split('\n').slice(0, 4).join(' ') });
   }
   return { rendered, unchecked };
 }

@@ -142,6 +142,9 @@ export function containersOf(spec: Json, path: string, kinds: readonly string[] 
   return kinds.flatMap((kind) => (spec[kind] ?? []).map((c: Json, i: number) => [`${path}.${kind}[${i}]`, c] as [string, Json]));
 }
 
+/** The minor of a Kubernetes version such as `1.34`, as a number to order by. */
+export const kubernetesMinor = (version: string): number => Number(version.split('.')[1]);
+
 export function podSpecOf(obj: Json): { spec: Json; path: string; labels: Record<string, string> } | undefined {
   const path = POD_SPEC_PATHS[obj?.kind];
   if (!path) return undefined;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { digest, filesDigest } from './cache';
-import { describeObject, Failure, ManifestDoc } from './model';
+import { describeObject, Failure, kubernetesMinor, ManifestDoc } from './model';
 
 /** Where the installed tools and generated schemas live. */
 export interface ToolPaths {
@@ -39,10 +39,9 @@ export function toolPaths(root: string): ToolPaths {
 export function kubectlValidateVersionArgs(paths: ToolPaths, kubernetesVersion: string): { args: string[]; source?: string } {
   const sourceFile = join(paths.openapi, kubernetesVersion, '.source');
   if (!existsSync(sourceFile)) return { args: ['--version', kubernetesVersion] };
-  const minor = (v: string) => Number(v.split('.')[1]);
   const embedded = readdirSync(paths.openapi)
     .filter((v) => /^1\.\d+$/.test(v) && !existsSync(join(paths.openapi, v, '.source')))
-    .sort((a, b) => minor(a) - minor(b));
+    .sort((a, b) => kubernetesMinor(a) - kubernetesMinor(b));
   const newest = embedded[embedded.length - 1];
   if (!newest) throw new Error(`no Kubernetes minor embedded by kubectl-validate in ${paths.openapi}; run 'bash tools/install-tools.sh'`);
   return { args: ['--version', newest, '--local-schemas', join(paths.openapi, kubernetesVersion)], source: readFileSync(sourceFile, 'utf8') };
