@@ -124,7 +124,24 @@ export interface PlatformContextProps {
    * @default false
    */
   readonly uiTls?: boolean;
+  /**
+   * The review environment this render is, when it is one: every namespace the platform creates
+   * is then `<slug>-<name>` and carries the `REVIEW_LABEL` with the slug, so a review shares a
+   * cluster with its base and is deleted by that label.
+   *
+   * @default - not a review: namespaces are named as the charts name them
+   */
+  readonly review?: ReviewEnvironment;
 }
+
+/** A review environment: the render of a merge request beside its base cluster's own. */
+export interface ReviewEnvironment {
+  /** The review's name: a DNS label that prefixes its namespaces and hosts. */
+  readonly slug: string;
+}
+
+/** The label on every namespace of a review environment, with its slug as the value. */
+export const REVIEW_LABEL = 'ml-platform.example/review';
 
 /** How many nodes (and zones) a cluster schedules on, and how quorum members are spread over them (cluster.yaml `topology`). */
 export interface ClusterTopology {
@@ -154,6 +171,7 @@ export class PlatformContext {
   public readonly topology?: ClusterTopology;
   public readonly internalCa?: string;
   public readonly uiTls: boolean;
+  public readonly review?: ReviewEnvironment;
   private readonly secretVersions: Readonly<Record<string, string>>;
   private readonly externalSecrets: ReadonlySet<string>;
   private vaultDelivery?: VaultDelivery;
@@ -173,6 +191,7 @@ export class PlatformContext {
     this.internalCa = props.internalCa;
     if (props.uiTls && !props.internalCa) throw new Error('uiTls: the gateway verifies the UIs against the internal CA; the cluster has none (inClusterTls off)');
     this.uiTls = props.uiTls ?? false;
+    this.review = props.review;
     this.secretVersions = props.secretVersions ?? {};
     this.externalSecrets = new Set(props.externalSecrets ?? []);
   }
@@ -196,6 +215,14 @@ export class PlatformContext {
   /** The version of an encrypted Secret, or '' when it is not kept in Git. */
   public secretVersion(namespace: string, name: string): string {
     return this.secretVersions[`${namespace}/${name}`] ?? '';
+  }
+
+  /**
+   * The namespace the platform creates for `name` (a chart id): `name` itself, or `<slug>-<name>`
+   * in a review environment. Every namespace a chart owns goes through here.
+   */
+  public namespaceOf(name: string): string {
+    return this.review ? `${this.review.slug}-${name}` : name;
   }
 
   /** The fully qualified in-cluster host of a Service. */

@@ -50,6 +50,19 @@ describe('PlatformChart', () => {
     expect(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name)).toEqual(['default-deny', 'allow-dns-egress']);
   });
 
+  test('in a review environment, prefixes and labels the namespaces it creates, keeps the exceptions of their components, and leaves operator namespaces alone', () => {
+    const app = Testing.app();
+    const review = new PlatformContext({ ...contextProps, review: { slug: 'mr-7' } });
+    const chart = new PlatformChart(app, 'log-shipper', { context: review, layer: Layer.APPS });
+    const flux = new PlatformChart(app, 'flux', { context: review, layer: Layer.APPS, namespace: 'flux-system', manageNamespace: false });
+    expect(chart.namespace).toBe('mr-7-log-shipper');
+    const ns = Testing.synth(chart).find((o) => o.kind === 'Namespace');
+    expect(ns.metadata.labels).toMatchObject({ 'kubernetes.io/metadata.name': 'mr-7-log-shipper', 'ml-platform.example/review': 'mr-7', 'pod-security.kubernetes.io/enforce': 'privileged' });
+    expect(chart.rootAllowed).toBe(true);
+    expect(flux.namespace).toBe('flux-system');
+    expect(Testing.synth(new PlatformChart(Testing.app(), 'demo', { context, layer: Layer.APPS })).find((o) => o.kind === 'Namespace').metadata.labels).not.toHaveProperty(['ml-platform.example/review']);
+  });
+
   test('fails on a chart id that is not a DNS label', () => {
     expect(() => new PlatformChart(Testing.app(), 'Demo_1', { context, layer: Layer.APPS })).toThrowError(
       "namespace of chart 'Demo_1' 'Demo_1' is not a valid DNS label: use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",

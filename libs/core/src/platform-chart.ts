@@ -1,11 +1,11 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { ApiServerEndpoints, PlatformContext } from './context';
+import { ApiServerEndpoints, PlatformContext, REVIEW_LABEL } from './context';
 import { LabelKeys, MANAGED_BY, NAMESPACE_NAME_LABEL, PART_OF } from './labels';
 import { Layer } from './layers';
 import { assertDnsLabel } from './names';
-import { podSecurityLevelFor } from './pod-security';
+import { podSecurityLevelFor, PodSecurityLevel, rootAllowedIn } from './pod-security';
 
 const PLATFORM_CHART = Symbol.for('ml-platform.PlatformChart');
 
@@ -16,7 +16,8 @@ export interface PlatformChartProps {
   /** The apply-order layer this component belongs to. */
   readonly layer: Layer;
   /**
-   * The namespace the chart creates and puts its objects in.
+   * The namespace the chart creates and puts its objects in, before a review environment's
+   * prefix (`PlatformContext.namespaceOf`).
    *
    * @default - the chart id, e.g. `mlflow`.
    */
@@ -58,9 +59,15 @@ export class PlatformChart extends Chart {
   public override readonly namespace: string;
   /** Whether the chart creates and secures its namespace. */
   public readonly managesNamespace: boolean;
+  /** The Pod Security level its namespace enforces (`POD_SECURITY_EXCEPTIONS`, by unprefixed name). */
+  public readonly podSecurityLevel: PodSecurityLevel;
+  /** Whether its pods may run as root: only with an exception that says so. */
+  public readonly rootAllowed: boolean;
 
   constructor(scope: Construct, id: string, props: PlatformChartProps) {
-    const namespace = assertDnsLabel(props.namespace ?? id, `namespace of chart '${id}'`);
+    const name = props.namespace ?? id;
+    // Namespaces an operator owns (flux-system, argocd) are the cluster's, not a review's.
+    const namespace = assertDnsLabel(props.manageNamespace === false ? name : props.context.namespaceOf(name), `namespace of chart '${id}'`);
     assertDnsLabel(id, 'chart id');
     super(scope, id, {
       namespace,
@@ -76,12 +83,16 @@ export class PlatformChart extends Chart {
     this.context = props.context;
     this.layer = props.layer;
     this.namespace = namespace;
+    // Exceptions are reviewed per component, whatever a review environment prefixes.
+    this.podSecurityLevel = podSecurityLevelFor(name);
+    this.rootAllowed = rootAllowedIn(name);
 
     this.managesNamespace = props.manageNamespace ?? true;
     if (!this.managesNamespace) return;
 
-    const level = podSecurityLevelFor(namespace);
+    const level = this.podSecurityLevel;
     const version = `v${props.context.kubernetesVersion}`;
+    const review: Record<string, string> = props.context.review ? { [REVIEW_LABEL]: props.context.review.slug } : {};
     new k8s.KubeNamespace(this, 'Namespace', {
       metadata: {
         name: namespace,
@@ -89,6 +100,7 @@ export class PlatformChart extends Chart {
           [NAMESPACE_NAME_LABEL]: namespace,
           [LabelKeys.NAME]: namespace,
           [LabelKeys.COMPONENT]: 'namespace',
+          ...review,
           'pod-security.kubernetes.io/enforce': level,
           'pod-security.kubernetes.io/enforce-version': version,
           'pod-security.kubernetes.io/audit': level,

@@ -6,7 +6,7 @@ import { INTERNAL_CA_TRUST_SECRET, internalCaTrust } from './tls';
 import { LabelKeys, workloadLabels, WorkloadIdentity } from './labels';
 import { MetricsEndpoint, MetricsScraping, scrapeAnnotations } from './monitoring';
 import { PodSelection, Protocol } from './network';
-import { podSecurityLevelFor, PodSecurityLevel, rootAllowedIn } from './pod-security';
+import { PodSecurityLevel } from './pod-security';
 import { PlatformChart } from './platform-chart';
 import { SecretKeyRef, SecretRequirements } from './secrets';
 import { contentRevision, REVISION_ANNOTATION } from './revision';
@@ -287,7 +287,7 @@ export function writableVolumeName(path: string): string {
  * Secrets the containers read are recorded as requirements of the namespace.
  */
 export function hardenedPod(chart: PlatformChart, props: HardenedPodProps): { spec: k8s.PodSpec; annotations: Record<string, string>; usesVault: boolean } {
-  const root = props.user === 0 && props.group === 0 && props.fsGroup === undefined && rootAllowedIn(chart.namespace);
+  const root = props.user === 0 && props.group === 0 && props.fsGroup === undefined && chart.rootAllowed;
   if (!root && (props.user === 0 || props.group === 0 || props.fsGroup === 0)) {
     throw new Error(`pod in '${chart.namespace}' would run as root (user ${props.user}, group ${props.group}); set a non-zero UID and GID, or give the namespace an exception with runsAsRoot in POD_SECURITY_EXCEPTIONS (libs/core/src/pod-security.ts)`);
   }
@@ -435,7 +435,7 @@ function assertHostAccessAllowed(chart: PlatformChart, props: HardenedPodProps):
     ...(props.host?.pid ? ['hostPID'] : []),
     ...(props.volumes ?? []).filter((v) => v.hostPath).map((v) => `hostPath volume '${v.name}'`),
   ];
-  if (wanted.length > 0 && podSecurityLevelFor(chart.namespace) !== PodSecurityLevel.PRIVILEGED) {
+  if (wanted.length > 0 && chart.podSecurityLevel !== PodSecurityLevel.PRIVILEGED) {
     throw new Error(
       `pod in '${chart.namespace}' asks for ${wanted.join(', ')}, which Pod Security allows only in a privileged namespace; add '${chart.namespace}' to POD_SECURITY_EXCEPTIONS (libs/core/src/pod-security.ts) with its reason, or drop the host access`,
     );

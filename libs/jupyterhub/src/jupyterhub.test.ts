@@ -51,6 +51,12 @@ describe('JupyterHubChart', () => {
     expect(find('RoleBinding', 'spark-driver').subjects).toEqual([{ kind: 'ServiceAccount', name: 'notebook', namespace: 'jupyterhub-users' }]);
   });
 
+  test('in a review environment, lets the drivers of its own notebook servers start executors, not those of the base cluster', () => {
+    const { find } = hubOf({}, contextOf({ review: { slug: 'mr-7' } }));
+    expect(find('Role', 'spark-driver').metadata.namespace).toBe('mr-7-jupyterhub-spark');
+    expect(find('RoleBinding', 'spark-driver').subjects).toEqual([{ kind: 'ServiceAccount', name: 'notebook', namespace: 'mr-7-jupyterhub-users' }]);
+  });
+
   test('wires every notebook server to MLflow, the datasets bucket and Spark, with secrets by reference only', () => {
     const { config, find, app } = hubOf();
     expect(config).toContain('"MLFLOW_TRACKING_URI": "http://mlflow.mlflow.svc.cluster.local:5000"');

@@ -160,12 +160,13 @@ export class JupyterHubChart extends PlatformChart {
     const scheme = tls ? 'https' : 'http';
 
     // Siblings, not children: each chart owns one namespace.
-    const usersNamespace = `${id}-users`;
-    const drivers = { serviceAccount: NOTEBOOK_SERVICE_ACCOUNT, namespace: usersNamespace };
+    const usersChart = `${id}-users`;
+    // The notebook servers' chart comes after the executors', which bind its ServiceAccount.
+    const drivers = { serviceAccount: NOTEBOOK_SERVICE_ACCOUNT, namespace: props.context.namespaceOf(usersChart) };
     const s3 = s3Env(props.datasets);
     this.spark = new SparkExecutorsChart(scope, `${id}-spark`, { context: props.context, image: notebookImage, executor: props.spark.executor, quota: props.spark.quota, drivers, datasets: props.datasets });
     const hubAccount = { serviceAccount: 'hub', namespace: this.namespace };
-    this.notebooks = new NotebookServersChart(scope, usersNamespace, {
+    this.notebooks = new NotebookServersChart(scope, usersChart, {
       context: props.context,
       image: notebookImage,
       spawner: hubAccount,
