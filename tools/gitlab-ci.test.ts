@@ -5,9 +5,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
 
 const root = join(__dirname, '..');
-const BOOTSTRAP_JOBS = 'bootstrap/.gitlab-ci.yml';
+// Each cluster's rendered jobs, which the pipeline includes.
+const CLUSTER_JOBS = ['bootstrap/.gitlab-ci.yml', 'review/.gitlab-ci.yml'];
 const cli = join(root, 'node_modules/.bin/gitlab-ci-local');
 let dir: string | undefined;
 afterEach(() => dir && rmSync(dir, { recursive: true, force: true }));
@@ -18,16 +20,28 @@ function check(pipeline: string, ...args: string[]) {
 }
 
 function checkChanging(pipeline: string, changed: string[], ...args: string[]) {
+  return runCli(pipeline, changed, ['--list', ...args]);
+}
+
+/** The pipeline as gitlab-ci-local expands it (templates, includes), for a branch that changed nothing. */
+function preview(pipeline: string, ...args: string[]) {
+  const r = runCli(pipeline, [], ['--preview', ...args]);
+  if (r.status !== 0) throw new Error(r.stdout + r.stderr);
+  return parse(r.stdout);
+}
+
+function runCli(pipeline: string, changed: string[], args: string[]) {
   dir = mkdtempSync(join(tmpdir(), 'ml-platform-ci-'));
   const git = (...a: string[]) => execFileSync('git', ['-c', 'user.name=ci', '-c', 'user.email=ci@example.invalid', ...a], { cwd: dir });
   // On main, the default branch, as a pipeline of the default branch runs.
   git('init', '-q', '-b', 'main');
   writeFileSync(join(dir, '.gitlab-ci.yml'), pipeline);
   copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
-  // Each cluster's bootstrap jobs, rendered beside its module and included by the pipeline.
-  for (const cluster of readdirSync(join(root, 'dist-manifests')).filter((d) => existsSync(join(root, 'dist-manifests', d, BOOTSTRAP_JOBS)))) {
-    mkdirSync(join(dir, 'dist-manifests', cluster, 'bootstrap'), { recursive: true });
-    copyFileSync(join(root, 'dist-manifests', cluster, BOOTSTRAP_JOBS), join(dir, 'dist-manifests', cluster, BOOTSTRAP_JOBS));
+  for (const cluster of readdirSync(join(root, 'dist-manifests'))) {
+    for (const jobs of CLUSTER_JOBS.filter((f) => existsSync(join(root, 'dist-manifests', cluster, f)))) {
+      mkdirSync(dirname(join(dir, 'dist-manifests', cluster, jobs)), { recursive: true });
+      copyFileSync(join(root, 'dist-manifests', cluster, jobs), join(dir, 'dist-manifests', cluster, jobs));
+    }
   }
   // `rules: changes` compares with origin/main: the branch starts there, then changes `changed`.
   git('add', '.');
@@ -41,7 +55,7 @@ function checkChanging(pipeline: string, changed: string[], ...args: string[]) {
     git('add', '.');
     git('commit', '-q', '-m', 'change');
   }
-  const r = spawnSync(cli, ['--list', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+  const r = spawnSync(cli, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
   // Nx forces colours on child processes; compare plain text.
   const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
   const plain = (t: string) => t.replace(ansi, '');
@@ -106,5 +120,34 @@ describe('bootstrap modules', () => {
     const r = checkChanging(pipeline(), ['docs/README.md']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/^bootstrap-/m);
+  });
+});
+
+describe('review environments', () => {
+  const pipeline = () => readFileSync(join(root, '.gitlab-ci.yml'), 'utf8');
+  const mergeRequest = ['--variable', 'CI_PIPELINE_SOURCE=merge_request_event', '--variable', 'CI_COMMIT_BRANCH=feature'];
+
+  test('every merge request deploys its review on dev, and may stop it by hand', () => {
+    const r = check(pipeline(), ...mergeRequest);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^review:dev\s+review\s+on_success/m);
+    expect(r.stdout).toMatch(/^review-stop:dev\s+review\s+manual/m);
+    expect(r.stdout).not.toMatch(/^review(-stop)?:(stage|prod)\s/m);
+  });
+
+  test('the default branch deploys no review', () => {
+    const r = check(pipeline());
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/^review/m);
+  });
+
+  test('the review is a GitLab environment that stops itself, and its stop job needs no checkout', () => {
+    const jobs = preview(pipeline(), ...mergeRequest);
+    expect(jobs['review:dev'].environment).toMatchObject({ name: 'review/$CI_COMMIT_REF_SLUG', on_stop: 'review-stop:dev', auto_stop_in: '3 days' });
+    expect(jobs['review:dev'].script).toContain('bash tools/review-env.sh apply "$CLUSTER" "$CI_ENVIRONMENT_SLUG"');
+    expect(jobs['review:dev'].variables).toMatchObject({ CLUSTER: 'dev', REVIEW_KUBE_CONTEXT: 'platform/ml-platform:dev' });
+    expect(jobs['review-stop:dev'].environment).toEqual({ name: 'review/$CI_COMMIT_REF_SLUG', action: 'stop' });
+    expect(jobs['review-stop:dev'].variables.GIT_STRATEGY).toBe('none');
+    expect(jobs['review-stop:dev'].script.join('\n')).toContain('kubectl delete namespace -l "ml-platform.example/review=$CI_ENVIRONMENT_SLUG"');
   });
 });

@@ -52,7 +52,7 @@ install helm "$HELM_MODULE" "$HELM_VERSION"
 # Modules whose go.mod carries a replace directive refuse `go install`: a wrapper module under
 # tools/ repeats the replace and pins the program as a tool dependency. It is rebuilt when the
 # wrapper's go.mod or go.sum changes.
-wrapper_stamp() { cat "tools/$1/go.mod" "tools/$1/go.sum" | sha256sum | cut -d' ' -f1; }
+wrapper_stamp() { cat "tools/$1/go.mod" "tools/$1/go.sum" $([ -f "tools/$1/main.go" ] && echo "tools/$1/main.go") | sha256sum | cut -d' ' -f1; }
 wrapper_stale() { # name wrapper
   [ ! -x "$tools/bin/$1" ] || [ "$(cat "$tools/bin/.$1.stamp" 2>/dev/null)" != "$(wrapper_stamp "$2")" ]
 }
@@ -78,6 +78,15 @@ fi
 # tofu, for the bootstrap modules; `version.dev=no` makes it report the release, not "-dev".
 if wrapper_stale tofu opentofu; then
   build_wrapped tofu opentofu github.com/opentofu/opentofu/cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no" "about 3 minutes"
+fi
+
+# kubectl, for the review environment jobs (docs/review.md). k8s.io/kubectl publishes the
+# command but no main package: the wrapper holds its entry point. Module v0.MM.P is kubectl 1.MM.P.
+if wrapper_stale kubectl kubectl; then
+  need_go
+  kubectl_release=$(cd tools/kubectl && go list -m -f '{{.Version}}' k8s.io/kubectl | sed -E 's/^v0\./v1./')
+  build_wrapped kubectl kubectl . \
+    "-X k8s.io/client-go/pkg/version.gitVersion=$kubectl_release -X k8s.io/component-base/version.gitVersion=$kubectl_release" "about 2 minutes"
 fi
 
 # The log shipper's collector: the builder (ocb) generates a main package from

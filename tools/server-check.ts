@@ -13,13 +13,14 @@ import { checkHubConfigs, hasHubConfigs, hubChecker, isKubeSpawnerDeprecation } 
 import { templatedPods } from './validate/templated-pods';
 import { Failure, kubernetesMinor, loadManifests, ManifestDoc, yamlFiles } from './validate/model';
 import { formatFailure } from './validate/report';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { loadClusterConfig } from '@ml-platform/core';
 import { platformRenderSpec } from '@ml-platform/platform';
 import { BOOTSTRAP_MODULE } from './validate/bootstrap';
 import { renderModuleCharts } from './validate/charts';
 import { toolPaths } from './validate/tools';
+import { defaultTargets } from './validate/targets';
 
 
 /**
@@ -77,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
   if (builds.length === 0) throw new Error(`no kube-apiserver for ${only ?? 'any version'} in tools/kube-apiserver/ (built: ${apiServerBuilds(root).map((b) => b.kubernetesVersion).join(', ')})`);
   const targets = paths.length
     ? paths
-    : readdirSync(join(root, 'dist-manifests')).filter((d) => !d.startsWith('.') && existsSync(join(root, 'dist-manifests', d, 'inventory.json'))).map((d) => join(root, 'dist-manifests', d));
+    : defaultTargets(root);
   const { docs, failures } = loadManifests([...new Set(targets.flatMap((p) => yamlFiles(p)))], root, cluster);
   const groups = new Map<string, ManifestDoc[]>();
   for (const d of docs) groups.set(d.cluster ?? '', [...(groups.get(d.cluster ?? '') ?? []), d]);

@@ -10,6 +10,7 @@ import { parse, stringify } from 'yaml';
 import { POD_TEMPLATE_FILE_SUFFIX, renderInMemory } from '@ml-platform/core';
 import { clusterConfigSchema, platformRenderSpec } from '@ml-platform/platform';
 import { formatFailure, junitReport } from './validate/report';
+import { defaultTargets } from './validate/targets';
 import { checkedObjects, LAYERS, validateManifests } from './validate/run';
 import { missingTools, toolPaths } from './validate/tools';
 import { Failure, Json, podSpecOf } from './validate/model';
@@ -408,10 +409,26 @@ test('the JUnit report lists every object per layer with the failures attached',
   expect(xml).toContain(`<failure type="images/pinned" message="spec.template.spec.containers[0].image: image 'ghcr.io/mlflow/mlflow' is not pinned to a version">`);
 });
 
-test('every committed cluster passes, with no stale exception', async () => {
+test('every committed cluster, and a review environment of dev, passes, with no stale exception', async () => {
   const result = await validateManifests({ root, tools, paths: [], cacheDir });
   expect(result.failures.map(formatFailure)).toEqual([]);
-  expect(result.clusters).toEqual(['dev', 'prod', 'stage']);
+  expect(result.clusters).toEqual(['dev', 'dev/review/mr-0-longest-review-slug', 'prod', 'stage']);
+});
+
+test("a review environment's objects are judged against its base cluster: a binding to a ServiceAccount dev does not render fails", async () => {
+  // Rendered, as validate renders it when no path is given.
+  const dir = defaultTargets(root).find((t) => t.includes('.review')) as string;
+  const file = join(dir, '00-cluster/mlflow/rolebinding-review-deployer.yaml');
+  const result = await validateManifests({ root, tools, paths: [dir], cacheDir });
+  expect(result.failures.map(formatFailure)).toEqual([]);
+  const original = readFileSync(file, 'utf8');
+  try {
+    writeFileSync(file, original.replace('name: review-deployer\n    namespace: gitlab-agent', 'name: review-deployer\n    namespace: flux-system'));
+    const broken = await validateManifests({ root, tools, paths: [dir], cacheDir });
+    expect(broken.failures).toEqual([expect.objectContaining({ rule: 'references/serviceaccount', cluster: 'dev/review/mr-0-longest-review-slug', message: "ServiceAccount 'flux-system/review-deployer' does not exist" })]);
+  } finally {
+    writeFileSync(file, original);
+  }
 });
 
 test('a reviewed secret variable that no container passes any more is reported stale, naming it', async () => {

@@ -3,7 +3,7 @@
 // random admin token. Nothing listens beyond 127.0.0.1; stop() ends both processes and removes
 // every file, and so does an interrupt.
 import { ChildProcess, spawn } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
@@ -166,8 +166,27 @@ export class ControlPlane {
     }
   }
 
-  /** Sends a request as the admin user. */
-  public request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<ApiResponse> {
+  /**
+   * A kubeconfig file for kubectl: the admin, or user `as` impersonated by the admin (as the
+   * GitLab agent impersonates the identity its configuration names).
+   */
+  public kubeconfig(as?: string): string {
+    const file = join(this.dir, `kubeconfig-${as ? createHash('sha256').update(as).digest('hex').slice(0, 12) : 'admin'}`);
+    const config = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      // The server's certificate is self-signed for this run only; traffic never leaves loopback.
+      clusters: [{ name: 'test', cluster: { server: `https://127.0.0.1:${this.port}`, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'test', user: { token: this.token, ...(as ? { as } : {}) } }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user: 'test' } }],
+      'current-context': 'test',
+    };
+    writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+    return file;
+  }
+
+  /** Sends a request as the admin user, or as user `as` (impersonated, as the GitLab agent does). */
+  public request(method: string, path: string, body?: unknown, contentType = 'application/json', as?: string): Promise<ApiResponse> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
@@ -178,6 +197,7 @@ export class ControlPlane {
           headers: {
             Authorization: `Bearer ${this.token}`,
             Accept: 'application/json',
+            ...(as ? { 'Impersonate-User': as } : {}),
             ...(payload ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) } : {}),
           },
         },

@@ -56,13 +56,21 @@ export function wireObject(obj: Json): Json {
   return out;
 }
 
-async function apply(cp: ControlPlane, discovery: Discovery, obj: Json, dryRun: boolean): Promise<{ message?: string; field?: string; warnings: string[] }> {
+/**
+ * Server-side applies `obj`, for real or as a dry-run, as the admin or as user `as`. Returns the
+ * server's refusal, if any, and its warnings.
+ */
+export async function applyObject(cp: ControlPlane, obj: Json, options: { readonly dryRun: boolean; readonly as?: string }): Promise<{ message?: string; field?: string; warnings: string[] }> {
+  return apply(cp, new Discovery(cp), obj, options.dryRun, options.as);
+}
+
+async function apply(cp: ControlPlane, discovery: Discovery, obj: Json, dryRun: boolean, as?: string): Promise<{ message?: string; field?: string; warnings: string[] }> {
   const info = await discovery.resource(obj.apiVersion, obj.kind);
   if (!info) return { message: `the API server serves no ${obj.kind} in ${obj.apiVersion}`, field: 'apiVersion/kind', warnings: [] };
   const base = obj.apiVersion.includes('/') ? `/apis/${obj.apiVersion}` : `/api/${obj.apiVersion}`;
   const ns = info.namespaced ? `/namespaces/${encodeURIComponent(obj.metadata?.namespace ?? 'default')}` : '';
   const query = `fieldManager=${FIELD_MANAGER}&force=true&fieldValidation=Strict${dryRun ? '&dryRun=All' : ''}`;
-  const r = await cp.request('PATCH', `${base}${ns}/${info.plural}/${encodeURIComponent(obj.metadata?.name ?? '')}?${query}`, wireObject(obj), APPLY);
+  const r = await cp.request('PATCH', `${base}${ns}/${info.plural}/${encodeURIComponent(obj.metadata?.name ?? '')}?${query}`, wireObject(obj), APPLY, as);
   if (r.status >= 400) {
     const causes: Json[] = r.body?.details?.causes ?? [];
     return { message: typeof r.body === 'object' ? r.body.message : String(r.body), field: causes.map((c) => c.field).filter(Boolean).join(', ') || undefined, warnings: r.warnings };
@@ -79,8 +87,11 @@ async function waitEstablished(cp: ControlPlane, name: string): Promise<string |
   return `CustomResourceDefinition ${name} did not become Established`;
 }
 
-/** Dry-runs `docs` (one cluster's objects) against the control plane. */
-export async function dryRun(cp: ControlPlane, docs: ManifestDoc[]): Promise<Failure[]> {
+/**
+ * Dry-runs `docs` (one cluster's objects) against the control plane, as the admin or as user
+ * `as`. Namespaces and CRDs are created for real, so that what lives in them can be judged.
+ */
+export async function dryRun(cp: ControlPlane, docs: ManifestDoc[], as?: string): Promise<Failure[]> {
   const failures: Failure[] = [];
   const discovery = new Discovery(cp);
   const record = (doc: ManifestDoc, rule: string, field: string, message: string, hint: string) =>
@@ -91,7 +102,7 @@ export async function dryRun(cp: ControlPlane, docs: ManifestDoc[]): Promise<Fai
   for (const doc of ordered) {
     const kind = doc.obj.kind;
     const real = phase(kind) < 2;
-    const result = await apply(cp, discovery, doc.obj, !real);
+    const result = await apply(cp, discovery, doc.obj, !real, as);
     if (result.message) {
       record(doc, 'api-server/rejected', result.field ?? '-', result.message, 'the API server refuses this object as written; fix the field it names');
       continue;

@@ -54,12 +54,26 @@ export function yamlFiles(path: string): string[] {
   return out;
 }
 
-/** The cluster a file belongs to: the folder after `dist-manifests/`. */
+/** Where `npm run review` writes review environments: `.review/<cluster>/<slug>/` (docs/review.md). */
+export const REVIEW_ROOT = '.review';
+
+/**
+ * The cluster a file belongs to: the folder after `dist-manifests/`, or `<cluster>/review/<slug>`
+ * for a review environment's file under `.review/<cluster>/<slug>/`.
+ */
 export function clusterOf(absPath: string, root: string): string | undefined {
+  const review = relative(join(root, REVIEW_ROOT), absPath).split(sep);
+  if (review.length > 2 && review[0] !== '..' && review.slice(0, 2).every((p) => p && !p.startsWith('.'))) return `${review[0]}/review/${review[1]}`;
   const rel = relative(join(root, 'dist-manifests'), absPath);
   if (rel.startsWith('..') || rel === '') return undefined;
   const first = rel.split(sep)[0];
   return first && !first.startsWith('.') && rel.includes(sep) ? first : undefined;
+}
+
+/** The base cluster and slug of a review environment's group (`clusterOf`), or undefined for a cluster's own. */
+export function reviewOf(group: string): { cluster: string; slug: string } | undefined {
+  const [cluster, review, slug] = group.split('/');
+  return review === 'review' && slug ? { cluster, slug } : undefined;
 }
 
 /** The documents of a file that parsed: position in the file and content. */

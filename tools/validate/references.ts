@@ -10,6 +10,11 @@ export interface ExternalObjects {
   readonly storageClasses: readonly string[];
   /** Namespaces that exist outside the render, with the labels of pods we may talk to. */
   readonly namespaces: readonly { readonly name: string; readonly podLabels: readonly Record<string, string>[] }[];
+  /**
+   * ServiceAccounts (`<namespace>/<name>`) another render puts in the cluster: a review
+   * environment binds its base cluster's review deployer.
+   */
+  readonly serviceAccounts?: readonly string[];
 }
 
 export const NO_EXTERNALS: ExternalObjects = { secrets: [], configMaps: [], storageClasses: [], namespaces: [] };
@@ -35,6 +40,7 @@ export function checkReferences(docs: ManifestDoc[], external: ExternalObjects):
     if (index.has(`${kind}/${ns}/${name}`)) return true;
     if (kind === 'Secret') return external.secrets.includes(name);
     if (kind === 'ConfigMap') return external.configMaps.includes(name);
+    if (kind === 'ServiceAccount') return (external.serviceAccounts ?? []).includes(`${ns}/${name}`);
     if (kind === 'StorageClass') return index.has(`StorageClass//${name}`) || external.storageClasses.includes(name);
     return false;
   };

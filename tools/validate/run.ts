@@ -1,13 +1,15 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { parse } from 'yaml';
 import pLimit, { LimitFunction } from 'p-limit';
 import { digestsRequired, loadClusterConfig } from '@ml-platform/core';
 import { ARGOCD_COMPONENT_LABELS, ARGOCD_NAMESPACE } from '@ml-platform/argocd';
 import { FLUX_CONTROLLER_LABELS, FLUX_NAMESPACE } from '@ml-platform/flux';
 import { platformRenderSpec } from '@ml-platform/platform';
 import { applyExceptions, loadExceptions } from './exceptions';
-import { Failure, loadManifests, ManifestDoc, yamlFiles, describeObject } from './model';
+import { Failure, loadManifests, ManifestDoc, REVIEW_ROOT, reviewOf, yamlFiles, describeObject } from './model';
+import { defaultTargets } from './targets';
 import { checkAccess, checkSignInConfigs } from './access';
 import { checkShipperConfigs } from './logging';
 import { checkEnvironmentSecrets, loadEnvironmentSecrets } from './environment-secrets';
@@ -91,7 +93,20 @@ interface ClusterFacts {
   readonly registryMirrors: Readonly<Record<string, string>>;
 }
 
-function clusterFacts(configRoot: string, cluster: string): ClusterFacts {
+function clusterFacts(configRoot: string, group: string, root: string): ClusterFacts {
+  const review = reviewOf(group);
+  if (review) {
+    // A review's Secrets are all made by its job when it is applied: none is rendered. It is
+    // applied beside its base cluster, whose render holds the ServiceAccount that applies it.
+    const base = clusterFacts(configRoot, review.cluster, root);
+    const inventory = JSON.parse(readFileSync(join(root, REVIEW_ROOT, review.cluster, review.slug, 'inventory.json'), 'utf8')) as { secrets: { name: string }[] };
+    const serviceAccounts = yamlFiles(join(root, 'dist-manifests', review.cluster))
+      .filter((f) => basename(f).startsWith('serviceaccount-'))
+      .map((f) => parse(readFileSync(f, 'utf8')) as { metadata: { namespace: string; name: string } })
+      .map((sa) => `${sa.metadata.namespace}/${sa.metadata.name}`);
+    return { ...base, external: { ...base.external, secrets: inventory.secrets.map((s) => s.name), serviceAccounts } };
+  }
+  const cluster = group;
   const file = join(configRoot, 'clusters', cluster, 'cluster.yaml');
   const config = loadClusterConfig(platformRenderSpec(cluster), file, `clusters/${cluster}/cluster.yaml`);
   return {
@@ -178,9 +193,7 @@ async function checkDocuments(checker: DocumentChecker, docs: ManifestDoc[], kub
 export async function validateManifests(options: ValidateOptions): Promise<ValidateResult> {
   const { root } = options;
   const everything = options.paths.length === 0;
-  const paths = everything
-    ? readdirSync(join(root, 'dist-manifests')).filter((d) => !d.startsWith('.') && existsSync(join(root, 'dist-manifests', d, 'inventory.json'))).map((d) => join(root, 'dist-manifests', d))
-    : options.paths;
+  const paths = everything ? defaultTargets(root) : options.paths;
   const cache = new ResultCache(options.cacheDir === false ? undefined : (options.cacheDir ?? join(root, '.cache', 'validate')));
   const files = [...new Set(paths.flatMap((p) => yamlFiles(p)))];
   const { docs, failures } = loadManifests(files, root, options.cluster, cache.scope('parsed', digest(checkingCode())));
@@ -189,7 +202,7 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
   for (const d of docs) groups.set(d.cluster ?? '', [...(groups.get(d.cluster ?? '') ?? []), d]);
   const facts = new Map<string, ClusterFacts>();
   for (const cluster of groups.keys()) {
-    facts.set(cluster, cluster ? clusterFacts(options.configRoot ?? root, cluster) : { kubernetesVersion: options.kubernetesVersion ?? '1.28', external: NO_EXTERNALS, digestsRequired: false, tlsRequired: false, registryMirrors: {} });
+    facts.set(cluster, cluster ? clusterFacts(options.configRoot ?? root, cluster, root) : { kubernetesVersion: options.kubernetesVersion ?? '1.28', external: NO_EXTERNALS, digestsRequired: false, tlsRequired: false, registryMirrors: {} });
   }
   const missing = missingTools(options.tools, [...new Set([...facts.values()].map((f) => f.kubernetesVersion))], hasMonitoring(docs));
   const monitoring: MonitoringTools = { promtool: join(options.tools.bin, 'promtool'), amtool: join(options.tools.bin, 'amtool'), ruleTests: join(root, 'libs', 'monitoring', 'rule-tests') };

@@ -138,6 +138,13 @@ export interface PlatformContextProps {
 export interface ReviewEnvironment {
   /** The review's name: a DNS label that prefixes its namespaces and hosts. */
   readonly slug: string;
+  /**
+   * Who applies the review: each of its namespaces binds `clusterRole` to this ServiceAccount,
+   * applied with the namespace itself.
+   *
+   * @default - nobody is granted anything in the review's namespaces
+   */
+  readonly deployer?: { readonly serviceAccount: string; readonly namespace: string; readonly clusterRole: string };
 }
 
 /** The label on every namespace of a review environment, with its slug as the value. */

@@ -63,6 +63,8 @@ export class PlatformChart extends Chart {
   public readonly podSecurityLevel: PodSecurityLevel;
   /** Whether its pods may run as root: only with an exception that says so. */
   public readonly rootAllowed: boolean;
+  /** In a review environment, what lets its job apply the rest of the namespace: applied with the Namespace. */
+  public readonly reviewDeployerBinding?: k8s.KubeRoleBinding;
 
   constructor(scope: Construct, id: string, props: PlatformChartProps) {
     const name = props.namespace ?? id;
@@ -110,6 +112,15 @@ export class PlatformChart extends Chart {
         },
       },
     });
+
+    const deployer = props.context.review?.deployer;
+    if (deployer) {
+      this.reviewDeployerBinding = new k8s.KubeRoleBinding(this, 'ReviewDeployer', {
+        metadata: { name: 'review-deployer', namespace, labels: { [LabelKeys.NAME]: 'review-deployer', [LabelKeys.COMPONENT]: 'rbac', ...review } },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: deployer.clusterRole },
+        subjects: [{ kind: 'ServiceAccount', name: deployer.serviceAccount, namespace: deployer.namespace }],
+      });
+    }
 
     const policyLabels = { [LabelKeys.NAME]: namespace, [LabelKeys.COMPONENT]: 'network-policy' };
     new k8s.KubeNetworkPolicy(this, 'DefaultDeny', {

@@ -49,3 +49,24 @@ test('fails without the API server endpoints it must be allowed to reach', () =>
     'gitlab-agent talks to the Kubernetes API: set network.apiServer in cluster.yaml',
   );
 });
+
+test("lets review projects' review/* jobs act as the review deployer, which agentk alone may impersonate", () => {
+  const app = Testing.app();
+  const chart = new GitlabAgentChart(app, 'gitlab-agent', { context: context({ cidrs: ['10.1.0.1/32'], port: 6443 }), config: { ...config, ciAccess: { projects: ['ml/notebooks'], groups: [] } }, reviewProjects: ['platform/ml-platform'] });
+  expect(parse(RepositoryFiles.of(app).list()[0].content).ci_access.projects).toEqual([
+    { id: 'ml/notebooks' },
+    { id: 'platform/ml-platform', environments: ['review/*'], access_as: { impersonate: { username: 'system:serviceaccount:gitlab-agent:review-deployer' } } },
+  ]);
+  const objects = Testing.synth(chart);
+  const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+  expect(find('ServiceAccount', 'review-deployer').automountServiceAccountToken).toBe(false);
+  expect(find('Role', 'gitlab-agent-impersonate-review-deployer').rules).toEqual([{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'], resourceNames: ['review-deployer'] }]);
+  expect(find('RoleBinding', 'gitlab-agent-impersonate-review-deployer').subjects).toEqual([{ kind: 'ServiceAccount', name: 'gitlab-agent', namespace: 'gitlab-agent' }]);
+  // It may bind only the review namespaces' role, and holds nothing else outside them.
+  const cluster = find('ClusterRole', 'review-deployer').rules;
+  expect(cluster).toContainEqual({ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: ['review-deployer-namespace'] });
+  expect(cluster.flatMap((r: { resources: string[] }) => r.resources).sort()).toEqual(['clusterroles', 'namespaces', 'rolebindings']);
+  expect(find('ClusterRoleBinding', 'review-deployer').subjects).toEqual([{ kind: 'ServiceAccount', name: 'review-deployer', namespace: 'gitlab-agent' }]);
+  expect(find('ClusterRole', 'review-deployer-namespace')).toBeDefined();
+  expect(objects.filter((o) => /RoleBinding$/.test(o.kind)).map((o) => o.roleRef.name)).not.toContain('review-deployer-namespace');
+});

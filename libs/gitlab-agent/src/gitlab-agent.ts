@@ -10,6 +10,7 @@ import {
   EnvValue,
   grant,
   httpProbe,
+  LabelKeys,
   Layer,
   PlatformChart,
   PlatformContext,
@@ -57,7 +58,41 @@ export interface GitlabAgentChartProps {
    * @default - no Flux
    */
   readonly flux?: { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>> };
+  /**
+   * GitLab projects whose `review/*` jobs apply and delete review environments through this
+   * agent (docs/review.md), as the `REVIEW_DEPLOYER` ServiceAccount.
+   *
+   * @default - no review environments
+   */
+  readonly reviewProjects?: readonly string[];
 }
+
+/**
+ * Who applies review environments: a ServiceAccount agentk impersonates for the `review/*` jobs,
+ * and the ClusterRole each review namespace binds to it (`ReviewEnvironment.deployer`).
+ */
+export const REVIEW_DEPLOYER = { serviceAccount: 'review-deployer', namespace: 'gitlab-agent', clusterRole: 'review-deployer-namespace' } as const;
+
+const STANDARD_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+/**
+ * What a review's job does inside the namespaces it created: apply every kind the platform
+ * renders into an app namespace, and hold every permission the review's own Roles grant (the API
+ * server lets nobody grant more than they hold). tools/review.test.ts checks this against a
+ * rendered review.
+ */
+export const REVIEW_NAMESPACE_RULES: k8s.PolicyRule[] = [
+  { apiGroups: [''], resources: ['configmaps', 'services', 'pods'], verbs: [...STANDARD_VERBS, 'deletecollection'] },
+  { apiGroups: [''], resources: ['secrets', 'serviceaccounts', 'resourcequotas', 'persistentvolumeclaims'], verbs: STANDARD_VERBS },
+  { apiGroups: [''], resources: ['pods/log', 'events'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['apps'], resources: ['deployments', 'statefulsets'], verbs: STANDARD_VERBS },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: STANDARD_VERBS },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: STANDARD_VERBS },
+  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: STANDARD_VERBS },
+  { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'networkpolicies'], verbs: STANDARD_VERBS },
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: STANDARD_VERBS },
+  { apiGroups: ['cert-manager.io'], resources: ['certificates'], verbs: STANDARD_VERBS },
+  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes', 'backendtlspolicies'], verbs: STANDARD_VERBS },
+];
 
 /** The Secret (key `token`) agentk reads its GitLab token from; the bootstrap module writes it. */
 export const GITLAB_AGENT_TOKEN_SECRET = 'gitlab-agent-token';
@@ -146,7 +181,15 @@ export class GitlabAgentChart extends PlatformChart {
       ...(a.projects.length ? { projects: a.projects.map((id) => ({ id })) } : {}),
       ...(a.groups.length ? { groups: a.groups.map((id) => ({ id })) } : {}),
     });
-    if (config.ciAccess.projects.length || config.ciAccess.groups.length) agentConfig.ci_access = access(config.ciAccess);
+    const reviewProjects = props.reviewProjects ?? [];
+    if (config.ciAccess.projects.length || config.ciAccess.groups.length || reviewProjects.length) {
+      const ciAccess = access(config.ciAccess);
+      // Review jobs act as the deployer, in review/* environments only (access_as needs GitLab Premium).
+      const deployer = `system:serviceaccount:${this.namespace}:${REVIEW_DEPLOYER.serviceAccount}`;
+      const reviews = reviewProjects.map((id) => ({ id, environments: ['review/*'], access_as: { impersonate: { username: deployer } } }));
+      agentConfig.ci_access = { ...ciAccess, ...(reviews.length ? { projects: [...(ciAccess.projects ?? []), ...reviews] } : {}) };
+    }
+    if (reviewProjects.length) this.addReviewDeployer(subject, labels);
     if (config.userAccess.projects.length || config.userAccess.groups.length) agentConfig.user_access = { access_as: { agent: {} }, ...access(config.userAccess) };
     if (props.flux) {
       // agentk turns pushes into Flux reconciliations through the notification-controller's receiver.
@@ -164,5 +207,37 @@ export class GitlabAgentChart extends PlatformChart {
       agentConfig.flux = { webhook_receiver_url: `http://webhook-receiver.${props.flux.namespace}.svc.${context.clusterDomain}` };
     }
     RepositoryFiles.of(this).add(`.gitlab/agents/${this.agentName}/config.yaml`, stringify(agentConfig, { lineWidth: 0 }));
+  }
+
+  /**
+   * The ServiceAccount review jobs act as, and what it may do. RBAC cannot limit the namespaces
+   * it creates or deletes to a review's (docs/review.md says what that leaves open); inside each
+   * review namespace it holds what the namespace's own RoleBinding gives it.
+   */
+  private addReviewDeployer(agent: { serviceAccount: string; namespace: string }, labels: Record<string, string>): void {
+    if (this.namespace !== REVIEW_DEPLOYER.namespace) throw new Error(`the review deployer lives in namespace '${REVIEW_DEPLOYER.namespace}'; render the agent there, not in '${this.namespace}'`);
+    const deployer = { serviceAccount: REVIEW_DEPLOYER.serviceAccount, namespace: this.namespace };
+    const deployerLabels = { [LabelKeys.NAME]: REVIEW_DEPLOYER.serviceAccount, [LabelKeys.COMPONENT]: 'rbac' };
+    // Only impersonated, never run: it has no token.
+    new k8s.KubeServiceAccount(this, 'ReviewDeployer', { metadata: { name: deployer.serviceAccount, namespace: this.namespace, labels: deployerLabels }, automountServiceAccountToken: false });
+    grant(this, 'ImpersonateReviewDeployer', {
+      name: 'gitlab-agent-impersonate-review-deployer',
+      subject: agent,
+      labels,
+      rules: [{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'], resourceNames: [deployer.serviceAccount] }],
+    });
+    grant(this, 'ReviewDeployerCluster', {
+      name: REVIEW_DEPLOYER.serviceAccount,
+      subject: deployer,
+      labels: deployerLabels,
+      clusterWide: true,
+      rules: [
+        { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+        // The first object in a new namespace is the binding that grants the rest.
+        { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: ['get', 'create', 'patch'] },
+        { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: [REVIEW_DEPLOYER.clusterRole] },
+      ],
+    });
+    new k8s.KubeClusterRole(this, 'ReviewNamespace', { metadata: { name: REVIEW_DEPLOYER.clusterRole, labels: deployerLabels }, rules: REVIEW_NAMESPACE_RULES });
   }
 }

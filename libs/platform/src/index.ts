@@ -1,1 +1,4 @@
 export * from './platform';
+export * from './review-config';
+export * from './review';
+export * from './review-jobs';

@@ -21,6 +21,8 @@ import { ServingChart, servingComponent } from '@ml-platform/serving';
 import { SparkHistoryChart, SparkJobsChart, sparkComponent } from '@ml-platform/spark';
 import { TensorBoardChart, tensorboardComponent } from '@ml-platform/tensorboard';
 import { VaultChart, vaultComponent } from '@ml-platform/vault';
+import { reviewConfigSchema, reviewIssues, reviewProjectsOf } from './review-config';
+import { reviewJobs } from './review-jobs';
 
 /**
  * Every component the platform knows, in the order cluster.yaml lists them. A new component is
@@ -41,12 +43,25 @@ function clusterWebUis(components: Record<string, unknown>): Map<string, string>
   return new Map(PLATFORM_COMPONENTS.flatMap((c) => componentWebUis(c, components[c.key]).map((ui) => [ui, c.key] as const)));
 }
 
+/** The keys of the components enabled in a cluster, in the platform's order. */
+export function enabledComponents(components: Record<string, unknown>): string[] {
+  return PLATFORM_COMPONENTS.filter((c) => (components[c.key] as { enabled?: boolean } | undefined)?.enabled === true).map((c) => c.key);
+}
+
 /** agentk's namespace (its chart's id): the bootstrap module puts the agent's token there. */
 const GITLAB_AGENT_NAMESPACE = 'gitlab-agent';
 
 /** The whole cluster.yaml, with the cross-component rules. */
-export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFORM_IMAGES, bootstrapConfigSchema(BOOTSTRAP_CHARTS)).superRefine((config, ctx) => {
+export const clusterConfigSchema = defineClusterSchema(componentsSchema, PLATFORM_IMAGES, bootstrapConfigSchema(BOOTSTRAP_CHARTS), reviewConfigSchema).superRefine((config, ctx) => {
   for (const issue of bootstrapIssues(config.bootstrap, { routingApi: config.routing.api, registryMirrors: config.registryMirrors })) ctx.addIssue({ code: 'custom', ...issue });
+  for (const issue of reviewIssues(config.review, {
+    tier: config.tier,
+    enabled: enabledComponents(config.components),
+    known: PLATFORM_COMPONENTS.map((c) => c.key),
+    projects: config.review ? reviewProjectsOf(config.review, config.gitops.repository.url) : [],
+    agentCiProjects: config.components.gitlabAgent.ciAccess.projects,
+  }))
+    ctx.addIssue({ code: 'custom', ...issue });
   const { postgres, minio, mlflow, jupyterhub, tensorboard, spark, airflow, superset, dash, serving, vault, monitoring } = config.components;
   // Every UI of an enabled component has its groups; every UI named exists; no two share a host.
   const enabled = (key: string) => (config.components as Record<string, { enabled?: boolean } | undefined>)[key]?.enabled === true;
@@ -224,12 +239,23 @@ function gitlabSignIn(config: ClusterConfig, ui: string): GitLabSignIn {
   return { gitlabUrl: url, gitlabCidrs: cidrs, clientId, clientSecret: GITLAB_CLIENT_SECRET, caConfigMap, users: access?.users ?? [], admins: access?.admins ?? [] };
 }
 
+/** How `composePlatform` delivers what it composes. */
+export interface ComposeOptions {
+  /**
+   * Render the GitOps engine's entry points (Flux Kustomizations or Argo CD Applications) that
+   * pull the layers. Off for a review environment, which its CI job applies.
+   *
+   * @default true
+   */
+  readonly entryPoints?: boolean;
+}
+
 /**
  * Composes the platform for one cluster. The only place where components are wired to each
  * other: producers hand out typed handles, consumers take them (and with them the
  * NetworkPolicies for each flow).
  */
-export function composePlatform(app: App, config: ClusterConfig, context: PlatformContext): void {
+export function composePlatform(app: App, config: ClusterConfig, context: PlatformContext, options: ComposeOptions = {}): void {
   const { postgres: pgConfig, minio: minioConfig, mlflow: mlflowConfig, jupyterhub: hubConfig, tensorboard: boardConfig, spark: sparkConfig, airflow: airflowConfig, superset: supersetConfig, vault: vaultConfig } = config.components;
   const withBoard = hubConfig?.enabled && boardConfig?.enabled;
   const loggingConfig = config.components.logging;
@@ -512,11 +538,13 @@ export function composePlatform(app: App, config: ClusterConfig, context: Platfo
       context,
       config: config.components.gitlabAgent,
       flux: engine === 'flux' && receiver ? { namespace: FLUX_NAMESPACE, podLabels: receiver } : undefined,
+      reviewProjects: config.review ? reviewProjectsOf(config.review, config.gitops.repository.url) : undefined,
     });
   }
 
   // Delivery comes last: its entry points cover every layer the charts above render into.
   // The encrypted Secrets come from clusters/<cluster>/secrets/, not from a chart.
+  if (options.entryPoints === false) return;
   const fileLayers = config.secrets.backend === 'sops' ? [Layer.SECRETS] : [];
   if (engine === 'flux') new FluxSyncChart(app, 'flux', { context, repository, interval, fileLayers, sopsLayers: fileLayers });
   else new ArgoCdSyncChart(app, 'argocd', { context, repository, fileLayers });
@@ -577,7 +605,7 @@ function homePage(config: ClusterConfig, uis: readonly ExposedUi[]): HomePageMod
 
 /** What the app of cluster `cluster` renders. */
 export function platformRenderSpec(cluster: string): ClusterRenderSpec<ClusterConfig> {
-  return { cluster, schema: clusterConfigSchema, images: PLATFORM_IMAGES, compose: composePlatform, bootstrap: bootstrapOf };
+  return { cluster, schema: clusterConfigSchema, images: PLATFORM_IMAGES, compose: composePlatform, bootstrap: bootstrapOf, jobs: reviewJobs };
 }
 
 /** The cluster's bootstrap module: what its render assumes is installed, from the same cluster.yaml. */

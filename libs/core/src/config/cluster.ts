@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ContainerImage, ImageCatalog, ImagePin } from '../images';
-import { PlatformContext } from '../context';
+import { PlatformContext, ReviewEnvironment } from '../context';
 import { accessSchema, routingSchema, ssoSchema } from './access';
 import { cidr, dnsLabel, dnsSubdomain } from './fields';
 
@@ -198,13 +198,13 @@ function imagePinsSchema(images: readonly ContainerImage[]) {
 
 /**
  * Builds the full cluster schema from the components' schema, the images they run and the
- * `bootstrap` section (the module installed before the first sync).
+ * sections the platform adds before `components`: the bootstrap module and review environments.
  */
-export function defineClusterSchema<C extends z.ZodType, B extends z.ZodType>(components: C, images: readonly ContainerImage[], bootstrap: B) {
+export function defineClusterSchema<C extends z.ZodType, B extends z.ZodType, R extends z.ZodType>(components: C, images: readonly ContainerImage[], bootstrap: B, review: R) {
   // `images` sits where it always stood in the file, after the registry mirrors.
   const { network, routing, sso, access, gitops, ...before } = clusterBaseShape;
   return z
-    .strictObject({ ...before, images: imagePinsSchema(images), imageDigests: imageDigestsShape, network, routing, sso, access, gitops, bootstrap, components })
+    .strictObject({ ...before, images: imagePinsSchema(images), imageDigests: imageDigestsShape, network, routing, sso, access, gitops, bootstrap, review, components })
     .superRefine((config, ctx) => {
       if (!config.inClusterTls && config.tier !== 'dev') {
         ctx.addIssue({ code: 'custom', path: ['inClusterTls'], message: `expected true in tier ${config.tier}: only a dev cluster may carry credentials in plain text` });
@@ -238,7 +238,7 @@ export type ClusterBaseConfig = z.output<z.ZodObject<typeof clusterBaseShape>> &
 };
 
 /** The context every chart receives, built from a validated configuration. */
-export function contextFromConfig(config: ClusterBaseConfig, images: readonly ContainerImage[], secretVersions?: Readonly<Record<string, string>>): PlatformContext {
+export function contextFromConfig(config: ClusterBaseConfig, images: readonly ContainerImage[], secretVersions?: Readonly<Record<string, string>>, review?: ReviewEnvironment): PlatformContext {
   return new PlatformContext({
     cluster: config.name,
     kubernetesVersion: config.kubernetesVersion,
@@ -256,5 +256,6 @@ export function contextFromConfig(config: ClusterBaseConfig, images: readonly Co
     internalCa: config.inClusterTls ? config.routing.tls.clusterIssuer : undefined,
     // An Ingress has no portable way to verify a backend: its hop stays plain text (tier dev only).
     uiTls: config.inClusterTls && config.routing.api === 'gateway',
+    review,
   });
 }

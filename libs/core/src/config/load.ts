@@ -79,17 +79,26 @@ function describeIssue(issue: z.core.$ZodIssue, data: unknown): string[] {
  * (the schema uses strict objects), so a typo never passes silently.
  */
 export function loadConfigFile<T extends z.ZodType>(file: string, schema: T, displayName = file): z.output<T> {
+  return validateConfigData(readConfigData(file, displayName), schema, displayName);
+}
+
+/** The mapping a YAML configuration file holds, before validation; throws `ConfigError` on unreadable or invalid YAML. */
+export function readConfigData(file: string, displayName = file): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(displayName, [`cannot be read: ${(err as Error).message}`]);
   }
-  return parseConfigText(text, schema, displayName);
+  return parseConfigData(text, displayName);
 }
 
 /** `loadConfigFile` for text already in hand (an edit checked before it is written). */
 export function parseConfigText<T extends z.ZodType>(text: string, schema: T, displayName: string): z.output<T> {
+  return validateConfigData(parseConfigData(text, displayName), schema, displayName);
+}
+
+function parseConfigData(text: string, displayName: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -103,10 +112,17 @@ export function parseConfigText<T extends z.ZodType>(text: string, schema: T, di
   if (!isMap(doc.contents)) {
     throw new ConfigError(displayName, [`(top level): expected a mapping of cluster settings, found ${describeFound(doc.toJS(), true)}`]);
   }
-  const data: unknown = doc.toJS();
+  return doc.toJS();
+}
+
+/**
+ * Validates configuration data against `schema`; throws a `ConfigError` naming `displayName`,
+ * every failing key path, what was expected and what was found (each problem after `prefix`).
+ */
+export function validateConfigData<T extends z.ZodType>(data: unknown, schema: T, displayName: string, prefix = ''): z.output<T> {
   const result = schema.safeParse(data);
   if (!result.success) {
-    throw new ConfigError(displayName, result.error.issues.flatMap((issue) => describeIssue(issue, data)));
+    throw new ConfigError(displayName, result.error.issues.flatMap((issue) => describeIssue(issue, data).map((p) => prefix + p)));
   }
   return result.data;
 }

@@ -64,7 +64,8 @@ export function collectObjects(app: App): RenderedObject[] {
     if (!name) throw new Error(`chart '${chart.component}' rendered a ${kind} without metadata.name; give every object an explicit name`);
     // cdk8s stamps the chart's namespace on every object; cluster-scoped kinds have none.
     if (isClusterScoped(kind) && manifest.metadata?.namespace === chart.namespace) delete manifest.metadata.namespace;
-    const layer = kind === 'Namespace' ? Layer.CLUSTER : chart.layer;
+    // A review's job applies its namespaces first, each with the binding that lets it apply the rest.
+    const layer = kind === 'Namespace' || construct === chart.reviewDeployerBinding ? Layer.CLUSTER : chart.layer;
     objects.push({
       path: `${layer.directory}/${chart.component}/${kind.toLowerCase()}-${name}.yaml`,
       layer,
