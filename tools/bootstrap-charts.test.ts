@@ -1,10 +1,12 @@
 // The bootstrap charts, rendered by helm with each module's values: the values a module passes
 // must fit the chart (its values schema), and on an air-gapped cluster every image the chart
 // renders must come through the mirrors. Planted defects show both checks bite.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
-import { checkModuleCharts, moduleReleases } from './validate/charts';
+import { afterAll, describe, expect, test } from 'vitest';
+import { BOOTSTRAP_CHARTS } from '@ml-platform/bootstrap';
+import { checkModuleCharts, moduleReleases, renderModuleCharts, withoutNulls } from './validate/charts';
 import { Failure, ManifestDoc } from './validate/model';
 import { apiServerAccepts, stagedObject, toolPaths } from './validate/tools';
 
@@ -15,6 +17,9 @@ const prodFacts = { kubernetesVersion: '1.33', mirrors: { 'docker.io': 'registry
 /** The checks of this file alone: the schema layers are `npm run validate`'s, judged there. */
 const noSchemaLayers = async (): Promise<Failure[]> => [];
 const tools = { helm: join(paths.bin, 'helm'), sources: paths.charts, validate: noSchemaLayers };
+const scratches: string[] = [];
+const scratch = () => scratches[scratches.push(mkdtempSync(join(tmpdir(), 'ml-platform-charts-test-'))) - 1];
+afterAll(() => scratches.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** prod's module with the values of one release edited. */
 function withValues(key: string, edit: (values: string) => string): string {
@@ -40,6 +45,33 @@ describe('bootstrap charts rendered with the module values', () => {
     expect(failures.length).toBeGreaterThan(0);
     expect(failures[0]).toMatchObject({ layer: 'bootstrap', rule: 'bootstrap/chart-image-mirror', cluster: 'prod' });
     expect(failures.map((f) => f.message)).toContain("image docker.io/envoyproxy/gateway:v1.9.1 does not come from the cluster's registry mirrors");
+  });
+
+  test("dev: Traefik renders at the catalog's appVersion, which is the one its chart ships", async () => {
+    const devModule = readFileSync(join(root, 'dist-manifests/dev/bootstrap/main.tf.json'), 'utf8');
+    const { failures, unchecked } = await checkModuleCharts('dev', devModule, { kubernetesVersion: '1.28', mirrors: {} }, tools);
+    expect(failures).toEqual([]);
+    expect(unchecked).toEqual(['flux2 2.17.2']);
+    // Stamping the chart version as its appVersion made the chart refuse itself ("Traefik Proxy 41.6.0").
+    const { rendered } = await renderModuleCharts('dev', devModule, '1.28', tools, scratch());
+    const traefik = rendered.find((r) => r.release.key === 'traefik');
+    expect(traefik?.error).toBeUndefined();
+    expect(traefik?.appVersion).toBe('v3.7.13');
+    const deployment = traefik?.docs.find((d) => d.kind === 'Deployment');
+    expect(deployment?.spec.template.spec.containers[0].image).toBe('docker.io/traefik:v3.7.13');
+  });
+
+  test('a catalog appVersion the chart does not ship is caught, naming both', async () => {
+    const wrong = BOOTSTRAP_CHARTS.map((c) => (c.key === 'cert-manager' ? { ...c, appVersion: 'v1.18.0' } : c));
+    const { failures } = await checkModuleCharts('prod', prodModule, prodFacts, tools, wrong);
+    expect(failures).toEqual([expect.objectContaining({ rule: 'bootstrap/chart-app-version', object: 'chart cert-manager v1.19.2', message: 'the catalog says appVersion v1.18.0, the chart ships v1.19.2' })]);
+  });
+
+  test('null fields a chart writes are read as left out, wherever they are', () => {
+    expect(withoutNulls({ metadata: { name: 'x', annotations: null }, spec: { containers: [{ name: 'a', resources: null, args: ['--x', null] }] } })).toEqual({
+      metadata: { name: 'x' },
+      spec: { containers: [{ name: 'a', args: ['--x', null] }] },
+    });
   });
 
   test('values the chart refuses are caught by helm itself', async () => {

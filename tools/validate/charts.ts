@@ -6,7 +6,9 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { HelmChart } from '@ml-platform/core';
+import { BOOTSTRAP_CHARTS } from '@ml-platform/bootstrap';
 import { containersOf, Failure, Json, podSpecOf } from './model';
 import { runProgram } from './tools';
 
@@ -33,26 +35,52 @@ export function moduleReleases(moduleText: string): ModuleRelease[] {
  * source holds templates of those files: the version fields, and the defaults the release fills in.
  */
 const RELEASE_STAMPS: Readonly<Record<string, (dir: string, version: string) => void>> = {
-  // cert-manager's release tool writes Chart.yaml from Chart.template.yaml.
-  'cert-manager': (dir) => cpSync(join(dir, 'Chart.template.yaml'), join(dir, 'Chart.yaml')),
-  // Envoy Gateway's release fills the controller image into values.tmpl.yaml (our reading of its
-  // release: the placeholders are the only ones in the file; IfNotPresent is its default policy).
-  'envoy-gateway': (dir, version) =>
-    writeFileSync(join(dir, 'values.yaml'), readFileSync(join(dir, 'values.tmpl.yaml'), 'utf8').replace('${GatewayImage}', `docker.io/envoyproxy/gateway:${version}`).replace('${GatewayImagePullPolicy}', 'IfNotPresent')),
+  // cert-manager's release tool writes Chart.yaml from Chart.template.yaml, with the release tag
+  // as version and appVersion.
+  'cert-manager': (dir, version) => {
+    cpSync(join(dir, 'Chart.template.yaml'), join(dir, 'Chart.yaml'));
+    stampAppVersion(dir, version);
+  },
+  // Envoy Gateway's release sets appVersion to its tag and fills the controller image into
+  // values.tmpl.yaml (our reading of its release: the placeholders are the only ones in the file;
+  // IfNotPresent is its default policy).
+  'envoy-gateway': (dir, version) => {
+    stampAppVersion(dir, version);
+    writeFileSync(join(dir, 'values.yaml'), readFileSync(join(dir, 'values.tmpl.yaml'), 'utf8').replace('${GatewayImage}', `docker.io/envoyproxy/gateway:${version}`).replace('${GatewayImagePullPolicy}', 'IfNotPresent'));
+  },
 };
 
-/** Copies the chart source to `dir` and stamps it as its release would: version and appVersion are the catalog's. */
-export function preparedChart(source: string, dir: string, key: string, version: string): string {
-  cpSync(source, dir, { recursive: true });
-  RELEASE_STAMPS[key]?.(dir, version);
+function stampAppVersion(dir: string, appVersion: string): void {
   const chartFile = join(dir, 'Chart.yaml');
-  if (!existsSync(chartFile)) throw new Error(`chart '${key}' ${version}: its source has no Chart.yaml and no release stamp says how to make one`);
-  const stamped = readFileSync(chartFile, 'utf8')
-    .replace(/^version:.*$/m, `version: ${version}`)
-    .replace(/^appVersion:.*$/m, `appVersion: "${version}"`)
-    .replace('{{IS_PRERELEASE}}', 'false');
+  writeFileSync(chartFile, readFileSync(chartFile, 'utf8').replace(/^appVersion:.*$/m, `appVersion: "${appVersion}"`));
+}
+
+/**
+ * Copies the chart source to `dir` and stamps it as its release would: the version field, and
+ * whatever else its release stamps. Other charts publish their source as it is, appVersion
+ * included. Returns the folder and the appVersion it ships.
+ */
+export function preparedChart(source: string, dir: string, key: string, version: string): { dir: string; appVersion: string } {
+  cpSync(source, dir, { recursive: true });
+  const chartFile = join(dir, 'Chart.yaml');
+  if (!existsSync(chartFile) && !RELEASE_STAMPS[key]) throw new Error(`chart '${key}' ${version}: its source has no Chart.yaml and no release stamp says how to make one`);
+  RELEASE_STAMPS[key]?.(dir, version);
+  const stamped = readFileSync(chartFile, 'utf8').replace(/^version:.*$/m, `version: ${version}`).replace('{{IS_PRERELEASE}}', 'false');
   writeFileSync(chartFile, stamped);
-  return dir;
+  const appVersion = (parse(stamped) as { appVersion?: unknown }).appVersion;
+  return { dir, appVersion: String(appVersion ?? '') };
+}
+
+/**
+ * `doc` without its null fields. Charts write a key with nothing under it when a value is unset
+ * (Traefik's `annotations:`, `resources:`); the API server decodes null as the field left out,
+ * while kubeconform's strict schemas want the type. Our own render writes no null: only chart
+ * output is read this way.
+ */
+export function withoutNulls(doc: Json): Json {
+  if (Array.isArray(doc)) return doc.map((v) => (v !== null && typeof v === 'object' ? withoutNulls(v) : v));
+  if (doc === null || typeof doc !== 'object') return doc;
+  return Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== null).map(([k, v]) => [k, typeof v === 'object' ? withoutNulls(v) : v]));
 }
 
 /** Every container image of a rendered object. */
@@ -66,6 +94,8 @@ export interface RenderedRelease {
   readonly release: ModuleRelease;
   /** `helm template <chart> <version> (values of dist-manifests/<cluster>/bootstrap/main.tf.json)`. */
   readonly label: string;
+  /** The appVersion the chart ships, as stamped. */
+  readonly appVersion: string;
   readonly docs: Json[];
   readonly error?: string;
 }
@@ -93,12 +123,12 @@ export async function renderModuleCharts(cluster: string, moduleText: string, ku
     }
     const label = `helm template ${release.chart} ${release.version} (values of dist-manifests/${cluster}/bootstrap/main.tf.json)`;
     const work = mkdtempSync(join(scratch, `${release.key}-`));
-    const chart = preparedChart(source, join(work, 'chart'), release.key, release.version);
+    const { dir: chart, appVersion } = preparedChart(source, join(work, 'chart'), release.key, release.version);
     writeFileSync(join(work, 'values.yaml'), release.values);
     const args = ['template', release.name, chart, '--namespace', release.namespace, '--kube-version', `${kubernetesVersion}.0`, '--include-crds', '--values', join(work, 'values.yaml')];
     const result = await runProgram(tools.helm, args, { env: { PATH: process.env.PATH, HOME: work, HELM_CACHE_HOME: join(work, 'cache'), HELM_CONFIG_HOME: join(work, 'config'), HELM_DATA_HOME: join(work, 'data') } });
-    if (result.status === 0) rendered.push({ release, label, docs: parseAllDocuments(result.stdout).map((d) => d.toJS()).filter((d) => d && typeof d === 'object') });
-    else rendered.push({ release, label, docs: [], error: result.stderr.trim().split('\n').slice(0, 4).join(' ') });
+    if (result.status === 0) rendered.push({ release, label, appVersion, docs: parseAllDocuments(result.stdout).map((d) => d.toJS()).filter((d) => d && typeof d === 'object') });
+    else rendered.push({ release, label, appVersion, docs: [], error: result.stderr.trim().split('\n').slice(0, 4).join(' ') });
   }
   return { rendered, unchecked };
 }
@@ -116,13 +146,24 @@ export interface ChartCheckTools extends HelmTools {
 }
 
 /** Renders and checks each release of `cluster`'s module. */
-export async function checkModuleCharts(cluster: string, moduleText: string, facts: { kubernetesVersion: string; mirrors: Readonly<Record<string, string>> }, tools: ChartCheckTools): Promise<ChartCheck> {
+export async function checkModuleCharts(
+  cluster: string,
+  moduleText: string,
+  facts: { kubernetesVersion: string; mirrors: Readonly<Record<string, string>> },
+  tools: ChartCheckTools,
+  catalog: readonly HelmChart[] = BOOTSTRAP_CHARTS,
+): Promise<ChartCheck> {
   const failures: Failure[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'ml-platform-charts-'));
   try {
     const { rendered, unchecked } = await renderModuleCharts(cluster, moduleText, facts.kubernetesVersion, tools, scratch);
-    for (const { release, label, docs, error } of rendered) {
+    for (const { release, label, docs, error, appVersion } of rendered) {
       const fail = (rule: string, object: string, message: string, hint: string) => failures.push({ layer: 'bootstrap', rule, cluster, file: label, object, field: '-', message, hint });
+      // The inventory reports the catalog's appVersion: it must be what the chart ships.
+      const entry = catalog.find((c) => c.key === release.key && c.version === release.version);
+      if (entry && entry.appVersion !== appVersion) {
+        fail('bootstrap/chart-app-version', `chart ${release.chart} ${release.version}`, `the catalog says appVersion ${entry.appVersion}, the chart ships ${appVersion || 'none'}`, 'correct appVersion in libs/bootstrap/src/charts.ts from the chart\'s Chart.yaml');
+      }
       if (error !== undefined) {
         fail('bootstrap/helm-template', '-', `helm template failed: ${error}`, 'fix the values in libs/bootstrap/src/values.ts');
         continue;
@@ -133,7 +174,7 @@ export async function checkModuleCharts(cluster: string, moduleText: string, fac
       // of the cluster's minor in npm run test:server (docs/bootstrap.md).
       const objects = mkdtempSync(join(scratch, `${release.key}-objects-`));
       const crds = mkdtempSync(join(scratch, `${release.key}-crds-`));
-      docs.forEach((doc, i) => writeFileSync(join(doc.kind === 'CustomResourceDefinition' ? crds : objects, `${String(i).padStart(3, '0')}-${String(doc.kind).toLowerCase()}-${doc.metadata?.name ?? 'unnamed'}.yaml`), JSON.stringify(doc)));
+      docs.forEach((doc, i) => writeFileSync(join(doc.kind === 'CustomResourceDefinition' ? crds : objects, `${String(i).padStart(3, '0')}-${String(doc.kind).toLowerCase()}-${doc.metadata?.name ?? 'unnamed'}.yaml`), JSON.stringify(withoutNulls(doc))));
       const found = [...(await tools.validate(objects, ['yaml', 'schema', 'api-schema'])), ...(await tools.validate(crds, ['yaml', 'schema']))];
       for (const f of found) failures.push({ ...f, cluster, file: `${label}: ${f.file.split('/').pop()}` });
       // An air-gapped cluster pulls nothing from upstream registries: every image through a mirror.

@@ -46,9 +46,9 @@ export const ENVOY_GATEWAY_CONTROLLER = 'gateway.envoyproxy.io/gatewayclass-cont
 export const TRAEFIK_CHART = helmChart('traefik', {
   repository: 'https://traefik.github.io/charts',
   chart: 'traefik',
-  version: '41.5.0',
+  version: '41.6.0',
   appVersion: 'v3.7.13',
-  note: 'Traefik 3.7 (the chart line since 40.0.0).',
+  note: 'Traefik 3.7 (the chart line since 40.0.0); 41.6.0 is the release the module proxy serves as github.com/traefik/traefik-helm-chart v41.6.0+incompatible, whose Chart.yaml names appVersion v3.7.13.',
 });
 
 /** Every chart a bootstrap module may install: the catalog cluster pins are checked against. */
