@@ -528,8 +528,12 @@ function longRunning(scope: PlatformChart, kind: string, props: PlatformWorkload
     if (!served.includes(props.metrics.port)) {
       throw new Error(`${kind} '${scope.namespace}/${name}' declares metrics on port ${props.metrics.port}, which no container exposes (ports: ${served.join(', ') || 'none'}); add it to the container's ports`);
     }
-    scrape = scrapeAnnotations(props.metrics);
-    MetricsScraping.of(scope).declare({ pods, endpoint: props.metrics, onHostNetwork: props.pod.host?.network ?? false });
+    // A review environment has no Prometheus, and its base cluster's may not reach it (its
+    // NetworkPolicies): pods it discovered there would only count as targets down.
+    if (!scope.context.review) {
+      scrape = scrapeAnnotations(props.metrics);
+      MetricsScraping.of(scope).declare({ pods, endpoint: props.metrics, onHostNetwork: props.pod.host?.network ?? false });
+    }
   }
   const annotations = { ...props.podAnnotations, ...scrape, ...pod.annotations };
   const spawned = props.spawnsImages?.length ? { [SPAWNED_IMAGES_ANNOTATION]: props.spawnsImages.map((i) => i.reference).join(',') } : undefined;

@@ -71,6 +71,10 @@ describe('review environment of dev', () => {
     expect(text).not.toMatch(/[.]postgres[.]svc/);
   });
 
+  test("asks no Prometheus to scrape it: dev's may not reach it, and would count its pods as targets down", () => {
+    expect(JSON.stringify(manifests)).not.toContain('prometheus.io/scrape');
+  });
+
   test('runs one pod of everything on small volumes', () => {
     for (const m of manifests.filter((x) => ['Deployment', 'StatefulSet'].includes(x.kind))) expect(m.spec.replicas ?? 1, `${m.kind} ${m.metadata.namespace}/${m.metadata.name}`).toBe(1);
     const claims = manifests.flatMap((m) => (m.kind === 'StatefulSet' ? (m.spec.volumeClaimTemplates ?? []) : m.kind === 'PersistentVolumeClaim' ? [m] : []));
