@@ -167,17 +167,17 @@ export class ControlPlane {
   }
 
   /**
-   * A kubeconfig file for kubectl: the admin, or user `as` impersonated by the admin (as the
-   * GitLab agent impersonates the identity its configuration names).
+   * A kubeconfig file for kubectl: the admin, or the holder of `token`, acting as user `as` when
+   * given (as the GitLab agent impersonates the identity its configuration names).
    */
-  public kubeconfig(as?: string): string {
-    const file = join(this.dir, `kubeconfig-${as ? createHash('sha256').update(as).digest('hex').slice(0, 12) : 'admin'}`);
+  public kubeconfig(as?: string, token = this.token): string {
+    const file = join(this.dir, `kubeconfig-${createHash('sha256').update(`${as ?? ''}\n${token}`).digest('hex').slice(0, 12)}`);
     const config = {
       apiVersion: 'v1',
       kind: 'Config',
       // The server's certificate is self-signed for this run only; traffic never leaves loopback.
       clusters: [{ name: 'test', cluster: { server: `https://127.0.0.1:${this.port}`, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'test', user: { token: this.token, ...(as ? { as } : {}) } }],
+      users: [{ name: 'test', user: { token, ...(as ? { as } : {}) } }],
       contexts: [{ name: 'test', context: { cluster: 'test', user: 'test' } }],
       'current-context': 'test',
     };

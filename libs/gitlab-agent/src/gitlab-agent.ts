@@ -77,8 +77,8 @@ const STANDARD_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'de
 /**
  * What a review's job does inside the namespaces it created: apply every kind the platform
  * renders into an app namespace, and hold every permission the review's own Roles grant (the API
- * server lets nobody grant more than they hold). tools/review.test.ts checks this against a
- * rendered review.
+ * server lets nobody grant more than they hold). The review render refuses what these do not
+ * cover (deployerGaps, libs/platform/src/review.ts).
  */
 export const REVIEW_NAMESPACE_RULES: k8s.PolicyRule[] = [
   { apiGroups: [''], resources: ['configmaps', 'services', 'pods'], verbs: [...STANDARD_VERBS, 'deletecollection'] },
