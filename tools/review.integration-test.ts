@@ -4,11 +4,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { REVIEW_LABEL } from '@ml-platform/core';
+import { loadClusterConfig, renderInMemory, REVIEW_LABEL } from '@ml-platform/core';
 import { REVIEW_DEPLOYER } from '@ml-platform/gitlab-agent';
-import { renderReview } from '@ml-platform/platform';
+import { platformRenderSpec, renderReview } from '@ml-platform/platform';
 import { apiServerBuilds, ControlPlane } from './server/control-plane';
 import { applyObject, bootstrapCrds, BOOTSTRAP_NAMESPACES, installBootstrap } from './server/dry-run';
 import { Json } from './validate/model';
@@ -94,4 +94,55 @@ test("the stop job's command deletes every namespace of the review, and only tho
   const left = await cp.request('GET', `/api/v1/namespaces?labelSelector=${encodeURIComponent(`${REVIEW_LABEL}=mr-5`)}`);
   for (const ns of left.body.items as Json[]) expect(ns.status.phase).toBe('Terminating');
   expect((await cp.request('GET', '/api/v1/namespaces/gitlab-agent')).body.status.phase).toBe('Active');
+});
+
+describe('from Kubernetes 1.30, where the admission policy confines the deployer', () => {
+  let newer: ControlPlane;
+  let kubeconfig: string;
+  const kubectl = (...args: string[]) => spawnSync(join(root, '.tools/bin/kubectl'), args, { env: { ...process.env, KUBECONFIG: kubeconfig }, encoding: 'utf8' });
+  /** The error kubectl prints when the policy refuses what it was asked (as agentk acting as the deployer). */
+  const refusedByPolicy = (...args: string[]) => {
+    const r = kubectl(...args);
+    if (r.status === 0) throw new Error(`kubectl ${args.join(' ')} was allowed: ${r.stdout}`);
+    expect(r.stderr).toContain('review-deployer-confined');
+    return r.stderr;
+  };
+
+  beforeAll(async () => {
+    // dev's render, as it would be on Kubernetes 1.34: its agent chart then renders the policy.
+    const spec = platformRenderSpec('dev');
+    const config = loadClusterConfig(spec, join(root, 'clusters/dev/cluster.yaml'), 'clusters/dev/cluster.yaml');
+    const objects = renderInMemory(spec, { ...config, kubernetesVersion: '1.34' }).objects.filter((o) => o.component === 'gitlab-agent');
+    const applied = objects.filter((o) => /ServiceAccount|Role|ValidatingAdmissionPolicy/.test(o.kind) && /review-deployer|^gitlab-agent$/.test(o.name));
+    expect(applied.map((o) => o.kind).filter((k) => k.startsWith('Validating')).sort()).toEqual(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+    const build = apiServerBuilds(root).find((b) => b.kubernetesVersion === '1.34') as { binary: string };
+    newer = await ControlPlane.start({ kubeApiserver: build.binary, etcd: execFileSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).trim() });
+    expect(await installBootstrap(newer, [], [...BOOTSTRAP_NAMESPACES, REVIEW_DEPLOYER.namespace])).toEqual([]);
+    for (const o of applied) expect((await applyObject(newer, o.manifest, { dryRun: false })).message, o.path).toBeUndefined();
+    const token = await newer.request('POST', `/api/v1/namespaces/${REVIEW_DEPLOYER.namespace}/serviceaccounts/gitlab-agent/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } });
+    kubeconfig = newer.kubeconfig(deployer, token.body.status.token);
+    // The API server takes a new policy into force within seconds: wait for a dry-run it refuses.
+    for (let i = 0; i < 100 && kubectl('create', 'namespace', 'probe', '--dry-run=server').status === 0; i++) await new Promise((res) => setTimeout(res, 200));
+  });
+  afterAll(async () => {
+    await newer?.stop();
+  });
+
+  test("the deployer may not create, label or delete the cluster's own namespaces, nor bind roles in them", () => {
+    expect(refusedByPolicy('create', 'namespace', 'not-a-review')).toContain('may create, change and delete only namespaces labelled ml-platform.example/review');
+    expect(refusedByPolicy('label', 'namespace', 'flux-system', 'ml-platform.example/review=mr-1')).toContain('review-deployer-confined');
+    expect(refusedByPolicy('delete', 'namespace', 'flux-system')).toContain('review-deployer-confined');
+    const bind = ['create', 'rolebinding', 'review-deployer', '--clusterrole=review-deployer-namespace', '--serviceaccount=gitlab-agent:review-deployer'];
+    expect(refusedByPolicy(...bind, '-n', 'flux-system')).toContain('may bind roles only in namespaces labelled ml-platform.example/review');
+  });
+
+  test("a review's own namespace it creates, binds in and deletes", () => {
+    const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mr-1-mlflow', labels: { [REVIEW_LABEL]: 'mr-1' } } };
+    const create = spawnSync(join(root, '.tools/bin/kubectl'), ['create', '-f', '-'], { input: JSON.stringify(namespace), env: { ...process.env, KUBECONFIG: kubeconfig }, encoding: 'utf8' });
+    expect(create.status, create.stderr).toBe(0);
+    const bind = kubectl('create', 'rolebinding', 'review-deployer', '--clusterrole=review-deployer-namespace', '--serviceaccount=gitlab-agent:review-deployer', '-n', 'mr-1-mlflow');
+    expect(bind.status, bind.stderr).toBe(0);
+    const remove = kubectl('delete', 'namespace', 'mr-1-mlflow', '--wait=false');
+    expect(remove.status, remove.stderr).toBe(0);
+  });
 });

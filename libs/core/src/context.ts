@@ -232,6 +232,14 @@ export class PlatformContext {
     return this.review ? `${this.review.slug}-${name}` : name;
   }
 
+  /** Whether the cluster runs Kubernetes `minor` (`'1.30'`) or newer. */
+  public runsAtLeast(minor: string): boolean {
+    const parts = (v: string) => v.split('.').map(Number);
+    const [major, min] = parts(this.kubernetesVersion);
+    const [wantMajor, wantMin] = parts(minor);
+    return major > wantMajor || (major === wantMajor && min >= wantMin);
+  }
+
   /** The fully qualified in-cluster host of a Service. */
   public serviceHost(service: string, namespace: string): string {
     return `${service}.${namespace}.svc.${this.clusterDomain}`;

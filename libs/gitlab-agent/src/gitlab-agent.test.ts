@@ -4,8 +4,8 @@ import { parse } from 'yaml';
 import { ImageCatalog, PlatformContext, RepositoryFiles } from '@ml-platform/core';
 import { GitlabAgentChart, gitlabAgentConfigSchema } from './gitlab-agent';
 
-const context = (apiServer?: { cidrs: string[]; port: number }) =>
-  new PlatformContext({ cluster: 'edge', kubernetesVersion: '1.28', baseDomain: 'ml.edge.internal', defaultStorageClass: 'standard', images: new ImageCatalog(), apiServer });
+const context = (apiServer?: { cidrs: string[]; port: number }, kubernetesVersion = '1.28') =>
+  new PlatformContext({ cluster: 'edge', kubernetesVersion, baseDomain: 'ml.edge.internal', defaultStorageClass: 'standard', images: new ImageCatalog(), apiServer });
 const config = gitlabAgentConfigSchema.parse({
   enabled: true,
   kasAddress: 'wss://gitlab.example.internal/-/kubernetes-agent/',
@@ -69,4 +69,15 @@ test("lets review projects' review/* jobs act as the review deployer, which agen
   expect(find('ClusterRoleBinding', 'review-deployer').subjects).toEqual([{ kind: 'ServiceAccount', name: 'review-deployer', namespace: 'gitlab-agent' }]);
   expect(find('ClusterRole', 'review-deployer-namespace')).toBeDefined();
   expect(objects.filter((o) => /RoleBinding$/.test(o.kind)).map((o) => o.roleRef.name)).not.toContain('review-deployer-namespace');
+});
+
+test('from Kubernetes 1.30, an admission policy confines the review deployer to namespaces labelled as reviews', () => {
+  const chart = (kubernetesVersion: string) =>
+    Testing.synth(new GitlabAgentChart(Testing.app(), 'gitlab-agent', { context: context({ cidrs: ['10.1.0.1/32'], port: 6443 }, kubernetesVersion), config, reviewProjects: ['platform/ml-platform'] }));
+  expect(chart('1.28').filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))).toEqual([]);
+  const objects = chart('1.34');
+  const policy = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy');
+  expect(policy.apiVersion).toBe('admissionregistration.k8s.io/v1');
+  expect(policy.spec.matchConditions).toEqual([{ name: 'review-deployer', expression: "request.userInfo.username == 'system:serviceaccount:gitlab-agent:review-deployer'" }]);
+  expect(objects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding').spec).toEqual({ policyName: policy.metadata.name, validationActions: ['Deny'] });
 });

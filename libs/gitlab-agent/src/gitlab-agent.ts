@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
@@ -18,6 +19,7 @@ import {
   PlatformDisruptionBudget,
   PodSelection,
   RepositoryFiles,
+  REVIEW_LABEL,
   requireApiServer,
   SecretKeyRef,
   workloadLabels,
@@ -72,6 +74,9 @@ export interface GitlabAgentChartProps {
  * and the ClusterRole each review namespace binds to it (`ReviewEnvironment.deployer`).
  */
 export const REVIEW_DEPLOYER = { serviceAccount: 'review-deployer', namespace: 'gitlab-agent', clusterRole: 'review-deployer-namespace' } as const;
+
+/** The Kubernetes release whose ValidatingAdmissionPolicy is GA (admissionregistration.k8s.io/v1). */
+const ADMISSION_POLICY_GA = '1.30';
 
 const STANDARD_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 /**
@@ -239,5 +244,49 @@ export class GitlabAgentChart extends PlatformChart {
       ],
     });
     new k8s.KubeClusterRole(this, 'ReviewNamespace', { metadata: { name: REVIEW_DEPLOYER.clusterRole, labels: deployerLabels }, rules: REVIEW_NAMESPACE_RULES });
+    if (this.context.runsAtLeast(ADMISSION_POLICY_GA)) this.confineReviewDeployer(`system:serviceaccount:${deployer.namespace}:${deployer.serviceAccount}`, deployerLabels);
+  }
+
+  /**
+   * What RBAC cannot say: the deployer touches only namespaces labelled as reviews, and binds
+   * roles only inside them. A ValidatingAdmissionPolicy (GA in Kubernetes 1.30) denies the rest;
+   * a namespace must carry the label before and after a change, so adding it to one of the
+   * cluster's own namespaces is denied too.
+   */
+  private confineReviewDeployer(username: string, labels: Record<string, string>): void {
+    const label = `'${REVIEW_LABEL}'`;
+    const labelled = (o: string) => `has(${o}.metadata.labels) && ${label} in ${o}.metadata.labels`;
+    const name = 'review-deployer-confined';
+    new ApiObject(this, 'ReviewDeployerPolicy', {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name, labels },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [
+            { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['namespaces'] },
+            { apiGroups: ['rbac.authorization.k8s.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['rolebindings'] },
+          ],
+        },
+        matchConditions: [{ name: 'review-deployer', expression: `request.userInfo.username == '${username}'` }],
+        validations: [
+          {
+            expression: `request.resource.resource != 'namespaces' || ((request.operation == 'CREATE' || ${labelled('oldObject')}) && (request.operation == 'DELETE' || ${labelled('object')}))`,
+            message: `the review deployer may create, change and delete only namespaces labelled ${REVIEW_LABEL}`,
+          },
+          {
+            expression: `request.resource.resource != 'rolebindings' || ${labelled('namespaceObject')}`,
+            message: `the review deployer may bind roles only in namespaces labelled ${REVIEW_LABEL}`,
+          },
+        ],
+      },
+    });
+    new ApiObject(this, 'ReviewDeployerPolicyBinding', {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name, labels },
+      spec: { policyName: name, validationActions: ['Deny'] },
+    });
   }
 }

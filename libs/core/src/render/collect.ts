@@ -29,6 +29,8 @@ const CLUSTER_SCOPED = new Set([
   'MutatingWebhookConfiguration',
   'PersistentVolume',
   'GatewayClass',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
 ]);
 
 /** True for the kinds that live outside namespaces. */
