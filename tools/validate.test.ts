@@ -402,6 +402,22 @@ test('a reviewed exception silences exactly its rule, and an unused one is repor
   expect(result.excepted).toBe(1 + 2);
 });
 
+test("an exception for a cluster the run did not validate is not called stale; one for a validated cluster that matches nothing is", async () => {
+  // A workspace that holds prod only, as the benchmark's does.
+  const workspace = mkdtempSync(join(scratch, 'prod-only-'));
+  writeFileSync(join(workspace, 'nx.json'), '{}\n');
+  for (const shared of ['.tools', 'tools', 'libs', 'checks']) symlinkSync(join(root, shared), join(workspace, shared));
+  cpSync(join(root, 'dist-manifests/prod'), join(workspace, 'dist-manifests/prod'), { recursive: true });
+  mkdirSync(join(workspace, 'clusters/prod'), { recursive: true });
+  for (const file of ['cluster.yaml', 'secrets']) symlinkSync(join(root, 'clusters/prod', file), join(workspace, 'clusters/prod', file));
+  const exceptions = join(scratch, 'scoped-exceptions.yaml');
+  const reviewed = parse(readFileSync(join(root, 'tools/validate/exceptions.yaml'), 'utf8')).exceptions;
+  writeFileSync(exceptions, stringify({ exceptions: [...reviewed, { rule: 'hardening/probes', cluster: 'prod', namespace: 'nowhere', reason: 'test: a prod exception that matches nothing' }] }));
+  const result = await validateManifests({ root: workspace, tools, paths: [], cacheDir, exceptionsFile: exceptions });
+  // dev's review-deployer exceptions are not judged without dev; prod's stale one is.
+  expect(result.failures.map((f) => [f.rule, f.message])).toEqual([['exceptions/stale', 'exception for hardening/probes (prod nowhere) matches nothing']]);
+});
+
 test('the JUnit report lists every object per layer with the failures attached', async () => {
   const { docs, failures } = await plant(MLFLOW, (o) => void (container(o).image = 'ghcr.io/mlflow/mlflow'));
   const xml = junitReport(checkedObjects(docs), [...LAYERS], failures);
