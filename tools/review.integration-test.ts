@@ -33,6 +33,13 @@ function deployerRbac(): Json[] {
 let asAgentk: string;
 let agentkToken: string;
 
+/** A token of agentk's own ServiceAccount (TokenRequest), as agentk holds in the cluster. */
+async function agentkTokenOf(server: ControlPlane): Promise<string> {
+  const token = await server.request('POST', `/api/v1/namespaces/${REVIEW_DEPLOYER.namespace}/serviceaccounts/gitlab-agent/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } });
+  expect(token.status, JSON.stringify(token.body)).toBe(201);
+  return token.body.status.token;
+}
+
 const asDeployer = (obj: Json, dryRun = false) => applyObject(cp, obj, { dryRun, as: deployer });
 
 beforeAll(async () => {
@@ -42,9 +49,7 @@ beforeAll(async () => {
   const rbac = deployerRbac();
   expect(rbac.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ServiceAccount', 'ServiceAccount']);
   for (const obj of rbac) expect((await applyObject(cp, obj, { dryRun: false })).message).toBeUndefined();
-  const token = await cp.request('POST', `/api/v1/namespaces/${REVIEW_DEPLOYER.namespace}/serviceaccounts/gitlab-agent/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } });
-  expect(token.status, JSON.stringify(token.body)).toBe(201);
-  agentkToken = token.body.status.token;
+  agentkToken = await agentkTokenOf(cp);
   asAgentk = cp.kubeconfig(deployer, agentkToken);
 });
 afterAll(async () => {
@@ -119,8 +124,7 @@ describe('from Kubernetes 1.30, where the admission policy confines the deployer
     newer = await ControlPlane.start({ kubeApiserver: build.binary, etcd: execFileSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).trim() });
     expect(await installBootstrap(newer, [], [...BOOTSTRAP_NAMESPACES, REVIEW_DEPLOYER.namespace])).toEqual([]);
     for (const o of applied) expect((await applyObject(newer, o.manifest, { dryRun: false })).message, o.path).toBeUndefined();
-    const token = await newer.request('POST', `/api/v1/namespaces/${REVIEW_DEPLOYER.namespace}/serviceaccounts/gitlab-agent/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } });
-    kubeconfig = newer.kubeconfig(deployer, token.body.status.token);
+    kubeconfig = newer.kubeconfig(deployer, await agentkTokenOf(newer));
     // The API server takes a new policy into force within seconds: wait for a dry-run it refuses.
     for (let i = 0; i < 100 && kubectl('create', 'namespace', 'probe', '--dry-run=server').status === 0; i++) await new Promise((res) => setTimeout(res, 200));
   });

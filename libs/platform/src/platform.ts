@@ -605,7 +605,7 @@ function homePage(config: ClusterConfig, uis: readonly ExposedUi[]): HomePageMod
 
 /** What the app of cluster `cluster` renders. */
 export function platformRenderSpec(cluster: string): ClusterRenderSpec<ClusterConfig> {
-  return { cluster, schema: clusterConfigSchema, images: PLATFORM_IMAGES, compose: composePlatform, bootstrap: bootstrapOf, jobs: reviewJobs };
+  return { cluster, schema: clusterConfigSchema, images: PLATFORM_IMAGES, compose: composePlatform, bootstrap: bootstrapOf, jobs: (config, header) => reviewJobs(config, enabledComponents(config.components), header) };
 }
 
 /** The cluster's bootstrap module: what its render assumes is installed, from the same cluster.yaml. */

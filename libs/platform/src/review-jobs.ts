@@ -13,11 +13,12 @@ export const REVIEW_JOBS_FILE = 'review/.gitlab-ci.yml';
 export const REVIEW_ENVIRONMENT = 'review/$CI_COMMIT_REF_SLUG';
 
 /**
- * The deploy and stop jobs of `config`'s review environments, or nothing when it holds none. The
+ * The deploy and stop jobs of `config`'s review environments (its `enabled` components named by
+ * `enabledComponents`), or nothing when it holds none. The
  * deploy job runs on every merge request pipeline; closing or merging the merge request, or
  * `review.autoStopIn` without a new deployment, runs the stop job.
  */
-export function reviewJobs(config: ClusterConfig, header: string): OutputFile[] {
+export function reviewJobs(config: ClusterConfig, enabled: readonly string[], header: string): OutputFile[] {
   const review = config.review;
   if (!review) return [];
   const cluster = config.name;
@@ -25,7 +26,6 @@ export function reviewJobs(config: ClusterConfig, header: string): OutputFile[] 
   const variables = { CLUSTER: cluster, REVIEW_KUBE_CONTEXT: `${gitlabProjectPath(config.gitops.repository.url)}:${config.components.gitlabAgent.name ?? cluster}` };
   const onMergeRequests = '$CI_PIPELINE_SOURCE == "merge_request_event"';
   // The environment links the home page, or the first UI the review serves.
-  const enabled = Object.entries(config.components as Record<string, { enabled?: boolean } | undefined>).filter(([, section]) => section?.enabled).map(([key]) => key);
   const components = reviewComponents(review, enabled);
   const ui = components.includes('home') ? 'home' : undefined;
   const baseDomain = `$CI_ENVIRONMENT_SLUG.${review.subdomain}.${config.baseDomain}`;
