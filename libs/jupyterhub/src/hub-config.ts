@@ -4,7 +4,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { gitlabCa, MountSpec, PythonExpression, pythonLiteral, PythonValue, quantityValue, restrictedSecurityContexts, volumeMount } from '@ml-platform/core';
 import type { JupyterHubChartProps } from './jupyterhub';
-import { NOTEBOOK_GID, NOTEBOOK_UID, SPARK_CONF_DIR } from './notebooks';
+import { NOTEBOOK_GID, NOTEBOOK_PORT, NOTEBOOK_UID, NotebookServerTls, SPARK_CONF_DIR } from './notebooks';
 
 /** The hub's port, for the proxy, the servers, Prometheus and its own services. */
 export const HUB_PORT = 8081;
@@ -23,10 +23,13 @@ export interface HubSetting {
 /** The file's key in the hub's ConfigMap, and the name JupyterHub is started with. */
 export const HUB_CONFIG_FILE = 'jupyterhub_config.py';
 
-/** The file text: a header, the imports the expressions need, then the settings in order. */
-export function renderHubConfig(settings: readonly HubSetting[], header: string): string {
+/**
+ * The file text: a header, the imports the expressions need, the hooks some settings name (Python
+ * functions of a few lines each), then the settings in order.
+ */
+export function renderHubConfig(settings: readonly HubSetting[], header: string, hooks: readonly string[] = []): string {
   const seen = new Set<string>();
-  const lines = [`# ${header}`, 'import os', '', 'c = get_config()  # noqa: F821 (JupyterHub provides it)', ''];
+  const lines = [`# ${header}`, 'import os', '', ...hooks.flatMap((h) => [h.trimEnd(), '', '']), 'c = get_config()  # noqa: F821 (JupyterHub provides it)', ''];
   for (const s of settings) {
     const key = `${s.section}.${s.trait}`;
     if (seen.has(key)) throw new Error(`jupyterhub_config.py sets c.${key} twice; set each trait once`);
@@ -60,6 +63,34 @@ export interface HubSettingsInput {
   readonly trust: { readonly volumes: readonly k8s.Volume[]; readonly mounts: readonly MountSpec[] };
   /** Where the hub pod has its cookie signing key. */
   readonly cookieSecretFile: string;
+  /** @default - servers serve plain HTTP on the pod's address */
+  readonly notebookTls?: NotebookServerTls;
+}
+
+/** KubeSpawner hooks that make servers reachable by name through their TLS sidecar. */
+export const NOTEBOOK_TLS_HOOKS = { pod: 'notebook_pod_hostname', url: 'notebook_server_url' } as const;
+
+/**
+ * The Python of those hooks. KubeSpawner 7.0 gives a pod no hostname (without one, a pod under a
+ * headless Service gets no DNS record of its own), and builds a server's URL from the pod IP with
+ * plain http; no setting says otherwise.
+ */
+export function notebookTlsHooks(tls: NotebookServerTls): string[] {
+  const doc = (text: string) => `    ${'"'.repeat(3)}${text}${'"'.repeat(3)}`;
+  return [
+    [
+      `def ${NOTEBOOK_TLS_HOOKS.pod}(spawner, pod):`,
+      doc(`KubeSpawner.modify_pod_hook: the pod's name as its hostname under the ${tls.subdomain} Service.`),
+      '    pod.spec.hostname = pod.metadata.name',
+      `    pod.spec.subdomain = ${JSON.stringify(tls.subdomain)}`,
+      '    return pod',
+    ].join('\n'),
+    [
+      `def ${NOTEBOOK_TLS_HOOKS.url}(spawner, pod):`,
+      doc('KubeSpawner.get_pod_url: the server through its TLS sidecar, by the name its certificate holds.'),
+      `    return f"https://{pod['metadata']['name']}.${tls.domain}:${tls.port}"`,
+    ].join('\n'),
+  ];
 }
 
 /** Every setting of jupyterhub_config.py, in reading order. */
@@ -128,6 +159,7 @@ export function hubSettings(input: HubSettingsInput): HubSetting[] {
     spawner('pod_security_context', security.pod as HubSetting['value']),
     spawner('container_security_context', security.container as HubSetting['value']),
     spawner('extra_pod_config', { enableServiceLinks: false }),
+    ...(input.notebookTls ? notebookTlsSettings(input.notebookTls).map(([trait, value, why]) => spawner(trait, value, why)) : []),
     spawner('storage_pvc_ensure', true),
     spawner('pvc_name_template', 'home-{user_server}'),
     spawner('storage_capacity', props.home.size),
@@ -139,6 +171,7 @@ export function hubSettings(input: HubSettingsInput): HubSetting[] {
       { name: 'tmp', emptyDir: { sizeLimit: '8Gi' } },
       { name: 'spark-conf', configMap: { name: input.sparkConfMap } },
       ...input.trust.volumes.map((v) => JSON.parse(JSON.stringify(k8s.toJson_Volume(v)))),
+      ...((input.notebookTls?.volumes ?? []) as PythonValue[]),
     ], 'The image is read-only: home and /tmp are the places a server writes.'),
     spawner('volume_mounts', [
       { name: 'home', mountPath: '/home/jovyan' },
@@ -167,5 +200,16 @@ export function hubSettings(input: HubSettingsInput): HubSetting[] {
         },
       };
     })),
+  ];
+}
+
+/** KubeSpawner's settings for servers behind their TLS sidecar: trait, value, why. */
+function notebookTlsSettings(tls: NotebookServerTls): [string, HubSetting['value'], string?][] {
+  return [
+    ['ip', '127.0.0.1', 'The server listens on loopback; its TLS sidecar serves it to the proxy and the hub.'],
+    ['port', NOTEBOOK_PORT],
+    ['extra_containers', [tls.sidecar as HubSetting['value']], "The TLS sidecar: the only container that mounts the certificate's key."],
+    ['modify_pod_hook', new PythonExpression(NOTEBOOK_TLS_HOOKS.pod)],
+    ['get_pod_url', new PythonExpression(NOTEBOOK_TLS_HOOKS.url)],
   ];
 }

@@ -162,6 +162,45 @@ describe('JupyterHubChart', () => {
     expect(find('Deployment', 'hub').spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scheme': 'https', 'prometheus.io/port': '8443', 'ml-platform.io/scrape-tls-subdomain': 'hub-headless' });
   });
 
+  test('with the internal CA, notebook servers listen on loopback behind a sidecar that alone holds the key, reached by a name of their pod', () => {
+    const { find, objects, config } = hubOf({}, contextOf({ internalCa: 'internal-ca' }));
+    expect(config).toContain('c.KubeSpawner.ip = "127.0.0.1"');
+    expect(config).toContain('c.KubeSpawner.modify_pod_hook = notebook_pod_hostname');
+    expect(config).toContain('c.KubeSpawner.get_pod_url = notebook_server_url');
+    expect(config).toContain('    pod.spec.hostname = pod.metadata.name\n    pod.spec.subdomain = "notebooks"');
+    expect(config).toContain('return f"https://{pod[\'metadata\'][\'name\']}.notebooks.jupyterhub-users.svc.cluster.local:8443"');
+    // The wildcard covers every pod's name under the headless Service, which publishes starting pods.
+    expect(find('Certificate', 'notebook-tls').spec.dnsNames).toEqual(['*.notebooks.jupyterhub-users.svc', '*.notebooks.jupyterhub-users.svc.cluster.local']);
+    expect(find('Service', 'notebooks').spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, ports: [{ name: 'https', port: 8443 }] });
+    // The key is mounted by the sidecar, which forwards to the loopback server, and by no other container.
+    const volumes = /c\.KubeSpawner\.volumes = (\[[\s\S]*?\n\])/.exec(config)?.[1] ?? '';
+    expect(volumes).toContain('"secretName": "notebook-tls"');
+    const mounts = /c\.KubeSpawner\.volume_mounts = (\[[\s\S]*?\n\])/.exec(config)?.[1] ?? '';
+    expect(mounts).not.toContain('tls-sidecar-certificate');
+    const sidecars = /c\.KubeSpawner\.extra_containers = (\[[\s\S]*?\n\])/.exec(config)?.[1] ?? '';
+    expect(sidecars).toContain('"mountPath": "/etc/platform/tls-sidecar-certificate"');
+    expect(find('ConfigMap', 'notebook-tls-sidecar').data['nginx.conf']).toContain('listen 8443 ssl;');
+    expect(find('ConfigMap', 'notebook-tls-sidecar').data['nginx.conf']).toContain('proxy_pass 127.0.0.1:8888;');
+    // Only the sidecar's port is open to the proxy and the hub.
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name);
+    expect(policies).toEqual(expect.arrayContaining(['allow-proxy-to-notebook-8443', 'allow-hub-to-notebook-8443', 'allow-notebook-from-proxy.jupyterhub-8443']));
+    expect(policies.filter((n) => n.endsWith('-8888'))).toEqual([]);
+    // The hub checks a new server with its default HTTP client: its system trust store gains the internal CA.
+    const hub = find('Deployment', 'hub').spec.template.spec;
+    expect(hub.initContainers[0].command[2]).toBe('cat /etc/ssl/certs/ca-certificates.crt /etc/platform/internal-ca/ca.crt > /run/system-trust/ca-certificates.crt');
+    expect(hub.containers[0].volumeMounts).toContainEqual({ name: 'system-trust', mountPath: '/etc/ssl/certs', readOnly: true });
+    expect(find('Deployment', 'hub').metadata.annotations['ml-platform.io/spawned-images']).toContain('nginx-unprivileged');
+  });
+
+  test('without the internal CA, KubeSpawner reaches servers by pod address as it would by itself', () => {
+    const { find, config } = hubOf();
+    expect(config).not.toContain('get_pod_url');
+    expect(config).not.toContain('def ');
+    expect(find('Certificate', 'notebook-tls')).toBeUndefined();
+    expect(find('Service', 'notebooks')).toBeUndefined();
+    expect(find('Deployment', 'hub').spec.template.spec.initContainers).toBeUndefined();
+  });
+
   test('where the gateway verifies backends, the proxy public port is on loopback too, behind the same sidecar', () => {
     const { find } = hubOf({}, contextOf({ internalCa: 'internal-ca', uiTls: true }));
     const proxy = find('Deployment', 'proxy').spec.template.spec;

@@ -15,12 +15,15 @@ import {
   PlatformChart,
   PlatformContext,
   PlatformResourceQuota,
+  PlatformService,
   PodSelection,
   podTemplateFile,
   quantityValue,
   RbacSubject,
   S3Bucket,
   s3Env,
+  ServerCertificate,
+  TlsSidecar,
   trustFor,
   WorkloadIdentity,
   workloadLabels,
@@ -51,6 +54,30 @@ export interface NotebookServersChartProps {
 /** Where a notebook server finds Spark's configuration (the `spark-conf` ConfigMap). */
 export const SPARK_CONF_DIR = '/etc/spark/conf';
 
+/** The notebook server's own port (jupyterhub-singleuser); on loopback when a TLS sidecar fronts it. */
+export const NOTEBOOK_PORT = 8888;
+/** Where a notebook pod's TLS sidecar serves the server to the proxy and the hub. */
+export const NOTEBOOK_TLS_PORT = 8443;
+/** The headless Service under which each notebook pod has a name of its own. */
+export const NOTEBOOK_SUBDOMAIN = 'notebooks';
+
+/**
+ * TLS for the notebook servers, where the cluster encrypts in-cluster traffic: what KubeSpawner
+ * adds to every server pod (Kubernetes JSON, as its `extra_containers` and `volumes` take it),
+ * and the name each pod is reached by.
+ */
+export interface NotebookServerTls {
+  /** The sidecar that serves the server on `port` with the namespace's wildcard certificate. */
+  readonly sidecar: Record<string, unknown>;
+  /** The sidecar's volumes: its nginx.conf, the certificate, its writable run directory. */
+  readonly volumes: Record<string, unknown>[];
+  readonly port: number;
+  /** `hostname` and `subdomain` of a pod make `<pod>.<domain>` resolve to it (the headless Service). */
+  readonly subdomain: string;
+  /** `<subdomain>.<namespace>.svc.<cluster domain>`: a server is `https://<pod>.<domain>:<port>`. */
+  readonly domain: string;
+}
+
 /**
  * The namespace of the notebook servers (`jupyterhub-users`): Pod Security `restricted`, default
  * deny, the hub's least-privilege Role for spawning, the ServiceAccount notebook servers run as
@@ -63,6 +90,8 @@ export class NotebookServersChart extends PlatformChart {
   public readonly serviceAccount: RbacSubject;
   /** The ConfigMap with Spark's configuration. */
   public readonly sparkConfMap = 'spark-conf';
+  /** How servers serve TLS; undefined where the cluster has no internal CA. */
+  public readonly tls?: NotebookServerTls;
 
   constructor(scope: Construct, id: string, props: NotebookServersChartProps) {
     super(scope, id, { context: props.context, layer: Layer.APPS });
@@ -72,6 +101,7 @@ export class NotebookServersChart extends PlatformChart {
     // The token is mounted by the pod (KubeSpawner), not by default for every pod of the account.
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: this.serviceAccount.serviceAccount, namespace: this.namespace, labels }, automountServiceAccountToken: false });
     new k8s.KubeConfigMap(this, 'SparkConf', { metadata: { name: this.sparkConfMap, namespace: this.namespace, labels: { ...labels, [LabelKeys.COMPONENT]: 'spark-config' } }, data: { ...props.sparkConf } });
+    if (props.context.internalCa !== undefined) this.tls = this.serverTls();
     // KubeSpawner 7.0: pods are created, watched (reflector), deleted before a re-create; home
     // volumes are created and read (never deleted: delete_pvc is off); events are watched to show
     // spawn progress. No services or secrets: internal SSL and per-server Services are off.
@@ -85,6 +115,41 @@ export class NotebookServersChart extends PlatformChart {
         { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] },
       ],
     });
+  }
+
+  /**
+   * The proxy and the hub reach a server by a name of its pod (a pod IP cannot be in a
+   * certificate): the headless Service `notebooks` and each pod's hostname and subdomain (set by
+   * the hub's pod hook) make `<pod>.notebooks.<ns>.svc` resolve. One certificate for
+   * `*.notebooks.<ns>.svc`, which cert-manager renews and nginx reads at every handshake, is
+   * mounted into the sidecar of every server and never into the notebook container: people's
+   * code there cannot read the key (another container's mount, no shared process namespace, and
+   * the notebook ServiceAccount may read no Secret). cert-manager's csi-driver would give each pod
+   * a key of its own, at the price of a privileged DaemonSet on every node (docs/security.md).
+   */
+  private serverTls(): NotebookServerTls {
+    const headless = new PlatformService(this, 'Subdomain', {
+      name: NOTEBOOK_SUBDOMAIN,
+      pods: this.servers,
+      headless: true,
+      // The hub waits for a starting server by this name, before the pod is ready.
+      publishNotReadyAddresses: true,
+      ports: [{ name: 'https', port: NOTEBOOK_TLS_PORT }],
+    });
+    const sidecar = new TlsSidecar(this, 'ServerTls', {
+      identity: this.servers.identity,
+      certificate: new ServerCertificate(this, 'ServerCertificate', { secretName: 'notebook-tls', services: [], headless: NOTEBOOK_SUBDOMAIN }),
+      listeners: [{ name: 'https', port: NOTEBOOK_TLS_PORT, to: NOTEBOOK_PORT }],
+    });
+    // KubeSpawner builds the pod: the sidecar as a hardened pod of the servers' user would run it.
+    const pod = k8s.toJson_PodSpec(hardenedPod(this, { user: NOTEBOOK_UID, group: NOTEBOOK_GID, containers: [sidecar.container], volumes: sidecar.volumes }).spec) as { containers: unknown[]; volumes?: unknown[] };
+    return {
+      sidecar: JSON.parse(JSON.stringify(pod.containers[0])),
+      volumes: JSON.parse(JSON.stringify(pod.volumes ?? [])),
+      port: NOTEBOOK_TLS_PORT,
+      subdomain: headless.name,
+      domain: `${headless.name}.${this.namespace}.svc.${this.context.clusterDomain}`,
+    };
   }
 }
 

@@ -142,8 +142,15 @@ describe.each(clusters)('cluster %s', (cluster) => {
   });
 
   test('every Service selects pods that expose its target ports', () => {
+    const hubConfig: string | undefined = objects.find((o) => o.kind === 'ConfigMap' && o.name === 'hub-config')?.manifest.data['jupyterhub_config.py'];
     for (const svc of objects.filter((o) => o.kind === 'Service')) {
       const selector = svc.manifest.spec.selector;
+      if (selector[LabelKeys.NAME] === 'notebook' && svc.namespace?.endsWith('jupyterhub-users')) {
+        // KubeSpawner creates these pods: the hub's config gives them the labels and the ports.
+        for (const [k, v] of Object.entries(selector)) expect(hubConfig, `${svc.path} label ${k}`).toContain(`"${k}": "${v}"`);
+        for (const p of svc.manifest.spec.ports) expect(hubConfig, `${svc.path} port ${p.name}`).toContain(`"containerPort": ${p.targetPort}`);
+        continue;
+      }
       const backing = workloads.filter(
         (w) => w.namespace === svc.namespace && w.kind !== 'Job' && Object.entries(selector).every(([k, v]) => w.manifest.spec.template.metadata.labels[k] === v),
       );
@@ -579,7 +586,10 @@ describe('JupyterHub in cluster.yaml', () => {
     expect(find('prod', 'ConfigMap', 'hub-config', 'jupyterhub').data['jupyterhub_config.py']).toContain('c.KubeSpawner.image = "registry.prod.example.internal/ml-platform/platform/ml-platform/notebook:1.0.1"');
     expect(find('dev', 'ConfigMap', 'hub-config', 'jupyterhub').data['jupyterhub_config.py']).toContain('c.KubeSpawner.image = "registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.1"');
     // The inventory names the image of the pods the hub creates, though no rendered pod runs it.
-    expect(find('dev', 'Deployment', 'hub', 'jupyterhub').metadata.annotations).toEqual({ 'ml-platform.io/spawned-images': 'registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.1' });
+    // With the internal CA, every server pod also runs the TLS sidecar's image.
+    expect(find('dev', 'Deployment', 'hub', 'jupyterhub').metadata.annotations).toEqual({
+      'ml-platform.io/spawned-images': 'registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.1,docker.io/nginxinc/nginx-unprivileged:1.28.0-alpine-slim',
+    });
     expect(rendered.dev.inventory.components.find((c) => c.name === 'jupyterhub')?.images).toContain('registry.gitlab.example.internal/platform/ml-platform/notebook:1.0.1');
     expect(find('prod', 'Deployment', 'hub', 'jupyterhub').spec.template.spec.containers[0].image).toBe('registry.prod.example.internal/quay/jupyterhub/k8s-hub:4.4.0');
   });
