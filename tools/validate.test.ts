@@ -334,6 +334,28 @@ describe('credentials in plain text inside a stage or prod cluster', () => {
     expect(blamed.some((b) => b.startsWith('tls/plain-text Pod airflow-tasks/'))).toBe(true);
   });
 
+  test('a notebook server the proxy would reach in plain text, or by a name its certificate does not hold', async () => {
+    const dir = (await plant('', () => undefined, {}, ['yaml'])).dir;
+    const edit = (file: string, from: string, to: string) => {
+      const path = join(dir, file);
+      const text = readFileSync(path, 'utf8');
+      expect(text).toContain(from);
+      writeFileSync(path, text.replace(from, to));
+    };
+    const judge = async () => (await validateManifests({ root, tools, paths: [dir], cluster: 'prod', layers: ['jupyterhub', 'policy'], cacheDir })).failures.filter((f) => f.rule === 'tls/notebook-server');
+    // The certificate names another subdomain than the one the hub's hook gives the pods.
+    edit('30-apps/jupyterhub-users/certificate-notebook-tls.yaml', '*.notebooks.jupyterhub-users.svc.cluster.local', '*.servers.jupyterhub-users.svc.cluster.local');
+    const misnamed = await judge();
+    expect(misnamed.length).toBeGreaterThan(0);
+    expect(misnamed[0]).toMatchObject({ object: expect.stringMatching(/^Pod jupyterhub-users\/jupyter-/), field: 'KubeSpawner.get_pod_url' });
+    expect(misnamed[0].message).toMatch(/'jupyter-[a-z0-9-]+\.notebooks\.jupyterhub-users\.svc\.cluster\.local' is in no certificate that container 'tls' mounts/);
+    // Without the hook, KubeSpawner reaches the server by its address, in plain text.
+    edit(HUB_CONFIG, 'c.KubeSpawner.get_pod_url = notebook_server_url', '');
+    const plain = await judge();
+    expect(plain.length).toBeGreaterThan(0);
+    expect(plain.every((f) => /reach the server at 'http:\/\/10\.244\.0\.10:8888', in plain text/.test(f.message))).toBe(true);
+  });
+
   test('a route the gateway reaches in plain text: a Service without a BackendTLSPolicy, another port, an Ingress', async () => {
     const dir = (await plant('', () => undefined, {}, ['yaml'])).dir;
     // MLflow's sign-in proxy loses its policy; Grafana's names a port the route does not use.

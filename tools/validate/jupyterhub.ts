@@ -24,7 +24,13 @@ const CHECK_PROJECT = 'checks/jupyterhub';
 interface CheckOutput {
   readonly problems: { setting: string; message: string }[];
   readonly env: string[];
-  readonly spawned: { profile: string; pod: Json; pvc: Json }[];
+  readonly spawned: { profile: string; pod: Json; pvc: Json; url: string }[];
+}
+
+/** A notebook server pod KubeSpawner would create, and the URL the hub and the proxy would reach it at. */
+export interface SpawnedServer {
+  readonly doc: ManifestDoc;
+  readonly url: string;
 }
 
 /** The hub configs among `docs`: ConfigMaps with a jupyterhub_config.py. */
@@ -82,9 +88,14 @@ function deploymentEnv(docs: ManifestDoc[], namespace: string, name: string): { 
 }
 
 /** Findings and the objects KubeSpawner would create, for every hub config in one cluster's documents. */
-export async function checkHubConfigs(docs: ManifestDoc[], checker: { python: string; build: string }, cache: ToolResults | undefined): Promise<{ failures: Failure[]; spawned: ManifestDoc[] }> {
+export async function checkHubConfigs(
+  docs: ManifestDoc[],
+  checker: { python: string; build: string },
+  cache: ToolResults | undefined,
+): Promise<{ failures: Failure[]; spawned: ManifestDoc[]; servers: SpawnedServer[] }> {
   const failures: Failure[] = [];
   const spawned: ManifestDoc[] = [];
+  const servers: SpawnedServer[] = [];
   await Promise.all(
     hubConfigs(docs).map(async (doc) => {
       const field = `data['${HUB_CONFIG_FILE}']`;
@@ -116,12 +127,62 @@ export async function checkHubConfigs(docs: ManifestDoc[], checker: { python: st
       }
       for (const s of output.spawned) {
         for (const [what, obj] of [['pod', s.pod], ['home volume', s.pvc]] as const) {
-          if (obj && Object.keys(obj).length > 0) spawned.push({ file: `${doc.file} (KubeSpawner ${what}, profile ${s.profile})`, absPath: doc.absPath, index: -1, cluster: doc.cluster, obj });
+          if (!obj || Object.keys(obj).length === 0) continue;
+          const built = { file: `${doc.file} (KubeSpawner ${what}, profile ${s.profile})`, absPath: doc.absPath, index: -1, cluster: doc.cluster, obj };
+          spawned.push(built);
+          if (what === 'pod') servers.push({ doc: built, url: s.url });
         }
       }
     }),
   );
-  return { failures, spawned };
+  return { failures, spawned, servers };
+}
+
+/** True when certificate name `pattern` (one leading `*.` label at most) covers `host`. */
+function coversHost(pattern: string, host: string): boolean {
+  if (!pattern.startsWith('*.')) return pattern === host;
+  const dot = host.indexOf('.');
+  return dot > 0 && host.slice(dot + 1) === pattern.slice(2);
+}
+
+/**
+ * Where the cluster serves credentials over TLS only: the proxy and the hub must reach every
+ * notebook server KubeSpawner would create over https (people's cookies for their servers cross
+ * that hop), at a name that a certificate of the pod's namespace holds, which the container
+ * serving the URL's port mounts. The plain-text rule cannot see this hop: KubeSpawner learns the
+ * address at spawn time.
+ */
+export function checkNotebookServerTls(docs: ManifestDoc[], servers: readonly SpawnedServer[]): Failure[] {
+  const failures: Failure[] = [];
+  for (const { doc, url } of servers) {
+    const fail = (message: string, hint: string) =>
+      failures.push({ layer: 'policy', rule: 'tls/notebook-server', cluster: doc.cluster, file: doc.file, object: describeObject(doc.obj), field: 'KubeSpawner.get_pod_url', message, hint });
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      fail(`KubeSpawner gives the server no URL the proxy could use: '${url}'`, 'see the jupyterhub check of the hub config');
+      continue;
+    }
+    if (parsed.protocol !== 'https:') {
+      fail(`the proxy and the hub reach the server at '${url}', in plain text; people's cookies for their servers cross this hop`, 'give the notebook servers a TLS sidecar (NotebookServersChart, with the internal CA on)');
+      continue;
+    }
+    const namespace = doc.obj.metadata?.namespace;
+    const port = Number(parsed.port || 443);
+    const spec = doc.obj.spec ?? {};
+    const serving = (spec.containers ?? []).find((c: Json) => (c.ports ?? []).some((p: Json) => p.containerPort === port));
+    const secretOf = new Map<string, string>((spec.volumes ?? []).filter((v: Json) => v.secret?.secretName).map((v: Json) => [v.name, v.secret.secretName]));
+    const mounted = new Set<string>((serving?.volumeMounts ?? []).map((m: Json) => secretOf.get(m.name)).filter(Boolean));
+    const names = docs
+      .filter((d) => d.obj.kind === 'Certificate' && d.obj.metadata?.namespace === namespace && mounted.has(d.obj.spec?.secretName))
+      .flatMap((d) => (d.obj.spec?.dnsNames ?? []) as string[]);
+    if (!serving) fail(`no container of the server's pod declares port ${port}, which '${url}' names`, 'declare the TLS sidecar\'s port, the one get_pod_url returns');
+    else if (!names.some((n) => coversHost(n, parsed.hostname))) {
+      fail(`'${parsed.hostname}' is in no certificate that container '${serving.name}' mounts (names: ${names.join(', ') || 'none'}); the proxy would refuse the server`, 'make get_pod_url and the notebook certificate\'s dnsNames agree');
+    }
+  }
+  return failures;
 }
 
 /** The file name of a document KubeSpawner would create (`checkHubConfigs`). */

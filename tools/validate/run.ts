@@ -16,7 +16,7 @@ import { checkEnvironmentSecrets, loadEnvironmentSecrets } from './environment-s
 import { checkImageDigests } from './image-digests';
 import { checkGatewayBackends, checkPlainText, loadPlainTextServices } from './plain-text';
 import { checkingCode, digest, filesDigest, ResultCache } from './cache';
-import { checkHubConfigs, hasHubConfigs, hubChecker } from './jupyterhub';
+import { checkHubConfigs, checkNotebookServerTls, hasHubConfigs, hubChecker, SpawnedServer } from './jupyterhub';
 import { templatedPods } from './templated-pods';
 import { checkMonitoring, hasMonitoring, MonitoringTools } from './monitoring';
 import { ToolResult } from './programs';
@@ -221,12 +221,14 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
     docs.push(...added);
   };
   for (const group of groups.values()) addDocs(group, templatedPods(group));
+  const notebookServers = new Map<ManifestDoc[], SpawnedServer[]>();
   if (runs('jupyterhub') && hasHubConfigs(docs)) {
     const checker = await hubChecker(root);
     const checked = await Promise.all([...groups.values()].map(async (group) => ({ group, ...(await checkHubConfigs(group, checker, programScope)) })));
-    for (const { group, failures: found, spawned } of checked) {
+    for (const { group, failures: found, spawned, servers } of checked) {
       failures.push(...found);
       addDocs(group, spawned);
+      notebookServers.set(group, servers);
     }
   }
 
@@ -286,7 +288,9 @@ export async function validateManifests(options: ValidateOptions): Promise<Valid
     const { external, digestsRequired: needsDigests, tlsRequired } = facts.get(cluster) as ClusterFacts;
     if (runs('policy')) failures.push(...checkPolicy(group), ...checkEnvironmentSecrets(group, environmentSecrets, usedEnvironmentSecrets));
     if (runs('policy') && needsDigests) failures.push(...checkImageDigests(group, cluster));
-    if (runs('policy') && tlsRequired) failures.push(...checkPlainText(group, plainTextServices, usedPlainText), ...checkGatewayBackends(group));
+    if (runs('policy') && tlsRequired) {
+      failures.push(...checkPlainText(group, plainTextServices, usedPlainText), ...checkGatewayBackends(group), ...checkNotebookServerTls(group, notebookServers.get(group) ?? []));
+    }
     if (runs('access')) failures.push(...checkAccess(group));
     if (runs('references')) failures.push(...checkReferences(group, external));
   }

@@ -81,6 +81,30 @@ def test_spawned_servers_are_restricted_wired_and_sized_per_profile(tmp_path: Pa
     assert pvc["metadata"]["name"] == pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
 
 
+def test_servers_are_reached_over_tls_by_a_name_of_their_pod(tmp_path: Path):
+    """The rendered hooks, run by KubeSpawner: the pod's DNS name, and the URL the proxy and the hub use."""
+    server = {s.profile: s for s in run(tmp_path, config_text("prod")).spawned}["small"]
+    spec = server.pod["spec"]
+    name = server.pod["metadata"]["name"]
+    assert (spec["hostname"], spec["subdomain"]) == (name, "notebooks")
+    assert server.url == f"https://{name}.notebooks.jupyterhub-users.svc.cluster.local:8443"
+    notebook, sidecar = spec["containers"]
+    env = {e["name"]: e.get("value") for e in notebook["env"]}
+    # The server binds loopback; only the sidecar serves the pod's address, with the key only it mounts.
+    assert env["JUPYTERHUB_SERVICE_URL"].startswith("http://127.0.0.1:8888/")
+    assert sidecar["name"] == "tls"
+    assert [p["containerPort"] for p in sidecar["ports"]] == [8443]
+    key_volumes = {v["name"] for v in spec["volumes"] if v.get("secret", {}).get("secretName") == "notebook-tls"}
+    assert key_volumes and key_volumes <= {m["name"] for m in sidecar["volumeMounts"]}
+    assert not key_volumes & {m["name"] for m in notebook["volumeMounts"]}
+
+
+def test_a_hook_that_fails_is_reported(tmp_path: Path):
+    text = config_text("prod").replace("pod.spec.hostname = pod.metadata.name", "pod.spec.hostname = pod.metadata.nam", 1)
+    problems = run(tmp_path, text).problems
+    assert any("KubeSpawner cannot build the server" in p.message and "nam" in p.message for p in problems), problems
+
+
 PLANTED = [
     # A misspelt trait: JupyterHub itself would only log a warning and ignore it.
     ('c.KubeSpawner.storage_capacity = "20Gi"', 'c.KubeSpawner.storage_capcity = "20Gi"', "KubeSpawner has no setting storage_capcity; did you mean storage_capacity?"),

@@ -1,6 +1,6 @@
 """python -m jupyterhub_check <jupyterhub_config.py>: the result as one JSON document on stdout.
 
-{"problems": [{"setting", "message"}], "env": [names], "spawned": [{"profile", "pod", "pvc"}]}.
+{"problems": [{"setting", "message"}], "env": [names], "spawned": [{"profile", "pod", "pvc", "url"}]}.
 Exit code 0 whether or not there are problems (the caller judges them), 2 on a usage error.
 """
 

@@ -4,8 +4,9 @@ Every setting must be a configurable trait of the class it names (a misspelt tra
 not the warning JupyterHub would log and ignore), every value must pass the trait's validation,
 every profile override must be a KubeSpawner trait with a valid value, every role scope must
 exist, and the idle culler must accept its arguments. For each profile, KubeSpawner builds the
-notebook server pod and home volume it would create, so the platform's policy and API-server
-checks can judge them like the objects the render writes.
+notebook server pod (through the config's modify_pod_hook, as it does before creating it) and
+home volume it would create, so the platform's policy and API-server checks can judge them like
+the objects the render writes, and the URL the hub and the proxy would reach the server at.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jupyterhub.utils import maybe_future
 from traitlets import TraitError
 from traitlets.config import Config, Configurable
 from traitlets.config.loader import PyFileConfigLoader
@@ -41,6 +43,9 @@ current-context: check
 # The user whose servers the check builds: a GitLab username with a dot, as people have.
 EXAMPLE_USER = "jane.doe"
 
+# The address a built server pod is given, for KubeSpawner's URL of it.
+STAND_IN_POD_IP = "10.244.0.10"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -57,6 +62,8 @@ class Spawned:
     profile: str
     pod: dict[str, Any]
     pvc: dict[str, Any]
+    # Where the hub and the proxy would reach the server (KubeSpawner's pod URL, get_pod_url).
+    url: str = ""
 
 
 @dataclass
@@ -138,9 +145,15 @@ async def _spawn_profiles(app: Any, problems: list[Problem]) -> list[Spawned]:
                 if slug:
                     spawner.user_options = {"profile": slug}
                     await spawner.load_user_options()
-                pod = client.sanitize_for_serialization(await spawner.get_pod_manifest())
+                manifest = await spawner.get_pod_manifest()
+                if spawner.modify_pod_hook:
+                    # KubeSpawner runs it on the manifest before it creates the pod (_start).
+                    manifest = await maybe_future(spawner.modify_pod_hook(spawner, manifest))
+                pod = client.sanitize_for_serialization(manifest)
                 pvc = client.sanitize_for_serialization(spawner.get_pvc_manifest()) if spawner.storage_pvc_ensure else {}
-            except (TraitError, ValueError, TypeError, KeyError) as e:
+                # As the pod reflector would see the pod once running: an address of a pod network.
+                url = spawner._get_pod_url({**pod, "metadata": {**pod["metadata"], "namespace": spawner.namespace}, "status": {"podIP": STAND_IN_POD_IP}})
+            except (TraitError, ValueError, TypeError, KeyError, AttributeError) as e:
                 problems.append(Problem(f"c.KubeSpawner.profile_list[{slug}]", f"KubeSpawner cannot build the server of this profile: {e}"))
                 continue
             pod.setdefault("apiVersion", "v1")
@@ -150,7 +163,7 @@ async def _spawn_profiles(app: Any, problems: list[Problem]) -> list[Spawned]:
                 pvc.setdefault("apiVersion", "v1")
                 pvc.setdefault("kind", "PersistentVolumeClaim")
                 pvc["metadata"]["namespace"] = spawner.namespace
-            spawned.append(Spawned(slug, pod, pvc))
+            spawned.append(Spawned(slug, pod, pvc, url))
     finally:
         await client.close()
     return spawned
