@@ -7,8 +7,8 @@
 // sidecars, the proxy reaches the hub with the rendered --client-ssl-ca, a notebook server's
 // HubAuth reaches the hub API with the rendered JUPYTERHUB_SSL_CLIENT_CA; a certificate from
 // another CA is refused on each hop, and a renewed certificate is served without a reload.
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ChildProcess, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { testCertificate } from './testing/certificates';
 import { freePort } from './testing/free-port';
+import { requireStreamModule, TestPrograms } from './testing/sidecar-run';
 import { hubChecker } from './validate/jupyterhub';
 
 const root = join(__dirname, '..');
@@ -27,7 +28,6 @@ const proxySidecarConf: string = read('configmap-proxy-tls-sidecar.yaml').data['
 const hubConfig: string = read('configmap-hub-config.yaml').data['jupyterhub_config.py'];
 const chpArgs: string[] = read('deployment-proxy.yaml').spec.template.spec.containers.find((c: { name: string }) => c.name === 'chp').args;
 const chp = join(root, 'node_modules/configurable-http-proxy/bin/configurable-http-proxy');
-const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 const TOKEN = 'test-only-proxy-token';
 const SERVICE_TOKEN = 'test-only-service-token';
 const HUB_NAME = 'hub.jupyterhub.svc.cluster.local';
@@ -39,7 +39,7 @@ const proxyCertificateNames: string[] = read('certificate-proxy-api-tls.yaml').s
 let dir: string;
 let python: string;
 const ports: Record<string, number> = {};
-const running: ChildProcess[] = [];
+let programs: TestPrograms;
 
 /** A rendered setting of jupyterhub_config.py, as its literal. */
 const setting = (key: string) => {
@@ -51,56 +51,13 @@ const setting = (key: string) => {
 /** A CA named `ca` (made once) and a certificate `name` from it for `dnsNames`. */
 const issue = (ca: string, name: string, dnsNames: string[]) => testCertificate(dir, ca, name, { dnsNames });
 
-/** Puts certificate `name` where a sidecar reads it, as its Secret volume would (tls.crt, tls.key). */
-function install(name: string, into: string) {
-  mkdirSync(join(dir, into), { recursive: true });
-  // Readable by nginx's workers, which drop root when the test runs as root (test-only keys).
-  for (const [from, to] of [[`${name}.crt`, 'tls.crt'], [`${name}.key`, 'tls.key']]) {
-    copyFileSync(join(dir, from), join(dir, into, to));
-    chmodSync(join(dir, into, to), 0o644);
-  }
-}
-
-/**
- * Starts a program with its output in a file of the test's: nginx opens /dev/stdout for its
- * access log, which a socket (Node's pipes) cannot be reopened as, and a container's pipe can.
- */
-function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const log = openSync(join(dir, `${name}.log`), 'w');
-  const child = spawn(command, args, { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
-  closeSync(log);
-  running.push(child);
-  return child;
-}
-
-const logOf = (name: string) => (existsSync(join(dir, `${name}.log`)) ? readFileSync(join(dir, `${name}.log`), 'utf8') : '');
-const LOGGED = ['hub-sidecar', 'proxy-sidecar', 'chp', 'hub'];
-
-/**
- * A sidecar's rendered nginx.conf, run here: the stream module loaded (built in to the image,
- * a module in Debian's package), its paths and ports moved into the test.
- */
-function startSidecar(name: string, conf: string, replacements: [string, string][]) {
-  let local = `load_module ${STREAM_MODULE};\n${conf}`.replaceAll('/etc/platform/internal-ca/ca.crt', join(dir, 'internal-ca.crt'));
-  for (const [from, to] of [
-    ['/run/tls-sidecar/nginx.pid', join(dir, `${name}.pid`)],
-    ['/etc/platform/tls-sidecar-certificate', join(dir, `${name}-certificate`)],
-    ...replacements,
-  ]) {
-    if (!local.includes(from)) throw new Error(`the rendered ${name} sidecar config has no '${from}'`);
-    local = local.replaceAll(from, to);
-  }
-  writeFileSync(join(dir, `${name}.conf`), local);
-  const test = spawnSync('nginx', ['-t', '-e', 'stderr', '-c', join(dir, `${name}.conf`)], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-  expect(test.status, test.stderr).toBe(0);
-  return launchSidecar(name);
-}
-
+const logOf = (name: string) => programs.logOf(name);
 const sidecars = new Map<string, ChildProcess>();
-function launchSidecar(name: string): ChildProcess {
-  const child = start(`${name}-sidecar`, 'nginx', ['-e', 'stderr', '-c', join(dir, `${name}.conf`)]);
-  sidecars.set(name, child);
-  return child;
+
+/** A sidecar's rendered nginx.conf, run here with its paths and ports moved into the test. */
+async function startSidecar(name: string, conf: string, replacements: [string, string][]) {
+  programs.writeSidecarConfig(name, conf, replacements);
+  sidecars.set(name, await programs.startSidecar(name));
 }
 
 /**
@@ -112,19 +69,8 @@ async function impostor(name: string, certificate: string) {
   const exited = new Promise((r) => old.once('exit', r));
   old.kill();
   await exited;
-  install(certificate, `${name}-certificate`);
-  launchSidecar(name);
-  await until(`the ${name} sidecar to listen again`, async () => (logOf(`${name}-sidecar`).includes('start worker process') ? true : undefined));
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, seconds = 60): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${LOGGED.map((n) => `--- ${n}\n${logOf(n).slice(-3000)}`).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  programs.installCertificate(certificate, name);
+  sidecars.set(name, await programs.startSidecar(name));
 }
 
 /** The serial of the certificate served on `port`, verified against the internal CA for `name`. */
@@ -176,31 +122,33 @@ function hubAuthWhoami(env: Record<string, string>) {
 }
 
 beforeAll(async () => {
-  if (!existsSync(STREAM_MODULE)) throw new Error(`${STREAM_MODULE} not found; run 'bash tools/install-integration.sh' (Debian's nginx-light and libnginx-mod-stream)`);
+  requireStreamModule();
   python = (await hubChecker(root)).python;
   dir = mkdtempSync(join(tmpdir(), 'ml-platform-hub-tls-'));
   chmodSync(dir, 0o755);
+  programs = new TestPrograms(dir, ['hub-sidecar', 'proxy-sidecar', 'chp', 'hub']);
   for (const name of ['hubPlain', 'hubTls', 'hubToProxyApi', 'proxyApiTls', 'proxyPublic', 'proxyPublicTls', 'proxyApiPlain', 'proxyMetrics', 'service']) ports[name] = await freePort();
   // The hub's certificate also names localhost: the proxy reaches it here by that name.
   issue('internal-ca', 'hub', [HUB_NAME, 'localhost']);
   // The proxy's, the names its rendered Certificate holds: the API's and the public port's.
   expect(proxyCertificateNames).toEqual(expect.arrayContaining([PROXY_API_NAME, PROXY_PUBLIC_NAME]));
   issue('internal-ca', 'proxy-api', [PROXY_API_NAME, PROXY_PUBLIC_NAME]);
-  install('hub', 'hub-certificate');
-  install('proxy-api', 'proxy-certificate');
+  programs.installCertificate('hub', 'hub');
+  programs.installCertificate('proxy-api', 'proxy');
 
   // As rendered: the hub on loopback 8081, the proxy API it drives on its sidecar's loopback 8001.
   expect(setting('JupyterHub.hub_bind_url')).toBe('http://127.0.0.1:8081');
   expect(setting('ConfigurableHTTPProxy.api_url')).toBe('http://127.0.0.1:8001');
   expect(setting('JupyterHub.hub_connect_url')).toBe(`https://${HUB_NAME}:8081`);
-  startSidecar('hub', hubSidecarConf, [
+  await startSidecar('hub', hubSidecarConf, [
+    ['/etc/platform/internal-ca/ca.crt', join(dir, 'internal-ca.crt')],
     ['listen 8443 ssl', `listen 127.0.0.1:${ports.hubTls} ssl`],
     ['proxy_pass 127.0.0.1:8081;', `proxy_pass 127.0.0.1:${ports.hubPlain};`],
     ['listen 127.0.0.1:8001;', `listen 127.0.0.1:${ports.hubToProxyApi};`],
     // The Service's address; the name nginx verifies (proxy_ssl_name) stays the rendered one.
     [`proxy_pass ${PROXY_API_NAME}:8001;`, `proxy_pass 127.0.0.1:${ports.proxyApiTls};`],
   ]);
-  startSidecar('proxy', proxySidecarConf, [
+  await startSidecar('proxy', proxySidecarConf, [
     ['listen 8443 ssl', `listen 127.0.0.1:${ports.proxyApiTls} ssl`],
     ['proxy_pass 127.0.0.1:8001;', `proxy_pass 127.0.0.1:${ports.proxyApiPlain};`],
     ['listen 8444 ssl', `listen 127.0.0.1:${ports.proxyPublicTls} ssl`],
@@ -224,7 +172,7 @@ beforeAll(async () => {
   });
   // Both of the proxy's ports for people and the hub are on loopback, behind the sidecar.
   expect(chpArgs).toEqual(expect.arrayContaining(['--ip=127.0.0.1', '--api-ip=127.0.0.1']));
-  start('chp', process.execPath, [chp, ...chpLocal], { CONFIGPROXY_AUTH_TOKEN: TOKEN });
+  programs.start('chp', process.execPath, [chp, ...chpLocal], { CONFIGPROXY_AUTH_TOKEN: TOKEN });
 
   // The hub: the rendered addresses on this test's ports; sign-in, spawner and database are
   // the test's own (the rendered ones need GitLab, Kubernetes and PostgreSQL).
@@ -243,12 +191,12 @@ beforeAll(async () => {
       `c.JupyterHub.services = [{"name": "probe", "api_token": "${SERVICE_TOKEN}", "url": "http://127.0.0.1:${ports.service}"}]`,
     ].join('\n'),
   );
-  start('hub', join(python, '..', 'jupyterhub'), ['-f', join(dir, 'jupyterhub_config.py')], { CONFIGPROXY_AUTH_TOKEN: TOKEN });
-  await until('the hub to add its service route to the proxy', async () => ((await routesThroughHubSidecar())['/services/probe'] ? true : undefined));
+  programs.start('hub', join(python, '..', 'jupyterhub'), ['-f', join(dir, 'jupyterhub_config.py')], { CONFIGPROXY_AUTH_TOKEN: TOKEN });
+  await programs.until('the hub to add its service route to the proxy', async () => ((await routesThroughHubSidecar())['/services/probe'] ? true : undefined));
 }, 180_000);
 
 afterAll(() => {
-  for (const child of running) child.kill();
+  programs?.stopAll();
   if (dir && !process.env.KEEP_TEST_FILES) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -282,7 +230,7 @@ test('a notebook server reaches the hub API over TLS with the rendered CA settin
 test('a renewed certificate is served at the next connection, without a reload', async () => {
   const before = await servedSerial(ports.hubTls, HUB_NAME);
   issue('internal-ca', 'hub-renewed', [HUB_NAME, 'localhost']);
-  install('hub-renewed', 'hub-certificate');
+  programs.installCertificate('hub-renewed', 'hub');
   const after = await servedSerial(ports.hubTls, HUB_NAME);
   expect(after).not.toBe(before);
   expect(logOf('hub-sidecar')).not.toMatch(/reconfiguring/);

@@ -9,7 +9,7 @@
 // /etc/ssl/certs the same way, as the hub's volume is mounted. The certificate holds the names
 // of the rendered Certificate, from a CA made here. A stand-in on loopback plays the server.
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { testCa, testCertificate } from './testing/certificates';
 import { freePort } from './testing/free-port';
+import { requireStreamModule, TestPrograms } from './testing/sidecar-run';
 import { hubChecker } from './validate/jupyterhub';
 
 const root = join(__dirname, '..');
@@ -29,7 +30,6 @@ const hubConfig: string = read('jupyterhub/configmap-hub-config.yaml').data['jup
 const hubPod = read('jupyterhub/deployment-hub.yaml').spec.template.spec;
 const chpArgs: string[] = read('jupyterhub/deployment-proxy.yaml').spec.template.spec.containers.find((c: { name: string }) => c.name === 'chp').args;
 const chp = join(root, 'node_modules/configurable-http-proxy/bin/configurable-http-proxy');
-const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 const INTERNAL_CA = '/etc/platform/internal-ca/ca.crt';
 const TOKEN = 'test-only-proxy-token';
 const USER_PATH = '/user/jane.doe/';
@@ -39,18 +39,8 @@ let python: string;
 /** The server's URL as KubeSpawner gives it, its port moved to the test sidecar's. */
 let serverUrl: URL;
 const ports: Record<string, number> = {};
-const running: ChildProcess[] = [];
+let programs: TestPrograms;
 let standIn: Server;
-
-const logOf = (name: string) => (existsSync(join(dir, `${name}.log`)) ? readFileSync(join(dir, `${name}.log`), 'utf8') : '');
-
-function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const log = openSync(join(dir, `${name}.log`), 'w');
-  const child = spawn(command, args, { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
-  closeSync(log);
-  running.push(child);
-  return child;
-}
 
 /** `command` in a mount namespace of its own where each `[file or directory, over]` is bound. */
 function inNamespace(binds: [string, string][], command: string[]): string[] {
@@ -58,52 +48,17 @@ function inNamespace(binds: [string, string][], command: string[]): string[] {
   return ['unshare', '--mount', 'sh', '-c', `${mounts} && exec "$@"`, 'in-namespace', ...command];
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, seconds = 60): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${['sidecar', 'chp'].map((n) => `--- ${n}\n${logOf(n).slice(-3000)}`).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 250));
+/** The sidecar with certificate `name` from `ca`, for the rendered Certificate's names; a new nginx, so no session resumes. */
+let sidecar: ChildProcess | undefined;
+async function startSidecar(ca: string, name: string) {
+  if (sidecar) {
+    const exited = new Promise((r) => sidecar?.once('exit', r));
+    sidecar.kill();
+    await exited;
   }
-}
-
-/** The sidecar's certificate: `name` from `ca`, where the rendered volume puts it (tls.crt, tls.key). */
-function installCertificate(ca: string, name: string) {
   testCertificate(dir, ca, name, { dnsNames: certificateNames });
-  mkdirSync(join(dir, 'sidecar-certificate'), { recursive: true });
-  // Readable by nginx's workers, which drop root when the test runs as root (test-only keys).
-  for (const [from, to] of [[`${name}.crt`, 'tls.crt'], [`${name}.key`, 'tls.key']]) {
-    copyFileSync(join(dir, from), join(dir, 'sidecar-certificate', to));
-    chmodSync(join(dir, 'sidecar-certificate', to), 0o644);
-  }
-}
-
-/** The rendered sidecar, its paths and ports moved into the test; a new nginx, so no session resumes. */
-async function startSidecar() {
-  let conf = `load_module ${STREAM_MODULE};\n${sidecarConf}`;
-  for (const [from, to] of [
-    ['/run/tls-sidecar/nginx.pid', join(dir, 'sidecar.pid')],
-    ['/etc/platform/tls-sidecar-certificate', join(dir, 'sidecar-certificate')],
-    ['listen 8443 ssl', `listen 127.0.0.1:${ports.sidecar} ssl`],
-    ['proxy_pass 127.0.0.1:8888;', `proxy_pass 127.0.0.1:${ports.server};`],
-  ]) {
-    if (!conf.includes(from)) throw new Error(`the rendered notebook sidecar config has no '${from}'`);
-    conf = conf.replaceAll(from, to);
-  }
-  writeFileSync(join(dir, 'sidecar.conf'), conf);
-  const sidecar = start('sidecar', 'nginx', ['-e', 'stderr', '-c', join(dir, 'sidecar.conf')]);
-  await until('the notebook sidecar to listen', async () => (logOf('sidecar').includes('start worker process') ? true : undefined));
-  return sidecar;
-}
-
-let sidecar: ChildProcess;
-async function restartSidecar(ca: string, name: string) {
-  const exited = new Promise((r) => sidecar.once('exit', r));
-  sidecar.kill();
-  await exited;
-  installCertificate(ca, name);
-  sidecar = await startSidecar();
+  programs.installCertificate(name, 'notebook');
+  sidecar = await programs.startSidecar('notebook');
 }
 
 /** A person's request for their server, as it reaches the proxy's port. */
@@ -146,12 +101,13 @@ function hubWaitsForServer(client: 'curl' | 'simple', trustStore: boolean) {
 }
 
 beforeAll(async () => {
-  if (!existsSync(STREAM_MODULE)) throw new Error(`${STREAM_MODULE} not found; run 'bash tools/install-integration.sh' (Debian's nginx-light and libnginx-mod-stream)`);
+  requireStreamModule();
   const probe = spawnSync('unshare', ['--mount', 'true'], { encoding: 'utf8' });
   if (probe.status !== 0) throw new Error(`this test binds files in a mount namespace and needs root (unshare --mount): ${probe.stderr.trim()}`);
   python = (await hubChecker(root)).python;
   dir = mkdtempSync(join(tmpdir(), 'ml-platform-notebook-tls-'));
   chmodSync(dir, 0o755);
+  programs = new TestPrograms(dir, ['notebook-sidecar', 'chp']);
   for (const name of ['server', 'sidecar', 'chpPublic', 'chpApi']) ports[name] = await freePort();
 
   // The server's URL from the rendered hook, as KubeSpawner computes it for a person's pod.
@@ -177,8 +133,11 @@ beforeAll(async () => {
 
   standIn = createServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ server: 'stand-in', path: req.url })));
   await new Promise<void>((r) => standIn.listen(ports.server, '127.0.0.1', r));
-  installCertificate('internal-ca', 'notebook');
-  sidecar = await startSidecar();
+  programs.writeSidecarConfig('notebook', sidecarConf, [
+    ['listen 8443 ssl', `listen 127.0.0.1:${ports.sidecar} ssl`],
+    ['proxy_pass 127.0.0.1:8888;', `proxy_pass 127.0.0.1:${ports.server};`],
+  ]);
+  await startSidecar('internal-ca', 'notebook');
 
   // The proxy with its rendered arguments, ports moved; it resolves the server's name as cluster DNS would.
   const moved: Record<string, string> = { '--ip': '127.0.0.1', '--port': String(ports.chpPublic), '--api-ip': '127.0.0.1', '--api-port': String(ports.chpApi), '--metrics-port': String(await freePort()), '--client-ssl-ca': join(dir, 'internal-ca.crt') };
@@ -188,9 +147,9 @@ beforeAll(async () => {
     return flag in moved ? `${flag}=${moved[flag]}` : a;
   });
   const [command, ...rest] = inNamespace([[join(dir, 'hosts'), '/etc/hosts']], [process.execPath, chp, ...args]);
-  start('chp', command, rest, { CONFIGPROXY_AUTH_TOKEN: TOKEN });
+  programs.start('chp', command, rest, { CONFIGPROXY_AUTH_TOKEN: TOKEN });
   // The route the hub adds once the server is up: the user's path to the URL KubeSpawner gave.
-  await until('the proxy to take the server route', async () => {
+  await programs.until('the proxy to take the server route', async () => {
     const r = await fetch(`http://127.0.0.1:${ports.chpApi}/api/routes${USER_PATH.slice(0, -1)}`, {
       method: 'POST',
       headers: { Authorization: `token ${TOKEN}` },
@@ -201,14 +160,14 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(() => {
-  for (const child of running) child.kill();
+  programs?.stopAll();
   standIn?.close();
   if (dir && !process.env.KEEP_TEST_FILES) rmSync(dir, { recursive: true, force: true });
 });
 
 test('the proxy reaches a person\'s server over TLS, verified by the name of its pod', async () => {
   const r = await throughProxy();
-  expect(r.status, logOf('chp')).toBe(200);
+  expect(r.status, programs.logOf('chp')).toBe(200);
   expect(JSON.parse(r.body)).toEqual({ server: 'stand-in', path: `${USER_PATH}api` });
   // What the proxy verified: the sidecar's certificate, for the pod's name, from the internal CA.
   const served = await new Promise<{ authorized: boolean; names: string | undefined }>((resolve, reject) => {
@@ -234,14 +193,14 @@ test('the hub\'s check of a new server trusts the internal CA through its trust 
 }, 120_000);
 
 test('a server whose certificate is not from the internal CA is refused by the proxy and by the hub\'s check', async () => {
-  await restartSidecar('rogue-ca', 'rogue');
+  await startSidecar('rogue-ca', 'rogue');
   const refused = await throughProxy();
   expect(refused.status).toBeGreaterThanOrEqual(500);
   expect(refused.body).not.toContain('stand-in');
-  expect(logOf('chp')).toMatch(/unable to verify the first certificate/);
+  expect(programs.logOf('chp')).toMatch(/unable to verify the first certificate/);
   const check = await hubWaitsForServer('curl', true);
   expect(check.status).not.toBe(0);
   expect(check.stderr).toMatch(/SSL certificate OpenSSL verify result: unable to get local issuer certificate/);
-  await restartSidecar('internal-ca', 'notebook');
+  await startSidecar('internal-ca', 'notebook');
   expect((await throughProxy()).status).toBe(200);
 }, 120_000);
