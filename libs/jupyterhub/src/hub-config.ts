@@ -1,6 +1,8 @@
 // jupyterhub_config.py, generated: every setting is a literal traitlets assignment, so the file
 // reads as data and the check (checks/jupyterhub) can load it with the real JupyterHub,
-// KubeSpawner and OAuthenticator. Secrets are read from the environment at start, never written.
+// KubeSpawner and OAuthenticator; the only code is two short KubeSpawner hooks where the cluster
+// has the internal CA (notebookTlsHooks). Secrets are read from the environment at start, never
+// written.
 import { k8s } from 'cdk8s-plus-28';
 import { gitlabCa, MountSpec, PythonExpression, pythonLiteral, PythonValue, quantityValue, restrictedSecurityContexts, volumeMount } from '@ml-platform/core';
 import type { JupyterHubChartProps } from './jupyterhub';
@@ -76,7 +78,7 @@ export const NOTEBOOK_TLS_HOOKS = { pod: 'notebook_pod_hostname', url: 'notebook
  * plain http; no setting says otherwise.
  */
 export function notebookTlsHooks(tls: NotebookServerTls): string[] {
-  const doc = (text: string) => `    ${'"'.repeat(3)}${text}${'"'.repeat(3)}`;
+  const doc = (text: string) => `    """${text}"""`;
   return [
     [
       `def ${NOTEBOOK_TLS_HOOKS.pod}(spawner, pod):`,
