@@ -1,6 +1,17 @@
 import { SecretRequirement } from '../secrets';
 import { isClusterScoped, RenderedObject } from './collect';
 
+/** The label cdk8s-plus gives the pods of a workload it selects by address: never stable. */
+const CDK8S_ADDRESS_LABEL = 'cdk8s.io/metadata.addr';
+
+/** True when `key` is a key anywhere in `value` (labels and selectors sit at many depths). */
+function holdsKey(value: unknown, key: string): boolean {
+  if (Array.isArray(value)) return value.some((v) => holdsKey(v, key));
+  if (value === null || typeof value !== 'object') return false;
+  for (const [k, v] of Object.entries(value)) if (k === key || holdsKey(v, key)) return true;
+  return false;
+}
+
 /**
  * Invariants the render itself guarantees before anything is written. Deeper validation
  * (schemas, policy, references, a real API server) runs over the written tree in CI.
@@ -18,7 +29,7 @@ export function checkRendered(objects: readonly RenderedObject[]): string[] {
     }
     if (isClusterScoped(o.kind) && o.namespace) problems.push(`${where}: cluster-scoped kind carries metadata.namespace '${o.namespace}'`);
     if (!isClusterScoped(o.kind) && !o.namespace) problems.push(`${where}: namespaced kind has no metadata.namespace`);
-    if (JSON.stringify(o.manifest).includes('cdk8s.io/metadata.addr')) {
+    if (holdsKey(o.manifest, CDK8S_ADDRESS_LABEL)) {
       problems.push(`${where}: carries the cdk8s-internal label cdk8s.io/metadata.addr; select by app.kubernetes.io/name and instance`);
     }
   }
