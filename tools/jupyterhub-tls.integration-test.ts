@@ -7,7 +7,7 @@
 // sidecars, the proxy reaches the hub with the rendered --client-ssl-ca, a notebook server's
 // HubAuth reaches the hub API with the rendered JUPYTERHUB_SSL_CLIENT_CA; a certificate from
 // another CA is refused on each hop, and a renewed certificate is served without a reload.
-import { ChildProcess, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect } from 'node:tls';
@@ -52,25 +52,17 @@ const setting = (key: string) => {
 const issue = (ca: string, name: string, dnsNames: string[]) => testCertificate(dir, ca, name, { dnsNames });
 
 const logOf = (name: string) => programs.logOf(name);
-const sidecars = new Map<string, ChildProcess>();
 
 /** A sidecar's rendered nginx.conf, run here with its paths and ports moved into the test. */
 async function startSidecar(name: string, conf: string, replacements: [string, string][]) {
   programs.writeSidecarConfig(name, conf, replacements);
-  sidecars.set(name, await programs.startSidecar(name));
+  await programs.startSidecar(name);
 }
 
-/**
- * Another server on a sidecar's address with `certificate`: a new nginx, so no TLS session of the
- * old one can be resumed (a resumed session shows no certificate), as with an impostor.
- */
+/** Another server on a sidecar's address with `certificate`, as with an impostor. */
 async function impostor(name: string, certificate: string) {
-  const old = sidecars.get(name) as ChildProcess;
-  const exited = new Promise((r) => old.once('exit', r));
-  old.kill();
-  await exited;
   programs.installCertificate(certificate, name);
-  sidecars.set(name, await programs.startSidecar(name));
+  await programs.startSidecar(name);
 }
 
 /** The serial of the certificate served on `port`, verified against the internal CA for `name`. */

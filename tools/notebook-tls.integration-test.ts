@@ -8,7 +8,7 @@
 // client (unshare, as root), as cluster DNS resolves it; the trust store is bound over
 // /etc/ssl/certs the same way, as the hub's volume is mounted. The certificate holds the names
 // of the rendered Certificate, from a CA made here. A stand-in on loopback plays the server.
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { connect } from 'node:tls';
@@ -48,17 +48,11 @@ function inNamespace(binds: [string, string][], command: string[]): string[] {
   return ['unshare', '--mount', 'sh', '-c', `${mounts} && exec "$@"`, 'in-namespace', ...command];
 }
 
-/** The sidecar with certificate `name` from `ca`, for the rendered Certificate's names; a new nginx, so no session resumes. */
-let sidecar: ChildProcess | undefined;
+/** The sidecar (re)started with certificate `name` from `ca`, for the rendered Certificate's names. */
 async function startSidecar(ca: string, name: string) {
-  if (sidecar) {
-    const exited = new Promise((r) => sidecar?.once('exit', r));
-    sidecar.kill();
-    await exited;
-  }
   testCertificate(dir, ca, name, { dnsNames: certificateNames });
   programs.installCertificate(name, 'notebook');
-  sidecar = await programs.startSidecar('notebook');
+  await programs.startSidecar('notebook');
 }
 
 /** A person's request for their server, as it reaches the proxy's port. */

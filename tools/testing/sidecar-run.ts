@@ -20,6 +20,7 @@ export function requireStreamModule(): void {
 /** The programs of one test, each logging to `<dir>/<name>.log`. */
 export class TestPrograms {
   private readonly running: ChildProcess[] = [];
+  private readonly sidecars = new Map<string, ChildProcess>();
 
   /** @param logged the logs a timed-out `until` shows */
   constructor(
@@ -77,12 +78,21 @@ export class TestPrograms {
     if (test.status !== 0) throw new Error(`nginx refuses the rendered ${name} sidecar config: ${test.stderr}`);
   }
 
-  /** nginx on `<dir>/<name>.conf`, logging to `<name>-sidecar.log`; resolves once its worker runs. */
-  async startSidecar(name: string): Promise<ChildProcess> {
+  /**
+   * nginx on `<dir>/<name>.conf`, logging to `<name>-sidecar.log`; resolves once its worker runs.
+   * A sidecar of that name already running is stopped first: a new nginx, so no TLS session of
+   * the old one can be resumed (a resumed session shows no certificate).
+   */
+  async startSidecar(name: string): Promise<void> {
+    const old = this.sidecars.get(name);
+    if (old && old.exitCode === null) {
+      const exited = new Promise((r) => old.once('exit', r));
+      old.kill();
+      await exited;
+    }
     const log = `${name}-sidecar`;
-    const child = this.start(log, 'nginx', ['-e', 'stderr', '-c', join(this.dir, `${name}.conf`)]);
+    this.sidecars.set(name, this.start(log, 'nginx', ['-e', 'stderr', '-c', join(this.dir, `${name}.conf`)]));
     await this.until(`the ${name} sidecar to listen`, async () => (this.logOf(log).includes('start worker process') ? true : undefined));
-    return child;
   }
 
   /** Puts certificate `<cert>.crt`/`.key` of the test's folder where sidecar `name` reads it, as its Secret volume would. */
